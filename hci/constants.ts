@@ -1,0 +1,137 @@
+/**
+ * HCI status and reason codes with their specification names (Core v5.4 Vol 1 Part F, 1.3).
+ * `statusName(0x02)` -> "Unknown Connection Identifier (0x02)".
+ */
+
+export const STATUS_NAMES: Readonly<Record<number, string>> = {
+  0x00: 'Success',
+  0x01: 'Unknown HCI Command',
+  0x02: 'Unknown Connection Identifier',
+  0x03: 'Hardware Failure',
+  0x04: 'Page Timeout',
+  0x05: 'Authentication Failure',
+  0x06: 'PIN or Key Missing',
+  0x07: 'Memory Capacity Exceeded',
+  0x08: 'Connection Timeout',
+  0x09: 'Connection Limit Exceeded',
+  0x0a: 'Synchronous Connection Limit To A Device Exceeded',
+  0x0b: 'Connection Already Exists',
+  0x0c: 'Command Disallowed',
+  0x0d: 'Connection Rejected due to Limited Resources',
+  0x0e: 'Connection Rejected Due To Security Reasons',
+  0x0f: 'Connection Rejected due to Unacceptable BD_ADDR',
+  0x10: 'Connection Accept Timeout Exceeded',
+  0x11: 'Unsupported Feature or Parameter Value',
+  0x12: 'Invalid HCI Command Parameters',
+  0x13: 'Remote User Terminated Connection',
+  0x14: 'Remote Device Terminated Connection due to Low Resources',
+  0x15: 'Remote Device Terminated Connection due to Power Off',
+  0x16: 'Connection Terminated By Local Host',
+  0x17: 'Repeated Attempts',
+  0x18: 'Pairing Not Allowed',
+  0x19: 'Unknown LMP PDU',
+  0x1a: 'Unsupported Remote Feature',
+  0x1b: 'SCO Offset Rejected',
+  0x1c: 'SCO Interval Rejected',
+  0x1d: 'SCO Air Mode Rejected',
+  0x1e: 'Invalid LMP Parameters / Invalid LL Parameters',
+  0x1f: 'Unspecified Error',
+  0x20: 'Unsupported LMP Parameter Value / Unsupported LL Parameter Value',
+  0x21: 'Role Change Not Allowed',
+  0x22: 'LMP Response Timeout / LL Response Timeout',
+  0x23: 'LMP Error Transaction Collision / LL Procedure Collision',
+  0x24: 'LMP PDU Not Allowed',
+  0x25: 'Encryption Mode Not Acceptable',
+  0x26: 'Link Key cannot be Changed',
+  0x27: 'Requested QoS Not Supported',
+  0x28: 'Instant Passed',
+  0x29: 'Pairing With Unit Key Not Supported',
+  0x2a: 'Different Transaction Collision',
+  0x2c: 'QoS Unacceptable Parameter',
+  0x2d: 'QoS Rejected',
+  0x2e: 'Channel Classification Not Supported',
+  0x2f: 'Insufficient Security',
+  0x30: 'Parameter Out Of Mandatory Range',
+  0x32: 'Role Switch Pending',
+  0x34: 'Reserved Slot Violation',
+  0x35: 'Role Switch Failed',
+  0x36: 'Extended Inquiry Response Too Large',
+  0x37: 'Secure Simple Pairing Not Supported By Host',
+  0x38: 'Host Busy - Pairing',
+  0x39: 'Connection Rejected due to No Suitable Channel Found',
+  0x3a: 'Controller Busy',
+  0x3b: 'Unacceptable Connection Parameters',
+  0x3c: 'Advertising Timeout',
+  0x3d: 'Connection Terminated due to MIC Failure',
+  0x3e: 'Connection Failed to be Established / Synchronization Timeout',
+  0x40: 'Coarse Clock Adjustment Rejected but Will Try to Adjust Using Clock Dragging',
+  0x41: 'Type0 Submap Not Defined',
+  0x42: 'Unknown Advertising Identifier',
+  0x43: 'Limit Reached',
+  0x44: 'Operation Cancelled by Host',
+  0x45: 'Packet Too Long',
+  0x46: 'Too Late',
+  0x47: 'Too Early',
+}
+
+/** Named constants for the codes the stack itself tests for. */
+export const Status = {
+  Success: 0x00,
+  UnknownCommand: 0x01,
+  UnknownConnectionId: 0x02,
+  HardwareFailure: 0x03,
+  AuthenticationFailure: 0x05,
+  PinOrKeyMissing: 0x06,
+  MemoryCapacityExceeded: 0x07,
+  ConnectionTimeout: 0x08,
+  ConnectionLimitExceeded: 0x09,
+  ConnectionAlreadyExists: 0x0b,
+  CommandDisallowed: 0x0c,
+  LimitedResources: 0x0d,
+  UnsupportedFeature: 0x11,
+  InvalidParameters: 0x12,
+  RemoteUserTerminated: 0x13,
+  RemoteLowResources: 0x14,
+  RemotePowerOff: 0x15,
+  LocalHostTerminated: 0x16,
+  UnsupportedRemoteFeature: 0x1a,
+  InvalidLlParameters: 0x1e,
+  UnspecifiedError: 0x1f,
+  UnsupportedLlParameterValue: 0x20,
+  LlResponseTimeout: 0x22,
+  LlProcedureCollision: 0x23,
+  InstantPassed: 0x28,
+  DifferentTransactionCollision: 0x2a,
+  ControllerBusy: 0x3a,
+  UnacceptableConnectionParameters: 0x3b,
+  AdvertisingTimeout: 0x3c,
+  MicFailure: 0x3d,
+  ConnectionFailedToBeEstablished: 0x3e,
+  UnknownAdvertisingIdentifier: 0x42,
+  LimitReached: 0x43,
+  OperationCancelledByHost: 0x44,
+} as const
+
+/** "Unknown Connection Identifier (0x02)"; unknown codes read "Reserved (0x..)". */
+export function statusName(code: number): string {
+  const hex = `0x${code.toString(16).padStart(2, '0')}`
+  return `${STATUS_NAMES[code] ?? 'Reserved'} (${hex})`
+}
+
+/** H4 packet type indicators (Core v5.4 Vol 4 Part A 2). */
+export const H4Type = {
+  Command: 0x01,
+  Acl: 0x02,
+  Sco: 0x03,
+  Event: 0x04,
+  Iso: 0x05,
+} as const
+export type H4TypeValue = (typeof H4Type)[keyof typeof H4Type]
+
+/** Address types used in LE commands and events (Core v5.4 Vol 4 Part E 7.8.12 and others). */
+export const AddressType = {
+  Public: 0x00,
+  Random: 0x01,
+  PublicIdentity: 0x02,
+  RandomIdentity: 0x03,
+} as const
