@@ -1,0 +1,314 @@
+/**
+ * The trace decoder behind `hcikit decode` and `HCIKIT_LOG`: turns capture records (or live
+ * packets) into plain, JSON-ready objects, one per record, in order, and never stops early.
+ *
+ * HCI packets are decoded with the hci/ specs (Core v5.4 Vol 4 Part E 5.4 and 7), advertising
+ * reports' data with gap/ad.ts (CSS Part A), ACL is reassembled per connection handle and the
+ * completed L2CAP PDU (Core v5.4 Vol 3 Part A 3.1) is decoded by channel: ATT (CID 4, Vol 3
+ * Part F 3.4), LE signalling (CID 5, Vol 3 Part A 4) and SMP (CID 6, Vol 3 Part H 3).
+ *
+ * Handles that no Connection Complete introduced are still decoded (captures often start in the
+ * middle of a connection) but flagged `unknownHandle`, so a reader can tell a controller's vendor
+ * channel (Android's 0x0EDC) from a link.
+ */
+import { decodeAclHeader, AclReassembler, DEFAULT_MAX_PDU_SIZE } from '../hci/acl.ts'
+import { decodeCommand, decodeReturnParameters } from '../hci/commands.ts'
+import { DecodeError, AclError } from '../hci/errors.ts'
+import { decodeEvent, type HciEvent } from '../hci/events.ts'
+import { formatValue } from '../hci/spec.ts'
+import type { CaptureRecord, Direction } from '../hci/snoop.ts'
+import { toHex } from '../hci/wire.ts'
+import { decodeAttPdu } from '../att/pdu.ts'
+import { decodeL2capHeader, CID } from '../att/l2cap/frame.ts'
+import { decodeSignaling, signalingName } from '../att/l2cap/signaling-pdu.ts'
+import { parseAd, adToJson } from '../gap/ad.ts'
+import { decodeSmpPdu, smpCodeName } from '../gap/smp/pdu.ts'
+import { statusName } from '../hci/constants.ts'
+
+export type PacketKind = 'cmd' | 'evt' | 'acl' | 'sco' | 'iso' | 'other'
+
+export interface DecodedReport {
+  address: string
+  addressType: number
+  rssi: number
+  eventType: number
+  data: string
+  ad: Record<string, unknown>
+}
+
+export interface DecodedRecord {
+  frame: number
+  ts?: string
+  dir?: Direction
+  type: PacketKind
+  length: number
+  name?: string
+  opcode?: number
+  event?: number
+  subevent?: number
+  status?: number
+  statusName?: string
+  params?: Record<string, unknown>
+  reports?: DecodedReport[]
+  handle?: number
+  pb?: number
+  bc?: number
+  unknownHandle?: boolean
+  l2cap?: { cid: number; length: number }
+  l2capError?: string
+  att?: { opcode: number; name: string; handle?: number; value?: string; params?: Record<string, unknown> }
+  smp?: { code: number; name: string; params?: Record<string, unknown> }
+  signaling?: { code: number; name: string; identifier?: number; params?: Record<string, unknown> }
+  note?: string
+  error?: string
+}
+
+/** Plain JSON values: bytes as hex, nested objects and arrays converted. */
+export function jsonify(v: unknown): unknown {
+  if (v instanceof Uint8Array) return toHex(v)
+  if (typeof v === 'bigint') return v.toString()
+  if (Array.isArray(v)) return v.map(jsonify)
+  if (v !== null && typeof v === 'object') {
+    const o: Record<string, unknown> = {}
+    for (const [k, x] of Object.entries(v)) o[k] = jsonify(x)
+    return o
+  }
+  return v
+}
+
+const PACKET_KINDS: Record<number, PacketKind> = { 1: 'cmd', 2: 'acl', 3: 'sco', 4: 'evt', 5: 'iso' }
+
+const CONNECTION_EVENTS = new Set(['LeConnectionComplete', 'LeEnhancedConnectionComplete', 'LeEnhancedConnectionCompleteV2', 'ConnectionComplete'])
+
+export interface DecoderOptions {
+  /** Bound on one reassembled L2CAP PDU (bytes). */
+  maxPdu?: number
+}
+
+export class TraceDecoder {
+  /** One reassembler per direction; each serves every handle. */
+  private readonly reassembly: Record<Direction, AclReassembler>
+  private readonly connected = new Set<number>()
+  private lastError: AclError | DecodeError | undefined
+
+  constructor(options: DecoderOptions = {}) {
+    const opts = {
+      maxPduSize: options.maxPdu ?? DEFAULT_MAX_PDU_SIZE,
+      onError: (e: AclError | DecodeError) => {
+        this.lastError = e
+      },
+    }
+    this.reassembly = { tx: new AclReassembler(opts), rx: new AclReassembler(opts) }
+  }
+
+  decode(rec: CaptureRecord): DecodedRecord {
+    const type = rec.packetType === undefined ? 'other' : (PACKET_KINDS[rec.packetType] ?? 'other')
+    const out: DecodedRecord = { frame: rec.index, type, length: rec.data.length }
+    if (rec.direction) out.dir = rec.direction
+    out.ts = timestamp(rec.timestampUs)
+    if (rec.note) out.note = rec.note.text ? `${rec.note.kind}: ${rec.note.text}` : rec.note.kind
+    if (rec.error) {
+      out.error = rec.error
+      return out
+    }
+    try {
+      switch (type) {
+        case 'cmd':
+          this.command(rec.data, out)
+          break
+        case 'evt':
+          this.event(rec.data, out)
+          break
+        case 'acl':
+          this.acl(rec.data, rec.direction, out)
+          break
+        case 'sco':
+        case 'iso':
+          if (rec.data.length >= 2) out.handle = (rec.data[0]! | (rec.data[1]! << 8)) & 0x0fff
+          break
+        case 'other':
+          if (rec.packetType !== undefined) out.error = `unknown packet type 0x${rec.packetType.toString(16)}`
+          break
+      }
+    } catch (e) {
+      // A decoder bug must not stop the trace: report it on the record and go on.
+      out.error = `internal: ${e instanceof Error ? e.message : String(e)}`
+    }
+    return out
+  }
+
+  private command(data: Uint8Array, out: DecodedRecord): void {
+    if (data.length >= 2) out.opcode = data[0]! | (data[1]! << 8)
+    const c = decodeCommand(data)
+    if (c instanceof DecodeError) {
+      out.error = c.message
+      if (out.opcode !== undefined) out.name = commandNameSafe(out.opcode)
+      return
+    }
+    out.name = c.name
+    if (c.params) out.params = jsonify(c.params) as Record<string, unknown>
+  }
+
+  private event(data: Uint8Array, out: DecodedRecord): void {
+    if (data.length >= 1) out.event = data[0]!
+    if (data[0] === 0x3e && data.length >= 3) out.subevent = data[2]!
+    const e = decodeEvent(data)
+    if (e instanceof DecodeError) {
+      out.error = e.message
+      return
+    }
+    out.name = e.name
+    if (e.key === 'Unknown') return
+    this.track(e)
+    const params = e.params as Record<string, unknown>
+    if (e.key === 'CommandComplete') {
+      const p = e.params
+      out.opcode = p.opcode
+      const r = decodeReturnParameters(p.opcode, p.returnParameters)
+      if (r instanceof DecodeError) out.error = `return parameters of ${commandNameSafe(p.opcode)}: ${r.message}`
+      else if (r) out.params = { numHciCommandPackets: p.numHciCommandPackets, opcode: p.opcode, ...(jsonify(r.value) as object) }
+      else out.params = jsonify(params) as Record<string, unknown>
+    } else {
+      out.params = jsonify(params) as Record<string, unknown>
+    }
+    if (typeof params['status'] === 'number') {
+      out.status = params['status'] as number
+      out.statusName = statusName(out.status)
+    }
+    if (e.key === 'LeAdvertisingReport' || e.key === 'LeDirectedAdvertisingReport' || e.key === 'LeExtendedAdvertisingReport') {
+      out.reports = (params['reports'] as Record<string, unknown>[]).map((r) => {
+        const data = (r['data'] as Uint8Array | undefined) ?? new Uint8Array(0)
+        return {
+          address: r['address'] as string,
+          addressType: r['addressType'] as number,
+          rssi: r['rssi'] as number,
+          eventType: r['eventType'] as number,
+          data: toHex(data),
+          ad: adToJson(parseAd(data)),
+        }
+      })
+      delete out.params
+    }
+  }
+
+  /** Connection state, so that data on handles no link introduced can be flagged. */
+  private track(e: HciEvent): void {
+    if (e.key === 'Unknown') return
+    if (CONNECTION_EVENTS.has(e.key)) {
+      const p = e.params as Record<string, unknown>
+      if (p['status'] === 0) this.connected.add(p['connectionHandle'] as number)
+    } else if (e.key === 'DisconnectionComplete') {
+      if (e.params.status === 0) {
+        this.connected.delete(e.params.connectionHandle)
+        this.reassembly.tx.drop(e.params.connectionHandle)
+        this.reassembly.rx.drop(e.params.connectionHandle)
+      }
+    }
+  }
+
+  private acl(data: Uint8Array, dir: Direction | undefined, out: DecodedRecord): void {
+    const h = decodeAclHeader(data)
+    if (h instanceof DecodeError) {
+      out.error = h.message
+      return
+    }
+    out.handle = h.handle
+    out.pb = h.pb
+    out.bc = h.bc
+    out.length = h.length
+    if (!this.connected.has(h.handle)) out.unknownHandle = true
+    this.lastError = undefined
+    const pdu = this.reassembly[dir ?? 'rx'].push(h)
+    if (this.lastError) out.l2capError = (this.lastError as Error).message
+    if (pdu) this.l2cap(pdu, out)
+  }
+
+  private l2cap(pdu: Uint8Array, out: DecodedRecord): void {
+    const f = decodeL2capHeader(pdu)
+    if (f instanceof DecodeError) {
+      out.l2capError = f.message
+      return
+    }
+    out.l2cap = { cid: f.cid, length: f.length }
+    if (f.cid === CID.ATT) {
+      const a = decodeAttPdu(f.payload)
+      if (a instanceof DecodeError) {
+        out.att = { opcode: f.payload[0] ?? -1, name: 'malformed' }
+        out.l2capError = `ATT: ${a.message}`
+        return
+      }
+      out.att = { opcode: a.opcode, name: a.name }
+      if (a.handle !== undefined) out.att.handle = a.handle
+      if (a.value !== undefined) out.att.value = toHex(a.value)
+      if (a.params) out.att.params = jsonify(a.params) as Record<string, unknown>
+    } else if (f.cid === CID.SMP) {
+      const code = f.payload[0]
+      if (code === undefined) {
+        out.l2capError = 'SMP: empty PDU'
+        return
+      }
+      out.smp = { code, name: smpCodeName(code) }
+      const s = decodeSmpPdu(f.payload)
+      if (s instanceof DecodeError) out.l2capError = `SMP: ${s.message}`
+      else if (s.params) out.smp.params = jsonify(s.params) as Record<string, unknown>
+    } else if (f.cid === CID.LE_SIGNALING) {
+      const code = f.payload[0]
+      if (code === undefined) {
+        out.l2capError = 'signalling: empty C-frame'
+        return
+      }
+      out.signaling = { code, name: signalingName(code) }
+      const s = decodeSignaling(f.payload)
+      if (s instanceof DecodeError) out.l2capError = `signalling: ${s.message}`
+      else if (s[0]) {
+        out.signaling.identifier = s[0].identifier
+        if (s[0].params) out.signaling.params = jsonify(s[0].params) as Record<string, unknown>
+      }
+    }
+  }
+}
+
+function commandNameSafe(opcode: number): string {
+  const c = decodeCommand(new Uint8Array([opcode & 0xff, opcode >> 8, 0]))
+  return c instanceof DecodeError ? `opcode 0x${opcode.toString(16).padStart(4, '0')}` : c.name
+}
+
+function timestamp(us: bigint): string | undefined {
+  const ms = Number(us / 1000n)
+  if (!Number.isFinite(ms) || Math.abs(ms) > 8.64e15) return undefined
+  const d = new Date(ms)
+  const frac = (((us % 1000000n) + 1000000n) % 1000000n).toString().padStart(6, '0')
+  return `${d.toISOString().slice(0, 19)}.${frac}Z`
+}
+
+/** One line per record, btmon-like. */
+export function formatRecord(r: DecodedRecord): string {
+  const arrow = r.dir === 'tx' ? '<' : r.dir === 'rx' ? '>' : ' '
+  const head = `#${r.frame} ${arrow} ${r.type.toUpperCase().padEnd(3)}`
+  const parts: string[] = []
+  switch (r.type) {
+    case 'cmd':
+      parts.push(`${r.name ?? '?'} (0x${(r.opcode ?? 0).toString(16).padStart(4, '0')})`)
+      break
+    case 'evt':
+      parts.push(
+        `${r.name ?? '?'} (0x${(r.event ?? 0).toString(16).padStart(2, '0')}${r.subevent !== undefined ? `/0x${r.subevent.toString(16).padStart(2, '0')}` : ''})`,
+      )
+      if (r.reports) for (const rep of r.reports) parts.push(`${rep.address} type=${rep.addressType} rssi=${rep.rssi} data=${rep.data}`)
+      break
+    case 'acl':
+      parts.push(`handle=0x${(r.handle ?? 0).toString(16).padStart(4, '0')} pb=${r.pb} len=${r.length}${r.unknownHandle ? ' (no connection known)' : ''}`)
+      if (r.l2cap) parts.push(`L2CAP cid=0x${r.l2cap.cid.toString(16).padStart(4, '0')} len=${r.l2cap.length}`)
+      if (r.att) parts.push(`ATT ${r.att.name}${r.att.handle !== undefined ? ` handle=0x${r.att.handle.toString(16).padStart(4, '0')}` : ''}${r.att.value !== undefined ? ` value=${r.att.value}` : ''}`)
+      if (r.smp) parts.push(`SMP ${r.smp.name}`)
+      if (r.signaling) parts.push(`L2CAP ${r.signaling.name}`)
+      if (r.l2capError) parts.push(`(${r.l2capError})`)
+      break
+    default:
+      if (r.note) parts.push(r.note)
+      if (r.handle !== undefined) parts.push(`handle=0x${r.handle.toString(16).padStart(4, '0')}`)
+  }
+  if (r.params) parts.push(formatValue(r.params))
+  if (r.error) parts.push(`error: ${r.error}`)
+  return `${head} ${parts.join(' ')}`
+}
