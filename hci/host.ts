@@ -16,7 +16,7 @@
  *   size and paced by its buffer credits; incoming fragments reassembled per handle and delivered
  *   only for handles learned from a successful connection-complete event (7.7.3, 7.7.65.1,
  *   7.7.65.10 v1 and v2), forgotten on Disconnection Complete (7.7.5).
- * - Bring-up (`init()`) as straight-line async code; the result is kept as `info`.
+ * - Bring-up (`init()`, bring-up.ts) as straight-line async code; the result is kept as `info`.
  * - Observability: every packet in and out is published on the diagnostics channel
  *   'hcikit:packet' (`PacketMessage`); the host itself does no logging.
  *
@@ -26,28 +26,22 @@ import { channel } from 'node:diagnostics_channel'
 import { AclError, DecodeError, HciError } from './errors.ts'
 import { H4Type, statusName } from './constants.ts'
 import type { CommandParams, CommandSpec, Fields, StructValue } from './spec.ts'
-import {
-  decodeReturnParameters,
-  encodeCommand,
-  LeReadBufferSize,
-  LeReadBufferSizeV2,
-  LeReadLocalSupportedFeatures,
-  LeSetEventMask,
-  ReadBdAddr,
-  ReadBufferSize,
-  ReadLocalSupportedCommands,
-  ReadLocalSupportedFeatures,
-  ReadLocalVersionInformation,
-  Reset,
-  SetEventMask,
-  SetEventMaskPage2,
-} from './commands.ts'
+import { decodeReturnParameters, encodeCommand } from './commands.ts'
 import { decodeEvent, type HciEvent } from './events.ts'
 import type { HciPacket, Transport } from './transport.ts'
 import { AclReassembler, decodeAclHeader } from './acl.ts'
-import { AclFlow, type AclBufferSize, type LinkKind } from './acl-flow.ts'
+import { AclFlow, type LinkKind } from './acl-flow.ts'
+import { bringUp, type ControllerInfo, type InitOptions } from './bring-up.ts'
 
 export type { AclBufferSize, LinkKind } from './acl-flow.ts'
+export {
+  supportsCommand,
+  DEFAULT_EVENT_MASK,
+  DEFAULT_EVENT_MASK_PAGE_2,
+  DEFAULT_LE_EVENT_MASK,
+  type ControllerInfo,
+  type InitOptions,
+} from './bring-up.ts'
 
 /** Time for the host: the global timers in production, a virtual clock in tests. */
 export interface Clock {
@@ -92,54 +86,6 @@ export interface HciHostOptions {
   /** Malformed events and ACL data from the controller (they are also counted in `stats`). */
   onError?: (err: DecodeError | AclError) => void
 }
-
-export interface InitOptions {
-  signal?: AbortSignal
-  eventMask?: Uint8Array
-  eventMaskPage2?: Uint8Array
-  leEventMask?: Uint8Array
-}
-
-export interface ControllerInfo {
-  hciVersion: number
-  hciSubversion: number
-  lmpVersion: number
-  lmpSubversion: number
-  /** Company identifier of the controller's manufacturer. */
-  manufacturer: number
-  address: string
-  /** LMP features page 0 (Read Local Supported Features). */
-  lmpFeatures: Uint8Array
-  /** LE features (LE Read Local Supported Features). */
-  leFeatures: Uint8Array
-  /** The 64-octet Supported_Commands bitmask (Core v5.4 Vol 4 Part E 6.27). */
-  supportedCommands: Uint8Array
-  buffers: {
-    /** LE ACL buffers; undefined when the controller shares the BR/EDR buffers with LE. */
-    le?: AclBufferSize
-    /** BR/EDR ACL buffers; read only when LE reports none. */
-    bredr?: AclBufferSize
-    iso?: AclBufferSize
-  }
-}
-
-/** Is command (octet, bit) of the Supported_Commands table (6.27) set? */
-export function supportsCommand(supportedCommands: Uint8Array, octet: number, bit: number): boolean {
-  return ((supportedCommands[octet] ?? 0) >> bit) & 1 ? true : false
-}
-
-function mask(v: bigint): Uint8Array {
-  const out = new Uint8Array(8)
-  for (let i = 0; i < 8; i++) out[i] = Number((v >> BigInt(8 * i)) & 0xffn)
-  return out
-}
-
-/** The spec's default events (bits 0-44) plus LE Meta (bit 61). 7.3.1 */
-export const DEFAULT_EVENT_MASK = mask(0x2000_1fff_ffff_ffffn)
-/** Authenticated Payload Timeout Expired (page 2 bit 23). 7.3.69 */
-export const DEFAULT_EVENT_MASK_PAGE_2 = mask(1n << 23n)
-/** LE sub-events 0x01-0x14 (bits 0-19): connections, advertising reports, security, PHY. 7.8.1 */
-export const DEFAULT_LE_EVENT_MASK = mask(0xf_ffffn)
 
 interface PendingCommand {
   spec: CommandSpec
@@ -622,57 +568,17 @@ export class HciHost {
 
   // --- bring-up ------------------------------------------------------------------------------
 
-  /**
-   * Reset the controller and read what the host needs (NimBLE-style straight-line sequence):
-   * version, supported commands and features, address, event masks, ACL buffer sizes (LE v2 if
-   * supported, else v1; Read Buffer Size when LE reports no dedicated buffers), LE features.
-   */
+  /** Reset the controller and read what the host needs (bring-up.ts); kept as `info`. */
   async init(options: InitOptions = {}): Promise<ControllerInfo> {
-    const o: SendOptions = options.signal ? { signal: options.signal } : {}
-    await this.send(Reset, {}, o)
-    this.dropAllLinks(new HciError('HCI_RESET', 'hci', 'ACL data: the controller was reset before it was sent'))
-    const version = await this.send(ReadLocalVersionInformation, {}, o)
-    const commands = (await this.send(ReadLocalSupportedCommands, {}, o)).supportedCommands.slice()
-    const lmpFeatures = (await this.send(ReadLocalSupportedFeatures, {}, o)).lmpFeatures.slice()
-    const { bdAddr } = await this.send(ReadBdAddr, {}, o)
-    await this.send(SetEventMask, { eventMask: options.eventMask ?? DEFAULT_EVENT_MASK }, o)
-    // Set Event Mask Page 2: Supported_Commands octet 22 bit 2
-    if (supportsCommand(commands, 22, 2)) {
-      await this.send(SetEventMaskPage2, { eventMaskPage2: options.eventMaskPage2 ?? DEFAULT_EVENT_MASK_PAGE_2 }, o)
-    }
-    await this.send(LeSetEventMask, { eventMask: options.leEventMask ?? DEFAULT_LE_EVENT_MASK }, o)
-
-    const buffers: ControllerInfo['buffers'] = {}
-    // LE Read Buffer Size [v2]: Supported_Commands octet 41 bit 5
-    if (supportsCommand(commands, 41, 5)) {
-      const b = await this.send(LeReadBufferSizeV2, {}, o)
-      buffers.le = { length: b.aclDataPacketLength, count: b.totalNumLeAclDataPackets }
-      buffers.iso = { length: b.isoDataPacketLength, count: b.totalNumIsoDataPackets }
-    } else {
-      const b = await this.send(LeReadBufferSize, {}, o)
-      buffers.le = { length: b.aclDataPacketLength, count: b.totalNumLeAclDataPackets }
-    }
-    if (buffers.le.length === 0 || buffers.le.count === 0) {
-      // No dedicated LE buffers: LE shares the BR/EDR ones (7.8.2).
-      delete buffers.le
-      const b = await this.send(ReadBufferSize, {}, o)
-      buffers.bredr = { length: b.aclDataPacketLength, count: b.totalNumAclDataPackets }
-    }
-    this.acl.configure(buffers.le, buffers.bredr)
-    const leFeatures = (await this.send(LeReadLocalSupportedFeatures, {}, o)).features.slice()
-
-    this.info = {
-      hciVersion: version.hciVersion,
-      hciSubversion: version.hciSubversion,
-      lmpVersion: version.lmpVersion,
-      lmpSubversion: version.lmpSubversion,
-      manufacturer: version.companyIdentifier,
-      address: bdAddr,
-      lmpFeatures,
-      leFeatures,
-      supportedCommands: commands,
-      buffers,
-    }
+    this.info = await bringUp(
+      {
+        send: (spec, params, o) => this.send(spec, params, o),
+        afterReset: () =>
+          this.dropAllLinks(new HciError('HCI_RESET', 'hci', 'ACL data: the controller was reset before it was sent')),
+        configureAcl: (le, bredr) => this.acl.configure(le, bredr),
+      },
+      options,
+    )
     return this.info
   }
 }
