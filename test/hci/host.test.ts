@@ -361,6 +361,63 @@ t.test('ACL: fragments to the buffer size; credits never exceeded; returned by N
   t.equal(s.host.stats.aclExcessCompletions, 3)
 })
 
+t.test('property: ACL fragments outstanding at the controller never exceed its buffer count', async (t) => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.integer({ min: 1, max: 4 }),
+      fc.array(
+        fc.oneof(
+          fc.record({ send: fc.constantFrom(1, 2), size: fc.integer({ min: 4, max: 90 }) }),
+          fc.record({ complete: fc.constantFrom(1, 2), n: fc.integer({ min: 1, max: 3 }) }),
+        ),
+        { maxLength: 40 },
+      ),
+      async (count, actions) => {
+        const s = await ready([27, count], { aclQueueLimit: 64 })
+        s.injectEvent(ev.leConnectionComplete(1))
+        s.injectEvent(ev.leConnectionComplete(2))
+        await settle()
+        const outstanding = new Map<number, number>([
+          [1, 0],
+          [2, 0],
+        ])
+        const total = (): number => outstanding.get(1)! + outstanding.get(2)!
+        const drain = async (): Promise<boolean> => {
+          await settle()
+          for (const p of s.received.splice(0)) {
+            const h = (p.data[0]! | (p.data[1]! << 8)) & 0xfff
+            outstanding.set(h, outstanding.get(h)! + 1)
+          }
+          return total() <= count
+        }
+        for (const a of actions) {
+          if ('send' in a) {
+            const pdu = new Uint8Array(a.size)
+            pdu[0] = a.size - 4
+            void s.host.sendAcl(a.send, pdu)
+          } else {
+            const n = Math.min(a.n, outstanding.get(a.complete)!)
+            if (n === 0) continue
+            outstanding.set(a.complete, outstanding.get(a.complete)! - n)
+            s.injectEvent(ev.numberOfCompletedPackets([[a.complete, n]]))
+          }
+          if (!(await drain())) return false
+        }
+        // complete everything: all queued data must come out, still within the limit
+        for (let i = 0; i < 500 && total() > 0; i++) {
+          const h = outstanding.get(1)! > 0 ? 1 : 2
+          outstanding.set(h, outstanding.get(h)! - 1)
+          s.injectEvent(ev.numberOfCompletedPackets([[h, 1]]))
+          if (!(await drain())) return false
+        }
+        return total() === 0 && s.host.aclBuffers()?.free === count
+      },
+    ),
+    { seed: 7, numRuns: 40 },
+  )
+  t.pass('held')
+})
+
 t.test('ACL: round robin between handles with queued fragments', async (t) => {
   const s = await ready([27, 1])
   s.injectEvent(ev.leConnectionComplete(0x001))
