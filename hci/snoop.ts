@@ -12,7 +12,7 @@
  */
 import { CaptureError } from './errors.ts'
 import { BTSNOOP_HEADER_BYTES, BTSNOOP_MAGIC, readBtsnoop, type BtsnoopDatalink } from './snoop/btsnoop.ts'
-import { ChunkQueue } from './snoop/chunks.ts'
+import { ChunkQueue, type FormatReader } from './snoop/chunks.ts'
 import { pcapMagic, readPcap } from './snoop/pcap.ts'
 import { PCAPNG_SHB_TYPE, readPcapng } from './snoop/pcapng.ts'
 import { DEFAULT_MAX_RECORD_BYTES, u32, type CaptureFormat, type CaptureRecord, type ReadOptions, type RecordBody } from './snoop/record.ts'
@@ -85,25 +85,33 @@ export async function* readCapture(
     const head = q.peek(Math.min(FORMAT_HEAD_BYTES, q.available))
     const format = detectFormat(head)
     if (format === undefined) throw unknownFormat(head)
-    let bodies: AsyncGenerator<RecordBody>
+    let reader: FormatReader<RecordBody>
     switch (format) {
       case 'btsnoop-1001':
       case 'btsnoop-1002':
       case 'btsnoop-2001':
-        bodies = readBtsnoop(q, Number(format.slice(8)) as BtsnoopDatalink, max)
+        reader = readBtsnoop(q, Number(format.slice(8)) as BtsnoopDatalink, max)
         break
       case 'pcap':
       case 'pcap-ns':
-        bodies = readPcap(q, max)
+        reader = readPcap(q, max)
         break
       case 'pcapng':
-        bodies = readPcapng(q, max)
+        reader = readPcapng(q, max)
         break
     }
+    // The format reader is synchronous; it says how many bytes it needs and we wait here.
     let index = 0
-    for await (const body of bodies) {
-      index++
-      yield { index, ...body }
+    let step = reader.next(true)
+    while (step.done !== true) {
+      const v = step.value
+      if (typeof v === 'number') {
+        step = reader.next(await q.fill(v))
+      } else {
+        index++
+        yield { index, ...v }
+        step = reader.next(true)
+      }
     }
   } finally {
     await q.close()

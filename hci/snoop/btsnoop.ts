@@ -10,7 +10,7 @@
  * packet indicator (Vol 4 Part A 2); 2001 is the BlueZ monitor format, whose flags carry the
  * controller index (high 16 bits) and a monitor opcode (low 16 bits).
  */
-import type { ChunkQueue } from './chunks.ts'
+import type { ChunkQueue, FormatReader } from './chunks.ts'
 import { monitorBody } from './monitor.ts'
 import {
   H4_ACL,
@@ -43,16 +43,11 @@ function timestampOf(h: Uint8Array): bigint {
   return BigInt.asIntN(64, (hi << 32n) | lo) - BTSNOOP_EPOCH_OFFSET_US
 }
 
-/** Records of a btsnoop file whose 16-byte header the caller has already checked. */
-export async function* readBtsnoop(
-  q: ChunkQueue,
-  datalink: BtsnoopDatalink,
-  maxRecordBytes: number,
-): AsyncGenerator<RecordBody> {
-  await q.fill(BTSNOOP_HEADER_BYTES)
+/** Records of a btsnoop file whose 16-byte header the caller has checked and holds. */
+export function* readBtsnoop(q: ChunkQueue, datalink: BtsnoopDatalink, maxRecordBytes: number): FormatReader<RecordBody> {
   q.take(BTSNOOP_HEADER_BYTES)
   for (;;) {
-    if (!(await q.fill(RECORD_HEADER_BYTES))) {
+    if (q.available < RECORD_HEADER_BYTES && !(yield RECORD_HEADER_BYTES)) {
       if (q.available === 0) return
       const tail = q.takeAll()
       yield errorBody(`truncated record header: ${tail.length} of ${RECORD_HEADER_BYTES} bytes`, 0n, tail)
@@ -71,7 +66,7 @@ export async function* readBtsnoop(
       )
       return
     }
-    if (included > q.available && !(await q.fill(included))) {
+    if (included > q.available && !(yield included)) {
       const tail = q.takeAll()
       yield errorBody(
         `truncated record at byte ${at}: header says ${included} bytes, the file ends after ${tail.length}`,

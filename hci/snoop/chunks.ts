@@ -3,13 +3,21 @@
  *
  * The readers ask for exactly the bytes of the next header or record. The queue pulls chunks
  * until it holds that many and hands them out as a view when they lie in one chunk, or as one
- * copy when they straddle chunks. It never allocates ahead of bytes that have arrived, so a
+ * copy when they straddle chunks. The format readers are synchronous generators that yield a
+ * byte count when they need more (`FormatReader`); only the driver awaits, so a record costs no promise
+ * of its own beyond the one the consumer's loop makes. It never allocates ahead of bytes that have arrived, so a
  * length field that lies costs nothing until the data is really there; the readers bound every
  * length before asking. Memory held: the bytes of one record plus the chunk it ends in.
  *
  * Chunks must not be changed after they are handed over (records are views into them).
  */
 import { CaptureError } from '../errors.ts'
+
+/**
+ * A format reader: yields record bodies, or a number n meaning "hold n bytes for me"; it is
+ * resumed with true when they are held, false when the stream ended first.
+ */
+export type FormatReader<T> = Generator<T | number, void, boolean>
 
 export class ChunkQueue {
   private readonly it: AsyncIterator<Uint8Array>
@@ -100,11 +108,10 @@ export class ChunkQueue {
     return this.take(this.available)
   }
 
-  /** Discard `n` bytes without keeping them, pulling as needed; returns how many were there. */
-  async skip(n: number): Promise<number> {
+  /** Discard up to `n` held bytes without keeping them; returns how many were discarded. */
+  skipHeld(n: number): number {
     let skipped = 0
-    while (skipped < n) {
-      if (this.available === 0 && !(await this.fill(1))) break
+    while (skipped < n && this.available > 0) {
       const c = this.chunks[0]!
       const k = Math.min(n - skipped, c.length - this.head)
       this.head += k

@@ -9,7 +9,7 @@
  * Also read: 187 (H4 without direction) and 254 (BlueZ monitor, adapter and opcode u16 BE).
  */
 import { CaptureError } from '../errors.ts'
-import type { ChunkQueue } from './chunks.ts'
+import type { ChunkQueue, FormatReader } from './chunks.ts'
 import { checkWriteRecord, type SnoopWriteRecord } from './btsnoop.ts'
 import { monitorBody } from './monitor.ts'
 import { OrderedSink, errorBody, h4Body, putU16, putU32, u16, u32, type CaptureSink, type RecordBody } from './record.ts'
@@ -66,8 +66,8 @@ export function linkBody(linkType: number, frame: Uint8Array, originalLength: nu
 }
 
 /** Records of a pcap file; the caller has checked the magic. */
-export async function* readPcap(q: ChunkQueue, maxRecordBytes: number): AsyncGenerator<RecordBody> {
-  if (!(await q.fill(PCAP_HEADER_BYTES))) {
+export function* readPcap(q: ChunkQueue, maxRecordBytes: number): FormatReader<RecordBody> {
+  if (q.available < PCAP_HEADER_BYTES && !(yield PCAP_HEADER_BYTES)) {
     throw new CaptureError(`truncated pcap header: ${q.available} of ${PCAP_HEADER_BYTES} bytes`)
   }
   const h = q.take(PCAP_HEADER_BYTES)
@@ -80,7 +80,7 @@ export async function* readPcap(q: ChunkQueue, maxRecordBytes: number): AsyncGen
     })
   }
   for (;;) {
-    if (!(await q.fill(RECORD_HEADER_BYTES))) {
+    if (q.available < RECORD_HEADER_BYTES && !(yield RECORD_HEADER_BYTES)) {
       if (q.available === 0) return
       const tail = q.takeAll()
       yield errorBody(`truncated record header: ${tail.length} of ${RECORD_HEADER_BYTES} bytes`, 0n, tail)
@@ -100,7 +100,7 @@ export async function* readPcap(q: ChunkQueue, maxRecordBytes: number): AsyncGen
       )
       return
     }
-    if (included > q.available && !(await q.fill(included))) {
+    if (included > q.available && !(yield included)) {
       const tail = q.takeAll()
       yield errorBody(
         `truncated record at byte ${at}: header says ${included} bytes, the file ends after ${tail.length}`,

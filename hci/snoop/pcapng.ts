@@ -9,7 +9,7 @@
  * systemd-journal blocks become note records (Wireshark numbers them as frames); all other
  * blocks are skipped without being buffered.
  */
-import type { ChunkQueue } from './chunks.ts'
+import type { ChunkQueue, FormatReader } from './chunks.ts'
 import { linkBody } from './pcap.ts'
 import { errorBody, u16, u32, type RecordBody } from './record.ts'
 
@@ -85,11 +85,11 @@ function toMicroseconds(itf: Interface, hi: number, lo: number): bigint {
 }
 
 /** Records of a pcapng file; the caller has checked that it starts with a Section Header. */
-export async function* readPcapng(q: ChunkQueue, maxRecordBytes: number): AsyncGenerator<RecordBody> {
+export function* readPcapng(q: ChunkQueue, maxRecordBytes: number): FormatReader<RecordBody> {
   let le = true
   let interfaces: Interface[] = []
   for (;;) {
-    if (!(await q.fill(8))) {
+    if (q.available < 8 && !(yield 8)) {
       if (q.available === 0) return
       const tail = q.takeAll()
       yield errorBody(`truncated block header: ${tail.length} of 8 bytes`, 0n, tail)
@@ -100,7 +100,7 @@ export async function* readPcapng(q: ChunkQueue, maxRecordBytes: number): AsyncG
     // the byte order that follows is the section's.
     let head = q.peek(8)
     if (u32(head, 0, true) === PCAPNG_SHB_TYPE) {
-      if (!(await q.fill(12))) {
+      if (q.available < 12 && !(yield 12)) {
         const tail = q.takeAll()
         yield errorBody(`truncated section header: ${tail.length} bytes`, 0n, tail)
         return
@@ -130,7 +130,8 @@ export async function* readPcapng(q: ChunkQueue, maxRecordBytes: number): AsyncG
       type === CUSTOM_NO_COPY ||
       type === JOURNAL
     if (!known) {
-      const skipped = await q.skip(length)
+      let skipped = q.skipHeld(length)
+      while (skipped < length && (yield 1)) skipped += q.skipHeld(length - skipped)
       if (skipped < length) {
         yield errorBody(`truncated block at byte ${at}: ${length} bytes claimed, ${skipped} there`)
         return
@@ -141,7 +142,7 @@ export async function* readPcapng(q: ChunkQueue, maxRecordBytes: number): AsyncG
       yield errorBody(`block at byte ${at} claims ${length} bytes, over the ${maxRecordBytes}-byte bound; reading stops`)
       return
     }
-    if (length > q.available && !(await q.fill(length))) {
+    if (length > q.available && !(yield length)) {
       const tail = q.takeAll()
       yield errorBody(`truncated block at byte ${at}: ${length} bytes claimed, the file ends after ${tail.length}`, 0n, tail)
       return
