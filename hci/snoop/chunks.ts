@@ -1,13 +1,16 @@
 /**
- * A byte queue over an async stream of chunks, for the capture readers.
+ * A byte queue over an async stream of chunks, for the capture readers of HCI packets
+ * (Core v5.4 Vol 4 Part E 5.4, framed as in Vol 4 Part A 2).
  *
  * The readers ask for exactly the bytes of the next header or record. The queue pulls chunks
  * until it holds that many and hands them out as a view when they lie in one chunk, or as one
- * copy when they straddle chunks. The format readers are synchronous generators that yield a
- * byte count when they need more (`FormatReader`); only the driver awaits, so a record costs no promise
- * of its own beyond the one the consumer's loop makes. It never allocates ahead of bytes that have arrived, so a
+ * copy when they straddle chunks. It never allocates ahead of bytes that have arrived, so a
  * length field that lies costs nothing until the data is really there; the readers bound every
  * length before asking. Memory held: the bytes of one record plus the chunk it ends in.
+ *
+ * The format readers are synchronous generators that yield a byte count when they need more
+ * (`FormatReader`); only the driver in snoop.ts awaits, so a record costs no promise beyond the
+ * one the consumer's loop makes.
  *
  * Chunks must not be changed after they are handed over (records are views into them).
  */

@@ -72,8 +72,8 @@ export function errorBody(error: string, timestampUs = 0n, data: Uint8Array = EM
 }
 
 /**
- * An H4 frame (type byte then packet) to a record body; `extraHeader` bytes precede the type
- * byte in the original length (pcap's direction pseudo-header).
+ * An H4 frame (type byte then packet) to a record body. `originalLength` counts the type byte
+ * (callers remove any pseudo-header from it first); the record's lengths do not.
  */
 export function h4Body(
   frame: Uint8Array,
