@@ -12,7 +12,7 @@
  * channel (Android's 0x0EDC) from a link.
  */
 import { decodeAclHeader, AclReassembler, DEFAULT_MAX_PDU_SIZE } from '../hci/acl.ts'
-import { decodeCommand, decodeReturnParameters } from '../hci/commands.ts'
+import { commandName, decodeCommand, decodeReturnParameters } from '../hci/commands.ts'
 import { DecodeError, AclError } from '../hci/errors.ts'
 import { decodeEvent, type HciEvent } from '../hci/events.ts'
 import { formatValue } from '../hci/spec.ts'
@@ -142,7 +142,7 @@ export class TraceDecoder {
     const c = decodeCommand(data)
     if (c instanceof DecodeError) {
       out.error = c.message
-      if (out.opcode !== undefined) out.name = commandNameSafe(out.opcode)
+      if (out.opcode !== undefined) out.name = commandName(out.opcode)
       return
     }
     out.name = c.name
@@ -161,19 +161,23 @@ export class TraceDecoder {
     if (e.key === 'Unknown') return
     this.track(e)
     const params = e.params as Record<string, unknown>
+    let status = params['status']
     if (e.key === 'CommandComplete') {
       const p = e.params
       out.opcode = p.opcode
       const r = decodeReturnParameters(p.opcode, p.returnParameters)
-      if (r instanceof DecodeError) out.error = `return parameters of ${commandNameSafe(p.opcode)}: ${r.message}`
+      if (r instanceof DecodeError) out.error = `return parameters of ${commandName(p.opcode)}: ${r.message}`
       else if (r) out.params = { numHciCommandPackets: p.numHciCommandPackets, opcode: p.opcode, ...(jsonify(r.value) as object) }
       else out.params = jsonify(params) as Record<string, unknown>
+      // the status of the command is the first return parameter when there is one
+      status = r && !(r instanceof DecodeError) ? r.value['status'] : p.returnParameters[0]
     } else {
+      if (e.key === 'CommandStatus') out.opcode = e.params.opcode
       out.params = jsonify(params) as Record<string, unknown>
     }
-    if (typeof params['status'] === 'number') {
-      out.status = params['status'] as number
-      out.statusName = statusName(out.status)
+    if (typeof status === 'number') {
+      out.status = status
+      out.statusName = statusName(status)
     }
     if (e.key === 'LeAdvertisingReport' || e.key === 'LeDirectedAdvertisingReport' || e.key === 'LeExtendedAdvertisingReport') {
       out.reports = (params['reports'] as Record<string, unknown>[]).map((r) => {
@@ -266,11 +270,6 @@ export class TraceDecoder {
       }
     }
   }
-}
-
-function commandNameSafe(opcode: number): string {
-  const c = decodeCommand(new Uint8Array([opcode & 0xff, opcode >> 8, 0]))
-  return c instanceof DecodeError ? `opcode 0x${opcode.toString(16).padStart(4, '0')}` : c.name
 }
 
 function timestamp(us: bigint): string | undefined {
