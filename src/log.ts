@@ -11,18 +11,12 @@
 import diagnostics_channel from 'node:diagnostics_channel'
 import { createWriteStream } from 'node:fs'
 import type { Writable } from 'node:stream'
-import { BtsnoopWriter, PcapWriter, type Direction } from '../hci/snoop.ts'
+import { PACKET_CHANNEL, type PacketMessage } from '../hci/host.ts'
+import { BtsnoopWriter, PcapWriter } from '../hci/snoop.ts'
 import { TraceDecoder, formatRecord } from './decoder.ts'
 
-export const PACKET_CHANNEL = 'hcikit:packet'
+export { PACKET_CHANNEL, type PacketMessage }
 export const LOG_CHANNEL = 'hcikit:log'
-
-export interface PacketMessage {
-  direction: Direction
-  type: number
-  data: Uint8Array
-  timestampUs?: bigint
-}
 
 export interface LogMessage {
   /** The part of the stack that decided (e.g. 'host', 'gatt'). */
