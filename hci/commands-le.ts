@@ -14,26 +14,11 @@
  * Opcodes of 7.8 commands without a typed spec are named in LE_COMMAND_NAMES, so every LE opcode
  * of Core v5.4 prints a name (plus the few Core 6.0 ones seen in real captures).
  */
-import type { Kind } from './spec.ts'
-import { command, u8, u16, u24, i8, hex16, status, bytes, lengthPrefixed, address, list, perBit, struct } from './spec.ts'
+import { command, u8, u16, u24, i8, i16, hex16, status, bytes, lengthPrefixed, address, list, perBit, struct } from './spec.ts'
 
 const LE = 0x08
 const STATUS = { status }
 
-/** A little-endian signed 16-bit value (RF path compensation, 0.1 dB units). */
-const i16: Kind<number> = {
-  kind: 'i16',
-  decode: (r, f) => {
-    const v = r.u16(f)
-    return v > 0x7fff ? v - 0x10000 : v
-  },
-  encode: (w, v, f) => {
-    if (!Number.isInteger(v) || v < -0x8000 || v > 0x7fff) {
-      throw new RangeError(`${f}: ${v} does not fit (expected an integer -32768..32767)`)
-    }
-    w.u16(v & 0xffff, f)
-  },
-}
 
 const connectionHandle = hex16
 const withHandle = { status, connectionHandle }

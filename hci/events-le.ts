@@ -8,23 +8,8 @@
  * suffix marks the second version of an event, the first version carries no suffix.
  * hci/events.ts gathers these into the one HciEvent union.
  */
-import type { Kind } from './spec.ts'
-import { leEvent, struct, list, counted, u8, u16, u24, i8, hex16, status, bytes, lengthPrefixed, address } from './spec.ts'
+import { leEvent, struct, list, counted, u8, u16, u24, i8, i16, hex16, status, bytes, lengthPrefixed, address } from './spec.ts'
 
-/** A signed 16-bit little-endian value (RSSI of the IQ reports, in 0.1 dBm). */
-const i16: Kind<number> = {
-  kind: 'i16',
-  decode: (r, f) => {
-    const v = r.u16(f)
-    return v > 0x7fff ? v - 0x10000 : v
-  },
-  encode: (w, v, f) => {
-    if (!Number.isInteger(v) || v < -0x8000 || v > 0x7fff) {
-      throw new RangeError(`${f}: ${v} does not fit (expected an integer -32768..32767)`)
-    }
-    w.u16(v & 0xffff, f)
-  },
-}
 
 /** Names of every LE Meta sub-event code of Core v5.4 (7.7.65; codes 0x01 - 0x29). */
 export const LE_SUBEVENT_NAMES: Readonly<Record<number, string>> = {

@@ -48,6 +48,21 @@ export const i8: Kind<number> = {
   encode: (w, v, f) => w.i8(v, f),
 }
 
+/** A little-endian signed 16-bit value (RF path compensation, IQ-report RSSI; 0.1 dB units). */
+export const i16: Kind<number> = {
+  kind: 'i16',
+  decode: (r, f) => {
+    const v = r.u16(f)
+    return v > 0x7fff ? v - 0x10000 : v
+  },
+  encode: (w, v, f) => {
+    if (!Number.isInteger(v) || v < -0x8000 || v > 0x7fff) {
+      throw new RangeError(`${f}: ${v} does not fit (expected an integer -32768..32767)`)
+    }
+    w.u16(v & 0xffff, f)
+  },
+}
+
 /** A u16 printed in hex (handles, opcodes). */
 export const hex16: Kind<number> = { ...u16, kind: 'hex16', format: (v) => `0x${v.toString(16).padStart(4, '0')}` }
 
