@@ -449,7 +449,7 @@ export function isAttCommand(opcode: number): boolean {
 // ---------------------------------------------------------------------------------------------
 // Error codes
 
-export const AttError = {
+export const AttErrorCode = {
   InvalidHandle: 0x01,
   ReadNotPermitted: 0x02,
   WriteNotPermitted: 0x03,
