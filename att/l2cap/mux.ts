@@ -114,7 +114,7 @@ export class L2capMux {
     this.att = this.fixedAtt
     this.smp = this.fixedSmp
     this.signaling = new LeSignaling(this.fixedSig, { ...opts.signaling, clock: opts.clock })
-    this.credit = new CreditChannels(link, this.signaling, opts.clock)
+    this.credit = new CreditChannels(link, this.signaling)
     link.onFrame((frame) => this.receive(frame))
     link.onClose((reason) => this.shut(reason))
     if (link.closed) this.shut()
