@@ -7,12 +7,14 @@ import { parseArgs } from 'node:util'
 import { HcikitError } from '../../hci/errors.ts'
 import { startLogging, startSnoop, startFromEnv, type Subscription } from '../log.ts'
 import { decodeCommand } from './decode.ts'
+import { linkCommand } from './link.ts'
 import { UsageError } from './usage.ts'
 
 const HELP = `usage: hcikit [--snoop FILE] [--pcap FILE|-] [--log] COMMAND [ARGS]
 
 Commands:
   decode FILE [--json]   decode a btsnoop / pcap / pcapng capture
+  link SPEC...           serve virtual controllers on one virtual link (tcp-server:HOST:PORT, pty:PATH)
   help                   this text
   version                print the version
 
@@ -24,6 +26,7 @@ Global options:
 type Command = (argv: string[]) => Promise<number>
 const COMMANDS: Record<string, Command> = {
   decode: decodeCommand,
+  link: linkCommand,
 }
 
 export async function main(argv: string[]): Promise<number> {

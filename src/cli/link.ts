@@ -1,0 +1,165 @@
+/**
+ * `hcikit link [--seed N] [--snoop DIR] [--trace] SPEC...`: one process, one shared virtual link
+ * (real time, so real hosts can drive it), one virtual controller per SPEC, each served to one
+ * host at a time as H4 (Core v5.4 Vol 4 Part A 2) over TCP or on a pseudo-terminal
+ * (src/virtual/serve.ts, serve-pty.ts). A host that connects gets a freshly reset controller;
+ * when it leaves, the controller is detached (its links drop) until the next host.
+ *
+ * Output: one line per controller on stdout once everything is served,
+ *   `SPEC ADDRESS [SNOOP-FILE]`   (a tcp-server port 0 is printed as the port chosen),
+ * then session events on stderr. SIGINT/SIGTERM end it cleanly: sessions end, socat children
+ * are killed, pty symlinks removed, captures flushed; exit code 0.
+ *
+ * `--snoop DIR` writes DIR/<n>-<spec>.btsnoop per controller (datalink 1002, directions from the
+ * host's point of view: host -> controller is sent), across all of its host sessions.
+ * `--trace` prints every packet, decoded, to stderr, prefixed with the controller's spec.
+ */
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { createCaptureFile, type CaptureFile } from '../capture-file.ts'
+import { TraceDecoder, formatRecord } from '../decoder.ts'
+import { VirtualLink } from '../virtual/link.ts'
+import { RealtimeScheduler } from '../virtual/scheduler.ts'
+import { VirtualController } from '../virtual/controller.ts'
+import {
+  TcpServe,
+  formatServeSpec,
+  parseServeSpec,
+  type ServeEvent,
+  type ServeObserver,
+  type ServeSpec,
+  type Served,
+} from '../virtual/serve.ts'
+import { PtyServe } from '../virtual/serve-pty.ts'
+import { UsageError } from './usage.ts'
+
+export const linkHelp = `usage: hcikit link [--seed N] [--snoop DIR] [--trace] SPEC...
+
+Runs virtual LE controllers on one shared virtual radio link, one per SPEC, until interrupted:
+  tcp-server:HOST:PORT   H4 over TCP (port 0: any free port, printed); one host at a time
+  pty:PATH               H4 on a pseudo-terminal symlinked at PATH (needs socat), for UART hosts
+                         (e.g. BLUETOOTH_HCI_SOCKET_UART_PORT=PATH for noble/bleno)
+Each new host gets a freshly reset controller. Prints "SPEC ADDRESS [SNOOP-FILE]" per controller.
+  --seed N      seed of the link (default addresses, random choices); default 1
+  --snoop DIR   one btsnoop capture per controller in DIR (Wireshark opens them)
+  --trace       print every packet, decoded, to stderr`
+
+function nowUs(): bigint {
+  return BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000))
+}
+
+function slug(spec: string): string {
+  return spec.replace(/[^A-Za-z0-9.]+/g, '-').replace(/^-+|-+$/g, '')
+}
+
+function describe(e: ServeEvent): string {
+  switch (e.kind) {
+    case 'ready':
+      return e.device ? `ready (${e.device})` : 'ready'
+    case 'host-connected':
+      return `host connected (${e.from})`
+    case 'host-disconnected':
+      return `host disconnected (${e.reason})`
+    case 'refused':
+      return `refused ${e.from}: ${e.reason}`
+    case 'framing-error':
+      return `framing error: ${e.message}`
+    case 'error':
+      return `error: ${e.message}`
+  }
+}
+
+export async function linkCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: {
+      seed: { type: 'string' },
+      snoop: { type: 'string' },
+      trace: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h' },
+    },
+    allowPositionals: true,
+  })
+  if (values.help) {
+    process.stdout.write(linkHelp + '\n')
+    return 0
+  }
+  if (positionals.length === 0) throw new UsageError('link needs at least one SPEC', linkHelp)
+  const seed = values.seed === undefined ? 1 : Number(values.seed)
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {
+    throw new UsageError(`--seed ${values.seed}: expected an integer 0..4294967295`, linkHelp)
+  }
+  const specs: ServeSpec[] = positionals.map((text) => {
+    try {
+      return parseServeSpec(text)
+    } catch (e) {
+      throw new UsageError((e as Error).message, linkHelp)
+    }
+  })
+  const ptyPaths = specs.flatMap((s) => (s.kind === 'pty' ? [s.path] : []))
+  if (new Set(ptyPaths).size !== ptyPaths.length) throw new UsageError('the same pty PATH is given twice', linkHelp)
+  if (values.snoop !== undefined) mkdirSync(values.snoop, { recursive: true })
+
+  // Listen for the signals first, so an early interrupt still cleans up what was started.
+  let stop!: (signal: string) => void
+  const stopped = new Promise<string>((resolve) => (stop = resolve))
+  const onSignal = (signal: NodeJS.Signals): void => stop(signal)
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+
+  const link = new VirtualLink({ seed, scheduler: new RealtimeScheduler({ seed }) })
+  const served: Served[] = []
+  const captures: CaptureFile[] = []
+  let failure: string | undefined
+  try {
+    const lines: string[] = []
+    for (const [i, spec] of specs.entries()) {
+      const label = formatServeSpec(spec)
+      const controller = new VirtualController(link, { name: label })
+      let capture: CaptureFile | undefined
+      if (values.snoop !== undefined) {
+        capture = createCaptureFile(join(values.snoop, `${i + 1}-${slug(label)}.btsnoop`), 'btsnoop-1002')
+        captures.push(capture)
+      }
+      const decoder = values.trace ? new TraceDecoder() : undefined
+      let frame = 0
+      let current = label
+      const observer: ServeObserver = {
+        packet(direction, p) {
+          const timestampUs = nowUs()
+          capture?.write({ timestampUs, direction, packetType: p.type, data: p.data }).catch((e: unknown) => {
+            failure ??= `capture ${capture!.path}: ${(e as Error).message}`
+            stop('capture error')
+          })
+          if (decoder) {
+            const rec = { index: ++frame, timestampUs, direction, packetType: p.type, data: p.data, originalLength: p.data.length }
+            process.stderr.write(`[${current}] ${formatRecord(decoder.decode(rec))}\n`)
+          }
+        },
+        event(e) {
+          process.stderr.write(`hcikit link: ${current}: ${describe(e)}\n`)
+        },
+      }
+      const s =
+        spec.kind === 'pty'
+          ? await PtyServe.open(spec.path, controller, observer)
+          : await TcpServe.listen(spec, controller, observer)
+      served.push(s)
+      current = formatServeSpec(s.spec)
+      lines.push([current, controller.address, capture?.path].filter((x) => x !== undefined).join(' '))
+    }
+    process.stdout.write(lines.join('\n') + '\n')
+    const why = await stopped
+    process.stderr.write(`hcikit link: ${why}: shutting down\n`)
+  } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+    await Promise.allSettled(served.map((s) => s.close()))
+    for (const c of link.controllers) c.detach()
+    const closed = await Promise.allSettled(captures.map((c) => c.close()))
+    for (const r of closed) if (r.status === 'rejected') failure ??= String((r.reason as Error).message)
+  }
+  if (failure !== undefined) throw new Error(failure)
+  return 0
+}
