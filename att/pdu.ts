@@ -38,6 +38,7 @@ import { DecodeError } from '../hci/errors.ts'
 import { Reader, Writer, toHex } from '../hci/wire.ts'
 import { struct, u8, u16, hex16, rest, formatWith } from '../hci/spec.ts'
 import type { Fields, Kind, StructKind, StructValue } from '../hci/spec.ts'
+import { uuidFromWire, uuidToWire } from './uuid.ts'
 
 // ---------------------------------------------------------------------------------------------
 // A generic PDU declaration: a code, a name and a field table. SMP and the L2CAP signalling
@@ -121,25 +122,11 @@ function atLeast(min: number, what: string): Kind<number> {
 }
 
 /**
- * A UUID as it appears in ATT: 2 or 16 octets, little-endian. In the API: "2800" for a 16-bit
- * UUID, "0000xxxx-0000-1000-8000-00805f9b34fb"-style (lowercase, most significant first) for 128.
+ * A UUID as it appears in ATT: 2 or 16 octets, little-endian. In a decoded PDU it keeps its wire
+ * form (att/uuid.ts): "2800" for a 16-bit UUID, "0000xxxx-0000-1000-8000-00805f9b34fb"-style
+ * (lowercase, most significant first) for 128. `parseUuid` turns either into the canonical form.
  */
-export function uuidFromWire(b: Uint8Array): string {
-  let s = ''
-  for (let i = b.length - 1; i >= 0; i--) s += b[i]!.toString(16).padStart(2, '0')
-  if (b.length !== 16) return s
-  return `${s.slice(0, 8)}-${s.slice(8, 12)}-${s.slice(12, 16)}-${s.slice(16, 20)}-${s.slice(20)}`
-}
-
-export function uuidToWire(s: string, field = 'uuid'): Uint8Array {
-  const hex = s.replace(/-/g, '').replace(/^0x/i, '')
-  if (!/^[0-9a-f]+$/i.test(hex) || (hex.length !== 4 && hex.length !== 32)) {
-    throw new RangeError(`${field}: ${JSON.stringify(s)} is not a 16-bit or 128-bit UUID`)
-  }
-  const out = new Uint8Array(hex.length / 2)
-  for (let i = 0; i < out.length; i++) out[out.length - 1 - i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16)
-  return out
-}
+export { uuidFromWire, uuidToWire }
 
 /** The rest of the PDU as a 16- or 128-bit UUID (Read By Type / Read By Group Type Requests). */
 const uuidRest: Kind<string> = {
