@@ -20,11 +20,6 @@ import { Status } from '../../hci/constants.ts'
 import { ControllerError, type VirtualController } from './controller.ts'
 import { supportedCommandsMask } from './supported-commands.ts'
 
-/** HCI/LMP version 0x0D = Core v5.4 (Assigned Numbers 2.1). */
-export const CORE_VERSION = 0x0d
-/** Company identifier 0xFFFF: "for internal use / testing" (no manufacturer). */
-export const COMPANY_ID = 0xffff
-
 /** LMP features page 0: bit 37 BR/EDR Not Supported, bit 38 LE Supported (Controller) (Vol 2 Part C 3.3). */
 export function lmpFeaturesPage0(): Uint8Array {
   const f = new Uint8Array(8)
@@ -88,11 +83,11 @@ export function installBasic(c: VirtualController): void {
 
   c.handle(ReadLocalVersionInformation, () => ({
     status: 0,
-    hciVersion: CORE_VERSION,
-    hciSubversion: 0x0000,
-    lmpVersion: CORE_VERSION,
-    companyIdentifier: COMPANY_ID,
-    lmpSubversion: 0x0000,
+    hciVersion: c.version.version,
+    hciSubversion: c.version.subversion,
+    lmpVersion: c.version.version,
+    companyIdentifier: c.version.companyIdentifier,
+    lmpSubversion: c.version.subversion,
   }))
   c.handle(ReadLocalSupportedCommands, () => ({ status: 0, supportedCommands: supportedCommandsMask(c.handledOpcodes) }))
   c.handle(ReadLocalSupportedFeatures, () => ({ status: 0, lmpFeatures: lmpFeaturesPage0() }))

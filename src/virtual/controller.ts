@@ -26,6 +26,7 @@ import { advertisingKindOf } from './supported-commands.ts'
 import { installBasic } from './basic.ts'
 import { installAdvertising } from './advertising.ts'
 import { installScanning } from './scanning.ts'
+import { filterAcceptList, installFilterAcceptList } from './filter-accept-list.ts'
 // CONN's modules: installConnections(c) etc. are called from installFeatures() below once
 // connections.ts / acl-data.ts / encryption.ts exist.
 
@@ -38,6 +39,17 @@ export interface ControllerOptions {
   aclDataLength?: number
   /** Total_Num_LE_ACL_Data_Packets (default 8). */
   aclCount?: number
+  /** Connection timing (connections.ts): 'realistic' (default) paces PDUs by connection events; 'fast' sends at once. */
+  timing?: 'fast' | 'realistic'
+  /** PDUs each way per connection event (default 4, >= 1). */
+  packetsPerEvent?: number
+}
+
+/** What Read Local Version Information reports as LMP/LL version and LL_VERSION_IND carries. */
+export interface ControllerVersion {
+  version: number
+  companyIdentifier: number
+  subversion: number
 }
 
 /** A command answered with a status other than success (thrown by handlers). */
@@ -143,6 +155,10 @@ export class VirtualController {
   readonly features = new Uint8Array(8)
   readonly aclDataLength: number
   readonly aclCount: number
+  readonly timing: 'fast' | 'realistic'
+  readonly packetsPerEvent: number
+  /** HCI/LMP version 0x0D = Core v5.4; company 0xFFFF (no manufacturer: testing). */
+  readonly version: ControllerVersion = { version: 0x0d, companyIdentifier: 0xffff, subversion: 0 }
   readonly hooks = new ControllerHooks()
 
   /** Event masks (7.3.1, 7.3.69, 7.8.1): current values. */
@@ -181,9 +197,15 @@ export class VirtualController {
       throw new RangeError(`aclDataLength ${this.aclDataLength}: expected 27..65535`)
     }
     if (!(this.aclCount >= 1 && this.aclCount <= 255)) throw new RangeError(`aclCount ${this.aclCount}: expected 1..255`)
+    this.timing = opts.timing ?? 'realistic'
+    this.packetsPerEvent = opts.packetsPerEvent ?? 4
+    if (!(Number.isInteger(this.packetsPerEvent) && this.packetsPerEvent >= 1)) {
+      throw new RangeError(`packetsPerEvent ${this.packetsPerEvent}: expected an integer >= 1`)
+    }
     installBasic(this)
     installAdvertising(this)
     installScanning(this)
+    installFilterAcceptList(this)
     // --- CONN: installConnections(this), installAclData(this), installEncryption(this) go here ---
     link.add(this)
   }
@@ -288,6 +310,11 @@ export class VirtualController {
 
   busy(what: Activity): boolean {
     return (this.activities.get(what) ?? []).some((f) => f())
+  }
+
+  /** Is (type, address) on the Filter Accept List (filter-accept-list.ts)? Type 0xFF: anonymous. */
+  inAcceptList(addressType: number, address: string): boolean {
+    return filterAcceptList(this).has(addressType, address)
   }
 
   /** Set one LE feature bit (Vol 6 Part B 4.6) of something a module implements. */

@@ -41,8 +41,9 @@ export interface AdvPdu {
   targetAType?: number
   /** AdvData (legacy: at most 31 octets; extended: the whole chain, up to 1650). */
   data: Uint8Array
-  /** Extended advertising only. */
+  /** Extended advertising only: the ADI (Advertising SID and Data ID, Vol 6 Part B 2.3.4.6). */
   sid?: number
+  did?: number
   txPower?: number
   primaryPhy?: number
   secondaryPhy?: number
