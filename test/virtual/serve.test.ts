@@ -27,6 +27,7 @@ import {
   type ServeObserver,
 } from '../../src/virtual/serve.ts'
 import { PtyServe } from '../../src/virtual/serve-pty.ts'
+import { groupAlive, startLink } from './peers/link-process.ts'
 
 const WAIT_MS = 5000
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex')
@@ -357,4 +358,92 @@ t.test('pty: refuses to replace a file that is not a symlink; replaces a stale s
   const served = await PtyServe.open(stale, new ScriptedController())
   t.teardown(() => served.close())
   t.equal(fs.readlinkSync(stale), served.device)
+})
+
+// --- `hcikit link` with the real virtual controller, as a separate process ---------------------
+
+const LINK_MS = 60_000
+
+/** BD_ADDR bytes on the wire (little-endian) from "AA:BB:CC:DD:EE:FF". */
+const addrBytes = (a: string): string => a.split(':').reverse().join('').toLowerCase()
+
+t.test('hcikit link: TCP and pty hosts that leave and come back get a fresh controller; clean shutdown', { skip: haveSocat ? false : 'socat is not installed' }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'hcikit-link-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const uart = join(dir, 'uart')
+  const { peer, served } = await startLink(t, ['--seed', '7', '--trace', '--snoop', join(dir, 'snoop'), 'tcp-server:127.0.0.1:0', `pty:${uart}`], 2, LINK_MS)
+  const [tcpLine, ptyLine] = served as [string[], string[]]
+  t.match(tcpLine[0], /^tcp-server:127\.0\.0\.1:\d+$/, 'the chosen port is printed')
+  t.equal(ptyLine[0], `pty:${uart}`)
+  t.match(tcpLine[1], /^([0-9A-F]{2}:){5}[0-9A-F]{2}$/, 'an address is printed')
+  t.not(tcpLine[1], ptyLine[1], 'controllers have distinct addresses')
+  const port = Number(tcpLine[0]!.split(':').pop())
+
+  // Read LE Host Support (Vol 4 Part E 7.3.78) shows state a host changed with Write LE Host Support
+  // (7.3.79) and that only a reset puts back: it tells a fresh controller from a used one.
+  const readHost = hex('01 6c 0c 00')
+  const writeHost = hex('01 6d 0c 02 01 00')
+  const hostIs = (v: string): Buffer => hex(`04 0e 06 01 6c 0c 00 ${v} 00`)
+
+  // TCP, session 1.
+  const a = await tcpHost(port)
+  t.teardown(() => a.socket.destroy())
+  a.socket.write(hex('01 03 0c 00'))
+  t.same(await a.sink.take(7, 'Reset complete'), hex('04 0e 04 01 03 0c 00'), 'Reset: Command Complete, exactly as UART hosts expect it')
+  a.socket.write(hex('01 09 10 00'))
+  t.same(await a.sink.take(13, 'Read BD_ADDR'), hex(`04 0e 0a 01 09 10 00 ${addrBytes(tcpLine[1]!)}`), 'the printed address is the BD_ADDR')
+  a.socket.write(readHost)
+  t.same(await a.sink.take(9, 'Read LE Host Support'), hostIs('00'), 'fresh: LE host support off')
+  a.socket.write(writeHost)
+  t.same(await a.sink.take(7, 'Write LE Host Support'), hex('04 0e 04 01 6d 0c 00'))
+  a.socket.write(readHost)
+  t.same(await a.sink.take(9, 'Read LE Host Support'), hostIs('01'), 'the host changed it')
+
+  // A second host while the first is connected is refused.
+  const from = peer.stderr.length
+  const b = await tcpHost(port)
+  t.teardown(() => b.socket.destroy())
+  await b.sink.whenClosed('the second TCP host to be refused')
+  t.equal(b.sink.pending, 0, 'the refused host received nothing')
+  await peer.line('stderr', /tcp-server.*refused .*already connected/, 5000, from)
+
+  // TCP, session 2: no Reset sent, yet the controller is fresh.
+  const left = peer.stderr.length
+  a.socket.end()
+  await peer.line('stderr', /tcp-server.*host disconnected/, 5000, left)
+  const c = await tcpHost(port)
+  t.teardown(() => c.socket.destroy())
+  c.socket.write(readHost)
+  t.same(await c.sink.take(9, 'Read LE Host Support'), hostIs('00'), 'a host that comes back over TCP meets a reset controller')
+
+  // pty, session 1: change the state, ask for answers and never read them, go away.
+  t.equal(fs.readlinkSync(uart).startsWith('/dev/pts/'), true, 'the pty symlink exists before anyone opens it')
+  const h1 = ptyHost(uart)
+  t.teardown(() => h1.close())
+  h1.pause()
+  h1.write(Buffer.concat([writeHost, readHost, readHost, readHost]))
+  await peer.line('stderr', /pty:.*host connected/, 5000)
+  // --trace shows the four answers going out to the pty, unread.
+  const answered = (p: { stderr: string[] }): true | undefined =>
+    p.stderr.filter((l) => /^\[pty:.*\] #\d+ > EVT Command Complete/.test(l)).length === 4 ? true : undefined
+  await peer.until('the four answers of pty session 1', answered, 5000)
+  const gone = peer.stderr.length
+  h1.close()
+  await peer.line('stderr', /pty:.*host disconnected/, 5000, gone)
+  await peer.line('stderr', /pty:.*ready \(\/dev\/pts\/\d+\)/, 5000, gone)
+
+  // pty, session 2: the first bytes are the answer to its own command, from a fresh controller.
+  const h2 = ptyHost(uart)
+  t.teardown(() => h2.close())
+  h2.write(readHost)
+  t.same(await h2.sink.take(9, 'Read LE Host Support on the pty'), hostIs('00'), 'no stale bytes, fresh controller on the pty')
+  h2.close()
+
+  // Clean shutdown.
+  const pgid = peer.child.pid!
+  const exit = await peer.stop('SIGTERM')
+  t.same(exit, { code: 0, signal: null }, 'exit code 0 on SIGTERM')
+  t.throws(() => lstatSync(uart), { code: 'ENOENT' }, 'pty symlink removed')
+  t.notOk(groupAlive(pgid), 'no child (socat) survives')
+  t.ok(fs.statSync(tcpLine[2]!).size > 16 && fs.statSync(ptyLine[2]!).size > 16, 'one capture per controller, with records')
 })
