@@ -20,6 +20,7 @@ import {
   type ConnectOptions,
   type ListenOptions,
   type CreditListener,
+  type CreditStats,
 } from './credit.ts'
 
 export interface FixedChannel {
@@ -132,6 +133,11 @@ export class L2capMux {
   /** Open an LE credit based connection to the peer's `psm`. */
   connect(psm: number, opts?: ConnectOptions): Promise<CreditChannel> {
     return this.credit.connect(psm, opts)
+  }
+
+  /** Counters of the credit based channels (refusals, credits for unknown CIDs). */
+  get creditStats(): CreditStats {
+    return this.credit.stats
   }
 
   /** Open credit based channels (not yet disconnected). */
