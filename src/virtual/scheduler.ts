@@ -86,13 +86,18 @@ export interface VirtualSchedulerOptions {
   seed?: number
   /** true: whenever the event loop is idle, time jumps to the next task ("fast" mode). */
   auto?: boolean
+  /**
+   * Auto mode: do not let pending tasks keep the process alive (default false). With periodic
+   * work (an advertiser) pending forever, either set this or call `close()` when done.
+   */
+  unref?: boolean
 }
 
 /**
  * Virtual time. Manual: nothing runs until `advance()` / `runUntilIdle()`. Auto: one due task
  * per `setImmediate` turn (so promise continuations and in-memory transport deliveries settle
- * between tasks), time jumping to each task's deadline. The immediate is unref'd: a scheduler
- * with periodic work (an advertiser) does not keep the process alive by itself.
+ * between tasks), time jumping to each task's deadline; pending tasks keep the process alive
+ * (unless `unref`) until `close()`.
  */
 export class VirtualScheduler implements Scheduler {
   private t = 0
@@ -100,12 +105,23 @@ export class VirtualScheduler implements Scheduler {
   private readonly heap = new TaskHeap()
   private readonly rand: () => number
   private readonly auto: boolean
+  private readonly unref: boolean
+  private closed = false
   private pumping = false
   private running = false
 
   constructor(opts: VirtualSchedulerOptions = {}) {
     this.rand = seededRandom(opts.seed ?? 1)
     this.auto = opts.auto ?? false
+    this.unref = opts.unref ?? false
+  }
+
+  /** Drop every pending task and accept no more (tasks scheduled later never run). */
+  close(): void {
+    this.closed = true
+    while (this.heap.pop()) {
+      // drain
+    }
   }
 
   now(): number {
@@ -118,6 +134,7 @@ export class VirtualScheduler implements Scheduler {
 
   schedule(delayMs: number, fn: () => void): () => void {
     if (!(delayMs >= 0)) delayMs = 0
+    if (this.closed) return () => {}
     const task: Task = { at: this.t + delayMs, seq: this.seq++, fn, cancelled: false }
     this.heap.push(task)
     if (this.auto) this.pump()
@@ -185,7 +202,8 @@ export class VirtualScheduler implements Scheduler {
         if (this.heap.size > 0) this.pump()
       }
     }
-    setImmediate(step).unref()
+    const im = setImmediate(step)
+    if (this.unref) im.unref()
   }
 }
 

@@ -44,12 +44,14 @@ const TABLE: ReadonlyArray<readonly [opcode: number, octet: number, bit: number]
   [0x0c7a, 32, 3], // Write Secure Connections Host Support
   [0x0c7b, 32, 4], // Read Authenticated Payload Timeout
   [0x0c7c, 32, 5], // Write Authenticated Payload Timeout
+  [0x0c83, 45, 5], // Configure Data Path
   // Informational
   [0x1001, 14, 3], // Read Local Version Information
   [0x1003, 14, 5], // Read Local Supported Features
   [0x1004, 14, 6], // Read Local Extended Features
   [0x1005, 14, 7], // Read Buffer Size
   [0x1009, 15, 1], // Read BD_ADDR
+  [0x100c, 41, 3], // Read Local Simple Pairing Options
   // Status
   [0x1405, 15, 5], // Read RSSI
   [0x1408, 20, 4], // Read Encryption Key Size
@@ -131,7 +133,17 @@ const TABLE: ReadonlyArray<readonly [opcode: number, octet: number, bit: number]
   [0x204c, 39, 0], // LE Read RF Path Compensation
   [0x204d, 39, 1], // LE Write RF Path Compensation
   [0x204e, 39, 2], // LE Set Privacy Mode
+  [0x2059, 40, 5], // LE Set Periodic Advertising Receive Enable
+  [0x205e, 41, 2], // LE Generate DHKey [v2]
+  [0x205f, 41, 4], // LE Modify Sleep Clock Accuracy
   [0x2060, 41, 5], // LE Read Buffer Size [v2]
+  [0x206d, 43, 2], // LE Request Peer SCA
+  [0x2074, 44, 1], // LE Set Host Feature
+  [0x2076, 44, 3], // LE Enhanced Read Transmit Power Level
+  [0x2077, 44, 4], // LE Read Remote Transmit Power Level
+  [0x2078, 44, 5], // LE Set Path Loss Reporting Parameters
+  [0x2079, 44, 6], // LE Set Path Loss Reporting Enable
+  [0x207a, 44, 7], // LE Set Transmit Power Reporting Enable
 ]
 
 const BY_OPCODE = new Map<number, readonly [number, number]>()
