@@ -56,6 +56,11 @@ export interface LinkPairOptions {
   handle?: number
   /** Sees every frame as it is sent, before delivery (captures for tshark, counters). */
   onTransmit?: (from: 'central' | 'peripheral', frame: Uint8Array) => void
+  /**
+   * How a delivery is scheduled (default queueMicrotask). `setImmediate` gives the link some
+   * latency: a sender can use all its credits before the first frame arrives. Must keep order.
+   */
+  schedule?: (deliver: () => void) => void
 }
 
 export type PairedLink = AclLink & {
@@ -72,8 +77,9 @@ export function createLinkPair(opts: LinkPairOptions = {}): [PairedLink, PairedL
     keySize: 0,
     ...opts.security,
   })
-  const central = new MemoryLink(handle, 'central', security(), opts.onTransmit)
-  const peripheral = new MemoryLink(handle, 'peripheral', security(), opts.onTransmit)
+  const schedule = opts.schedule ?? queueMicrotask
+  const central = new MemoryLink(handle, 'central', security(), opts.onTransmit, schedule)
+  const peripheral = new MemoryLink(handle, 'peripheral', security(), opts.onTransmit, schedule)
   central.peer = peripheral
   peripheral.peer = central
   return [central, peripheral]
@@ -91,6 +97,7 @@ class MemoryLink implements PairedLink {
     readonly role: 'central' | 'peripheral',
     readonly security: LinkSecurity,
     private readonly onTransmit: LinkPairOptions['onTransmit'],
+    private readonly schedule: (deliver: () => void) => void,
   ) {}
 
   get closed(): boolean {
@@ -103,7 +110,7 @@ class MemoryLink implements PairedLink {
     const copy = frame.slice()
     this.onTransmit?.(this.role, copy)
     const peer = this.peer
-    queueMicrotask(() => {
+    this.schedule(() => {
       if (!this.isClosed && peer && !peer.isClosed) peer.deliver(copy)
     })
     return Promise.resolve()
