@@ -30,6 +30,8 @@ export class Peer {
   constructor(
     readonly name: string,
     readonly child: ChildProcess,
+    /** stderr lines left out of `tail()` (chatty debug output). */
+    private readonly quiet?: RegExp,
   ) {
     createInterface({ input: child.stdout! }).on('line', (l) => this.add(this.stdout, l))
     createInterface({ input: child.stderr! }).on('line', (l) => this.add(this.stderr, l))
@@ -83,7 +85,8 @@ export class Peer {
   }
 
   tail(n = 40): string {
-    return [`--- ${this.name} stdout:`, ...this.stdout.slice(-n), `--- ${this.name} stderr:`, ...this.stderr.slice(-n)].join('\n')
+    const err = this.quiet ? this.stderr.filter((l) => !this.quiet!.test(l)) : this.stderr
+    return [`--- ${this.name} stdout:`, ...this.stdout.slice(-n), `--- ${this.name} stderr:`, ...err.slice(-n)].join('\n')
   }
 
   /** Send a signal to the process group; resolve with how it exited. */
@@ -113,14 +116,21 @@ export class Peer {
 }
 
 /** Start a program in its own process group; it is killed (group and all) at teardown. */
-export function startPeer(t: Teardown, name: string, command: string, args: string[], env: NodeJS.ProcessEnv = {}): Peer {
+export function startPeer(
+  t: Teardown,
+  name: string,
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  quiet?: RegExp,
+): Peer {
   const child = spawn(command, args, {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   })
-  const peer = new Peer(name, child)
+  const peer = new Peer(name, child, quiet)
   t.teardown(() => peer.killGroup())
   return peer
 }
