@@ -122,6 +122,8 @@ export class CreditListener implements AsyncIterable<CreditChannel> {
   /** Connection requests refused for this PSM (any reason but "SPSM not supported"). */
   refused = 0
   private readonly waiting: CreditChannel[] = []
+  /** While a channel waits in the backlog nobody listens to its errors yet: do not let them crash the process. */
+  private readonly quiet = new Map<CreditChannel, () => void>()
   private readonly takers: ((r: IteratorResult<CreditChannel>) => void)[] = []
   private isClosed = false
   /** @internal */
@@ -155,8 +157,22 @@ export class CreditListener implements AsyncIterable<CreditChannel> {
     else {
       const taker = this.takers.shift()
       if (taker) taker({ value: channel, done: false })
-      else this.waiting.push(channel)
+      else {
+        const quiet = (): void => {}
+        this.quiet.set(channel, quiet)
+        channel.on('error', quiet)
+        this.waiting.push(channel)
+      }
     }
+  }
+
+  private take(): CreditChannel | undefined {
+    const ch = this.waiting.shift()
+    if (ch) {
+      ch.off('error', this.quiet.get(ch)!)
+      this.quiet.delete(ch)
+    }
+    return ch
   }
 
   /** Stop accepting (later requests are refused as "SPSM not supported"); open channels stay open. */
@@ -170,7 +186,7 @@ export class CreditListener implements AsyncIterable<CreditChannel> {
   [Symbol.asyncIterator](): AsyncIterator<CreditChannel> {
     return {
       next: () => {
-        const ch = this.waiting.shift()
+        const ch = this.take()
         if (ch) return Promise.resolve({ value: ch, done: false })
         if (this.isClosed) return Promise.resolve({ value: undefined, done: true })
         return new Promise((resolve) => this.takers.push(resolve))

@@ -152,6 +152,11 @@ export class LeSignaling {
     return this.closedWith !== undefined
   }
 
+  /** Requests of ours waiting for a response (at most 255, one per identifier). */
+  get outstanding(): number {
+    return this.pending.size
+  }
+
   /** Central: the policy deciding on a peer's Connection Parameter Update Request (valid values only). */
   onConnectionParameterUpdate(policy: ConnectionParameterPolicy): void {
     this.policy = policy
