@@ -10,6 +10,7 @@ import { toHex, fromHex } from '../../hci/wire.ts'
 import { VirtualScheduler, clockFrom } from '../../src/virtual/scheduler.ts'
 import { VirtualLink } from '../../src/virtual/link.ts'
 import { VirtualController, type ControllerOptions } from '../../src/virtual/controller.ts'
+import type { AdvPdu } from '../../src/virtual/link.ts'
 
 /** Let in-memory transport deliveries and promise continuations run. */
 export function settle(): Promise<void> {
@@ -70,4 +71,24 @@ export class RawHost {
 export function rawOn(w: World, opts: ControllerOptions = {}): { controller: VirtualController; raw: RawHost } {
   const controller = new VirtualController(w.link, opts)
   return { controller, raw: new RawHost(controller.attach()) }
+}
+
+/** The HCI status a command ended with: 0, or the status of the HciError it was rejected with. */
+export function statusOf(p: Promise<unknown>): Promise<number> {
+  return p.then(
+    () => 0,
+    (e: unknown) => {
+      const s = (e as { status?: number }).status
+      if (typeof s !== 'number') throw e
+      return s
+    },
+  )
+}
+
+/** A controller with no host that records every advertising PDU it hears (time, PDU). */
+export function sniffer(w: World): { controller: VirtualController; heard: Array<{ at: number; pdu: AdvPdu }> } {
+  const controller = new VirtualController(w.link, { name: 'sniffer' })
+  const heard: Array<{ at: number; pdu: AdvPdu }> = []
+  controller.onAir('adv', (_from, pdu) => heard.push({ at: w.scheduler.now(), pdu }))
+  return { controller, heard }
 }
