@@ -465,7 +465,7 @@ export function installConnections(c: VirtualController): void {
       { interval, latency, timeout }, phy, m.suggested, (x, r, n) => m.closed(x, r, n))
     ll.peripheral = conn
     ll.start(ll.intervalMs) // no-op while the Central's clock runs; restarts it for supervision otherwise
-    const csa2 = c.hasFeature(FEATURE_CSA2) && (!ind.legacy || ind.pdu.params.chSel2 === true)
+    const csa2 = c.hasFeature(FEATURE_CSA2) && (!ind.pdu.legacy || ind.pdu.params.chSel2 === true)
     m.announce(conn, csa2, ind.legacy ? 0xff : ind.handle)
     return handle
   })
