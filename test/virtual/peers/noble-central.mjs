@@ -86,6 +86,9 @@ const indications = collect(indicate, 'data', 1)
 await indicate.subscribeAsync()
 say({ step: 'subscribed', char: 'indicate' })
 say({ step: 'indications', values: (await indications).map(([data, isNotification]) => ({ hex: data.toString('hex'), isNotification })) })
+// One more round trip before disconnecting: noble queued the Handle Value Confirmation before this
+// request, so once the response is here the confirmation has reached bleno (ACL keeps its order).
+say({ step: 'read-again', value: (await byUuid(2).readAsync()).toString() })
 
 await peripheral.disconnectAsync()
 say({ step: 'disconnected', reason: await disconnected })
