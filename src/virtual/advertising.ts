@@ -198,7 +198,8 @@ export function installAdvertising(c: VirtualController): void {
       props: propsOf(p),
       advA: air.address,
       advAType: air.type,
-      data: s.data,
+      // ADV_DIRECT_IND carries no AdvData (Vol 6 Part B 2.3.1.2), whatever the host set.
+      data: allowsData(p) ? s.data : new Uint8Array(0),
       handle: s.handle,
     }
     if (p & ANONYMOUS) {
