@@ -27,8 +27,9 @@ import { installBasic } from './basic.ts'
 import { installAdvertising } from './advertising.ts'
 import { installScanning } from './scanning.ts'
 import { filterAcceptList, installFilterAcceptList } from './filter-accept-list.ts'
-// CONN's modules: installConnections(c) etc. are called from installFeatures() below once
-// connections.ts / acl-data.ts / encryption.ts exist.
+import { installConnections } from './connections.ts'
+import { installAclData } from './acl-data.ts'
+import { installEncryption } from './encryption.ts'
 
 export interface ControllerOptions {
   /** Public BD_ADDR, "AA:BB:CC:DD:EE:FF"; default derived from the link's seed and an index. */
@@ -206,7 +207,9 @@ export class VirtualController {
     installAdvertising(this)
     installScanning(this)
     installFilterAcceptList(this)
-    // --- CONN: installConnections(this), installAclData(this), installEncryption(this) go here ---
+    installConnections(this)
+    installAclData(this)
+    installEncryption(this)
     link.add(this)
   }
 
