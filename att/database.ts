@@ -326,15 +326,11 @@ export class AttributeDatabase {
     return out
   }
 
-  /** A characteristic by its id, its UUID (must be unique in the database) or any of its handles. */
+  /** A characteristic by its id or its UUID (which must be unique in the database). */
   characteristic(query: string | number): CharacteristicRef {
     if (typeof query === 'string') {
       const byId = this.ids.get(query)
       if (byId) return byId
-    }
-    if (typeof query === 'number') {
-      const a = this.byHandle.get(query)
-      if (a?.characteristic) return a.characteristic
     }
     let uuid: Uuid
     try {
@@ -344,8 +340,15 @@ export class AttributeDatabase {
     }
     const found = this.characteristics.filter((c) => c.uuid === uuid)
     if (found.length === 1) return found[0]!
-    if (found.length === 0) throw new DatabaseError(String(query), 'no characteristic has this id, UUID or handle')
+    if (found.length === 0) throw new DatabaseError(String(query), 'no characteristic has this id or UUID')
     throw new DatabaseError(String(query), `${found.length} characteristics have this UUID`, 'give the characteristic an id and look it up by that')
+  }
+
+  /** The characteristic one of whose attributes (declaration, value, descriptor) has this handle. */
+  characteristicAt(handle: number): CharacteristicRef {
+    const c = this.byHandle.get(handle)?.characteristic
+    if (c === undefined) throw new DatabaseError(`handle 0x${handle.toString(16).padStart(4, '0')}`, 'not part of a characteristic')
+    return c
   }
 
   /** A service by id or UUID (must be unique). */

@@ -267,7 +267,7 @@ export class GattServer {
   }
 
   private resolve(c: CharacteristicRef | number | string, bit: number, what: string): CharacteristicRef {
-    const ref = typeof c === 'object' ? c : this.db.characteristic(c)
+    const ref = typeof c === 'object' ? c : typeof c === 'number' ? this.db.characteristicAt(c) : this.db.characteristic(c)
     if ((ref.properties & bit) === 0 || ref.cccdHandle === undefined) {
       throw new GattServerError(`characteristic ${ref.uuid} at 0x${ref.valueHandle.toString(16)} does not ${what}`, `declare it with the "${what}" property`)
     }
@@ -298,7 +298,10 @@ export class GattServer {
     )
   }
 
-  /** Notify the clients (all, or those given) whose CCCD enables notifications. */
+  /**
+   * Notify the clients (all, or those given) whose CCCD enables notifications. The characteristic
+   * is a reference, its id or UUID, or the handle of one of its attributes.
+   */
   notify(characteristic: CharacteristicRef | number | string, value: Uint8Array, connections?: Iterable<ServerConnection>): Promise<SendResult[]> {
     const ref = this.resolve(characteristic, Property.notify, 'notify')
     return this.send(this.targets(ref, 1, connections), ref.valueHandle, value, false)

@@ -134,7 +134,7 @@ t.test('the hash changes exactly when the database changes', async (t) => {
 
   // Every kind of structural difference shows.
   const variants: [string, (d: DatabaseDeclaration) => void][] = [
-    ['a characteristic property', (d) => ((d.services![1]!.characteristics![0] as { properties: string[] }).properties = ['read', 'notify'])],
+    ['a characteristic property', (d) => ((d.services![1]!.characteristics![0] as { properties: readonly string[] }).properties = ['read', 'notify'])],
     ['a service UUID', (d) => ((d.services![1] as { uuid: number }).uuid = 0x180e)],
     ['primary instead of secondary', (d) => ((d.services![1] as { primary: boolean }).primary = true)],
     ['a descriptor added', (d) => ((d.services![1]!.characteristics![0] as { description?: string }).description = 'Level')],
