@@ -71,6 +71,11 @@ export interface PeripheralConnect {
   rssi: number
   /** The advertising set (0 for legacy advertising). */
   handle: number
+  /**
+   * Advertising enabled with the legacy commands (7.8.9): no advertising handle to report, no
+   * LE Advertising Set Terminated. (An extended set sending legacy PDUs has legacy false here;
+   * its PDU type is in `pdu.legacy`.)
+   */
   legacy: boolean
   /** The address the advertiser used on the air (AdvA) and its type (0 public, 1 random). */
   localAddress: string

@@ -23,5 +23,12 @@ export {
   type ControllerOptions,
   type PeripheralConnect,
   type Activity,
+  type ControllerVersion,
 } from './controller.ts'
+export { leEncrypt, lmpFeaturesPage0 } from './basic.ts'
+export { MAX_ADVERTISING_DATA_LENGTH, ADVERTISING_SETS } from './advertising.ts'
+export { EXT_REPORT_MAX_DATA, DUPLICATE_FILTER_SIZE } from './scanning.ts'
+export { connectionsOf, type Connection } from './connections.ts'
+export { aclStats, type AclStats } from './acl-data.ts'
+export { filterAcceptList, FILTER_ACCEPT_LIST_SIZE } from './filter-accept-list.ts'
 export { supportedCommandBit, supportedCommandsMask, advertisingKindOf } from './supported-commands.ts'

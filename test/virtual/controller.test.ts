@@ -302,3 +302,21 @@ t.test('LE Set Random Address: Command Disallowed while legacy advertising or sc
   t.equal(await status(b.host.send(C.LeSetRandomAddress, { randomAddress: 'C0:00:00:00:00:01' })), 0)
   t.equal(b.controller.randomAddress, 'C0:00:00:00:00:01')
 })
+
+t.test('the virtual transport: devices on one link, hosts in process, a new transport resets', async (t) => {
+  const { createVirtualDevices, virtualTransport } = await import('../../src/transports/virtual.ts')
+  const { HciHost } = await import('../../hci/host.ts')
+  const { clockFrom } = await import('../../src/virtual/scheduler.ts')
+  const { link, devices } = createVirtualDevices(2, { seed: 4, controllers: [{ address: '01:00:00:00:00:01' }, {}] })
+  t.equal(devices.length, 2)
+  t.equal(link.controllers.size, 2)
+  const clock = clockFrom(link.scheduler)
+  const host = new HciHost(devices[0]!.transport, { clock })
+  t.equal((await host.init()).address, '01:00:00:00:00:01')
+  let closed = false
+  host.onClose(() => (closed = true))
+  const again = new HciHost(virtualTransport(devices[0]!.controller), { clock })
+  await settle()
+  t.equal(closed, true, 'the previous host was detached')
+  t.equal((await again.send(C.ReadBdAddr, {})).bdAddr, '01:00:00:00:00:01')
+})
