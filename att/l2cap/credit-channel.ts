@@ -95,7 +95,7 @@ export class CreditChannel extends Duplex {
     creditsReturned: 0,
     creditWaits: 0,
   }
-  /** Why the channel closed (undefined while open, or after a clean local disconnect). */
+  /** Why the channel is closing or closed (undefined while open): 'CHANNEL_CLOSED' for an orderly end, 'LINK_CLOSED', or the violation. */
   closeReason: Error | undefined
 
   private readonly ctx: ChannelContext

@@ -151,8 +151,7 @@ export class CreditListener implements AsyncIterable<CreditChannel> {
 
   /** @internal */
   deliver(channel: CreditChannel): void {
-    this.open.add(channel)
-    channel.once('close', () => this.open.delete(channel))
+    this.open.add(channel) // until the manager releases its CID
     if (this.onChannel) this.onChannel(channel)
     else {
       const taker = this.takers.shift()
@@ -225,6 +224,7 @@ export class CreditChannels {
       signaling,
       release: (ch) => {
         if (this.byCid.get(ch.localCid) === ch) this.byCid.delete(ch.localCid)
+        this.listeners.get(ch.psm)?.open.delete(ch)
       },
     }
     signaling.handle(LeCreditBasedConnectionRequest, ({ identifier, params }) => this.onConnectionRequest(identifier, params))

@@ -253,8 +253,9 @@ export class LeSignaling {
 
   /** Send an indication (e.g. Flow Control Credit Indication) with a fresh identifier. */
   indicate<S extends SignalingSpec<any>>(spec: S, params: SignalingParams<S>): void {
-    this.lastId = (this.lastId % 255) + 1
-    this.send(spec, this.lastId, params)
+    let id = this.nextIdentifier()
+    if (id === undefined) id = this.lastId = (this.lastId % 255) + 1 // all 255 outstanding: any non-zero one
+    this.send(spec, id, params)
   }
 
   /** Answer a command with Command Reject (4.1). `data`: empty, the signalling MTU, or local CID + remote CID. */

@@ -345,3 +345,28 @@ t.test('link closed: readable ends, queued sends reject LINK_CLOSED', async (t) 
   t.same(errors, [])
   t.equal(ch.state, 'closed')
 })
+
+t.test('maxChannels counts open channels only: a disconnected one frees its place', async (t) => {
+  const peer = rawPeer('peripheral')
+  peer.mux.listen(0x80, { maxChannels: 1 }, (c) => c.resume())
+  await peer.inject(connReq(1, 0x80, 0x40, 100, 50, 1))
+  await peer.inject(connReq(2, 0x80, 0x41, 100, 50, 1))
+  t.same(await peer.take(), [connRsp(1, 0x40, 2048, 247, 16, 0), connRsp(2, 0, 0, 0, 0, 0x0004)])
+  await peer.inject(discReq(3, 0x40, 0x40))
+  t.same(await peer.take(), [discRsp(3, 0x40, 0x40)])
+  await peer.inject(connReq(4, 0x80, 0x41, 100, 50, 1))
+  t.same(await peer.take(), [connRsp(4, 0x40, 2048, 247, 16, 0)], 'accepted again, CID 0x0040 reused')
+})
+
+t.test('a channel still in the listener backlog does not crash the process on a violation', async (t) => {
+  const peer = rawPeer('peripheral')
+  const l = peer.mux.listen(0x80, { mtu: 100, mps: 50 })
+  await peer.inject(connReq(1, 0x80, 0x40, 100, 50, 1))
+  await peer.take()
+  await peer.inject(kStart(0x40, 101, '00')) // SDU over our MTU, before anyone took the channel
+  const [disc] = await peer.take()
+  t.equal(disc, discReq(idOf(disc!), 0x40, 0x40))
+  const { value: ch } = await l[Symbol.asyncIterator]().next()
+  t.equal((ch as CreditChannel).listenerCount('error'), 0, 'the placeholder error listener is gone once taken')
+  t.equal(((ch as CreditChannel).closeReason as L2capError).code, 'SDU_TOO_LONG')
+})
