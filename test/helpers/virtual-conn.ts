@@ -26,6 +26,8 @@ export interface Node {
   aclIn: Uint8Array[]
   /** Raw ACL packets sent to the controller. */
   aclOut: Uint8Array[]
+  /** ACL packets sent (+1) and completed (Number Of Completed Packets, -n), per handle, in order. */
+  credits: Array<{ handle: number; delta: number }>
   /** Reassembled PDUs delivered by the HciHost. */
   pdus: Array<{ handle: number; pdu: Uint8Array; at: number }>
   /** Events of one kind. */
@@ -59,14 +61,26 @@ export async function node(w: World, name: string, opts: NodeOptions = {}): Prom
     events: [],
     aclIn: [],
     aclOut: [],
+    credits: [],
     pdus: [],
     ev: (key) => n.events.filter((e) => e.key === key) as never,
   }
+  // Registered before the HciHost's own listener: completions are counted before it sends more.
   inner.onPacket((p) => {
     if (p.type === H4Type.Acl) n.aclIn.push(p.data)
+    if (p.type === H4Type.Event && p.data[0] === 0x13) {
+      // Number Of Completed Packets (7.7.19): Num_Handles, then handle u16 and count u16 each.
+      for (let i = 0; i < p.data[2]!; i++) {
+        const at = 3 + i * 4
+        n.credits.push({ handle: (p.data[at]! | (p.data[at + 1]! << 8)) & 0x0fff, delta: -(p.data[at + 2]! | (p.data[at + 3]! << 8)) })
+      }
+    }
   })
   const transport = tapped(inner, (p) => {
-    if (p.type === H4Type.Acl) n.aclOut.push(p.data.slice())
+    if (p.type === H4Type.Acl) {
+      n.aclOut.push(p.data.slice())
+      n.credits.push({ handle: (p.data[0]! | (p.data[1]! << 8)) & 0x0fff, delta: 1 })
+    }
   })
   n.host = new HciHost(transport, { clock: clockFrom(w.scheduler), aclQueueLimit: 1000 })
   n.host.onEvent((e) => {
