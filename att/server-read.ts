@@ -133,16 +133,24 @@ export async function read(db: AttributeDatabase, conn: ServerConnection, handle
   return encodeAttPdu(ReadResponse, { value: v.subarray(0, conn.mtu - 1) })
 }
 
+/** Attributes whose value has a length fixed by the specification. */
+function fixedLength(a: Attribute): boolean {
+  if (a.kind === 'service' || a.kind === 'include' || a.kind === 'characteristic') return true
+  if (a.special === 'cccd' || a.special === 'databaseHash' || a.special === 'clientSupportedFeatures') return true
+  return a.type === GattUuid.ExtendedProperties || a.type === GattUuid.PresentationFormat
+}
+
 /**
  * Read Blob (3.4.4.5). An offset past the end is Invalid Offset; an offset equal to the length
- * reads nothing. A value so short that a Read Response holds it with room to spare
- * (<= ATT_MTU - 3) answers a non-zero offset with Attribute Not Long, which the spec allows.
+ * reads nothing. A value of fixed length that a Read Response holds with room to spare
+ * (<= ATT_MTU - 3: declarations, CCCD, Database Hash, ...) answers with Attribute Not Long, as
+ * the spec allows; values an application defines are served from any offset.
  */
 export async function readBlob(db: AttributeDatabase, conn: ServerConnection, handle: number, offset: number): Promise<Uint8Array> {
   const a = readable(db, conn, handle)
   const v = await readValue(db, conn, a, offset)
   if (offset > v.length) throw new Reject(handle, AttErrorCode.InvalidOffset)
-  if (offset > 0 && v.length <= conn.mtu - 3) throw new Reject(handle, AttErrorCode.AttributeNotLong)
+  if (fixedLength(a) && v.length <= conn.mtu - 3) throw new Reject(handle, AttErrorCode.AttributeNotLong)
   return encodeAttPdu(ReadBlobResponse, { value: v.subarray(offset, offset + conn.mtu - 1) })
 }
 
