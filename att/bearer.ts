@@ -199,7 +199,7 @@ export class AttBearer {
     this.mtuExchange ??= this.request(encodeAttPdu(ExchangeMtuRequest, { clientRxMtu: this.maxMtu }), opts).then(
       (rsp) => {
         const serverRx = isAttPdu(rsp, ExchangeMtuResponse) ? rsp.params.serverRxMtu : ATT_DEFAULT_MTU
-        this.setMtu(serverRx)
+        this.applyPeerMtu(serverRx)
         return this.currentMtu
       },
       (e) => {
@@ -390,7 +390,7 @@ export class AttBearer {
     )
   }
 
-  private setMtu(peerRxMtu: number): void {
+  private applyPeerMtu(peerRxMtu: number): void {
     const mtu = Math.max(ATT_DEFAULT_MTU, Math.min(this.maxMtu, peerRxMtu))
     if (mtu === this.currentMtu) return
     this.currentMtu = mtu
@@ -424,7 +424,7 @@ export class AttBearer {
       case 'request':
         if (opcode === ExchangeMtuRequest.opcode && !(pdu instanceof DecodeError) && isAttPdu(pdu, ExchangeMtuRequest)) {
           this.reply(encodeAttPdu(ExchangeMtuResponse, { serverRxMtu: this.maxMtu }))
-          this.setMtu(pdu.params.clientRxMtu)
+          this.applyPeerMtu(pdu.params.clientRxMtu)
           return
         }
         if (pdu instanceof DecodeError) {
