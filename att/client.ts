@@ -296,22 +296,22 @@ export class GattClient {
   // Reads and writes
 
   /** The value of a characteristic or descriptor, whole (Read, then Read Blob while needed). */
-  read(target: Target, opts: Signal & { offset?: number; long?: boolean } = {}): Promise<Uint8Array> {
+  async read(target: Target, opts: Signal & { offset?: number; long?: boolean } = {}): Promise<Uint8Array> {
     return this.synced([target], ([h]) => readValue(this.bearer, h!, opts))
   }
 
   /** Read Multiple: the values of several attributes, concatenated (their lengths must be known). */
-  readMultiple(targets: Target[], opts: Signal = {}): Promise<Uint8Array> {
+  async readMultiple(targets: Target[], opts: Signal = {}): Promise<Uint8Array> {
     return this.synced(targets, (hs) => readMultiple(this.bearer, hs, opts))
   }
 
   /** Read Multiple Variable: one whole value per target. */
-  readMultipleVariable(targets: Target[], opts: Signal = {}): Promise<Uint8Array[]> {
+  async readMultipleVariable(targets: Target[], opts: Signal = {}): Promise<Uint8Array[]> {
     return this.synced(targets, (hs) => readMultipleVariable(this.bearer, hs, opts))
   }
 
   /** Read Using Characteristic UUID over [start, end] (default the whole database). */
-  readByUuid(uuid: string | number, opts: Signal & { start?: number; end?: number } = {}): Promise<{ handle: number; value: Uint8Array }[]> {
+  async readByUuid(uuid: string | number, opts: Signal & { start?: number; end?: number } = {}): Promise<{ handle: number; value: Uint8Array }[]> {
     const u: Uuid = parseUuid(uuid)
     return this.synced([], () => readByUuid(this.bearer, u, opts.start ?? 1, opts.end ?? 0xffff, opts))
   }
@@ -320,7 +320,7 @@ export class GattClient {
    * Write a value and wait for the peer to accept it: a Write Request when it fits (ATT_MTU-3),
    * else a long write (Prepare Write + Execute Write).
    */
-  write(target: Target, value: Uint8Array, opts: Signal = {}): Promise<void> {
+  async write(target: Target, value: Uint8Array, opts: Signal = {}): Promise<void> {
     checkLength(value.length)
     return this.synced([target], ([h]) =>
       value.length <= this.bearer.mtu - 3 ? writeValue(this.bearer, h!, value, opts) : preparedWrite(this.bearer, [{ handle: h!, value }], opts),
@@ -328,7 +328,7 @@ export class GattClient {
   }
 
   /** Write Long Characteristic Values: always Prepare Write + Execute Write, from `offset`. */
-  writeLong(target: Target, value: Uint8Array, opts: Signal & { offset?: number } = {}): Promise<void> {
+  async writeLong(target: Target, value: Uint8Array, opts: Signal & { offset?: number } = {}): Promise<void> {
     checkLength((opts.offset ?? 0) + value.length)
     return this.synced([target], ([h]) => preparedWrite(this.bearer, [{ handle: h!, value, offset: opts.offset ?? 0 }], opts))
   }
@@ -337,7 +337,7 @@ export class GattClient {
    * Reliable Writes (4.9.5): every part is queued and its echo checked; all are executed
    * together, or (on any mismatch or error) none.
    */
-  reliableWrite(parts: { target: Target; value: Uint8Array; offset?: number }[], opts: Signal = {}): Promise<void> {
+  async reliableWrite(parts: { target: Target; value: Uint8Array; offset?: number }[], opts: Signal = {}): Promise<void> {
     for (const p of parts) checkLength((p.offset ?? 0) + p.value.length)
     return this.synced(
       parts.map((p) => p.target),
@@ -346,7 +346,7 @@ export class GattClient {
   }
 
   /** Write Without Response: resolves when the link took the frame (bounded in flight by the bearer). */
-  writeWithoutResponse(target: Target, value: Uint8Array): Promise<void> {
+  async writeWithoutResponse(target: Target, value: Uint8Array): Promise<void> {
     return writeCommand(this.bearer, handleOf(target), value)
   }
 
