@@ -186,8 +186,10 @@ export interface BearerLike {
   /** Resolves when the client confirms. */
   indicate(handle: number, value: Uint8Array): Promise<void>
   onClose?(cb: (reason?: Error) => void): void
-  /** Told the ATT_MTU when the client's Exchange MTU Request changes it. */
+  /** Told the ATT_MTU when the client's Exchange MTU Request changes it (if the server answered it). */
   setMtu?(mtu: number): void
+  /** Tells the server the ATT_MTU when the bearer itself completed an exchange. */
+  onMtu?(cb: (mtu: number) => void): void
 }
 
 export interface GattServerOptions extends Omit<ServerConnectionOptions, 'security' | 'mtu'> {
@@ -227,6 +229,9 @@ export class GattServer {
     const { maxPendingCommands = 64, ...connOpts } = this.opts
     const conn = new ServerConnection({ ...connOpts, security, mtu: Math.max(ATT_DEFAULT_MTU, bearer.mtu) })
     conn.onMtu = (mtu) => bearer.setMtu?.(mtu)
+    bearer.onMtu?.((mtu) => {
+      conn.mtu = Math.max(ATT_DEFAULT_MTU, mtu)
+    })
     this.attached.set(conn, { bearer, generation: 0 })
     let tail: Promise<unknown> = Promise.resolve()
     let pendingCommands = 0
