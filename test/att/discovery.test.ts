@@ -13,7 +13,7 @@ import { GattServer } from '../../att/server.ts'
 import { parseUuid } from '../../att/uuid.ts'
 import { settle } from '../helpers/hci-script.ts'
 import { channelPair } from './channel-pair.ts'
-import { countRequests, LARGE_DB, setup, shapeOf } from './gatt-setup.ts'
+import { countRequests, LARGE_DB, largeDbDeclaration, setup, shapeOf } from './gatt-setup.ts'
 import { loadDeclaration, type ExpectedService } from './gatt-peer.ts'
 import { FakeClock } from '../helpers/hci-script.ts'
 
@@ -73,21 +73,6 @@ t.test('without the CCCD sweep the plan uses Find Information only, same result'
   t.comment(`without the sweep: ${s.requests()} requests`)
 })
 
-/** The fixture as att/database.ts takes it: hex values to bytes, the comment dropped. */
-function declaration(): any {
-  const j = loadDeclaration(LARGE_DB)
-  delete j.$comment
-  const fix = (o: any): any => {
-    if (Array.isArray(o)) return o.map(fix)
-    if (o && typeof o === 'object') {
-      if (typeof o.hex === 'string' && Object.keys(o).length === 1) return Uint8Array.from(Buffer.from(o.hex, 'hex'))
-      return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, fix(v)]))
-    }
-    return o
-  }
-  return fix(j)
-}
-
 function shapeOfServer(db: AttributeDatabase): ExpectedService[] {
   return db.serviceRefs.map((s) => ({
     uuid: s.uuid,
@@ -110,7 +95,7 @@ t.test('large-db served by att/server.ts: same database, at most 12 requests', a
   const [c, p] = channelPair()
   const bearer = new AttBearer(c, { clock })
   const serverBearer = new AttBearer(p, { clock })
-  const sdb = new AttributeDatabase(declaration())
+  const sdb = new AttributeDatabase(largeDbDeclaration())
   new GattServer(sdb).attach(serverBearer, { encrypted: false, authenticated: false, keySize: 0 })
   const client = new GattClient(bearer, { peer: 'x', store: new MemoryCacheStore() })
   await client.exchangeMtu()

@@ -87,3 +87,18 @@ export function shapeOf(db: import('../../att/remote-database.ts').RemoteDatabas
     })),
   }))
 }
+
+/** The fixture as att/database.ts takes it: {"hex": ...} values to bytes, the comment dropped. */
+export function largeDbDeclaration(): any {
+  const j = loadDeclaration(LARGE_DB)
+  delete j.$comment
+  const fix = (o: any): any => {
+    if (Array.isArray(o)) return o.map(fix)
+    if (o && typeof o === 'object') {
+      if (typeof o.hex === 'string' && Object.keys(o).length === 1) return Uint8Array.from(Buffer.from(o.hex, 'hex'))
+      return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, fix(v)]))
+    }
+    return o
+  }
+  return fix(j)
+}
