@@ -486,8 +486,8 @@ export async function findDescriptors(
   if (gaps.length === 0) return
 
   const capacity = Math.max(1, Math.floor((req.mtu - 2) / 4))
-  const wideIn = (a: number, b: number, extraNarrow?: Set<number>): boolean => {
-    for (const [h, w] of wide) if (w && h >= a && h <= b && !extraNarrow?.has(h)) return true
+  const wideIn = (a: number, b: number): boolean => {
+    for (const [h, w] of wide) if (w && h >= a && h <= b) return true
     return false
   }
   /** Group gaps into Find Information ranges. */
