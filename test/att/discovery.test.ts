@@ -4,6 +4,7 @@
  * MTU 517), the single procedures, the remote database lookups, and bad peers (acceptance 6).
  */
 import t, { type Test } from 'tap'
+import fc from 'fast-check'
 import { AttError, GattError } from '../../att/errors.ts'
 import { AttBearer } from '../../att/bearer.ts'
 import { GattClient } from '../../att/client.ts'
@@ -322,4 +323,101 @@ t.test('over the real L2CAP path: createLinkPair + L2capMux, client and att/serv
   await settle()
   t.ok(bearer.closed, 'the link going away closes the bearer')
   await t.rejects(client.read(3), { code: 'ATT_CLOSED' })
+})
+
+// ---------------------------------------------------------------------------------------------
+// Properties: any database, any MTU, with or without the CCCD sweep, is discovered exactly;
+// any mutation of the peer's responses ends discovery (a result or a typed error), never a loop.
+
+
+const uuid16Arb = fc.integer({ min: 0x3000, max: 0xffff }).map((n) => n.toString(16).padStart(4, '0'))
+const uuid128Arb = fc.uuid().map((s) => s.replace(/^(.)/, 'f'))
+const uuidArb = fc.oneof(uuid16Arb, uuid128Arb)
+const propsArb = fc.subarray(['read', 'write', 'writeWithoutResponse', 'notify', 'indicate'], { minLength: 1 })
+const descArb = fc.record({ uuid: fc.oneof(fc.integer({ min: 0x2905, max: 0x2910 }).map((n) => n.toString(16)), uuid128Arb), value: fc.constant('d') })
+const charArb = fc.record(
+  {
+    uuid: uuidArb,
+    properties: propsArb,
+    value: fc.constant('v'),
+    description: fc.option(fc.constant('about'), { nil: undefined }),
+    descriptors: fc.array(descArb, { maxLength: 2 }),
+  },
+  { requiredKeys: ['uuid', 'properties'] },
+)
+const dbArb = fc
+  .array(fc.record({ uuid: uuidArb, primary: fc.boolean(), characteristics: fc.array(charArb, { maxLength: 6 }) }), { minLength: 1, maxLength: 8 })
+  .chain((services) => {
+    const primaries = services.map((s, i) => (s.primary ? i : -1)).filter((i) => i >= 0)
+    if (primaries.length === 0) services[0]!.primary = true
+    const prim = services.map((s, i) => (s.primary ? i : -1)).filter((i) => i >= 0)
+    return fc.tuple(fc.constant(services), fc.array(fc.constantFrom(...prim), { minLength: services.length, maxLength: services.length }))
+  })
+  .map(([services, includers]) => {
+    const out = services.map((s, i) => ({ ...s, id: `s${i}`, includes: [] as string[] }))
+    out.forEach((s, i) => {
+      if (!s.primary) out[includers[i]!]!.includes.push(s.id)
+    })
+    return { services: out }
+  })
+
+t.test('property: any database at any MTU is discovered exactly', async (t) => {
+  await fc.assert(
+    fc.asyncProperty(dbArb, fc.integer({ min: 23, max: 517 }), fc.boolean(), async (decl, mtu, sweep) => {
+      const s = setup({ decl, mtu, client: { policy: 'off' } })
+      await s.client.exchangeMtu()
+      const { discoverDatabase } = await import('../../att/discovery.ts')
+      const { database } = await discoverDatabase(s.bearer, { cccdSweep: sweep })
+      t.same(shapeOf(database), s.expected)
+      return JSON.stringify(shapeOf(database)) === JSON.stringify(s.expected)
+    }),
+    { numRuns: 150, seed: 0x4a77 },
+  )
+})
+
+t.test('property: mutated responses end discovery with a result or a typed error, never a loop', async (t) => {
+  let runs = 0
+  const outcomes: Record<string, number> = {}
+  await fc.assert(
+    fc.asyncProperty(dbArb, fc.integer({ min: 1, max: 0xffffffff }), fc.integer({ min: 23, max: 200 }), async (decl, seed, mtu) => {
+      let x = seed
+      const rnd = () => {
+        x ^= x << 13
+        x ^= x >>> 17
+        x ^= x << 5
+        return (x >>> 0) / 0x100000000
+      }
+      let requests = 0
+      const s = setup({
+        decl,
+        mtu,
+        client: { policy: 'off' },
+        server: {
+          tamper: (req, rsp) => {
+            if (++requests > 3000) return Uint8Array.of(0x01, req[0]!, 0, 0, 0x0e)
+            if (rnd() > 0.3) return rsp
+            const m = rsp.slice()
+            const k = Math.floor(rnd() * 4)
+            if (k === 0 && m.length > 1) m[1 + Math.floor(rnd() * (m.length - 1))] = Math.floor(rnd() * 256)
+            if (k === 1) return m.subarray(0, Math.floor(rnd() * m.length) + 1)
+            if (k === 2 && m.length > 3) m.copyWithin(2, 2 + 2 * Math.floor(rnd() * ((m.length - 2) / 2)))
+            if (k === 3) return Uint8Array.from([...m, ...Array.from({ length: Math.floor(rnd() * 8) }, () => Math.floor(rnd() * 256))])
+            return m
+          },
+        },
+      })
+      await s.client.exchangeMtu().catch(() => undefined)
+      const outcome = await s.client.discover().then(
+        () => 'ok',
+        (e: unknown) => (e instanceof GattError || e instanceof AttError ? 'typed' : `untyped: ${String(e)}`),
+      )
+      runs++
+      outcomes[outcome] = (outcomes[outcome] ?? 0) + 1
+      return requests <= 3000 && outcome !== undefined && !outcome.startsWith('untyped')
+    }),
+    { numRuns: 150, seed: 0x5eed },
+  )
+  t.equal(runs, 150)
+  t.comment(`outcomes: ${JSON.stringify(outcomes)}`)
+  t.ok((outcomes.typed ?? 0) > 0, 'some runs met a bad peer')
 })
