@@ -22,6 +22,9 @@ const SERVICE = '6e400001b5a3f393e0a9e50e24dcca9e'
 const CHAR = (n: number): string => `6e40000${n}b5a3f393e0a9e50e24dcca9e`
 const PEERS = fileURLToPath(new URL('./peers/', import.meta.url))
 
+// Bounded waits below; the file as a whole may take longer than tap's default under a loaded suite.
+t.setTimeout(300_000)
+
 const haveSocat = spawnSync('socat', ['-V'], { stdio: 'ignore' }).status === 0
 const haveTshark = spawnSync('tshark', ['--version'], { stdio: 'ignore' }).status === 0
 
@@ -84,18 +87,18 @@ t.test('noble (central) and bleno (peripheral) over ptys served by hcikit link',
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   const central = join(dir, 'central')
   const peripheral = join(dir, 'peripheral')
-  const { peer: link, served } = await startLink(t, ['--snoop', join(dir, 'snoop'), `pty:${central}`, `pty:${peripheral}`], 2, 30_000)
+  const { peer: link, served } = await startLink(t, ['--snoop', join(dir, 'snoop'), `pty:${central}`, `pty:${peripheral}`], 2, 120_000)
   const [centralLine, peripheralLine] = served as [string[], string[]]
   const uart = (path: string): NodeJS.ProcessEnv => ({ BLUETOOTH_HCI_SOCKET_UART_PORT: path, DEBUG: 'hci-uart,hci', DEBUG_COLORS: '0' })
   // In failure reports, keep the packets each host wrote and received, not the decoding chatter.
   const chatter = /Z hci (?!onSocketData)/
 
   const bleno = startPeer(t, 'bleno', process.execPath, [join(PEERS, 'bleno-peripheral.mjs')], uart(peripheral), chatter)
-  const adv = await step(bleno, 'advertising', 20_000)
+  const adv = await step(bleno, 'advertising', 60_000)
   t.equal(String(adv.address).toUpperCase(), peripheralLine[1], 'bleno runs on the peripheral controller (its BD_ADDR)')
 
   const noble = startPeer(t, 'noble', process.execPath, [join(PEERS, 'noble-central.mjs')], uart(central), chatter)
-  await step(noble, 'done', 45_000)
+  await step(noble, 'done', 90_000)
   const ns = steps(noble)
   const get = (name: string): Step => ns.find((s) => s.step === name)!
 
@@ -129,7 +132,7 @@ t.test('noble (central) and bleno (peripheral) over ptys served by hcikit link',
   t.ok(ns.some((s) => s.step === 'disconnected'), 'noble disconnected')
 
   const bs = (): Step[] => steps(bleno)
-  await step(bleno, 'disconnect', 10_000)
+  await step(bleno, 'disconnect', 30_000)
   t.same(
     bs().filter((s) => s.step === 'write').map((s) => [Buffer.from(String(s.hex), 'hex').toString(), s.withoutResponse]),
     [['with response', false], ['without response', true]],

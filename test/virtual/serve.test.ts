@@ -29,7 +29,10 @@ import {
 import { PtyServe } from '../../src/virtual/serve-pty.ts'
 import { groupAlive, startLink } from './peers/link-process.ts'
 
-const WAIT_MS = 5000
+// Waits are event-driven; these bounds only turn a hang into a clear failure. They are generous
+// because `hcikit link` runs through the TypeScript loader and the suite runs files in parallel.
+const WAIT_MS = 15_000
+t.setTimeout(300_000)
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex')
 
 /** A stand-in controller: see the file overview. */
@@ -362,7 +365,7 @@ t.test('pty: refuses to replace a file that is not a symlink; replaces a stale s
 
 // --- `hcikit link` with the real virtual controller, as a separate process ---------------------
 
-const LINK_MS = 60_000
+const LINK_MS = 120_000
 
 /** BD_ADDR bytes on the wire (little-endian) from "AA:BB:CC:DD:EE:FF". */
 const addrBytes = (a: string): string => a.split(':').reverse().join('').toLowerCase()
@@ -405,12 +408,12 @@ t.test('hcikit link: TCP and pty hosts that leave and come back get a fresh cont
   t.teardown(() => b.socket.destroy())
   await b.sink.whenClosed('the second TCP host to be refused')
   t.equal(b.sink.pending, 0, 'the refused host received nothing')
-  await peer.line('stderr', /tcp-server.*refused .*already connected/, 5000, from)
+  await peer.line('stderr', /tcp-server.*refused .*already connected/, WAIT_MS, from)
 
   // TCP, session 2: no Reset sent, yet the controller is fresh.
   const left = peer.stderr.length
   a.socket.end()
-  await peer.line('stderr', /tcp-server.*host disconnected/, 5000, left)
+  await peer.line('stderr', /tcp-server.*host disconnected/, WAIT_MS, left)
   const c = await tcpHost(port)
   t.teardown(() => c.socket.destroy())
   c.socket.write(readHost)
@@ -422,15 +425,15 @@ t.test('hcikit link: TCP and pty hosts that leave and come back get a fresh cont
   t.teardown(() => h1.close())
   h1.pause()
   h1.write(Buffer.concat([writeHost, readHost, readHost, readHost]))
-  await peer.line('stderr', /pty:.*host connected/, 5000)
+  await peer.line('stderr', /pty:.*host connected/, WAIT_MS)
   // --trace shows the four answers going out to the pty, unread.
   const answered = (p: { stderr: string[] }): true | undefined =>
     p.stderr.filter((l) => /^\[pty:.*\] #\d+ > EVT Command Complete/.test(l)).length === 4 ? true : undefined
-  await peer.until('the four answers of pty session 1', answered, 5000)
+  await peer.until('the four answers of pty session 1', answered, WAIT_MS)
   const gone = peer.stderr.length
   h1.close()
-  await peer.line('stderr', /pty:.*host disconnected/, 5000, gone)
-  await peer.line('stderr', /pty:.*ready \(\/dev\/pts\/\d+\)/, 5000, gone)
+  await peer.line('stderr', /pty:.*host disconnected/, WAIT_MS, gone)
+  await peer.line('stderr', /pty:.*ready \(\/dev\/pts\/\d+\)/, WAIT_MS, gone)
 
   // pty, session 2: the first bytes are the answer to its own command, from a fresh controller.
   const h2 = ptyHost(uart)
