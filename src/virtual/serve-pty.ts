@@ -154,8 +154,13 @@ export class PtyServe implements Served {
 
   private async link(device: string): Promise<void> {
     const tmp = join(dirname(this.path), `.${process.pid}.${Date.now()}.hcikit-pty`)
-    await symlink(device, tmp)
-    await rename(tmp, this.path)
+    try {
+      await symlink(device, tmp)
+      await rename(tmp, this.path)
+    } catch (e) {
+      await unlink(tmp).catch(() => undefined)
+      throw new Error(`cannot link ${this.path} to ${device}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`)
+    }
   }
 
   private async unlinkIfOurs(): Promise<void> {
