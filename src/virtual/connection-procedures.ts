@@ -11,8 +11,8 @@
  *   LE 1M and LE 2M; the Coded PHY is not supported (0x11).
  * - Feature Exchange (5.1.4 Central-initiated, 5.1.5 Peripheral-initiated): LE Read Remote
  *   Features (7.8.21) -> LE Read Remote Features Complete (7.7.65.4).
- * - Version Exchange (5.1.3? "5.1.5 ... LL_VERSION_IND", once per connection each way): Read
- *   Remote Version Information (7.1.23) -> Read Remote Version Information Complete (7.7.12).
+ * - Version Exchange (5.1.5, one LL_VERSION_IND each way per connection): Read Remote Version
+ *   Information (7.1.23) -> Read Remote Version Information Complete (7.7.12).
  * Connection Update and Connection Parameters Request are in connection-update.ts.
  */
 import {

@@ -10,8 +10,8 @@
  *   advertisement of its peer, or of a device on the Filter Accept List, with CONNECT_IND /
  *   AUX_CONNECT_REQ), the Connection state (4.5, ll-connection.ts), the termination procedure
  *   (5.1.6, LL_TERMINATE_IND) and the dispatch of LL Control PDUs to the procedure modules
- *   (connection-procedures.ts, encryption.ts); an LL Control PDU nobody handles is answered
- *   with LL_UNKNOWN_RSP (5.1.? / 2.4.2.7).
+ *   (connection-update.ts, connection-procedures.ts, encryption.ts); an LL Control PDU nobody
+ *   handles is answered with LL_UNKNOWN_RSP (2.4.2.7).
  * - The peripheral side: advertising.ts hands over a CONNECT_IND that reached an active
  *   connectable set (`c.hooks.onConnectInd`).
  * Local procedures run one at a time per connection, with the 40 s LL response timeout
@@ -277,9 +277,10 @@ export function connectionsOf(c: VirtualController): Connections {
 /** Route what an end receives to its own controller's module. */
 const receiver = {
   pdu: (end: Connection, pdu: LlPdu): void => connectionsOf(end.ctl).receive(end, pdu),
-  // 5.1.3.1 / 4.5.? MIC failure: the Link Layer leaves the Connection state and tells its Host
-  // 0x3D. The emulator ends both sides with 0x3D (the side that failed the check at once; its
-  // peer, which was in the middle of the same encryption procedure, with it), as hosts observe.
+  // MIC failure (Vol 6 Part B 5.1.3.1; the CCM MIC of Vol 6 Part E): the Link Layer leaves the
+  // Connection state and tells its Host 0x3D. The emulator ends both sides with 0x3D: the side
+  // that failed the check at once, and its peer, in the middle of the same encryption procedure,
+  // with it (as hosts report it on both sides; a strictly silent peer would see 0x08 later).
   micFailure: (end: Connection): void => {
     const other = end.other
     end.close(Status.MicFailure)

@@ -200,3 +200,18 @@ t.test('validation: role, unknown handles, procedure in progress, replies withou
   t.same(await b.host.send(C.LeLongTermKeyRequestReply, { connectionHandle: ph, longTermKey: LTK }), { status: 0, connectionHandle: ph })
   t.ok(await until(w, () => a.ev('EncryptionChange').length === 1 && b.ev('EncryptionChange').length === 1))
 })
+
+t.test('a peripheral host that never answers the LTK Request: LL response timeout (40 s, 0x22) on the central', async (t) => {
+  const w = world()
+  const { a, b, ch } = await linked(w)
+  await enable(a, ch)
+  t.ok(await until(w, () => b.ev('LeLongTermKeyRequest').length === 1))
+  const asked = w.scheduler.now()
+  await w.run(39_000, 50)
+  t.equal(a.ev('DisconnectionComplete').length, 0, 'still waiting after 39 s')
+  t.ok(await until(w, () => a.ev('DisconnectionComplete').length === 1, 2000))
+  t.equal(a.ev('DisconnectionComplete')[0]!.params.reason, 0x22)
+  t.ok(a.ev('DisconnectionComplete')[0]!.at - asked <= 40_000 + 30)
+  t.ok(await until(w, () => b.ev('DisconnectionComplete').length === 1, 2000))
+  t.equal(b.ev('DisconnectionComplete')[0]!.params.reason, 0x08, 'the peripheral loses the central')
+})
