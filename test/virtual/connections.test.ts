@@ -296,3 +296,52 @@ t.test('directed advertising: only the targeted initiator connects', async (t) =
   t.equal(a.controller.busy('initiating'), true)
   t.equal(completes(b)[0]!.peerAddress, c.controller.address)
 })
+
+t.test('extended advertising: Extended Create Connection on the 2M secondary PHY; Advertising Set Terminated; legacy initiators ignore it', async (t) => {
+  const w = world()
+  const mask = new Uint8Array(8)
+  mask.set([0xff, 0xff, 0x0f, 0, 0, 0x01]) // bits 0-19 (incl. 17: Advertising Set Terminated) and 40 (Enhanced v2)
+  const a = await node(w, 'a')
+  const b = await node(w, 'b', { init: { leEventMask: mask } })
+  const legacyInitiator = await node(w, 'c')
+  await b.host.send(C.LeSetExtendedAdvertisingParameters, {
+    advertisingHandle: 3,
+    advertisingEventProperties: 0x0001, // connectable, not scannable, undirected, extended PDUs
+    primaryAdvertisingIntervalMin: 0x20,
+    primaryAdvertisingIntervalMax: 0x20,
+    primaryAdvertisingChannelMap: 7,
+    ownAddressType: 0,
+    peerAddressType: 0,
+    peerAddress: '00:00:00:00:00:00',
+    advertisingFilterPolicy: 0,
+    advertisingTxPower: 0x7f,
+    primaryAdvertisingPhy: 1,
+    secondaryAdvertisingMaxSkip: 0,
+    secondaryAdvertisingPhy: 2,
+    advertisingSid: 1,
+    scanRequestNotificationEnable: 0,
+  })
+  await b.host.send(C.LeSetExtendedAdvertisingEnable, { enable: 1, sets: [{ advertisingHandle: 3, duration: 0, maxExtendedAdvertisingEvents: 0 }] })
+  await legacyInitiator.host.send(C.LeCreateConnection, createParams(b))
+  await w.run(200)
+  t.equal(completes(legacyInitiator).length, 0, 'LE Create Connection does not answer extended advertising')
+  const block = (interval: number) => ({ scanInterval: 0x10, scanWindow: 0x10, connectionIntervalMin: interval, connectionIntervalMax: interval, maxLatency: 0, supervisionTimeout: 100, minCeLength: 0, maxCeLength: 0 })
+  await a.host.send(C.LeExtendedCreateConnection, {
+    initiatorFilterPolicy: 0, ownAddressType: 0, peerAddressType: 0, peerAddress: b.controller.address,
+    initiatingPhys: 0x03, perPhy: [block(24), block(12)],
+  })
+  await rejects(t, a.host.send(C.LeExtendedCreateConnection, {
+    initiatorFilterPolicy: 0, ownAddressType: 0, peerAddressType: 0, peerAddress: b.controller.address,
+    initiatingPhys: 0x01, perPhy: [block(24)],
+  }), 0x0c, 'a second Extended Create Connection while one is pending')
+  t.ok(await until(w, () => completes(a).length === 1 && completes(b).length === 1))
+  const pc = b.ev('LeEnhancedConnectionCompleteV2')[0]!.params
+  t.match(pc, { status: 0, role: 1, advertisingHandle: 3, connectionInterval: 12, peerAddress: a.controller.address })
+  t.equal(completes(a)[0]!.connectionInterval, 12, 'the 2M parameters were used')
+  t.ok(await until(w, () => b.ev('LeAdvertisingSetTerminated').length === 1))
+  t.match(b.ev('LeAdvertisingSetTerminated')[0]!.params, { status: 0, advertisingHandle: 3, connectionHandle: pc.connectionHandle })
+  const keys = b.events.map((e) => e.key)
+  t.ok(keys.indexOf('LeEnhancedConnectionCompleteV2') < keys.indexOf('LeAdvertisingSetTerminated'), 'Connection Complete first')
+  const phy = await a.host.send(C.LeReadPhy, { connectionHandle: completes(a)[0]!.connectionHandle })
+  t.same([phy.txPhy, phy.rxPhy], [2, 2], 'the connection starts on LE 2M')
+})
