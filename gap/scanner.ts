@@ -28,6 +28,8 @@ export interface Advertisement {
   eventType: number
   connectable: boolean
   scannable: boolean
+  /** The complete local name, else the shortened one. */
+  name?: string
   /** Advertising data and scan response, parsed together (the advertising data first). */
   ad: ParsedAd
   data: Uint8Array
@@ -96,6 +98,8 @@ export class Scanner {
     }
     const emit = (adv: Held['adv'], rsp?: { data: Uint8Array; rssi: number }): void => {
       const all = rsp ? concat(adv.data, rsp.data) : adv.data
+      const ad = parseAd(all)
+      const name = ad.localName ?? ad.shortName
       push({
         address: adv.address.toUpperCase(),
         addressType: adv.addressType & 1 ? 'random' : 'public',
@@ -103,7 +107,8 @@ export class Scanner {
         eventType: adv.eventType,
         connectable: adv.eventType === ReportType.ADV_IND || adv.eventType === ReportType.ADV_DIRECT_IND,
         scannable: adv.eventType === ReportType.ADV_IND || adv.eventType === ReportType.ADV_SCAN_IND,
-        ad: parseAd(all),
+        ...(name !== undefined ? { name } : {}),
+        ad,
         data: adv.data,
         ...(rsp ? { scanResponse: rsp.data } : {}),
         timestamp: this.clock.now(),
