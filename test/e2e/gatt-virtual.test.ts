@@ -23,6 +23,7 @@ import { haveTshark } from '../helpers/tshark.ts'
 import { largeDbDeclaration } from '../att/gatt-setup.ts'
 import { rig, requestCounter, type Rig } from './virtual-rig.ts'
 import { attPdusIn, tsharkSummary, writeBtsnoop } from './capture.ts'
+import { keepCapture } from './peer-steps.ts'
 
 const pattern = (n: number, seed = 0) => Uint8Array.from({ length: n }, (_, i) => (i * 7 + seed) & 0xff)
 
@@ -268,4 +269,5 @@ t.test('tshark reads every L2CAP and ATT PDU of a session, none malformed', { sk
   t.equal(sum.att, ours.tx + ours.rx, `tshark decoded all ${ours.tx + ours.rx} ATT PDUs`)
   t.ok(sum.signaling.includes(0x12) && sum.signaling.includes(0x13), 'the Connection Parameter Update Request and Response')
   t.ok(sum.attOpcodes.includes(0x1b) && sum.attOpcodes.includes(0x16) && sum.attOpcodes.includes(0x0c), 'notifications, prepared writes, read blobs')
+  if (keepCapture(file, 'gatt-virtual-central.btsnoop')) t.pass('capture kept in fixtures/captures/')
 })
