@@ -19,6 +19,7 @@ import {
   OrderedSink,
   errorBody,
   h4Body,
+  recordData,
   putU32,
   u32,
   type CaptureSink,
@@ -59,23 +60,8 @@ export function* readBtsnoop(q: ChunkQueue, datalink: BtsnoopDatalink, maxRecord
     const included = u32(h, 4, false)
     const flags = u32(h, 8, false)
     const timestampUs = timestampOf(h)
-    if (included > maxRecordBytes) {
-      yield errorBody(
-        `record at byte ${at} claims ${included} bytes, over the ${maxRecordBytes}-byte bound; reading stops`,
-        timestampUs,
-      )
-      return
-    }
-    if (included > q.available && !(yield included)) {
-      const tail = q.takeAll()
-      yield errorBody(
-        `truncated record at byte ${at}: header says ${included} bytes, the file ends after ${tail.length}`,
-        timestampUs,
-        tail,
-      )
-      return
-    }
-    const data = q.take(included)
+    const data = yield* recordData(q, at, included, maxRecordBytes, timestampUs)
+    if (!data) return
     const direction: Direction = flags & FLAG_RECEIVED ? 'rx' : 'tx'
     if (datalink === 1002) {
       yield h4Body(data, originalLength, timestampUs, direction)

@@ -12,7 +12,7 @@ import { CaptureError } from '../errors.ts'
 import type { ChunkQueue, FormatReader } from './chunks.ts'
 import { checkWriteRecord, type SnoopWriteRecord } from './btsnoop.ts'
 import { monitorBody } from './monitor.ts'
-import { OrderedSink, errorBody, h4Body, putU16, putU32, u16, u32, type CaptureSink, type RecordBody } from './record.ts'
+import { OrderedSink, errorBody, h4Body, putU16, putU32, recordData, u16, u32, type CaptureSink, type RecordBody } from './record.ts'
 
 export const LINKTYPE_BLUETOOTH_HCI_H4 = 187
 export const LINKTYPE_BLUETOOTH_HCI_H4_WITH_PHDR = 201
@@ -93,23 +93,9 @@ export function* readPcap(q: ChunkQueue, maxRecordBytes: number): FormatReader<R
     const timestampUs = seconds * 1_000_000n + BigInt(ns ? Math.floor(fraction / 1000) : fraction)
     const included = u32(r, 8, le)
     const originalLength = u32(r, 12, le)
-    if (included > maxRecordBytes) {
-      yield errorBody(
-        `record at byte ${at} claims ${included} bytes, over the ${maxRecordBytes}-byte bound; reading stops`,
-        timestampUs,
-      )
-      return
-    }
-    if (included > q.available && !(yield included)) {
-      const tail = q.takeAll()
-      yield errorBody(
-        `truncated record at byte ${at}: header says ${included} bytes, the file ends after ${tail.length}`,
-        timestampUs,
-        tail,
-      )
-      return
-    }
-    yield linkBody(linkType, q.take(included), originalLength, timestampUs)
+    const data = yield* recordData(q, at, included, maxRecordBytes, timestampUs)
+    if (!data) return
+    yield linkBody(linkType, data, originalLength, timestampUs)
   }
 }
 

@@ -6,6 +6,7 @@
  * timestamp and direction, or one non-packet record of a BlueZ monitor trace. Numbering and
  * lengths follow what Wireshark shows, so a record can be matched to tshark's frame.number.
  */
+import type { ChunkQueue } from './chunks.ts'
 
 /** tx = host to controller, rx = controller to host. */
 export type Direction = 'tx' | 'rx'
@@ -75,6 +76,30 @@ export function errorBody(error: string, timestampUs = 0n, data: Uint8Array = EM
  * An H4 frame (type byte then packet) to a record body. `originalLength` counts the type byte
  * (callers remove any pseudo-header from it first); the record's lengths do not.
  */
+/**
+ * The `included` bytes of the record whose header ended at byte `at`, for the readers of record
+ * formats (btsnoop, pcap): a record over the bound, or cut short by the end of the file, yields
+ * an error record instead and returns undefined, which ends the read. Use with `yield*`.
+ */
+export function* recordData(
+  q: ChunkQueue,
+  at: number,
+  included: number,
+  maxRecordBytes: number,
+  timestampUs: bigint,
+): Generator<RecordBody | number, Uint8Array | undefined, boolean> {
+  if (included > maxRecordBytes) {
+    yield errorBody(`record at byte ${at} claims ${included} bytes, over the ${maxRecordBytes}-byte bound; reading stops`, timestampUs)
+    return undefined
+  }
+  if (included > q.available && !(yield included)) {
+    const tail = q.takeAll()
+    yield errorBody(`truncated record at byte ${at}: header says ${included} bytes, the file ends after ${tail.length}`, timestampUs, tail)
+    return undefined
+  }
+  return q.take(included)
+}
+
 export function h4Body(
   frame: Uint8Array,
   originalLength: number,
