@@ -63,6 +63,8 @@ export interface H4StreamOptions {
   name: string
   /** Reaction to a loss of synchronisation: see the file overview. */
   resync: 'close' | 'reset'
+  /** Releases the medium (default `stream.destroy()`); a serial port needs its own close. */
+  closeStream?: (stream: Duplex) => Promise<void>
   /** Observer of every loss of synchronisation (the FramingError) and recovery. */
   onSyncEvent?: (e: { kind: 'lost'; error: FramingError } | { kind: 'recovered'; droppedBytes: number }) => void
 }
@@ -93,7 +95,11 @@ export class H4StreamTransport implements Transport {
     })
     stream.on('data', (chunk: Uint8Array) => this.data(chunk))
     stream.on('error', (e: Error) => this.finish(new TransportError(`${options.name}: ${e.message}`, { cause: e })))
-    stream.on('close', () => this.finish(this.closing ? undefined : new TransportError(`${options.name}: the other end closed the stream`)))
+    stream.on('close', (cause?: unknown) => {
+      if (this.closing) return this.finish(undefined)
+      const why = cause instanceof Error ? cause.message : 'the other end closed the stream'
+      this.finish(new TransportError(`${options.name}: ${why}`, cause instanceof Error ? { cause } : {}))
+    })
     stream.on('end', () => {
       if (!this.closing) this.finish(new TransportError(`${options.name}: the other end closed the stream`))
     })
@@ -145,7 +151,12 @@ export class H4StreamTransport implements Transport {
   close(): Promise<void> {
     if (!this.closing) {
       this.closing = true
-      if (this.stream.destroyed) this.finish(undefined)
+      if (this.options.closeStream) {
+        this.options.closeStream(this.stream).then(
+          () => this.finish(undefined),
+          () => this.finish(undefined),
+        )
+      } else if (this.stream.destroyed) this.finish(undefined)
       else this.stream.destroy()
     }
     return this.closedPromise
