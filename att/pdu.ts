@@ -81,6 +81,36 @@ export function encodeParams<P extends Fields>(w: Writer, spec: PduSpec<P>, para
   spec.params.encode(w, params, '', params as Record<string, unknown>)
 }
 
+/** The code octet, then the parameters (throws RangeError on parameters that do not fit). */
+export function encodePdu<P extends Fields>(spec: PduSpec<P>, params: StructValue<P>): Uint8Array {
+  const w = new Writer(16)
+  w.u8(spec.code, 'code')
+  encodeParams(w, spec, params)
+  return w.finish()
+}
+
+/** A decoded PDU of a family with a one-octet code: typed params when the code is known, else `{ data }`. */
+export interface DecodedPdu {
+  code: number
+  name: string
+  params?: Record<string, unknown>
+  spec?: PduSpec
+}
+
+/** Re-encode a decoded PDU, known code or not. */
+export function reencodePdu(p: DecodedPdu): Uint8Array {
+  if (p.spec) return encodePdu(p.spec, p.params as StructValue<Fields>)
+  const data = (p.params?.data as Uint8Array | undefined) ?? new Uint8Array(0)
+  return new Writer(1 + data.length).u8(p.code, 'code').bytes(data).finish()
+}
+
+/** One line for logs: the name, then the parameters (raw hex for an unknown code). */
+export function formatPdu(p: DecodedPdu): string {
+  if (!p.spec || !p.params) return `${p.name} ${toHex((p.params?.data as Uint8Array | undefined) ?? new Uint8Array(0))}`
+  const args = p.spec.params.format!(p.params as StructValue<Fields>)
+  return args ? `${p.name} ${args}` : p.name
+}
+
 // ---------------------------------------------------------------------------------------------
 // Field kinds particular to ATT
 
@@ -532,22 +562,15 @@ export function decodeAttPdu(bytes: Uint8Array): AttPdu | DecodeError {
 
 /** Encode a PDU from its declaration (throws RangeError on parameters that do not fit). */
 export function encodeAttPdu<S extends AttPduSpec<any>>(spec: S, params: AttParams<S>): Uint8Array {
-  const w = new Writer(16)
-  w.u8(spec.opcode, 'opcode')
-  encodeParams(w, spec as AttPduSpec, params as StructValue<Fields>)
-  return w.finish()
+  return encodePdu(spec as AttPduSpec, params as StructValue<Fields>)
 }
 
 /** Re-encode a decoded PDU, known opcode or not. */
 export function reencodeAttPdu(p: AttPdu): Uint8Array {
-  if (p.spec) return encodeAttPdu(p.spec, p.params as AttParams<AttPduSpec>)
-  const data = (p.params?.data as Uint8Array | undefined) ?? new Uint8Array(0)
-  return new Writer(1 + data.length).u8(p.opcode, 'opcode').bytes(data).finish()
+  return reencodePdu({ ...p, code: p.opcode })
 }
 
 /** One line for logs: "Read Request handle=0x0013". */
 export function formatAttPdu(p: AttPdu): string {
-  if (!p.spec || !p.params) return `${p.name} ${toHex((p.params?.data as Uint8Array | undefined) ?? new Uint8Array(0))}`
-  const args = p.spec.params.format!(p.params as StructValue<Fields>)
-  return args ? `${p.name} ${args}` : p.name
+  return formatPdu({ ...p, code: p.opcode })
 }

@@ -10,10 +10,9 @@
  * kept as the octets on the wire (least significant octet first), as views.
  */
 import { DecodeError } from '../../hci/errors.ts'
-import { Writer, toHex } from '../../hci/wire.ts'
 import { u8, u16, bytes, address } from '../../hci/spec.ts'
 import type { Fields, Kind, StructValue } from '../../hci/spec.ts'
-import { pdu, decodeParams, encodeParams } from '../../att/pdu.ts'
+import { pdu, decodeParams, encodePdu, reencodePdu, formatPdu } from '../../att/pdu.ts'
 import type { PduSpec } from '../../att/pdu.ts'
 
 export type SmpPduSpec<P extends Fields = Fields> = PduSpec<P>
@@ -194,21 +193,15 @@ export function decodeSmpPdu(bytes: Uint8Array): SmpPdu | DecodeError {
 
 /** Encode a PDU from its declaration (throws RangeError on parameters that do not fit). */
 export function encodeSmpPdu<S extends SmpPduSpec<any>>(spec: S, params: SmpParams<S>): Uint8Array {
-  const w = new Writer(16)
-  w.u8(spec.code, 'code')
-  encodeParams(w, spec as SmpPduSpec, params as StructValue<Fields>)
-  return w.finish()
+  return encodePdu(spec as SmpPduSpec, params as StructValue<Fields>)
 }
 
 /** Re-encode a decoded PDU, known code or not. */
 export function reencodeSmpPdu(p: SmpPdu): Uint8Array {
-  if (p.spec) return encodeSmpPdu(p.spec, p.params as SmpParams<SmpPduSpec>)
-  const data = (p.params?.data as Uint8Array | undefined) ?? new Uint8Array(0)
-  return new Writer(1 + data.length).u8(p.code, 'code').bytes(data).finish()
+  return reencodePdu(p)
 }
 
 /** One line for logs: "Pairing Failed reason=Confirm Value Failed (0x04)". */
 export function formatSmpPdu(p: SmpPdu): string {
-  if (!p.spec || !p.params) return `${p.name} ${toHex((p.params?.data as Uint8Array | undefined) ?? new Uint8Array(0))}`
-  return `${p.name} ${p.spec.params.format!(p.params as StructValue<Fields>)}`
+  return formatPdu(p)
 }
