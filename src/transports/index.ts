@@ -200,6 +200,8 @@ export interface OpenTransportOptions {
   env?: NodeJS.ProcessEnv
   /** For `virtual`: the link to join (default a new real-time link) and controller options. */
   virtual?: { link?: VirtualLink; controller?: ControllerOptions }
+  /** For `usb`: the WebUSB object to use instead of the `usb` package's (tests, other backends). */
+  usb?: import('./usb.ts').UsbLike
   /** For `replay`: see replay.ts. */
   replay?: import('./replay.ts').ReplayOptions
 }
@@ -215,7 +217,7 @@ export async function openTransport(spec?: string | TransportSpec, opts: OpenTra
       })
     case 'usb': {
       const { openUsb } = await import('./usb.ts')
-      return openUsb(s, connect)
+      return openUsb(s, { ...connect, ...(opts.usb ? { usb: opts.usb } : {}) })
     }
     case 'uart': {
       const { openUart } = await import('./uart.ts')
