@@ -18,7 +18,7 @@ import { GattClient, type DiscoverySource } from '../att/client.ts'
 import type { CachePolicy, GattCacheStore } from '../att/cache.ts'
 import type { RemoteCharacteristic, RemoteDatabase, RemoteDescriptor, RemoteService } from '../att/remote-database.ts'
 import type { Connection, Disconnection } from '../gap/connections.ts'
-import { NotFoundError, abortedBy, withDeadline, type CallOptions } from './errors.ts'
+import { GapError, NotFoundError, abortedBy, withDeadline, type CallOptions } from './errors.ts'
 
 export type { RemoteCharacteristic, RemoteDatabase, RemoteDescriptor, RemoteService, Disconnection }
 
@@ -158,7 +158,9 @@ export class Client implements AsyncDisposable {
         } catch (err) {
           if (o.signal?.aborted && err === o.signal.reason) throw err
           // The link went away: quietly when we disconnected, else with its reason.
-          if (this.connection.disconnection?.local) return
+          const d = this.connection.disconnection
+          if (d?.local) return
+          if (d) throw new GapError('DISCONNECTED', `${this.address} disconnected: ${d.reasonName}`, { status: d.reason, statusName: d.reasonName, cause: err })
           throw err
         }
         if (r.done) return
