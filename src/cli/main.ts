@@ -3,38 +3,78 @@
  * The `hcikit` command line: global options, then one command. Exit codes: 0 success,
  * 1 failure, 2 usage. Errors print in one line with a hint; a stack trace only with --log.
  */
+import { realpathSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { HcikitError } from '../../hci/errors.ts'
 import { startLogging, startSnoop, startFromEnv, type Subscription } from '../log.ts'
+import { parseTransportSpec } from '../transports/index.ts'
 import { decodeCommand } from './decode.ts'
+import { demoCommand } from './demo.ts'
+import { gattCommand } from './gatt.ts'
+import { infoCommand } from './info.ts'
 import { linkCommand } from './link.ts'
+import { notifyCommand } from './notify.ts'
+import { readCommand } from './read.ts'
+import { scanCommand } from './scan.ts'
+import { writeCommand } from './write.ts'
 import { UsageError } from './usage.ts'
+import type { CliContext } from './connect-common.ts'
 
-const HELP = `usage: hcikit [--snoop FILE] [--pcap FILE|-] [--log] COMMAND [ARGS]
+const HELP = `usage: hcikit [--transport SPEC] [--snoop FILE] [--pcap FILE|-] [--log] COMMAND [ARGS]
 
 Commands:
+  demo                   the main job on the virtual link: scan, connect, discover, read, subscribe
+  scan                   list advertising devices (--timeout S --name N --service UUID --passive --duplicates --json)
+  gatt ADDRESS           connect, discover everything, read every readable value (--json --no-cache --address-type T)
+  read ADDRESS CHAR      read a characteristic (CHAR: a UUID or a handle)
+  write ADDRESS CHAR HEX write a characteristic (--without-response)
+  notify ADDRESS CHAR    subscribe and print values (--count N --timeout S --json)
+  info                   the controller: version, features, supported commands, buffers, address
   decode FILE [--json]   decode a btsnoop / pcap / pcapng capture
   link SPEC...           serve virtual controllers on one virtual link (tcp-server:HOST:PORT, pty:PATH)
   help                   this text
   version                print the version
+Run \`hcikit COMMAND --help\` for a command's options.
 
 Global options:
+  --transport SPEC  the controller (default: HCIKIT_TRANSPORT, else virtual): virtual, usb[:VID:PID],
+                    uart:PATH[@BAUD], tcp:HOST:PORT, unix:PATH, replay:FILE. The virtual transport
+                    comes with a heart-rate monitor and a battery/custom device to talk to.
   --snoop FILE   record every HCI packet of the session as btsnoop (Wireshark opens it)
   --pcap FILE|-  the same as pcap (link type 201); '-' streams to stdout (| wireshark -k -i -)
   --log          print decoded traffic and the stack's decisions to stderr (also HCIKIT_LOG=1)`
 
-type Command = (argv: string[]) => Promise<number>
+type Command = (argv: string[], ctx: CliContext) => Promise<number>
 const COMMANDS: Record<string, Command> = {
   decode: decodeCommand,
+  demo: demoCommand,
+  gatt: gattCommand,
+  info: infoCommand,
   link: linkCommand,
+  notify: notifyCommand,
+  read: readCommand,
+  scan: scanCommand,
+  write: writeCommand,
 }
 
-export async function main(argv: string[]): Promise<number> {
+/** Where a run writes and what it reads (tests pass their own streams and environment). */
+export interface CliIo {
+  stdout?: NodeJS.WritableStream
+  stderr?: NodeJS.WritableStream
+  env?: NodeJS.ProcessEnv
+  /** Ends long-running commands (scan, notify) cleanly; SIGINT does the same in a terminal. */
+  signal?: AbortSignal
+}
+
+export async function main(argv: string[], io: CliIo = {}): Promise<number> {
   let log = false
   const subs: Subscription[] = []
+  const stderr = io.stderr ?? process.stderr
+  const env = io.env ?? process.env
   try {
     // Global options come before the command; everything after it belongs to the command.
-    const withValue = new Set(['--snoop', '--pcap'])
+    const withValue = new Set(['--snoop', '--pcap', '--transport'])
     let at = 0
     while (at < argv.length && argv[at]!.startsWith('-')) at += withValue.has(argv[at]!) ? 2 : 1
     const { values } = parseArgs({
@@ -42,6 +82,7 @@ export async function main(argv: string[]): Promise<number> {
       options: {
         snoop: { type: 'string' },
         pcap: { type: 'string' },
+        transport: { type: 'string' },
         log: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
@@ -49,51 +90,69 @@ export async function main(argv: string[]): Promise<number> {
     })
     log = values.log === true
     const name = argv[at]
+    const stdout = io.stdout ?? process.stdout
     if (values.version || name === 'version') {
-      process.stdout.write('hcikit 0.1.0\n')
+      stdout.write('hcikit 0.1.0\n')
       return 0
     }
     if (values.help || name === 'help') {
-      process.stdout.write(HELP + '\n')
+      stdout.write(HELP + '\n')
       return 0
     }
     if (name === undefined) throw new UsageError('no command given', HELP)
     const cmd = COMMANDS[name]
     if (!cmd) throw new UsageError(`unknown command '${name}'`, HELP)
-    if (log) subs.push(startLogging())
-    else subs.push(...startFromEnv())
+    // The transport is checked before anything starts: a wrong spec is a usage error.
+    const transport = values.transport ?? env['HCIKIT_TRANSPORT'] ?? 'virtual'
+    parseTransportSpec(transport)
+    if (log) subs.push(startLogging(stderr as import('node:stream').Writable))
+    else subs.push(...startFromEnv(env))
     if (typeof values.snoop === 'string') subs.push(startSnoop(values.snoop))
     if (typeof values.pcap === 'string') subs.push(startSnoop(values.pcap, 'pcap'))
-    return await cmd(argv.slice(at + 1))
+    const ctx: CliContext = { transport, log, stdout, stderr, env, ...(io.signal ? { signal: io.signal } : {}) }
+    return await cmd(argv.slice(at + 1), ctx)
   } catch (e) {
-    return report(e, log)
+    return report(e, log, stderr)
   } finally {
     for (const s of subs) await s.close()
   }
 }
 
-function report(e: unknown, log: boolean): number {
+function report(e: unknown, log: boolean, stderr: NodeJS.WritableStream): number {
   if (e instanceof UsageError) {
-    process.stderr.write(`hcikit: ${e.message}\n${e.usage ? `\n${e.usage}\n` : ''}`)
+    stderr.write(`hcikit: ${e.message}\n${e.usage ? `\n${e.usage}\n` : ''}`)
     return 2
   }
   if (e instanceof Error && String((e as NodeJS.ErrnoException).code ?? '').startsWith('ERR_PARSE_ARGS')) {
-    process.stderr.write(`hcikit: ${e.message}\n`)
+    stderr.write(`hcikit: ${e.message}\n  hint: run \`hcikit help\` or \`hcikit COMMAND --help\`\n`)
     return 2
   }
-  const msg = e instanceof Error ? e.message : String(e)
+  const msg = (e instanceof Error ? e.message : String(e)).replace(/\s*\n\s*/g, ' ')
   const hint = e instanceof HcikitError && e.hint ? `\n  hint: ${e.hint}` : ''
-  process.stderr.write(`hcikit: ${msg}${hint}\n`)
-  if (log && e instanceof Error && e.stack) process.stderr.write(e.stack + '\n')
-  return 1
+  stderr.write(`hcikit: ${msg}${hint}\n`)
+  if (log && e instanceof Error && e.stack) stderr.write(e.stack + '\n')
+  return e instanceof HcikitError && e.protocol === 'usage' ? 2 : 1
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code
-  },
-  (e: unknown) => {
-    process.stderr.write(`hcikit: ${String(e)}\n`)
-    process.exitCode = 1
-  },
-)
+/** Run only as the program (node main.js, the bin link, or through a TypeScript loader), not when imported. */
+function isEntry(): boolean {
+  const arg = process.argv[1]
+  if (arg === undefined) return false
+  try {
+    return realpathSync(arg) === realpathSync(fileURLToPath(import.meta.url))
+  } catch {
+    return false
+  }
+}
+
+if (isEntry()) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code
+    },
+    (e: unknown) => {
+      process.stderr.write(`hcikit: ${String(e)}\n`)
+      process.exitCode = 1
+    },
+  )
+}
