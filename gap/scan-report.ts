@@ -40,7 +40,7 @@ export function phyName(v: number): Phy | undefined {
 export interface ReportPart {
   /** From an LE Extended Advertising Report (else an LE Advertising Report). */
   extended: boolean
-  /** Event_Type as reported, Data_Status bits removed. */
+  /** Event_Type as reported, Data_Status and reserved bits (5-15) removed. */
   eventType: number
   /** Address_Type: 0 public, 1 random, 2/3 identity addresses (resolved), 0xff anonymous. */
   addressType: number
@@ -122,7 +122,7 @@ export function fromExtendedReport(r: ExtendedReport): ReportPart {
   const directed = (t & B.DIRECTED) !== 0
   return {
     extended: true,
-    eventType: t & ~(3 << B.DATA_STATUS_SHIFT),
+    eventType: t & 0x1f,
     addressType: r.addressType,
     address: r.address.toUpperCase(),
     rssi: r.rssi,
@@ -158,7 +158,7 @@ export interface Advertisement {
   rssi: number
   /** dBm: the report's TX power, else the AD TX Power Level, if any. */
   txPower?: number
-  /** Event_Type of the advertisement (not of its scan response), Data_Status bits removed. */
+  /** Event_Type of the advertisement (not of its scan response); extended: bits 0-4 only (no Data_Status, no reserved bits). */
   eventType: number
   /** Reported by an LE Extended Advertising Report. */
   extended: boolean
