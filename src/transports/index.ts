@@ -4,7 +4,7 @@
  * Vol 4 Part E 5.4 over the medium it names (H4 framing, Vol 4 Part A 2, on byte streams; the
  * USB layout of Vol 4 Part B on USB).
  *
- *   hci0 | hci:0                      Linux HCI user channel on adapter 0 (not in this build yet)
+ *   hci0 | hci:0                      Linux HCI user channel on adapter 0 (hci-socket.ts)
  *   usb                               the first USB device of class E0/01/01 (Bluetooth)
  *   usb:VID:PID[:N]                   by vendor and product id (hex), the Nth such (from 0)
  *   uart:PATH[@BAUD][,noflow]         serial port, default 115200 baud with RTS/CTS
@@ -17,7 +17,7 @@
  * `HCIKIT_TRANSPORT` is the default when no spec is given. Every problem with a spec is a
  * `TransportSpecError` whose hint says what to write instead.
  */
-import { HcikitError, TransportError } from '../../hci/errors.ts'
+import { HcikitError } from '../../hci/errors.ts'
 import type { Transport } from '../../hci/transport.ts'
 import { VirtualController, type ControllerOptions } from '../virtual/controller.ts'
 import { VirtualLink } from '../virtual/link.ts'
@@ -202,6 +202,8 @@ export interface OpenTransportOptions {
   virtual?: { link?: VirtualLink; controller?: ControllerOptions }
   /** For `usb`: the WebUSB object to use instead of the `usb` package's (tests, other backends). */
   usb?: import('./usb.ts').UsbLike
+  /** For `hciN`: the native addon to use instead of the real one (tests). */
+  hciSocket?: import('../native/load.ts').HciSocketAddon
   /** For `replay`: see replay.ts. */
   replay?: import('./replay.ts').ReplayOptions
 }
@@ -211,10 +213,10 @@ export async function openTransport(spec?: string | TransportSpec, opts: OpenTra
   const s = resolveTransportSpec(spec, opts.env)
   const connect = { ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}) }
   switch (s.kind) {
-    case 'hci':
-      throw new TransportError(`hci${s.index}: the Linux HCI socket transport is not in this build yet`, {
-        hint: 'use a USB dongle directly (usb or usb:VID:PID), a UART (uart:/dev/ttyUSB0) or a controller served over TCP (tcp:HOST:PORT)',
-      })
+    case 'hci': {
+      const { openHciSocket } = await import('./hci-socket.ts')
+      return openHciSocket(s.index, { ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.hciSocket ? { addon: opts.hciSocket } : {}) })
+    }
     case 'usb': {
       const { openUsb } = await import('./usb.ts')
       return openUsb(s, { ...connect, ...(opts.usb ? { usb: opts.usb } : {}) })
