@@ -4,6 +4,8 @@
  * starts; HCIKIT_TRANSPORT as the default.
  */
 import t from 'tap'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { errorLines, run } from './run.ts'
 
 t.test('help and version exit 0 and list the device commands', async (t) => {
@@ -66,15 +68,16 @@ t.test('HCIKIT_TRANSPORT is the default transport; --transport overrides it', as
 })
 
 t.test('a failure exits 1 in one line with a hint; the stack only with --log', async (t) => {
-  // The Linux HCI socket transport is not in this build: a failure at open, with a hint.
-  const r = await run(['--transport', 'hci0', 'info'])
+  // A capture that is not there: the transport fails at open, with a hint.
+  const missing = join(tmpdir(), `hcikit-no-such-${process.pid}.btsnoop`)
+  const r = await run(['--transport', `replay:${missing}`, 'info'])
   t.equal(r.code, 1)
   const e = errorLines(r.stderr)
-  t.match(e.message, /^hcikit: hci0: .*not in this build/)
+  t.match(e.message, `hcikit: replay:${missing}: cannot read`)
   t.ok(e.hint, 'has a hint')
   t.same(e.rest, [], 'nothing else')
   t.notMatch(r.stderr, /\n\s+at /)
-  const logged = await run(['--log', '--transport', 'hci0', 'info'])
+  const logged = await run(['--log', '--transport', `replay:${missing}`, 'info'])
   t.equal(logged.code, 1)
   t.match(logged.stderr, /\n\s+at /, 'stack trace with --log')
 })
