@@ -58,12 +58,12 @@ export async function notifyCommand(argv: string[], ctx: CliContext): Promise<nu
   const session = await openSession(ctx, { signal: stop.signal })
   let got = 0
   let timedOut = false
+  const ended = new AbortController()
   // --timeout runs on the adapter's clock (real time on hardware and on the CLI's virtual link).
   const timer = timeout === undefined ? undefined : session.adapter.clock.setTimeout(() => {
     timedOut = true
     ended.abort(new Error('timeout'))
   }, timeout)
-  const ended = new AbortController()
   const onStop = (): void => ended.abort(stop.signal.reason)
   stop.signal.addEventListener('abort', onStop, { once: true })
   try {
