@@ -52,6 +52,14 @@ function build() {
   return { ok: true }
 }
 
+// The first reason node-gyp gives, in a few words.
+function cause(stderr) {
+  if (/find Python/.test(stderr)) return ' (no Python 3 found)'
+  if (/(make|g\+\+|cc|gcc|c\+\+)[^\n]*(not found|ENOENT)|ENOENT[^\n]*(make|g\+\+|cc)/.test(stderr)) return ' (no C compiler or make found)'
+  const line = stderr.split('\n').find((l) => /gyp ERR! stack \w*Error/.test(l))
+  return line ? ` (${line.replace(/^gyp ERR! stack /, '').trim()})` : ''
+}
+
 function loads(path) {
   try {
     require(path)
@@ -67,9 +75,8 @@ if (install) {
   if (mode !== 'force' && existsSync(prebuilt) && loads(prebuilt)) process.exit(0)
   const r = build()
   if (!r.ok) {
-    const tail = (r.stderr ?? '').trim().split('\n').slice(-3).join('\n  ')
-    say(`the HCI socket addon was not built (${r.why}).${tail ? `\n  ${tail}` : ''}`)
-    say('hcikit still works over usb, uart and tcp; for hciN install a C toolchain (Debian/Ubuntu: `sudo apt-get install -y build-essential python3`) and run `npm rebuild hcikit`.')
+    say(`the HCI socket addon was not built: ${r.why}${cause(r.stderr ?? '')}.`)
+    say(`hcikit still works over usb, uart and tcp. For hciN, install a C toolchain (Debian/Ubuntu: \`sudo apt-get install -y build-essential python3\`), then run \`node ${join(root, 'scripts', 'build-native.mjs')}\`.`)
   }
   process.exit(0)
 }
