@@ -85,6 +85,12 @@ export interface HciHostOptions {
   maxPduSize?: number
   /** Malformed events and ACL data from the controller (they are also counted in `stats`). */
   onError?: (err: DecodeError | AclError) => void
+  /**
+   * Publish this host's packets on the diagnostics channel (default true). Hosts that only play a
+   * part in someone else's session (the virtual peripherals of `hcikit demo`) set it to false, so
+   * that HCIKIT_LOG and HCIKIT_SNOOP show one host's traffic, as a capture from one dongle would.
+   */
+  diagnostics?: boolean
 }
 
 interface PendingCommand {
@@ -122,6 +128,7 @@ function deliver<A extends unknown[]>(cbs: Set<(...a: A) => void>, ...args: A): 
 
 export class HciHost {
   private readonly clock: Clock
+  private readonly diagnostics: boolean
   private readonly commandTimeoutMs: number
   private readonly onError: ((err: DecodeError | AclError) => void) | undefined
 
@@ -164,6 +171,7 @@ export class HciHost {
   ) {
     if (!options || !options.clock) throw new TypeError('HciHost needs options.clock (hci/ has no timers of its own)')
     this.clock = options.clock
+    this.diagnostics = options.diagnostics ?? true
     this.commandTimeoutMs = options.commandTimeoutMs ?? 5000
     this.onError = options.onError
     this.acl = new AclFlow({
@@ -476,7 +484,7 @@ export class HciHost {
   }
 
   private publish(direction: 'tx' | 'rx', type: number, data: Uint8Array): void {
-    if (!packetChannel.hasSubscribers) return
+    if (!this.diagnostics || !packetChannel.hasSubscribers) return
     const msg: PacketMessage = { direction, type, data, timestampUs: BigInt(Math.round(this.clock.now() * 1000)) }
     packetChannel.publish(msg)
   }

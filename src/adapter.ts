@@ -55,6 +55,12 @@ export interface OpenOptions extends CallOptions {
   attMtu?: number
   /** Environment for HCIKIT_TRANSPORT, HCIKIT_LOG, HCIKIT_SNOOP (default process.env). */
   env?: NodeJS.ProcessEnv
+  /**
+   * Show this adapter's HCI traffic in HCIKIT_LOG / HCIKIT_SNOOP / --snoop (default true). The
+   * ready-made virtual devices (src/devices) open with false, so a session's log and capture hold
+   * the traffic of the session's own adapter only.
+   */
+  diagnostics?: boolean
 }
 
 export type AdapterState = 'open' | 'closed'
@@ -135,7 +141,7 @@ export async function open(o: OpenOptions = {}): Promise<Adapter> {
     clock = realClock
   }
   startLog(env)
-  const host = new HciHost(transport, { clock })
+  const host = new HciHost(transport, { clock, diagnostics: o.diagnostics ?? true })
   try {
     const info = await withDeadline(clock, o, 'controller bring-up', (signal) => host.init(signal ? { signal } : {}))
     return new Adapter(host, info, clock, { ...o, ownedScheduler, controller })

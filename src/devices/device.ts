@@ -18,6 +18,8 @@ export interface DeviceOptions {
   address?: string
   /** Period of the device's updates in ms (default 1000). */
   intervalMs?: number
+  /** Show the device's own HCI traffic in HCIKIT_LOG / snoop captures (default false). */
+  diagnostics?: boolean
 }
 
 export interface VirtualDevice extends AsyncDisposable {
@@ -47,6 +49,7 @@ export async function startDevice(o: DeviceOptions, spec: DeviceSpec): Promise<V
     ...(o.link ? { link: o.link } : {}),
     ...(o.address ? { address: o.address } : {}),
     name,
+    diagnostics: o.diagnostics ?? false,
   })
   try {
     const server = adapter.serve({ ...spec.database, gap: { deviceName: name, ...spec.database.gap } })
