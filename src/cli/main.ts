@@ -11,6 +11,7 @@ import { startLogging, startSnoop, startFromEnv, type Subscription } from '../lo
 import { parseTransportSpec } from '../transports/index.ts'
 import { decodeCommand } from './decode.ts'
 import { demoCommand } from './demo.ts'
+import { doctorCommand } from './doctor.ts'
 import { gattCommand } from './gatt.ts'
 import { infoCommand } from './info.ts'
 import { linkCommand } from './link.ts'
@@ -31,6 +32,7 @@ Commands:
   write ADDRESS CHAR HEX write a characteristic (--without-response)
   notify ADDRESS CHAR    subscribe and print values (--count N --timeout S --json)
   info                   the controller: version, features, supported commands, buffers, address
+  doctor                 every controller this machine offers (HCI, USB, serial), permissions, fixes
   decode FILE [--json]   decode a btsnoop / pcap / pcapng capture
   link SPEC...           serve virtual controllers on one virtual link (tcp-server:HOST:PORT, pty:PATH)
   help                   this text
@@ -49,6 +51,7 @@ type Command = (argv: string[], ctx: CliContext) => Promise<number>
 const COMMANDS: Record<string, Command> = {
   decode: decodeCommand,
   demo: demoCommand,
+  doctor: doctorCommand,
   gatt: gattCommand,
   info: infoCommand,
   link: linkCommand,
