@@ -10,6 +10,10 @@
  *   Connection. Attempts are serialised (a controller initiates one connection at a time). A
  *   timeout or an abort sends LE Create Connection Cancel; a connection that completes anyway in
  *   that race is disconnected again, and the attempt rejects.
+ * - A scan running on the same host (gap/scanner.ts) is paused before the first attempt and
+ *   resumed when the last pending attempt ends (success, failure, timeout, abort), through the
+ *   host's ScanControl (gap/scan-control.ts, which says why it always pauses); concurrent attempts
+ *   pause it once. The attempt's promise settles without waiting for the resume.
  * - Peripheral: every LE (Enhanced) Connection Complete with role 1 becomes a Connection, handed
  *   synchronously to `onConnection` listeners and to the `server` option (a GattServer attached
  *   before the first ATT PDU can arrive), and to `accept()`.
@@ -30,6 +34,7 @@ import { validConnectionParameters, type ConnectionParameters } from '../att/l2c
 import type { GattServer } from '../att/server.ts'
 import { Connection, type AddressType, type ConnectionOptions, type PeerAddress } from './connection.ts'
 import { commandSet } from './command-set.ts'
+import { scanControl } from './scan-control.ts'
 import { GapError, statusError, waitForEvent, type EventOf } from './events.ts'
 
 export { Connection, GapError }
@@ -251,7 +256,11 @@ export class Connections {
   /** Connect to `peer` as central. Attempts are serialised. */
   connect(peer: PeerAddress | string, o: ConnectOptions = {}): Promise<Connection> {
     const target: PeerAddress = typeof peer === 'string' ? { address: normalise(peer), type: 'public' } : { address: normalise(peer.address), type: peer.type }
-    const run = this.attempt.then(() => this.connectNow(target, o))
+    // Taken now, so attempts queued behind each other share one pause of the scan.
+    const hold = scanControl(this.host).hold()
+    const run = this.attempt.then(() => hold.ready).then(() => this.connectNow(target, o))
+    const release = (): void => void hold.release()
+    void run.then(release, release)
     this.attempt = run.catch(() => undefined)
     return run
   }

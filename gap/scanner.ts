@@ -19,10 +19,14 @@
  * Everything the scanner keeps is bounded: held advertisements and chains (`maxPending`), the
  * dedup table (`dedupCapacity`), the queue for a slow consumer (`queueLimit`, oldest dropped and
  * counted in `dropped`). Leaving the loop (break, return, abort, timeout) disables scanning.
+ * - A running scan is registered with the host's ScanControl (gap/scan-control.ts): a connection
+ *   attempt pauses it (Scan Enable 0) and resumes it (Scan Enable 1) afterwards; the iterator
+ *   keeps its dedup, merge and queue state and neither ends nor throws, the consumer sees a gap.
  */
 import type { Clock, HciHost } from '../hci/host.ts'
 import { LeSetExtendedScanEnable, LeSetExtendedScanParameters, LeSetScanEnable, LeSetScanParameters } from '../hci/commands.ts'
 import { commandSet } from './command-set.ts'
+import { scanControl } from './scan-control.ts'
 import { GapError } from './events.ts'
 import { Dedup, signature } from './dedup.ts'
 import { compileFilter, type ScanFilter } from './scan-filter.ts'
@@ -253,6 +257,7 @@ export class Scanner {
     const scanType = active ? 1 : 0
     const ownAddressType = o.ownAddressType ?? 0
     const dup = o.filterDuplicates ? 1 : 0
+    let unregister: (() => void) | undefined
     try {
       if (o.signal?.aborted) throw o.signal.reason
       if (extended) {
@@ -267,6 +272,15 @@ export class Scanner {
         await this.host.send(LeSetScanParameters, { scanType, scanInterval: interval, scanWindow: window, ownAddressType, scanningFilterPolicy: 0 }, so)
         await this.host.send(LeSetScanEnable, { enable: 1, filterDuplicates: dup }, so)
       }
+      const enable = (on: 0 | 1): Promise<void> => {
+        if (ended) return Promise.resolve()
+        const filterDuplicates = on ? dup : 0
+        const sent = extended
+          ? this.host.send(LeSetExtendedScanEnable, { enable: on, filterDuplicates, duration: 0, period: 0 })
+          : this.host.send(LeSetScanEnable, { enable: on, filterDuplicates })
+        return sent.then(() => undefined)
+      }
+      unregister = scanControl(this.host).register({ pause: () => enable(0), resume: () => enable(1) })
       for (;;) {
         while (queue.length > 0) yield queue.shift()!
         if (ended) break
@@ -275,6 +289,7 @@ export class Scanner {
       if (failure !== undefined) throw failure
     } finally {
       ended = true
+      unregister?.()
       off()
       o.signal?.removeEventListener('abort', onAbort)
       if (timer !== undefined) this.clock.clearTimeout(timer)
