@@ -172,3 +172,23 @@ t.test('UART through a pty (PtyServe via socat)', { skip: haveSocat ? false : 's
   t.teardown(() => served.close())
   await sharedSuite(t, `uart:${path}@1000000`, undefined, device, 'uart')
 })
+
+/**
+ * The same suite on real controllers, when a machine has them: the central on
+ * HCIKIT_TEST_USB=VID:PID (a USB dongle) or HCIKIT_TEST_HCI=N (the Linux HCI socket hciN), the
+ * peripheral (the sensor device) on a second controller named by HCIKIT_TEST_PERIPHERAL=SPEC (any
+ * transport spec, e.g. `usb:0a12:0001:1` or `uart:/dev/ttyACM0`), both in radio range. Skipped
+ * where they are not set (our machines have no radio).
+ */
+const env = process.env
+const realCentral = env['HCIKIT_TEST_USB'] ? `usb:${env['HCIKIT_TEST_USB']}` : env['HCIKIT_TEST_HCI'] ? `hci${env['HCIKIT_TEST_HCI']}` : undefined
+const realPeripheral = env['HCIKIT_TEST_PERIPHERAL']
+t.test(
+  'real controllers (HCIKIT_TEST_USB or HCIKIT_TEST_HCI, with HCIKIT_TEST_PERIPHERAL)',
+  { skip: realCentral && realPeripheral ? false : 'needs HCIKIT_TEST_USB=VID:PID or HCIKIT_TEST_HCI=N, and HCIKIT_TEST_PERIPHERAL=SPEC' },
+  async (t) => {
+    const device = await within(startSensorDevice({ transport: realPeripheral!, label: 'real', name: 'e2e real', intervalMs: 100 }), `the sensor device to start on ${realPeripheral}`)
+    t.teardown(() => device.close())
+    await sharedSuite(t, realCentral!, undefined, device, 'real')
+  },
+)
