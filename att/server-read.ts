@@ -87,16 +87,18 @@ export async function findByTypeValue(
 }
 
 /**
- * Read By Type (3.4.4.1): the attributes of a type in a range, as many as fit and all of the
- * same value length. An attribute that cannot be read ends the list; if it is the first, its
- * error is the answer.
+ * The attributes of `found` that one Read By Type / Read By Group Type Response holds: as many as
+ * fit ATT_MTU, all of one value length (`overhead` octets of handles per item). An attribute
+ * that cannot be read ends the list; if it is the first, its error is the answer.
  */
-export async function readByType(db: AttributeDatabase, conn: ServerConnection, start: number, end: number, type: Uuid): Promise<Uint8Array> {
-  checkRange(start, end)
-  const found = db.range(start, end).filter((a) => a.type === type)
-  if (found.length === 0) throw new Reject(start, AttErrorCode.AttributeNotFound)
-  const cut = Math.min(conn.mtu - 4, 253)
-  const items: HandleValue[] = []
+async function sameLengthValues(
+  db: AttributeDatabase,
+  conn: ServerConnection,
+  found: Attribute[],
+  overhead: number,
+  cut: number,
+): Promise<{ length: number; items: Array<{ a: Attribute; v: Uint8Array }> }> {
+  const items: Array<{ a: Attribute; v: Uint8Array }> = []
   let length = 0
   for (const a of found) {
     if (items.length > 0 && 2 + (items.length + 1) * length > conn.mtu) break
@@ -112,11 +114,21 @@ export async function readByType(db: AttributeDatabase, conn: ServerConnection, 
       if (items.length === 0) throw e
       break
     }
-    if (items.length === 0) length = v.length + 2
-    else if (v.length + 2 !== length) break
-    items.push({ handle: a.handle, value: v })
+    if (items.length === 0) length = v.length + overhead
+    else if (v.length + overhead !== length) break
+    items.push({ a, v })
   }
-  return encodeAttPdu(ReadByTypeResponse, { length, attributeData: items })
+  return { length, items }
+}
+
+/** Read By Type (3.4.4.1): the attributes of a type in a range (handle + value per item). */
+export async function readByType(db: AttributeDatabase, conn: ServerConnection, start: number, end: number, type: Uuid): Promise<Uint8Array> {
+  checkRange(start, end)
+  const found = db.range(start, end).filter((a) => a.type === type)
+  if (found.length === 0) throw new Reject(start, AttErrorCode.AttributeNotFound)
+  const { length, items } = await sameLengthValues(db, conn, found, 2, Math.min(conn.mtu - 4, 253))
+  const attributeData: HandleValue[] = items.map(({ a, v }) => ({ handle: a.handle, value: v }))
+  return encodeAttPdu(ReadByTypeResponse, { length, attributeData })
 }
 
 function readable(db: AttributeDatabase, conn: ServerConnection, handle: number): Attribute {
@@ -194,20 +206,7 @@ export async function readByGroupType(db: AttributeDatabase, conn: ServerConnect
   if (type !== GattUuid.PrimaryService && type !== GattUuid.SecondaryService) throw new Reject(start, AttErrorCode.UnsupportedGroupType)
   const found = db.range(start, end).filter((a) => a.type === type)
   if (found.length === 0) throw new Reject(start, AttErrorCode.AttributeNotFound)
-  const cut = Math.min(conn.mtu - 6, 251)
-  const items: GroupData[] = []
-  let length = 0
-  for (const a of found) {
-    if (items.length > 0 && 2 + (items.length + 1) * length > conn.mtu) break
-    const err = readError(conn, a)
-    if (err !== 0) {
-      if (items.length === 0) throw new Reject(a.handle, err)
-      break
-    }
-    const v = (await readValue(db, conn, a, 0)).subarray(0, cut)
-    if (items.length === 0) length = v.length + 4
-    else if (v.length + 4 !== length) break
-    items.push({ handle: a.handle, endGroupHandle: a.groupEnd ?? a.handle, value: v })
-  }
-  return encodeAttPdu(ReadByGroupTypeResponse, { length, attributeData: items })
+  const { length, items } = await sameLengthValues(db, conn, found, 4, Math.min(conn.mtu - 6, 251))
+  const attributeData: GroupData[] = items.map(({ a, v }) => ({ handle: a.handle, endGroupHandle: a.groupEnd ?? a.handle, value: v }))
+  return encodeAttPdu(ReadByGroupTypeResponse, { length, attributeData })
 }
