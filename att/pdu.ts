@@ -97,6 +97,25 @@ export interface DecodedPdu {
   spec?: PduSpec
 }
 
+/**
+ * Decode one PDU of a one-octet-code family: typed params when `specs` knows the code, else
+ * `{ data }` with the name `nameOf` gives. Never throws.
+ */
+export function decodePdu<S extends PduSpec>(
+  bytes: Uint8Array,
+  specs: ReadonlyMap<number, S>,
+  nameOf: (code: number) => string,
+  codeField = 'code',
+): (DecodedPdu & { spec?: S }) | DecodeError {
+  if (bytes.length < 1) return new DecodeError(codeField, 0, 'needs 1 byte, only 0 left')
+  const code = bytes[0]!
+  const spec = specs.get(code)
+  if (!spec) return { code, name: nameOf(code), params: { data: bytes.subarray(1) } }
+  const params = decodeParams(spec, bytes, 1)
+  if (params instanceof DecodeError) return params
+  return { code, name: spec.name, params, spec }
+}
+
 /** Re-encode a decoded PDU, known code or not. */
 export function reencodePdu(p: DecodedPdu): Uint8Array {
   if (p.spec) return encodePdu(p.spec, p.params as StructValue<Fields>)
@@ -546,16 +565,16 @@ export function isAttPdu<S extends AttPduSpec<any>>(p: AttPdu, spec: S): p is At
 
 /** Decode one ATT PDU (the payload of an L2CAP B-frame on CID 0x0004). Never throws. */
 export function decodeAttPdu(bytes: Uint8Array): AttPdu | DecodeError {
-  if (bytes.length < 1) return new DecodeError('opcode', 0, 'needs 1 byte, only 0 left')
-  const opcode = bytes[0]!
-  const spec = BY_OPCODE.get(opcode)
-  if (!spec) return { opcode, name: attOpcodeName(opcode), params: { data: bytes.subarray(1) } }
-  const params = decodeParams(spec, bytes, 1)
-  if (params instanceof DecodeError) return params
-  const out: AttPdu = { opcode, name: spec.name, params, spec }
-  const handle = spec.extractHandle?.(params)
+  const d = decodePdu(bytes, BY_OPCODE, attOpcodeName, 'opcode')
+  if (d instanceof DecodeError) return d
+  const out: AttPdu = { opcode: d.code, name: d.name }
+  if (d.params) out.params = d.params
+  if (!d.spec) return out
+  out.spec = d.spec
+  const params = d.params as StructValue<Fields>
+  const handle = d.spec.extractHandle?.(params)
   if (handle !== undefined) out.handle = handle
-  const value = spec.extractValue?.(params)
+  const value = d.spec.extractValue?.(params)
   if (value !== undefined) out.value = value
   return out
 }

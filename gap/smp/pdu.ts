@@ -12,7 +12,7 @@
 import { DecodeError } from '../../hci/errors.ts'
 import { u8, u16, bytes, address } from '../../hci/spec.ts'
 import type { Fields, Kind, StructValue } from '../../hci/spec.ts'
-import { pdu, decodeParams, encodePdu, reencodePdu, formatPdu } from '../../att/pdu.ts'
+import { pdu, decodePdu, encodePdu, reencodePdu, formatPdu } from '../../att/pdu.ts'
 import type { PduSpec } from '../../att/pdu.ts'
 
 export type SmpPduSpec<P extends Fields = Fields> = PduSpec<P>
@@ -182,13 +182,7 @@ export function isSmpPdu<S extends SmpPduSpec<any>>(p: SmpPdu, spec: S): p is Sm
 
 /** Decode one SMP PDU (an L2CAP payload on CID 6 or 7). Never throws. */
 export function decodeSmpPdu(bytes: Uint8Array): SmpPdu | DecodeError {
-  if (bytes.length < 1) return new DecodeError('code', 0, 'needs 1 byte, only 0 left')
-  const code = bytes[0]!
-  const spec = BY_CODE.get(code)
-  if (!spec) return { code, name: smpCodeName(code), params: { data: bytes.subarray(1) } }
-  const params = decodeParams(spec, bytes, 1)
-  if (params instanceof DecodeError) return params
-  return { code, name: spec.name, params, spec }
+  return decodePdu(bytes, BY_CODE, smpCodeName)
 }
 
 /** Encode a PDU from its declaration (throws RangeError on parameters that do not fit). */
