@@ -218,8 +218,12 @@ export class AttBearer {
   request(pdu: Uint8Array, opts: { signal?: AbortSignal } = {}): Promise<AttPdu> {
     const opcode = pdu[0] ?? -1
     const spec = attPduSpec(opcode)
-    if (!spec || spec.type !== 'request') {
-      return Promise.reject(new AttError('ATT_INVALID_PDU', `${attOpcodeName(opcode)} is not an ATT request`, { opcode: Math.max(0, opcode) }))
+    if (spec?.type !== 'request') {
+      return Promise.reject(
+        new AttError('ATT_INVALID_PDU', `${attOpcodeName(opcode)} is not an ATT request`, {
+          opcode: Math.max(0, opcode),
+        }),
+      )
     }
     const decoded = decodeAttPdu(pdu)
     const handle = decoded instanceof DecodeError ? 0 : (decoded.handle ?? 0)
@@ -259,7 +263,9 @@ export class AttBearer {
   async command(pdu: Uint8Array): Promise<void> {
     const opcode = pdu[0] ?? -1
     if (opcode < 0 || (opcode & 0x40) === 0) {
-      throw new AttError('ATT_INVALID_PDU', `${attOpcodeName(opcode)} is not an ATT command`, { opcode: Math.max(0, opcode) })
+      throw new AttError('ATT_INVALID_PDU', `${attOpcodeName(opcode)} is not an ATT command`, {
+        opcode: Math.max(0, opcode),
+      })
     }
     const handle = pdu.length >= 3 ? pdu[1]! | (pdu[2]! << 8) : 0
     if (this.closeReason) throw this.closedError(opcode, handle)
@@ -284,10 +290,14 @@ export class AttBearer {
 
   private checkLength(pdu: Uint8Array, opcode: number, handle: number): AttError | undefined {
     if (pdu.length <= this.currentMtu) return undefined
-    return new AttError('ATT_INVALID_PDU', `${attOpcodeName(opcode)} of ${pdu.length} octets exceeds ATT_MTU ${this.currentMtu}`, {
-      opcode,
-      handle,
-    })
+    return new AttError(
+      'ATT_INVALID_PDU',
+      `${attOpcodeName(opcode)} of ${pdu.length} octets exceeds ATT_MTU ${this.currentMtu}`,
+      {
+        opcode,
+        handle,
+      },
+    )
   }
 
   private closedError(opcode: number, handle: number): AttError {
@@ -319,11 +329,15 @@ export class AttBearer {
 
   private onRequestTimeout(p: Pending): void {
     if (this.outstanding !== p) return
-    const err = new AttError('ATT_TIMEOUT', `no response to ${attOpcodeName(p.opcode)} within ${this.timeoutMs / 1000} s: ATT bearer closed`, {
-      opcode: p.opcode,
-      handle: p.handle,
-      hint: 'the peer stopped answering; reconnect to use ATT again (Core v5.4 Vol 3 Part F 3.3.3)',
-    })
+    const err = new AttError(
+      'ATT_TIMEOUT',
+      `no response to ${attOpcodeName(p.opcode)} within ${this.timeoutMs / 1000} s: ATT bearer closed`,
+      {
+        opcode: p.opcode,
+        handle: p.handle,
+        hint: 'the peer stopped answering; reconnect to use ATT again (Core v5.4 Vol 3 Part F 3.3.3)',
+      },
+    )
     this.outstanding = undefined
     this.settle(p, err)
     this.close(err)
@@ -355,11 +369,15 @@ export class AttBearer {
     }
     if (pdu instanceof DecodeError) {
       this.finishOutstanding(
-        new AttError('ATT_MALFORMED_RESPONSE', `malformed ${attOpcodeName(opcode)} to ${attOpcodeName(p.opcode)}: ${pdu.message}`, {
-          opcode: p.opcode,
-          handle: p.handle,
-          cause: pdu,
-        }),
+        new AttError(
+          'ATT_MALFORMED_RESPONSE',
+          `malformed ${attOpcodeName(opcode)} to ${attOpcodeName(p.opcode)}: ${pdu.message}`,
+          {
+            opcode: p.opcode,
+            handle: p.handle,
+            cause: pdu,
+          },
+        ),
       )
       return
     }
@@ -422,13 +440,19 @@ export class AttBearer {
         this.onConfirmation()
         return
       case 'request':
-        if (opcode === ExchangeMtuRequest.opcode && !(pdu instanceof DecodeError) && isAttPdu(pdu, ExchangeMtuRequest)) {
+        if (
+          opcode === ExchangeMtuRequest.opcode &&
+          !(pdu instanceof DecodeError) &&
+          isAttPdu(pdu, ExchangeMtuRequest)
+        ) {
           this.reply(encodeAttPdu(ExchangeMtuResponse, { serverRxMtu: this.maxMtu }))
           this.applyPeerMtu(pdu.params.clientRxMtu)
           return
         }
         if (pdu instanceof DecodeError) {
-          this.reply(encodeAttPdu(ErrorResponse, { requestOpcode: opcode, handle: 0, errorCode: AttErrorCode.InvalidPdu }))
+          this.reply(
+            encodeAttPdu(ErrorResponse, { requestOpcode: opcode, handle: 0, errorCode: AttErrorCode.InvalidPdu }),
+          )
           return
         }
         this.toServer(payload, true)
@@ -495,10 +519,20 @@ export class AttBearer {
         try {
           rsp = this.handler ? await this.handler(payload) : undefined
         } catch {
-          rsp = isRequest ? encodeAttPdu(ErrorResponse, { requestOpcode: payload[0]!, handle: 0, errorCode: AttErrorCode.UnlikelyError }) : undefined
+          rsp = isRequest
+            ? encodeAttPdu(ErrorResponse, {
+                requestOpcode: payload[0]!,
+                handle: 0,
+                errorCode: AttErrorCode.UnlikelyError,
+              })
+            : undefined
         }
         if (!isRequest || this.closeReason) return
-        rsp ??= encodeAttPdu(ErrorResponse, { requestOpcode: payload[0]!, handle: 0, errorCode: AttErrorCode.RequestNotSupported })
+        rsp ??= encodeAttPdu(ErrorResponse, {
+          requestOpcode: payload[0]!,
+          handle: 0,
+          errorCode: AttErrorCode.RequestNotSupported,
+        })
         await this.channel.send(rsp).catch(() => {})
       } finally {
         this.inbound--
@@ -521,7 +555,12 @@ export class AttBearer {
     const opcode = HandleValueIndication.opcode
     if (this.closeReason) return Promise.reject(this.closedError(opcode, handle))
     if (this.indications.length >= this.indicationLimit) {
-      return Promise.reject(new AttError('ATT_QUEUE_FULL', `${this.indications.length} indications are already waiting`, { opcode, handle }))
+      return Promise.reject(
+        new AttError('ATT_QUEUE_FULL', `${this.indications.length} indications are already waiting`, {
+          opcode,
+          handle,
+        }),
+      )
     }
     const v = value.length > this.currentMtu - 3 ? value.subarray(0, this.currentMtu - 3) : value
     const pdu = encodeAttPdu(HandleValueIndication, { handle, value: v })
@@ -538,10 +577,14 @@ export class AttBearer {
     this.indicationOut = ind
     this.indicationTimer = this.clock.setTimeout(() => {
       if (this.indicationOut !== ind) return
-      const err = new AttError('ATT_TIMEOUT', `no confirmation of the indication on handle ${hex4(ind.handle)} within ${this.timeoutMs / 1000} s: ATT bearer closed`, {
-        opcode: HandleValueIndication.opcode,
-        handle: ind.handle,
-      })
+      const err = new AttError(
+        'ATT_TIMEOUT',
+        `no confirmation of the indication on handle ${hex4(ind.handle)} within ${this.timeoutMs / 1000} s: ATT bearer closed`,
+        {
+          opcode: HandleValueIndication.opcode,
+          handle: ind.handle,
+        },
+      )
       this.indicationOut = undefined
       ind.reject(err)
       this.close(err)
@@ -579,7 +622,11 @@ export class AttBearer {
     const reason =
       err instanceof AttError
         ? err
-        : new AttError('ATT_CLOSED', err ? `ATT bearer closed: ${err.message}` : 'ATT bearer closed', err ? { cause: err } : {})
+        : new AttError(
+            'ATT_CLOSED',
+            err ? `ATT bearer closed: ${err.message}` : 'ATT bearer closed',
+            err ? { cause: err } : {},
+          )
     this.closeReason = reason
     this.clock.clearTimeout(this.requestTimer)
     this.clock.clearTimeout(this.indicationTimer)

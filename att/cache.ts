@@ -68,7 +68,8 @@ export async function loadCached(store: GattCacheStore, peer: string): Promise<R
     entry = undefined
   }
   if (!entry) return undefined
-  const db = entry.version === CACHE_FORMAT_VERSION && entry.peer === peer ? RemoteDatabase.fromJSON(entry.database) : undefined
+  const db =
+    entry.version === CACHE_FORMAT_VERSION && entry.peer === peer ? RemoteDatabase.fromJSON(entry.database) : undefined
   if (db instanceof RemoteDatabase) return db
   await store.delete(peer).catch(() => {})
   return undefined
@@ -87,7 +88,10 @@ export async function clearCache(store: GattCacheStore, peer: string): Promise<v
  * Read the peer's Database Hash with one Read By Type (0x2B2A) over the whole range. Undefined
  * when the peer has none.
  */
-export async function readDatabaseHash(req: AttRequester, signal?: AbortSignal): Promise<{ handle: number; hash: Uint8Array } | undefined> {
+export async function readDatabaseHash(
+  req: AttRequester,
+  signal?: AbortSignal,
+): Promise<{ handle: number; hash: Uint8Array } | undefined> {
   const items = await readByType(req, GattUuid.DatabaseHash, 0x0001, 0xffff, signal)
   const first = items[0]
   if (!first) return undefined

@@ -28,7 +28,7 @@ import { GattUuid, parseUuid, type Uuid } from './uuid.ts'
 import {
   RemoteCharacteristic,
   RemoteDatabase,
-  RemoteDescriptor,
+  type RemoteDescriptor,
   RemoteService,
   linkIncludes,
 } from './remote-database.ts'
@@ -207,8 +207,15 @@ export class GattClient {
     return db
   }
 
-  private async fullDiscovery(o: { signal?: AbortSignal | undefined; readHash: boolean; knownHash?: Uint8Array | undefined; store?: GattCacheStore | undefined }): Promise<RemoteDatabase> {
-    const { database } = await this.retryOutOfSync(() => discoverDatabase(this.bearer, { readHash: o.readHash, ...(o.signal ? { signal: o.signal } : {}) }))
+  private async fullDiscovery(o: {
+    signal?: AbortSignal | undefined
+    readHash: boolean
+    knownHash?: Uint8Array | undefined
+    store?: GattCacheStore | undefined
+  }): Promise<RemoteDatabase> {
+    const { database } = await this.retryOutOfSync(() =>
+      discoverDatabase(this.bearer, { readHash: o.readHash, ...(o.signal ? { signal: o.signal } : {}) }),
+    )
     if (o.knownHash) database.hash = o.knownHash
     const store = o.store ?? (this.policy !== 'off' && this.peer !== undefined ? this.store : undefined)
     if (store && this.peer !== undefined) await saveCached(store, this.peer, database, this.clock.now())
@@ -265,12 +272,18 @@ export class GattClient {
 
   /** Discover Primary Services, all of them or those of one UUID (no characteristics yet). */
   async discoverPrimaryServices(uuid?: string | number, opts: Signal = {}): Promise<RemoteService[]> {
-    const recs = uuid === undefined ? await findPrimaryServices(this.bearer, 1, 0xffff, opts.signal) : await findPrimaryServicesByUuid(this.bearer, parseUuid(uuid), 1, 0xffff, opts.signal)
+    const recs =
+      uuid === undefined
+        ? await findPrimaryServices(this.bearer, 1, 0xffff, opts.signal)
+        : await findPrimaryServicesByUuid(this.bearer, parseUuid(uuid), 1, 0xffff, opts.signal)
     return recs.map((r) => new RemoteService(r.uuid!, r.start, r.end, true))
   }
 
   /** Discover All Characteristics of a Service (4.6.1), with their descriptors when `descriptors` is set. */
-  async discoverCharacteristics(service: RemoteService, opts: Signal & { descriptors?: boolean } = {}): Promise<RemoteCharacteristic[]> {
+  async discoverCharacteristics(
+    service: RemoteService,
+    opts: Signal & { descriptors?: boolean } = {},
+  ): Promise<RemoteCharacteristic[]> {
     const { chars } = await findCharacteristics(this.bearer, service.start, service.end, opts.signal)
     service.characteristics.length = 0
     const built = chars
@@ -288,7 +301,13 @@ export class GattClient {
   /** Discover All Characteristic Descriptors (4.7.1) of one characteristic. */
   async discoverDescriptors(characteristic: RemoteCharacteristic, opts: Signal = {}): Promise<RemoteDescriptor[]> {
     characteristic.descriptors.length = 0
-    await findDescriptors(this.bearer, [{ c: characteristic, wide: false }], [characteristic.service], false, opts.signal)
+    await findDescriptors(
+      this.bearer,
+      [{ c: characteristic, wide: false }],
+      [characteristic.service],
+      false,
+      opts.signal,
+    )
     return characteristic.descriptors
   }
 
@@ -311,7 +330,10 @@ export class GattClient {
   }
 
   /** Read Using Characteristic UUID over [start, end] (default the whole database). */
-  async readByUuid(uuid: string | number, opts: Signal & { start?: number; end?: number } = {}): Promise<{ handle: number; value: Uint8Array }[]> {
+  async readByUuid(
+    uuid: string | number,
+    opts: Signal & { start?: number; end?: number } = {},
+  ): Promise<{ handle: number; value: Uint8Array }[]> {
     const u: Uuid = parseUuid(uuid)
     return this.synced([], () => readByUuid(this.bearer, u, opts.start ?? 1, opts.end ?? 0xffff, opts))
   }
@@ -323,25 +345,37 @@ export class GattClient {
   async write(target: Target, value: Uint8Array, opts: Signal = {}): Promise<void> {
     checkLength(value.length)
     return this.synced([target], ([h]) =>
-      value.length <= this.bearer.mtu - 3 ? writeValue(this.bearer, h!, value, opts) : preparedWrite(this.bearer, [{ handle: h!, value }], opts),
+      value.length <= this.bearer.mtu - 3
+        ? writeValue(this.bearer, h!, value, opts)
+        : preparedWrite(this.bearer, [{ handle: h!, value }], opts),
     )
   }
 
   /** Write Long Characteristic Values: always Prepare Write + Execute Write, from `offset`. */
   async writeLong(target: Target, value: Uint8Array, opts: Signal & { offset?: number } = {}): Promise<void> {
     checkLength((opts.offset ?? 0) + value.length)
-    return this.synced([target], ([h]) => preparedWrite(this.bearer, [{ handle: h!, value, offset: opts.offset ?? 0 }], opts))
+    return this.synced([target], ([h]) =>
+      preparedWrite(this.bearer, [{ handle: h!, value, offset: opts.offset ?? 0 }], opts),
+    )
   }
 
   /**
    * Reliable Writes (4.9.5): every part is queued and its echo checked; all are executed
    * together, or (on any mismatch or error) none.
    */
-  async reliableWrite(parts: { target: Target; value: Uint8Array; offset?: number }[], opts: Signal = {}): Promise<void> {
+  async reliableWrite(
+    parts: { target: Target; value: Uint8Array; offset?: number }[],
+    opts: Signal = {},
+  ): Promise<void> {
     for (const p of parts) checkLength((p.offset ?? 0) + p.value.length)
     return this.synced(
       parts.map((p) => p.target),
-      (hs) => preparedWrite(this.bearer, parts.map((p, i) => ({ handle: hs[i]!, value: p.value, offset: p.offset ?? 0 })), opts),
+      (hs) =>
+        preparedWrite(
+          this.bearer,
+          parts.map((p, i) => ({ handle: hs[i]!, value: p.value, offset: p.offset ?? 0 })),
+          opts,
+        ),
     )
   }
 
@@ -370,10 +404,14 @@ export class GattClient {
       new GattError('GATT_NOT_FOUND', `${what} is gone from the peer's database after it changed`, { cause: original })
     if (typeof t === 'number' || !before || !now) {
       if (typeof t === 'number') {
-        throw new GattError('GATT_NOT_FOUND', `handle ${hex4(t)}: the peer's database changed and a raw handle cannot be followed`, {
-          cause: original,
-          hint: 'address characteristics by their objects from client.database',
-        })
+        throw new GattError(
+          'GATT_NOT_FOUND',
+          `handle ${hex4(t)}: the peer's database changed and a raw handle cannot be followed`,
+          {
+            cause: original,
+            hint: 'address characteristics by their objects from client.database',
+          },
+        )
       }
       throw lost(String(t))
     }
@@ -414,9 +452,13 @@ export class GattClient {
   ): Promise<Subscription> {
     const cccd = characteristic.cccd
     if (!cccd) {
-      throw new GattError('GATT_NOT_SUPPORTED', `${characteristic} has no Client Characteristic Configuration descriptor`, {
-        hint: 'only characteristics with the notify or indicate property can be subscribed to',
-      })
+      throw new GattError(
+        'GATT_NOT_SUPPORTED',
+        `${characteristic} has no Client Characteristic Configuration descriptor`,
+        {
+          hint: 'only characteristics with the notify or indicate property can be subscribed to',
+        },
+      )
     }
     const mode = opts.mode ?? (characteristic.can('Notify') ? 'notify' : 'indicate')
     const bit = mode === 'notify' ? 0x0001 : 0x0002
@@ -493,7 +535,11 @@ export class GattClient {
         hi = Math.max(hi, s.end)
       }
     }
-    const part = await discoverDatabase(this.bearer, { start: lo, end: hi, ...(opts.signal ? { signal: opts.signal } : {}) })
+    const part = await discoverDatabase(this.bearer, {
+      start: lo,
+      end: hi,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    })
     const kept = (old?.services ?? []).filter((s) => s.end < lo || s.start > hi)
     const fresh = part.database.services.filter((s) => s.start >= lo && s.start <= hi)
     const merged = [...kept, ...fresh]

@@ -87,13 +87,22 @@ export function requirement(s: Security | true, path: string): Requirement {
   if (s === true || s === 'open') return OPEN
   if (s === 'encrypted') return { ...OPEN, encrypted: true }
   if (s === 'authenticated') return { ...OPEN, encrypted: true, authenticated: true }
-  if (s === null || typeof s !== 'object') throw new DatabaseError(path, `${JSON.stringify(s)} is not a security requirement ('open', 'encrypted', 'authenticated' or an object)`)
+  if (s === null || typeof s !== 'object')
+    throw new DatabaseError(
+      path,
+      `${JSON.stringify(s)} is not a security requirement ('open', 'encrypted', 'authenticated' or an object)`,
+    )
   const keySize = s.keySize ?? 0
   if (!Number.isInteger(keySize) || (keySize !== 0 && (keySize < 7 || keySize > 16))) {
     throw new DatabaseError(path, `keySize ${keySize}: an encryption key has 7 to 16 octets`)
   }
   const authenticated = s.authenticated === true
-  return { encrypted: s.encrypted === true || authenticated || keySize > 0, authenticated, authorized: s.authorized === true, keySize }
+  return {
+    encrypted: s.encrypted === true || authenticated || keySize > 0,
+    authenticated,
+    authorized: s.authorized === true,
+    keySize,
+  }
 }
 
 function uuidAt(u: string | number, path: string): Uuid {
@@ -120,11 +129,15 @@ class Handles {
   next(fixed: number | undefined, path: string): number {
     let h: number
     if (fixed !== undefined) {
-      if (!Number.isInteger(fixed) || fixed < 1 || fixed > 0xffff) throw new DatabaseError(path, `handle ${String(fixed)} is not in 0x0001..0xFFFF`)
+      if (!Number.isInteger(fixed) || fixed < 1 || fixed > 0xffff)
+        throw new DatabaseError(path, `handle ${String(fixed)} is not in 0x0001..0xFFFF`)
       const owner = this.used.get(fixed)
       if (owner !== undefined) throw new DatabaseError(path, `handle ${hex4(fixed)} is already used by ${owner}`)
       if (fixed <= this.last) {
-        throw new DatabaseError(path, `handle ${hex4(fixed)} comes after ${hex4(this.last)}: handles must increase in declaration order`)
+        throw new DatabaseError(
+          path,
+          `handle ${hex4(fixed)} comes after ${hex4(this.last)}: handles must increase in declaration order`,
+        )
       }
       h = fixed
     } else {
@@ -144,10 +157,17 @@ interface Context {
   readonly serviceIds: Set<string>
   readonly characteristicIds: Set<string>
   /** Include attributes whose value waits for every service to have its handles. */
-  readonly pending: { attr: Mutable<Attribute>; target: string | ServiceDeclaration | ServiceRef; path: string; owner: Mutable<ServiceRef> }[]
+  readonly pending: {
+    attr: Mutable<Attribute>
+    target: string | ServiceDeclaration | ServiceRef
+    path: string
+    owner: Mutable<ServiceRef>
+  }[]
 }
 
-function attribute(a: Partial<Attribute> & Pick<Attribute, 'handle' | 'type' | 'kind' | 'service'>): Mutable<Attribute> {
+function attribute(
+  a: Partial<Attribute> & Pick<Attribute, 'handle' | 'type' | 'kind' | 'service'>,
+): Mutable<Attribute> {
   return {
     characteristic: undefined,
     value: undefined,
@@ -173,15 +193,24 @@ function maxLengthOf(m: number | undefined, path: string): number {
   return n
 }
 
-function staticValue(value: Uint8Array | string | undefined, onRead: ReadHandler | undefined, maxLength: number, path: string): Uint8Array | undefined {
-  if (onRead !== undefined && value !== undefined) throw new DatabaseError(path, 'give a static value or an onRead handler, not both')
+function staticValue(
+  value: Uint8Array | string | undefined,
+  onRead: ReadHandler | undefined,
+  maxLength: number,
+  path: string,
+): Uint8Array | undefined {
+  if (onRead !== undefined && value !== undefined)
+    throw new DatabaseError(path, 'give a static value or an onRead handler, not both')
   if (onRead !== undefined) return undefined
   if (value !== undefined && typeof value !== 'string' && !(value instanceof Uint8Array)) {
     throw new DatabaseError(path, 'a value is a Uint8Array or a string')
   }
   const bytes = bytesOf(value)
   if (bytes.length > maxLength) {
-    throw new DatabaseError(path, `static value of ${bytes.length} octets is longer than ${maxLength}${maxLength === MAX_ATTRIBUTE_LENGTH ? ' (the longest attribute value)' : ' (its maxLength)'}`)
+    throw new DatabaseError(
+      path,
+      `static value of ${bytes.length} octets is longer than ${maxLength}${maxLength === MAX_ATTRIBUTE_LENGTH ? ' (the longest attribute value)' : ' (its maxLength)'}`,
+    )
   }
   return bytes
 }
@@ -190,16 +219,35 @@ function buildService(d: ServiceDeclaration, path: string, ctx: Context, mandato
   if (d === null || typeof d !== 'object') throw new DatabaseError(path, 'a service declaration is an object')
   const uuid = uuidAt(d.uuid, `${path}.uuid`)
   if (!mandatory && (uuid === GattUuid.GapService || uuid === GattUuid.GattService)) {
-    throw new DatabaseError(path, `the ${uuid === GattUuid.GapService ? 'GAP (0x1800)' : 'GATT (0x1801)'} service is added automatically`, 'configure it with the `gap` and `gatt` options of the declaration')
+    throw new DatabaseError(
+      path,
+      `the ${uuid === GattUuid.GapService ? 'GAP (0x1800)' : 'GATT (0x1801)'} service is added automatically`,
+      'configure it with the `gap` and `gatt` options of the declaration',
+    )
   }
   if (d.id !== undefined) {
-    if (ctx.serviceIds.has(d.id)) throw new DatabaseError(`${path}.id`, `another service has id ${JSON.stringify(d.id)}`)
+    if (ctx.serviceIds.has(d.id))
+      throw new DatabaseError(`${path}.id`, `another service has id ${JSON.stringify(d.id)}`)
     ctx.serviceIds.add(d.id)
   }
   const primary = d.primary ?? true
   const handle = ctx.handles.next(d.handle, path)
-  const ref: Mutable<ServiceRef> = { uuid, id: d.id, primary, handle, endHandle: handle, includes: [], characteristics: [] }
-  const decl = attribute({ handle, type: primary ? GattUuid.PrimaryService : GattUuid.SecondaryService, kind: 'service', service: ref, value: uuidToAttBytes(uuid) })
+  const ref: Mutable<ServiceRef> = {
+    uuid,
+    id: d.id,
+    primary,
+    handle,
+    endHandle: handle,
+    includes: [],
+    characteristics: [],
+  }
+  const decl = attribute({
+    handle,
+    type: primary ? GattUuid.PrimaryService : GattUuid.SecondaryService,
+    kind: 'service',
+    service: ref,
+    value: uuidToAttBytes(uuid),
+  })
   const attributes: Attribute[] = [decl]
   ;(d.includes ?? []).forEach((target, j) => {
     const p = `${path}.includes[${j}]`
@@ -220,40 +268,67 @@ function buildService(d: ServiceDeclaration, path: string, ctx: Context, mandato
   return { ref, attributes, declaration: mandatory ? undefined : d }
 }
 
-function buildCharacteristic(c: InternalCharacteristic, path: string, service: ServiceRef, ctx: Context): { ref: CharacteristicRef; attributes: Attribute[] } {
+function buildCharacteristic(
+  c: InternalCharacteristic,
+  path: string,
+  service: ServiceRef,
+  ctx: Context,
+): { ref: CharacteristicRef; attributes: Attribute[] } {
   if (c === null || typeof c !== 'object') throw new DatabaseError(path, 'a characteristic declaration is an object')
   const uuid = uuidAt(c.uuid, `${path}.uuid`)
   if (c.id !== undefined) {
-    if (ctx.characteristicIds.has(c.id)) throw new DatabaseError(`${path}.id`, `another characteristic has id ${JSON.stringify(c.id)}`)
+    if (ctx.characteristicIds.has(c.id))
+      throw new DatabaseError(`${path}.id`, `another characteristic has id ${JSON.stringify(c.id)}`)
     ctx.characteristicIds.add(c.id)
   }
-  if (!Array.isArray(c.properties)) throw new DatabaseError(`${path}.properties`, 'a list of property names, e.g. ["read", "notify"]')
+  if (!Array.isArray(c.properties))
+    throw new DatabaseError(`${path}.properties`, 'a list of property names, e.g. ["read", "notify"]')
   let props = 0
   for (const name of c.properties) {
     if (!Object.hasOwn(Property, name)) {
-      throw new DatabaseError(`${path}.properties`, `unknown property ${JSON.stringify(name)} (one of ${Object.keys(Property).join(', ')})`)
+      throw new DatabaseError(
+        `${path}.properties`,
+        `unknown property ${JSON.stringify(name)} (one of ${Object.keys(Property).join(', ')})`,
+      )
     }
     props |= Property[name as keyof typeof Property]
   }
-  const declared = (c.descriptors ?? []).map((d, i) => ({ d, uuid: uuidAt(d.uuid, `${path}.descriptors[${i}].uuid`), path: `${path}.descriptors[${i}]` }))
+  const declared = (c.descriptors ?? []).map((d, i) => ({
+    d,
+    uuid: uuidAt(d.uuid, `${path}.descriptors[${i}].uuid`),
+    path: `${path}.descriptors[${i}]`,
+  }))
   const has = (u: Uuid): boolean => declared.some((x) => x.uuid === u)
-  for (const once of [GattUuid.ExtendedProperties, GattUuid.UserDescription, GattUuid.ClientCharacteristicConfiguration, GattUuid.ServerCharacteristicConfiguration]) {
+  for (const once of [
+    GattUuid.ExtendedProperties,
+    GattUuid.UserDescription,
+    GattUuid.ClientCharacteristicConfiguration,
+    GattUuid.ServerCharacteristicConfiguration,
+  ]) {
     const n = declared.filter((x) => x.uuid === once)
-    if (n.length > 1) throw new DatabaseError(n[1]!.path, `a characteristic has at most one 0x${uuid16(once)!.toString(16)} descriptor`)
+    if (n.length > 1)
+      throw new DatabaseError(n[1]!.path, `a characteristic has at most one 0x${uuid16(once)!.toString(16)} descriptor`)
   }
   for (const x of declared) {
     const t = uuid16(x.uuid)
-    if (t !== undefined && t >= 0x2800 && t <= 0x2803) throw new DatabaseError(x.path, `0x${t.toString(16)} is a declaration type, not a descriptor`)
+    if (t !== undefined && t >= 0x2800 && t <= 0x2803)
+      throw new DatabaseError(x.path, `0x${t.toString(16)} is a declaration type, not a descriptor`)
   }
   if (c.reliableWrite || c.writableAuxiliaries || has(GattUuid.ExtendedProperties)) props |= Property.extendedProperties
   const extended = (props & Property.extendedProperties) !== 0
   const notifies = (props & (Property.notify | Property.indicate)) !== 0
   if (has(GattUuid.ClientCharacteristicConfiguration) && !notifies) {
-    throw new DatabaseError(declared.find((x) => x.uuid === GattUuid.ClientCharacteristicConfiguration)!.path, 'a Client Characteristic Configuration descriptor on a characteristic that neither notifies nor indicates')
+    throw new DatabaseError(
+      declared.find((x) => x.uuid === GattUuid.ClientCharacteristicConfiguration)!.path,
+      'a Client Characteristic Configuration descriptor on a characteristic that neither notifies nor indicates',
+    )
   }
-  if (c.cccd !== undefined && !notifies) throw new DatabaseError(`${path}.cccd`, 'CCCD options on a characteristic that neither notifies nor indicates')
-  if (c.description !== undefined && has(GattUuid.UserDescription)) throw new DatabaseError(`${path}.description`, 'the User Description is also declared in descriptors')
-  if (c.presentationFormat !== undefined && has(GattUuid.PresentationFormat)) throw new DatabaseError(`${path}.presentationFormat`, 'a Presentation Format is also declared in descriptors')
+  if (c.cccd !== undefined && !notifies)
+    throw new DatabaseError(`${path}.cccd`, 'CCCD options on a characteristic that neither notifies nor indicates')
+  if (c.description !== undefined && has(GattUuid.UserDescription))
+    throw new DatabaseError(`${path}.description`, 'the User Description is also declared in descriptors')
+  if (c.presentationFormat !== undefined && has(GattUuid.PresentationFormat))
+    throw new DatabaseError(`${path}.presentationFormat`, 'a Presentation Format is also declared in descriptors')
   if (c.writableAuxiliaries && c.description === undefined && !has(GattUuid.UserDescription)) {
     throw new DatabaseError(`${path}.writableAuxiliaries`, 'writable auxiliaries without a User Description to write')
   }
@@ -263,11 +338,23 @@ function buildCharacteristic(c: InternalCharacteristic, path: string, service: S
   const writeCommand = (props & Property.writeWithoutResponse) !== 0
   const signedWrite = (props & Property.authenticatedSignedWrites) !== 0
   const canWrite = writeRequest || writeCommand || signedWrite
-  if (c.permissions?.read !== undefined && !canRead) throw new DatabaseError(`${path}.permissions.read`, 'read permissions, but the characteristic has no "read" property')
-  if (c.permissions?.write !== undefined && !canWrite) throw new DatabaseError(`${path}.permissions.write`, 'write permissions, but the characteristic has no write property')
-  if (c.onWrite !== undefined && !canWrite) throw new DatabaseError(`${path}.onWrite`, 'an onWrite handler, but the characteristic has no write property')
+  if (c.permissions?.read !== undefined && !canRead)
+    throw new DatabaseError(
+      `${path}.permissions.read`,
+      'read permissions, but the characteristic has no "read" property',
+    )
+  if (c.permissions?.write !== undefined && !canWrite)
+    throw new DatabaseError(
+      `${path}.permissions.write`,
+      'write permissions, but the characteristic has no write property',
+    )
+  if (c.onWrite !== undefined && !canWrite)
+    throw new DatabaseError(`${path}.onWrite`, 'an onWrite handler, but the characteristic has no write property')
   if (c.onRead !== undefined && c.onWrite === undefined && canWrite) {
-    throw new DatabaseError(`${path}.onWrite`, 'a writable characteristic with an onRead handler needs an onWrite handler (writes would go nowhere)')
+    throw new DatabaseError(
+      `${path}.onWrite`,
+      'a writable characteristic with an onRead handler needs an onWrite handler (writes would go nowhere)',
+    )
   }
   const maxLength = maxLengthOf(c.maxLength, `${path}.maxLength`)
   const special = c.special
@@ -275,7 +362,16 @@ function buildCharacteristic(c: InternalCharacteristic, path: string, service: S
 
   const declHandle = ctx.handles.next(c.handle, path)
   const valueHandle = ctx.handles.next(undefined, `${path} (value)`)
-  const ref: Mutable<CharacteristicRef> = { uuid, id: c.id, service, handle: declHandle, valueHandle, cccdHandle: undefined, properties: props, descriptors: [] }
+  const ref: Mutable<CharacteristicRef> = {
+    uuid,
+    id: c.id,
+    service,
+    handle: declHandle,
+    valueHandle,
+    cccdHandle: undefined,
+    properties: props,
+    descriptors: [],
+  }
   const uuidBytes = uuidToAttBytes(uuid)
   const declValue = new Uint8Array(3 + uuidBytes.length)
   declValue[0] = props
@@ -283,7 +379,14 @@ function buildCharacteristic(c: InternalCharacteristic, path: string, service: S
   declValue[2] = valueHandle >>> 8
   declValue.set(uuidBytes, 3)
   const attributes: Attribute[] = [
-    attribute({ handle: declHandle, type: GattUuid.Characteristic, kind: 'characteristic', service, characteristic: ref, value: declValue }),
+    attribute({
+      handle: declHandle,
+      type: GattUuid.Characteristic,
+      kind: 'characteristic',
+      service,
+      characteristic: ref,
+      value: declValue,
+    }),
     attribute({
       handle: valueHandle,
       type: uuid,
@@ -309,35 +412,70 @@ function buildCharacteristic(c: InternalCharacteristic, path: string, service: S
   const descriptor = (handle: number, type: Uuid, a: Partial<Attribute>): Mutable<Attribute> =>
     attribute({ handle, type, kind: 'descriptor', service, characteristic: ref, ...a })
   const extValue = new Uint8Array([(c.reliableWrite ? 1 : 0) | (c.writableAuxiliaries ? 2 : 0), 0])
-  const cudWrite = (w: Security | undefined, p: string): Requirement | null => (c.writableAuxiliaries ? requirement(w ?? 'open', p) : null)
+  const cudWrite = (w: Security | undefined, p: string): Requirement | null =>
+    c.writableAuxiliaries ? requirement(w ?? 'open', p) : null
   if (extended && !has(GattUuid.ExtendedProperties)) {
-    plan.push({ uuid: GattUuid.ExtendedProperties, path: `${path} (extended properties)`, make: (h) => descriptor(h, GattUuid.ExtendedProperties, { value: extValue }) })
+    plan.push({
+      uuid: GattUuid.ExtendedProperties,
+      path: `${path} (extended properties)`,
+      make: (h) => descriptor(h, GattUuid.ExtendedProperties, { value: extValue }),
+    })
   }
   if (c.description !== undefined) {
     const d = typeof c.description === 'string' ? { value: c.description } : c.description
     const p = `${path}.description`
     const v = staticValue(d.value, undefined, MAX_ATTRIBUTE_LENGTH, p)
-    plan.push({ uuid: GattUuid.UserDescription, path: p, make: (h) => descriptor(h, GattUuid.UserDescription, { value: v, write: cudWrite(d.write, `${p}.write`), writeRequest: true }) })
+    plan.push({
+      uuid: GattUuid.UserDescription,
+      path: p,
+      make: (h) =>
+        descriptor(h, GattUuid.UserDescription, {
+          value: v,
+          write: cudWrite(d.write, `${p}.write`),
+          writeRequest: true,
+        }),
+    })
   }
   const cccdPath = `${path}.cccd`
   const cccd = (h: number): Mutable<Attribute> => {
     ref.cccdHandle = h
-    return descriptor(h, GattUuid.ClientCharacteristicConfiguration, { special: 'cccd', write: requirement(c.cccd?.write ?? 'open', `${cccdPath}.write`), writeRequest: true, maxLength: 2 })
+    return descriptor(h, GattUuid.ClientCharacteristicConfiguration, {
+      special: 'cccd',
+      write: requirement(c.cccd?.write ?? 'open', `${cccdPath}.write`),
+      writeRequest: true,
+      maxLength: 2,
+    })
   }
-  if (notifies && !has(GattUuid.ClientCharacteristicConfiguration)) plan.push({ uuid: GattUuid.ClientCharacteristicConfiguration, path: cccdPath, make: cccd })
+  if (notifies && !has(GattUuid.ClientCharacteristicConfiguration))
+    plan.push({ uuid: GattUuid.ClientCharacteristicConfiguration, path: cccdPath, make: cccd })
   if (c.presentationFormat !== undefined) {
     const f = c.presentationFormat
     const p = `${path}.presentationFormat`
     const v = presentationFormat(f, p)
-    plan.push({ uuid: GattUuid.PresentationFormat, path: p, make: (h) => descriptor(h, GattUuid.PresentationFormat, { value: v }) })
+    plan.push({
+      uuid: GattUuid.PresentationFormat,
+      path: p,
+      make: (h) => descriptor(h, GattUuid.PresentationFormat, { value: v }),
+    })
   }
   const fixed = new Map<Plan, number | undefined>()
   for (const p of plan) {
-    const h = p.uuid === GattUuid.ClientCharacteristicConfiguration ? c.cccd?.handle : p.uuid === GattUuid.PresentationFormat ? c.presentationFormat?.handle : typeof c.description === 'object' && p.uuid === GattUuid.UserDescription ? c.description.handle : undefined
+    const h =
+      p.uuid === GattUuid.ClientCharacteristicConfiguration
+        ? c.cccd?.handle
+        : p.uuid === GattUuid.PresentationFormat
+          ? c.presentationFormat?.handle
+          : typeof c.description === 'object' && p.uuid === GattUuid.UserDescription
+            ? c.description.handle
+            : undefined
     fixed.set(p, h)
   }
   for (const x of declared) {
-    plan.push({ uuid: x.uuid, path: x.path, make: (h) => declaredDescriptor(x.d, x.uuid, x.path, h, descriptor, { cccd, extValue, cudWrite }) })
+    plan.push({
+      uuid: x.uuid,
+      path: x.path,
+      make: (h) => declaredDescriptor(x.d, x.uuid, x.path, h, descriptor, { cccd, extValue, cudWrite }),
+    })
     fixed.set(plan.at(-1)!, x.d.handle)
   }
   const descriptors: DescriptorRef[] = []
@@ -356,11 +494,25 @@ function declaredDescriptor(
   path: string,
   handle: number,
   descriptor: (handle: number, type: Uuid, a: Partial<Attribute>) => Mutable<Attribute>,
-  own: { cccd: (h: number) => Mutable<Attribute>; extValue: Uint8Array; cudWrite: (w: Security | undefined, p: string) => Requirement | null },
+  own: {
+    cccd: (h: number) => Mutable<Attribute>
+    extValue: Uint8Array
+    cudWrite: (w: Security | undefined, p: string) => Requirement | null
+  },
 ): Mutable<Attribute> {
   const owned = uuid === GattUuid.ClientCharacteristicConfiguration || uuid === GattUuid.ExtendedProperties
-  if (owned && (d.value !== undefined || d.onRead !== undefined || d.onWrite !== undefined || d.permissions !== undefined || d.maxLength !== undefined)) {
-    throw new DatabaseError(path, `the server owns the value of this descriptor${uuid === GattUuid.ClientCharacteristicConfiguration ? ' (per connection); use the characteristic\'s cccd option' : ' (from reliableWrite and writableAuxiliaries)'}`)
+  if (
+    owned &&
+    (d.value !== undefined ||
+      d.onRead !== undefined ||
+      d.onWrite !== undefined ||
+      d.permissions !== undefined ||
+      d.maxLength !== undefined)
+  ) {
+    throw new DatabaseError(
+      path,
+      `the server owns the value of this descriptor${uuid === GattUuid.ClientCharacteristicConfiguration ? " (per connection); use the characteristic's cccd option" : ' (from reliableWrite and writableAuxiliaries)'}`,
+    )
   }
   if (uuid === GattUuid.ClientCharacteristicConfiguration) return own.cccd(handle)
   if (uuid === GattUuid.ExtendedProperties) return descriptor(handle, uuid, { value: own.extValue })
@@ -368,27 +520,58 @@ function declaredDescriptor(
   const value = staticValue(d.value, d.onRead, maxLength, path)
   const perms = d.permissions ?? {}
   const read = perms.read === false ? null : requirement(perms.read ?? 'open', `${path}.permissions.read`)
-  let write: Requirement | null = perms.write === false ? null : perms.write !== undefined ? requirement(perms.write, `${path}.permissions.write`) : d.onWrite !== undefined ? OPEN : null
+  let write: Requirement | null =
+    perms.write === false
+      ? null
+      : perms.write !== undefined
+        ? requirement(perms.write, `${path}.permissions.write`)
+        : d.onWrite !== undefined
+          ? OPEN
+          : null
   if (d.onRead !== undefined && d.onWrite === undefined && write !== null) {
-    throw new DatabaseError(`${path}.onWrite`, 'a writable descriptor with an onRead handler needs an onWrite handler (writes would go nowhere)')
+    throw new DatabaseError(
+      `${path}.onWrite`,
+      'a writable descriptor with an onRead handler needs an onWrite handler (writes would go nowhere)',
+    )
   }
   if (uuid === GattUuid.UserDescription) {
     const aux = own.cudWrite(undefined, `${path}.permissions.write`)
-    if (write !== null && aux === null) throw new DatabaseError(path, 'a writable User Description needs writableAuxiliaries on its characteristic')
+    if (write !== null && aux === null)
+      throw new DatabaseError(path, 'a writable User Description needs writableAuxiliaries on its characteristic')
     write ??= aux
   }
-  return descriptor(handle, uuid, { value, read, write, writeRequest: write !== null, maxLength, onRead: d.onRead, onWrite: d.onWrite as WriteHandler | undefined })
+  return descriptor(handle, uuid, {
+    value,
+    read,
+    write,
+    writeRequest: write !== null,
+    maxLength,
+    onRead: d.onRead,
+    onWrite: d.onWrite as WriteHandler | undefined,
+  })
 }
 
-function presentationFormat(f: { format: number; exponent?: number; unit: number; namespace?: number; description?: number }, path: string): Uint8Array {
+function presentationFormat(
+  f: { format: number; exponent?: number; unit: number; namespace?: number; description?: number },
+  path: string,
+): Uint8Array {
   const check = (v: number, min: number, max: number, name: string): number => {
-    if (!Number.isInteger(v) || v < min || v > max) throw new DatabaseError(`${path}.${name}`, `${v} is not an integer ${min}..${max}`)
+    if (!Number.isInteger(v) || v < min || v > max)
+      throw new DatabaseError(`${path}.${name}`, `${v} is not an integer ${min}..${max}`)
     return v
   }
   const exp = check(f.exponent ?? 0, -128, 127, 'exponent')
   const unit = check(f.unit, 0, 0xffff, 'unit')
   const desc = check(f.description ?? 0, 0, 0xffff, 'description')
-  return new Uint8Array([check(f.format, 0, 0xff, 'format'), exp & 0xff, unit & 0xff, unit >>> 8, check(f.namespace ?? 1, 0, 0xff, 'namespace'), desc & 0xff, desc >>> 8])
+  return new Uint8Array([
+    check(f.format, 0, 0xff, 'format'),
+    exp & 0xff,
+    unit & 0xff,
+    unit >>> 8,
+    check(f.namespace ?? 1, 0, 0xff, 'namespace'),
+    desc & 0xff,
+    desc >>> 8,
+  ])
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -398,9 +581,14 @@ function gapService(d: DatabaseDeclaration): ServiceDeclaration {
   const g = d.gap ?? {}
   const name = g.deviceName ?? 'hcikit'
   const nameBytes = bytesOf(name)
-  if (nameBytes.length > DEVICE_NAME_MAX) throw new DatabaseError('gap.deviceName', `${nameBytes.length} octets; a Device Name has at most ${DEVICE_NAME_MAX}`)
+  if (nameBytes.length > DEVICE_NAME_MAX)
+    throw new DatabaseError(
+      'gap.deviceName',
+      `${nameBytes.length} octets; a Device Name has at most ${DEVICE_NAME_MAX}`,
+    )
   const appearance = g.appearance ?? 0
-  if (!Number.isInteger(appearance) || appearance < 0 || appearance > 0xffff) throw new DatabaseError('gap.appearance', `${appearance} is not a 16-bit value`)
+  if (!Number.isInteger(appearance) || appearance < 0 || appearance > 0xffff)
+    throw new DatabaseError('gap.appearance', `${appearance} is not a 16-bit value`)
   const writable = g.deviceNameWritable ?? false
   const deviceName: CharacteristicDeclaration = {
     uuid: GattUuid.DeviceName,
@@ -411,7 +599,11 @@ function gapService(d: DatabaseDeclaration): ServiceDeclaration {
   }
   const out: ServiceDeclaration = {
     uuid: GattUuid.GapService,
-    characteristics: [deviceName, { uuid: GattUuid.Appearance, properties: ['read'], value: new Uint8Array([appearance & 0xff, appearance >>> 8]) }, ...(g.characteristics ?? [])],
+    characteristics: [
+      deviceName,
+      { uuid: GattUuid.Appearance, properties: ['read'], value: new Uint8Array([appearance & 0xff, appearance >>> 8]) },
+      ...(g.characteristics ?? []),
+    ],
   }
   return g.handle === undefined ? out : { ...out, handle: g.handle }
 }
@@ -425,7 +617,8 @@ function gattService(d: DatabaseDeclaration): ServiceDeclaration {
   ]
   if (g.serverSupportedFeatures !== undefined) {
     const f = g.serverSupportedFeatures
-    if (!Number.isInteger(f) || f < 0 || f > 0xff) throw new DatabaseError('gatt.serverSupportedFeatures', `${f} is not an octet`)
+    if (!Number.isInteger(f) || f < 0 || f > 0xff)
+      throw new DatabaseError('gatt.serverSupportedFeatures', `${f} is not an octet`)
     chars.push({ uuid: GattUuid.ServerSupportedFeatures, properties: ['read'], value: new Uint8Array([f]) })
   }
   const out: ServiceDeclaration = { uuid: GattUuid.GattService, characteristics: chars }
@@ -443,7 +636,10 @@ function resolveIncludes(ctx: Context, services: readonly BuiltService[]): void 
         ? services.find((s) => s.ref.id === t)
         : services.find((s) => s.declaration === t || s.ref === t)
     if (!target) {
-      throw new DatabaseError(p.path, `${typeof t === 'string' ? `no service has id ${JSON.stringify(t)}` : 'the included service is not part of this database'}`)
+      throw new DatabaseError(
+        p.path,
+        `${typeof t === 'string' ? `no service has id ${JSON.stringify(t)}` : 'the included service is not part of this database'}`,
+      )
     }
     if (target.ref === p.owner) throw new DatabaseError(p.path, 'a service cannot include itself')
     const r = target.ref
@@ -464,9 +660,15 @@ function resolveIncludes(ctx: Context, services: readonly BuiltService[]): void 
 
 export function buildDatabase(d: DatabaseDeclaration): BuiltService[] {
   if (d === null || typeof d !== 'object') throw new DatabaseError('declaration', 'a database declaration is an object')
-  const ctx: Context = { handles: new Handles(0, new Map()), serviceIds: new Set(), characteristicIds: new Set(), pending: [] }
+  const ctx: Context = {
+    handles: new Handles(0, new Map()),
+    serviceIds: new Set(),
+    characteristicIds: new Set(),
+    pending: [],
+  }
   const out = [buildService(gapService(d), 'gap', ctx, true), buildService(gattService(d), 'gatt', ctx, true)]
-  if (d.services !== undefined && !Array.isArray(d.services)) throw new DatabaseError('services', 'a list of service declarations')
+  if (d.services !== undefined && !Array.isArray(d.services))
+    throw new DatabaseError('services', 'a list of service declarations')
   ;(d.services ?? []).forEach((s, i) => out.push(buildService(s, `services[${i}]`, ctx, false)))
   resolveIncludes(ctx, out)
   return out
@@ -474,7 +676,12 @@ export function buildDatabase(d: DatabaseDeclaration): BuiltService[] {
 
 export function buildAddedService(d: ServiceDeclaration, existing: readonly BuiltService[]): BuiltService {
   const used = new Map<number, string>()
-  const ctx: Context = { handles: new Handles(0, used), serviceIds: new Set(), characteristicIds: new Set(), pending: [] }
+  const ctx: Context = {
+    handles: new Handles(0, used),
+    serviceIds: new Set(),
+    characteristicIds: new Set(),
+    pending: [],
+  }
   for (const s of existing) {
     if (s.ref.id !== undefined) ctx.serviceIds.add(s.ref.id)
     for (const c of s.ref.characteristics) if (c.id !== undefined) ctx.characteristicIds.add(c.id)
@@ -485,10 +692,12 @@ export function buildAddedService(d: ServiceDeclaration, existing: readonly Buil
   const built = buildService(d, 'service', ctx, false)
   for (const s of existing) {
     if (built.ref.handle <= s.ref.endHandle && built.ref.endHandle >= s.ref.handle) {
-      throw new DatabaseError('service', `handles ${hex4(built.ref.handle)}..${hex4(built.ref.endHandle)} overlap the service at ${hex4(s.ref.handle)}..${hex4(s.ref.endHandle)}`)
+      throw new DatabaseError(
+        'service',
+        `handles ${hex4(built.ref.handle)}..${hex4(built.ref.endHandle)} overlap the service at ${hex4(s.ref.handle)}..${hex4(s.ref.endHandle)}`,
+      )
     }
   }
   resolveIncludes(ctx, [...existing, built])
   return built
 }
-

@@ -22,7 +22,14 @@ import { GattUuid, parseUuid } from './uuid.ts'
 import type { Uuid } from './uuid.ts'
 import { databaseHash, databaseHashValue } from './hash.ts'
 import type { ServerConnection } from './server-connection.ts'
-import { buildDatabase, buildAddedService, Property, DatabaseError, MAX_ATTRIBUTE_LENGTH, type BuiltService } from './database-build.ts'
+import {
+  buildDatabase,
+  buildAddedService,
+  Property,
+  DatabaseError,
+  MAX_ATTRIBUTE_LENGTH,
+  type BuiltService,
+} from './database-build.ts'
 
 // ---------------------------------------------------------------------------------------------
 // Declarations
@@ -233,8 +240,12 @@ export class AttributeError extends HcikitError {
     readonly errorCode: number,
     message?: string,
   ) {
-    if (!Number.isInteger(errorCode) || errorCode < 1 || errorCode > 0xff) throw new RangeError(`ATT error code ${errorCode}`)
-    super('ATT_ATTRIBUTE_ERROR', 'att', message ?? attErrorName(errorCode), { status: errorCode, statusName: attErrorName(errorCode) })
+    if (!Number.isInteger(errorCode) || errorCode < 1 || errorCode > 0xff)
+      throw new RangeError(`ATT error code ${errorCode}`)
+    super('ATT_ATTRIBUTE_ERROR', 'att', message ?? attErrorName(errorCode), {
+      status: errorCode,
+      statusName: attErrorName(errorCode),
+    })
   }
 }
 
@@ -255,7 +266,11 @@ export class AttributeDatabase {
   private hashCache: Uint8Array | undefined
   private listeners: ((c: DatabaseChange) => void)[] = []
   /** The mandatory GAP service and its characteristics. */
-  readonly gap: { readonly service: ServiceRef; readonly deviceName: CharacteristicRef; readonly appearance: CharacteristicRef }
+  readonly gap: {
+    readonly service: ServiceRef
+    readonly deviceName: CharacteristicRef
+    readonly appearance: CharacteristicRef
+  }
   /** The mandatory GATT service and its characteristics. */
   readonly gatt: {
     readonly service: ServiceRef
@@ -269,8 +284,13 @@ export class AttributeDatabase {
     this.services = buildDatabase(declaration)
     this.reindex()
     const [gap, gatt] = [this.services[0]!.ref, this.services[1]!.ref]
-    const byUuid = (s: ServiceRef, u: Uuid): CharacteristicRef | undefined => s.characteristics.find((c) => c.uuid === u)
-    this.gap = { service: gap, deviceName: byUuid(gap, GattUuid.DeviceName)!, appearance: byUuid(gap, GattUuid.Appearance)! }
+    const byUuid = (s: ServiceRef, u: Uuid): CharacteristicRef | undefined =>
+      s.characteristics.find((c) => c.uuid === u)
+    this.gap = {
+      service: gap,
+      deviceName: byUuid(gap, GattUuid.DeviceName)!,
+      appearance: byUuid(gap, GattUuid.Appearance)!,
+    }
     this.gatt = {
       service: gatt,
       serviceChanged: byUuid(gatt, GattUuid.ServiceChanged)!,
@@ -341,13 +361,18 @@ export class AttributeDatabase {
     const found = this.characteristics.filter((c) => c.uuid === uuid)
     if (found.length === 1) return found[0]!
     if (found.length === 0) throw new DatabaseError(String(query), 'no characteristic has this id or UUID')
-    throw new DatabaseError(String(query), `${found.length} characteristics have this UUID`, 'give the characteristic an id and look it up by that')
+    throw new DatabaseError(
+      String(query),
+      `${found.length} characteristics have this UUID`,
+      'give the characteristic an id and look it up by that',
+    )
   }
 
   /** The characteristic one of whose attributes (declaration, value, descriptor) has this handle. */
   characteristicAt(handle: number): CharacteristicRef {
     const c = this.byHandle.get(handle)?.characteristic
-    if (c === undefined) throw new DatabaseError(`handle 0x${handle.toString(16).padStart(4, '0')}`, 'not part of a characteristic')
+    if (c === undefined)
+      throw new DatabaseError(`handle 0x${handle.toString(16).padStart(4, '0')}`, 'not part of a characteristic')
     return c
   }
 
@@ -364,7 +389,10 @@ export class AttributeDatabase {
     }
     const found = refs.filter((s) => s.uuid === uuid)
     if (found.length === 1) return found[0]!
-    throw new DatabaseError(String(query), found.length === 0 ? 'no service has this id or UUID' : `${found.length} services have this UUID`)
+    throw new DatabaseError(
+      String(query),
+      found.length === 0 ? 'no service has this id or UUID' : `${found.length} services have this UUID`,
+    )
   }
 
   /** Replace a static value (a characteristic's value or a descriptor). The hash does not change. */
@@ -373,10 +401,13 @@ export class AttributeDatabase {
     const a = this.byHandle.get(handle)
     const where = `handle 0x${handle.toString(16).padStart(4, '0')}`
     if (!a) throw new DatabaseError(where, 'no such attribute')
-    if (a.kind !== 'value' && a.kind !== 'descriptor') throw new DatabaseError(where, `a ${a.kind} declaration cannot be changed`)
-    if (a.special !== undefined || a.onRead !== undefined) throw new DatabaseError(where, 'its value comes from a handler or the server, not from storage')
+    if (a.kind !== 'value' && a.kind !== 'descriptor')
+      throw new DatabaseError(where, `a ${a.kind} declaration cannot be changed`)
+    if (a.special !== undefined || a.onRead !== undefined)
+      throw new DatabaseError(where, 'its value comes from a handler or the server, not from storage')
     const bytes = typeof value === 'string' ? new TextEncoder().encode(value) : value
-    if (bytes.length > a.maxLength) throw new DatabaseError(where, `${bytes.length} octets exceed its maximum length ${a.maxLength}`)
+    if (bytes.length > a.maxLength)
+      throw new DatabaseError(where, `${bytes.length} octets exceed its maximum length ${a.maxLength}`)
     a.value = bytes.slice()
   }
 
@@ -394,9 +425,14 @@ export class AttributeDatabase {
     const i = this.services.findIndex((s) => s.ref === service)
     const where = `service ${service.uuid} at 0x${service.handle.toString(16)}`
     if (i < 0) throw new DatabaseError(where, 'not in this database')
-    if (service === this.gap.service || service === this.gatt.service) throw new DatabaseError(where, 'the GAP and GATT services are mandatory')
+    if (service === this.gap.service || service === this.gatt.service)
+      throw new DatabaseError(where, 'the GAP and GATT services are mandatory')
     const includer = this.services.find((s) => s.ref.includes.includes(service))
-    if (includer) throw new DatabaseError(where, `included by the service at 0x${includer.ref.handle.toString(16)}; remove that first`)
+    if (includer)
+      throw new DatabaseError(
+        where,
+        `included by the service at 0x${includer.ref.handle.toString(16)}; remove that first`,
+      )
     this.services.splice(i, 1)
     this.reindex()
     this.emit({ start: service.handle, end: service.endHandle })

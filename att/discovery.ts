@@ -43,7 +43,14 @@ import {
 } from './pdu.ts'
 import { AttError, GattError, hex4 } from './errors.ts'
 import { decodeUuid, GattUuid, parseUuid, uuidToAttBytes, type Uuid } from './uuid.ts'
-import { RemoteCharacteristic, RemoteDatabase, RemoteDescriptor, RemoteService, CharProps, linkIncludes } from './remote-database.ts'
+import {
+  RemoteCharacteristic,
+  RemoteDatabase,
+  RemoteDescriptor,
+  RemoteService,
+  CharProps,
+  linkIncludes,
+} from './remote-database.ts'
 
 /** What discovery needs from the bearer. */
 export interface AttRequester {
@@ -100,7 +107,12 @@ interface CharRec {
 // The single procedures, also used on their own by the client.
 
 /** Discover All Primary Services (4.4.1) in [start, end]. */
-export async function findPrimaryServices(req: AttRequester, start: number, end: number, signal?: AbortSignal): Promise<ServiceRec[]> {
+export async function findPrimaryServices(
+  req: AttRequester,
+  start: number,
+  end: number,
+  signal?: AbortSignal,
+): Promise<ServiceRec[]> {
   const out: ServiceRec[] = []
   let from = start
   let lastStart = 0
@@ -108,7 +120,10 @@ export async function findPrimaryServices(req: AttRequester, start: number, end:
   while (from <= end) {
     let rsp: AttPdu
     try {
-      rsp = await req.request(encodeAttPdu(ReadByGroupTypeRequest, { startingHandle: from, endingHandle: end, groupType: '2800' }), { signal })
+      rsp = await req.request(
+        encodeAttPdu(ReadByGroupTypeRequest, { startingHandle: from, endingHandle: end, groupType: '2800' }),
+        { signal },
+      )
     } catch (e) {
       if (isAttErrorCode(e, AttErrorCode.AttributeNotFound)) break
       throw e
@@ -117,11 +132,23 @@ export async function findPrimaryServices(req: AttRequester, start: number, end:
     const items = rsp.params.attributeData
     if (items.length === 0) throw badPeer('empty Read By Group Type Response')
     for (const it of items) {
-      if (it.handle < from || it.handle > end) throw badPeer(`service at ${hex4(it.handle)} is outside the requested range ${hex4(from)}-${hex4(end)}`)
-      if (it.handle <= lastStart) throw badPeer(`service handles do not increase (${hex4(it.handle)} after ${hex4(lastStart)})`)
-      if (it.handle <= lastEnd) throw badPeer(`overlapping services: ${hex4(it.handle)} starts inside the previous one (ending ${hex4(lastEnd)})`)
-      if (it.endGroupHandle < it.handle) throw badPeer(`service at ${hex4(it.handle)} ends before it starts (${hex4(it.endGroupHandle)})`)
-      out.push({ uuid: uuidOf(it.value, `service at ${hex4(it.handle)}`), start: it.handle, end: it.endGroupHandle, primary: true, includes: [] })
+      if (it.handle < from || it.handle > end)
+        throw badPeer(`service at ${hex4(it.handle)} is outside the requested range ${hex4(from)}-${hex4(end)}`)
+      if (it.handle <= lastStart)
+        throw badPeer(`service handles do not increase (${hex4(it.handle)} after ${hex4(lastStart)})`)
+      if (it.handle <= lastEnd)
+        throw badPeer(
+          `overlapping services: ${hex4(it.handle)} starts inside the previous one (ending ${hex4(lastEnd)})`,
+        )
+      if (it.endGroupHandle < it.handle)
+        throw badPeer(`service at ${hex4(it.handle)} ends before it starts (${hex4(it.endGroupHandle)})`)
+      out.push({
+        uuid: uuidOf(it.value, `service at ${hex4(it.handle)}`),
+        start: it.handle,
+        end: it.endGroupHandle,
+        primary: true,
+        includes: [],
+      })
       lastStart = it.handle
       lastEnd = it.endGroupHandle
     }
@@ -132,7 +159,13 @@ export async function findPrimaryServices(req: AttRequester, start: number, end:
 }
 
 /** Discover Primary Service by Service UUID (4.4.2) in [start, end]. */
-export async function findPrimaryServicesByUuid(req: AttRequester, uuid: Uuid, start: number, end: number, signal?: AbortSignal): Promise<ServiceRec[]> {
+export async function findPrimaryServicesByUuid(
+  req: AttRequester,
+  uuid: Uuid,
+  start: number,
+  end: number,
+  signal?: AbortSignal,
+): Promise<ServiceRec[]> {
   const out: ServiceRec[] = []
   let from = start
   let lastEnd = start - 1
@@ -141,7 +174,15 @@ export async function findPrimaryServicesByUuid(req: AttRequester, uuid: Uuid, s
   while (from <= end) {
     let rsp: AttPdu
     try {
-      rsp = await req.request(encodeAttPdu(FindByTypeValueRequest, { startingHandle: from, endingHandle: end, attributeType: 0x2800, attributeValue: value }), { signal })
+      rsp = await req.request(
+        encodeAttPdu(FindByTypeValueRequest, {
+          startingHandle: from,
+          endingHandle: end,
+          attributeType: 0x2800,
+          attributeValue: value,
+        }),
+        { signal },
+      )
     } catch (e) {
       if (isAttErrorCode(e, AttErrorCode.AttributeNotFound)) break
       throw e
@@ -151,10 +192,13 @@ export async function findPrimaryServicesByUuid(req: AttRequester, uuid: Uuid, s
     if (items.length === 0) throw badPeer('empty Find By Type Value Response')
     for (const it of items) {
       const h = it.foundHandle
-      if (h < from || h > end) throw badPeer(`service at ${hex4(h)} is outside the requested range ${hex4(from)}-${hex4(end)}`)
+      if (h < from || h > end)
+        throw badPeer(`service at ${hex4(h)} is outside the requested range ${hex4(from)}-${hex4(end)}`)
       if (h <= lastStart) throw badPeer(`service handles do not increase (${hex4(h)} after ${hex4(lastStart)})`)
-      if (h <= lastEnd) throw badPeer(`overlapping services: ${hex4(h)} starts inside the previous one (ending ${hex4(lastEnd)})`)
-      if (it.groupEndHandle < h) throw badPeer(`service at ${hex4(h)} ends before it starts (${hex4(it.groupEndHandle)})`)
+      if (h <= lastEnd)
+        throw badPeer(`overlapping services: ${hex4(h)} starts inside the previous one (ending ${hex4(lastEnd)})`)
+      if (it.groupEndHandle < h)
+        throw badPeer(`service at ${hex4(h)} ends before it starts (${hex4(it.groupEndHandle)})`)
       out.push({ uuid, start: h, end: it.groupEndHandle, primary: true, includes: [] })
       lastStart = h
       lastEnd = it.groupEndHandle
@@ -183,7 +227,10 @@ export async function findCharacteristics(
   while (end - from >= 1 && hasRoom(from)) {
     let rsp: AttPdu
     try {
-      rsp = await req.request(encodeAttPdu(ReadByTypeRequest, { startingHandle: from, endingHandle: end, attributeType: '2803' }), { signal })
+      rsp = await req.request(
+        encodeAttPdu(ReadByTypeRequest, { startingHandle: from, endingHandle: end, attributeType: '2803' }),
+        { signal },
+      )
     } catch (e) {
       if (isAttErrorCode(e, AttErrorCode.AttributeNotFound)) return { chars: out, next: end + 1 }
       throw e
@@ -193,13 +240,24 @@ export async function findCharacteristics(
     if (items.length === 0) throw badPeer('empty Read By Type Response')
     for (const it of items) {
       const where = `characteristic declaration at ${hex4(it.handle)}`
-      if (it.handle < from || it.handle > end) throw badPeer(`${where} is outside the requested range ${hex4(from)}-${hex4(end)}`)
-      if (last && it.handle <= last.handle) throw badPeer(`characteristic handles do not increase (${hex4(it.handle)} after ${hex4(last.handle)})`)
-      if (last && it.handle <= last.valueHandle) throw badPeer(`${where} overlaps the value of the previous one (${hex4(last.valueHandle)})`)
-      if (it.value.length !== 5 && it.value.length !== 19) throw badPeer(`${where}: ${it.value.length} octets (5 or 19 expected)`)
+      if (it.handle < from || it.handle > end)
+        throw badPeer(`${where} is outside the requested range ${hex4(from)}-${hex4(end)}`)
+      if (last && it.handle <= last.handle)
+        throw badPeer(`characteristic handles do not increase (${hex4(it.handle)} after ${hex4(last.handle)})`)
+      if (last && it.handle <= last.valueHandle)
+        throw badPeer(`${where} overlaps the value of the previous one (${hex4(last.valueHandle)})`)
+      if (it.value.length !== 5 && it.value.length !== 19)
+        throw badPeer(`${where}: ${it.value.length} octets (5 or 19 expected)`)
       const valueHandle = it.value[1]! | (it.value[2]! << 8)
-      if (valueHandle <= it.handle) throw badPeer(`${where}: value handle ${hex4(valueHandle)} does not follow the declaration`)
-      last = { handle: it.handle, properties: it.value[0]!, valueHandle, uuid: uuidOf(it.value.subarray(3), where), wide: it.value.length === 19 }
+      if (valueHandle <= it.handle)
+        throw badPeer(`${where}: value handle ${hex4(valueHandle)} does not follow the declaration`)
+      last = {
+        handle: it.handle,
+        properties: it.value[0]!,
+        valueHandle,
+        uuid: uuidOf(it.value.subarray(3), where),
+        wide: it.value.length === 19,
+      }
       out.push(last)
     }
     from = last!.valueHandle + 1
@@ -208,10 +266,17 @@ export async function findCharacteristics(
 }
 
 /** Find Information (4.7.1) over [start, end]: [handle, uuid, 128-bit?] in handle order. */
-async function findInformation(req: AttRequester, start: number, end: number, signal?: AbortSignal): Promise<{ handle: number; uuid: Uuid; wide: boolean }[]> {
+async function findInformation(
+  req: AttRequester,
+  start: number,
+  end: number,
+  signal?: AbortSignal,
+): Promise<{ handle: number; uuid: Uuid; wide: boolean }[]> {
   let rsp: AttPdu
   try {
-    rsp = await req.request(encodeAttPdu(FindInformationRequest, { startingHandle: start, endingHandle: end }), { signal })
+    rsp = await req.request(encodeAttPdu(FindInformationRequest, { startingHandle: start, endingHandle: end }), {
+      signal,
+    })
   } catch (e) {
     if (isAttErrorCode(e, AttErrorCode.AttributeNotFound)) return []
     throw e
@@ -221,8 +286,10 @@ async function findInformation(req: AttRequester, start: number, end: number, si
   if (items.length === 0) throw badPeer('empty Find Information Response')
   let prev = start - 1
   return items.map((it) => {
-    if (it.handle < start || it.handle > end) throw badPeer(`attribute ${hex4(it.handle)} is outside the requested range ${hex4(start)}-${hex4(end)}`)
-    if (it.handle <= prev) throw badPeer(`Find Information handles do not increase (${hex4(it.handle)} after ${hex4(prev)})`)
+    if (it.handle < start || it.handle > end)
+      throw badPeer(`attribute ${hex4(it.handle)} is outside the requested range ${hex4(start)}-${hex4(end)}`)
+    if (it.handle <= prev)
+      throw badPeer(`Find Information handles do not increase (${hex4(it.handle)} after ${hex4(prev)})`)
     prev = it.handle
     return { handle: it.handle, uuid: parseUuid(it.uuid), wide: rsp.params!.format === 2 }
   })
@@ -238,7 +305,10 @@ export async function readByType(
 ): Promise<{ handle: number; value: Uint8Array }[]> {
   let rsp: AttPdu
   try {
-    rsp = await req.request(encodeAttPdu(ReadByTypeRequest, { startingHandle: start, endingHandle: end, attributeType: wireUuid(type) }), { signal })
+    rsp = await req.request(
+      encodeAttPdu(ReadByTypeRequest, { startingHandle: start, endingHandle: end, attributeType: wireUuid(type) }),
+      { signal },
+    )
   } catch (e) {
     if (isAttErrorCode(e, AttErrorCode.AttributeNotFound)) return []
     throw e
@@ -248,8 +318,10 @@ export async function readByType(
   if (items.length === 0) throw badPeer('empty Read By Type Response')
   let prev = start - 1
   for (const it of items) {
-    if (it.handle < start || it.handle > end) throw badPeer(`attribute ${hex4(it.handle)} is outside the requested range ${hex4(start)}-${hex4(end)}`)
-    if (it.handle <= prev) throw badPeer(`Read By Type handles do not increase (${hex4(it.handle)} after ${hex4(prev)})`)
+    if (it.handle < start || it.handle > end)
+      throw badPeer(`attribute ${hex4(it.handle)} is outside the requested range ${hex4(start)}-${hex4(end)}`)
+    if (it.handle <= prev)
+      throw badPeer(`Read By Type handles do not increase (${hex4(it.handle)} after ${hex4(prev)})`)
     prev = it.handle
   }
   return items
@@ -266,7 +338,12 @@ export function wireUuid(u: Uuid): string {
  * ATT_MTU-1, one Read for a single one; falls back to single Reads when the peer does not
  * support Read Multiple or the lengths do not add up.
  */
-async function readFixed(req: AttRequester, handles: number[], size: number, signal?: AbortSignal): Promise<Map<number, Uint8Array>> {
+async function readFixed(
+  req: AttRequester,
+  handles: number[],
+  size: number,
+  signal?: AbortSignal,
+): Promise<Map<number, Uint8Array>> {
   const out = new Map<number, Uint8Array>()
   const single = async (h: number): Promise<void> => {
     const rsp = await req.request(encodeAttPdu(ReadRequest, { handle: h }), { signal })
@@ -284,7 +361,8 @@ async function readFixed(req: AttRequester, handles: number[], size: number, sig
     let values: Uint8Array | undefined
     try {
       const rsp = await req.request(encodeAttPdu(ReadMultipleRequest, { handles: batch }), { signal })
-      if (isAttPdu(rsp, ReadMultipleResponse) && rsp.params.values.length === batch.length * size) values = rsp.params.values
+      if (isAttPdu(rsp, ReadMultipleResponse) && rsp.params.values.length === batch.length * size)
+        values = rsp.params.values
     } catch (e) {
       if (!isAttErrorCode(e, AttErrorCode.RequestNotSupported)) throw e
       multipleOk = false
@@ -369,7 +447,9 @@ export async function discoverDatabase(req: AttRequester, opts: DiscoveryOptions
     }
     const candidates: Range[] = []
     for (const s of todo) {
-      const first = chars.filter((c) => c.handle > s.start && c.handle <= s.end).reduce((m, c) => Math.min(m, c.handle), s.end + 1)
+      const first = chars
+        .filter((c) => c.handle > s.start && c.handle <= s.end)
+        .reduce((m, c) => Math.min(m, c.handle), s.end + 1)
       if (first - 1 >= s.start + 1) candidates.push([s.start + 1, first - 1])
     }
     candidates.sort((x, y) => x[0] - y[0])
@@ -385,19 +465,27 @@ export async function discoverDatabase(req: AttRequester, opts: DiscoveryOptions
         if (chars.some((c) => c.handle === it.handle || c.valueHandle === it.handle)) {
           throw badPeer(`include declaration at ${hex4(it.handle)} collides with a characteristic`)
         }
-        if (it.value.length !== 4 && it.value.length !== 6) throw badPeer(`include at ${hex4(it.handle)}: ${it.value.length} octets (4 or 6 expected)`)
+        if (it.value.length !== 4 && it.value.length !== 6)
+          throw badPeer(`include at ${hex4(it.handle)}: ${it.value.length} octets (4 or 6 expected)`)
         const incStart = it.value[0]! | (it.value[1]! << 8)
         const incEnd = it.value[2]! | (it.value[3]! << 8)
-        if (incStart === 0 || incEnd < incStart) throw badPeer(`include at ${hex4(it.handle)}: range ${hex4(incStart)}-${hex4(incEnd)}`)
-        if (incStart <= it.handle && it.handle <= incEnd) throw badPeer(`service at ${hex4(owner.start)} includes itself`)
+        if (incStart === 0 || incEnd < incStart)
+          throw badPeer(`include at ${hex4(it.handle)}: range ${hex4(incStart)}-${hex4(incEnd)}`)
+        if (incStart <= it.handle && it.handle <= incEnd)
+          throw badPeer(`service at ${hex4(owner.start)} includes itself`)
         owner.includes.push({ handle: it.handle, start: incStart, end: incEnd })
         let target = services.find((s) => s.start === incStart)
         if (target && target.end !== incEnd) {
-          throw badPeer(`include at ${hex4(it.handle)} gives ${hex4(incStart)}-${hex4(incEnd)}, the service there ends at ${hex4(target.end)}`)
+          throw badPeer(
+            `include at ${hex4(it.handle)} gives ${hex4(incStart)}-${hex4(incEnd)}, the service there ends at ${hex4(target.end)}`,
+          )
         }
         if (!target) {
           const clash = services.find((s) => !(incEnd < s.start || incStart > s.end))
-          if (clash) throw badPeer(`included range ${hex4(incStart)}-${hex4(incEnd)} overlaps the service at ${hex4(clash.start)}-${hex4(clash.end)}`)
+          if (clash)
+            throw badPeer(
+              `included range ${hex4(incStart)}-${hex4(incEnd)} overlaps the service at ${hex4(clash.start)}-${hex4(clash.end)}`,
+            )
           target = {
             uuid: it.value.length === 6 ? uuidOf(it.value.subarray(4), `include at ${hex4(it.handle)}`) : undefined,
             start: incStart,
@@ -436,13 +524,23 @@ export async function discoverDatabase(req: AttRequester, opts: DiscoveryOptions
   for (const [i, s] of model.entries()) {
     const inside = chars.filter((c) => c.handle > s.start && c.handle <= s.end)
     inside.forEach((c, k) => {
-      if (c.valueHandle > s.end) throw badPeer(`characteristic value ${hex4(c.valueHandle)} is outside its service ${hex4(s.start)}-${hex4(s.end)}`)
+      if (c.valueHandle > s.end)
+        throw badPeer(
+          `characteristic value ${hex4(c.valueHandle)} is outside its service ${hex4(s.start)}-${hex4(s.end)}`,
+        )
       const next = inside[k + 1]
       owned.push({ rec: c, service: model[i]!, endHandle: next ? next.handle - 1 : s.end })
     })
   }
   const built = owned.map((o) => {
-    const c = new RemoteCharacteristic(o.rec.uuid, o.rec.handle, o.rec.properties, o.rec.valueHandle, o.endHandle, o.service)
+    const c = new RemoteCharacteristic(
+      o.rec.uuid,
+      o.rec.handle,
+      o.rec.properties,
+      o.rec.valueHandle,
+      o.endHandle,
+      o.service,
+    )
     o.service.characteristics.push(c)
     return { c, wide: o.rec.wide }
   })
@@ -472,7 +570,8 @@ export async function findDescriptors(
     wide.set(c.handle, false)
     wide.set(c.valueHandle, w)
   }
-  const owner = (h: number): RemoteCharacteristic | undefined => built.find(({ c }) => c.valueHandle < h && h <= c.endHandle)?.c
+  const owner = (h: number): RemoteCharacteristic | undefined =>
+    built.find(({ c }) => c.valueHandle < h && h <= c.endHandle)?.c
   const addDescriptor = (h: number, uuid: Uuid, isWide: boolean): void => {
     const c = owner(h)
     if (!c) return
@@ -481,7 +580,9 @@ export async function findDescriptors(
     c.descriptors.sort((a, b) => a.handle - b.handle)
     wide.set(h, isWide)
   }
-  let gaps: Range[] = built.filter(({ c }) => c.endHandle > c.valueHandle).map(({ c }) => [c.valueHandle + 1, c.endHandle] as Range)
+  let gaps: Range[] = built
+    .filter(({ c }) => c.endHandle > c.valueHandle)
+    .map(({ c }) => [c.valueHandle + 1, c.endHandle] as Range)
   gaps.sort((a, b) => a[0] - b[0])
   if (gaps.length === 0) return
 

@@ -144,7 +144,8 @@ export class ValueQueue implements AsyncIterableIterator<Uint8Array>, ValueListe
   next(): Promise<IteratorResult<Uint8Array>> {
     const v = this.q.shift()
     if (v !== undefined) return Promise.resolve({ value: v, done: false })
-    if (this.ended) return this.error === undefined ? Promise.resolve({ value: undefined, done: true }) : Promise.reject(this.error)
+    if (this.ended)
+      return this.error === undefined ? Promise.resolve({ value: undefined, done: true }) : Promise.reject(this.error)
     return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }))
   }
 

@@ -67,7 +67,11 @@ export function decodeParams<P extends Fields>(
   try {
     const value = spec.params.decode(r, '', {})
     if (r.remaining > 0) {
-      return new DecodeError('end', r.offset, `${r.remaining} unexpected octet(s) after the last parameter of ${spec.name}`)
+      return new DecodeError(
+        'end',
+        r.offset,
+        `${r.remaining} unexpected octet(s) after the last parameter of ${spec.name}`,
+      )
     }
     return value
   } catch (e) {
@@ -216,7 +220,8 @@ const handleUuid: Kind<HandleUuid> = {
   },
   encode(w, v, f, whole) {
     const b = uuidToWire(v.uuid, `${f}.uuid`)
-    if (b.length !== (whole.format === 2 ? 16 : 2)) throw new RangeError(`${f}.uuid: does not match format ${whole.format}`)
+    if (b.length !== (whole.format === 2 ? 16 : 2))
+      throw new RangeError(`${f}.uuid: does not match format ${whole.format}`)
     w.u16(v.handle, `${f}.handle`).bytes(b)
   },
 }
@@ -237,7 +242,9 @@ function valueSized(r: Reader, f: string, soFar: Record<string, unknown>, overhe
 }
 function checkSized(v: Uint8Array, f: string, whole: Record<string, unknown>, overhead: number): void {
   if (v.length !== Number(whole.length) - overhead) {
-    throw new RangeError(`${f}: ${v.length} octets, but length ${whole.length} leaves ${Number(whole.length) - overhead}`)
+    throw new RangeError(
+      `${f}: ${v.length} octets, but length ${whole.length} leaves ${Number(whole.length) - overhead}`,
+    )
   }
 }
 
@@ -287,7 +294,8 @@ const lengthValue: Kind<LengthValue> = {
     return { length, value: r.bytes(Math.min(length, r.remaining), `${f}.value`) }
   },
   encode(w, v, f) {
-    if (v.value.length > v.length) throw new RangeError(`${f}.value: ${v.value.length} octets exceed length ${v.length}`)
+    if (v.value.length > v.length)
+      throw new RangeError(`${f}.value: ${v.value.length} octets exceed length ${v.length}`)
     w.u16(v.length, `${f}.length`).bytes(v.value)
   },
 }
@@ -320,7 +328,8 @@ const signature: Kind<Uint8Array> = {
   kind: 'signature',
   decode: (r, f) => r.bytes(SIGNATURE_LENGTH, f),
   encode(w, v, f) {
-    if (v.length !== SIGNATURE_LENGTH) throw new RangeError(`${f}: expected ${SIGNATURE_LENGTH} octets, got ${v.length}`)
+    if (v.length !== SIGNATURE_LENGTH)
+      throw new RangeError(`${f}: expected ${SIGNATURE_LENGTH} octets, got ${v.length}`)
     w.bytes(v)
   },
   format: (v) => toHex(v),
@@ -370,65 +379,156 @@ const handleAndValue = { handle: (p: { handle: number }) => p.handle, value: (p:
 const justValue = { value: (p: { value: Uint8Array }) => p.value }
 
 // 3.4.1 Error handling
-export const ErrorResponse = att(0x01, 'response', 'Error Response', { requestOpcode: opcodeKind, handle: hex16, errorCode: errorKind }, onWire)
+export const ErrorResponse = att(
+  0x01,
+  'response',
+  'Error Response',
+  { requestOpcode: opcodeKind, handle: hex16, errorCode: errorKind },
+  onWire,
+)
 
 // 3.4.2 MTU exchange
 export const ExchangeMtuRequest = att(0x02, 'request', 'Exchange MTU Request', { clientRxMtu: u16 })
 export const ExchangeMtuResponse = att(0x03, 'response', 'Exchange MTU Response', { serverRxMtu: u16 })
 
 // 3.4.3 Find information
-export const FindInformationRequest = att(0x04, 'request', 'Find Information Request', { startingHandle: hex16, endingHandle: hex16 })
-export const FindInformationResponse = att(0x05, 'response', 'Find Information Response', { format: infoFormat, information: untilEnd(handleUuid) }, {
-  handle: (p) => p.information[0]?.handle,
+export const FindInformationRequest = att(0x04, 'request', 'Find Information Request', {
+  startingHandle: hex16,
+  endingHandle: hex16,
 })
+export const FindInformationResponse = att(
+  0x05,
+  'response',
+  'Find Information Response',
+  { format: infoFormat, information: untilEnd(handleUuid) },
+  {
+    handle: (p) => p.information[0]?.handle,
+  },
+)
 export const FindByTypeValueRequest = att(0x06, 'request', 'Find By Type Value Request', {
   startingHandle: hex16,
   endingHandle: hex16,
   attributeType: uuid16,
   attributeValue: rest,
 })
-export const FindByTypeValueResponse = att(0x07, 'response', 'Find By Type Value Response', { handlesInformation: untilEnd(handlesInformation) }, {
-  handle: (p) => p.handlesInformation[0]?.foundHandle,
-})
+export const FindByTypeValueResponse = att(
+  0x07,
+  'response',
+  'Find By Type Value Response',
+  { handlesInformation: untilEnd(handlesInformation) },
+  {
+    handle: (p) => p.handlesInformation[0]?.foundHandle,
+  },
+)
 
 // 3.4.4 Reading attributes
-export const ReadByTypeRequest = att(0x08, 'request', 'Read By Type Request', { startingHandle: hex16, endingHandle: hex16, attributeType: uuidRest })
-export const ReadByTypeResponse = att(0x09, 'response', 'Read By Type Response', { length: atLeast(2, 'a handle'), attributeData: untilEnd(typeData) }, {
-  handle: (p) => p.attributeData[0]?.handle,
+export const ReadByTypeRequest = att(0x08, 'request', 'Read By Type Request', {
+  startingHandle: hex16,
+  endingHandle: hex16,
+  attributeType: uuidRest,
 })
+export const ReadByTypeResponse = att(
+  0x09,
+  'response',
+  'Read By Type Response',
+  { length: atLeast(2, 'a handle'), attributeData: untilEnd(typeData) },
+  {
+    handle: (p) => p.attributeData[0]?.handle,
+  },
+)
 export const ReadRequest = att(0x0a, 'request', 'Read Request', { handle: hex16 }, onWire)
 export const ReadResponse = att(0x0b, 'response', 'Read Response', { value: rest }, justValue)
 export const ReadBlobRequest = att(0x0c, 'request', 'Read Blob Request', { handle: hex16, offset: u16 }, onWire)
 export const ReadBlobResponse = att(0x0d, 'response', 'Read Blob Response', { value: rest }, justValue)
-export const ReadMultipleRequest = att(0x0e, 'request', 'Read Multiple Request', { handles: untilEnd(hex16) }, { handle: (p) => p.handles[0] })
+export const ReadMultipleRequest = att(
+  0x0e,
+  'request',
+  'Read Multiple Request',
+  { handles: untilEnd(hex16) },
+  { handle: (p) => p.handles[0] },
+)
 export const ReadMultipleResponse = att(0x0f, 'response', 'Read Multiple Response', { values: rest })
-export const ReadByGroupTypeRequest = att(0x10, 'request', 'Read By Group Type Request', { startingHandle: hex16, endingHandle: hex16, groupType: uuidRest })
-export const ReadByGroupTypeResponse = att(0x11, 'response', 'Read By Group Type Response', { length: atLeast(4, 'two handles'), attributeData: untilEnd(groupData) }, {
-  handle: (p) => p.attributeData[0]?.handle,
+export const ReadByGroupTypeRequest = att(0x10, 'request', 'Read By Group Type Request', {
+  startingHandle: hex16,
+  endingHandle: hex16,
+  groupType: uuidRest,
 })
-export const ReadMultipleVariableRequest = att(0x20, 'request', 'Read Multiple Variable Request', { handles: untilEnd(hex16) }, { handle: (p) => p.handles[0] })
-export const ReadMultipleVariableResponse = att(0x21, 'response', 'Read Multiple Variable Response', { values: untilEnd(lengthValue) })
+export const ReadByGroupTypeResponse = att(
+  0x11,
+  'response',
+  'Read By Group Type Response',
+  { length: atLeast(4, 'two handles'), attributeData: untilEnd(groupData) },
+  {
+    handle: (p) => p.attributeData[0]?.handle,
+  },
+)
+export const ReadMultipleVariableRequest = att(
+  0x20,
+  'request',
+  'Read Multiple Variable Request',
+  { handles: untilEnd(hex16) },
+  { handle: (p) => p.handles[0] },
+)
+export const ReadMultipleVariableResponse = att(0x21, 'response', 'Read Multiple Variable Response', {
+  values: untilEnd(lengthValue),
+})
 
 // 3.4.5 Writing attributes
 export const WriteRequest = att(0x12, 'request', 'Write Request', { handle: hex16, value: rest }, handleAndValue)
 export const WriteResponse = att(0x13, 'response', 'Write Response', {})
 export const WriteCommand = att(0x52, 'command', 'Write Command', { handle: hex16, value: rest }, handleAndValue)
-export const SignedWriteCommand = att(0xd2, 'command', 'Signed Write Command', { handle: hex16, value: valueBeforeSignature, signature }, handleAndValue)
+export const SignedWriteCommand = att(
+  0xd2,
+  'command',
+  'Signed Write Command',
+  { handle: hex16, value: valueBeforeSignature, signature },
+  handleAndValue,
+)
 
 // 3.4.6 Queued writes
-export const PrepareWriteRequest = att(0x16, 'request', 'Prepare Write Request', { handle: hex16, offset: u16, value: rest }, handleAndValue)
-export const PrepareWriteResponse = att(0x17, 'response', 'Prepare Write Response', { handle: hex16, offset: u16, value: rest }, handleAndValue)
+export const PrepareWriteRequest = att(
+  0x16,
+  'request',
+  'Prepare Write Request',
+  { handle: hex16, offset: u16, value: rest },
+  handleAndValue,
+)
+export const PrepareWriteResponse = att(
+  0x17,
+  'response',
+  'Prepare Write Response',
+  { handle: hex16, offset: u16, value: rest },
+  handleAndValue,
+)
 /** flags: 0x00 cancel all prepared writes, 0x01 immediately write all pending prepared values. */
 export const ExecuteWriteRequest = att(0x18, 'request', 'Execute Write Request', { flags: u8 })
 export const ExecuteWriteResponse = att(0x19, 'response', 'Execute Write Response', {})
 
 // 3.4.7 Server initiated
-export const HandleValueNotification = att(0x1b, 'notification', 'Handle Value Notification', { handle: hex16, value: rest }, handleAndValue)
-export const HandleValueIndication = att(0x1d, 'indication', 'Handle Value Indication', { handle: hex16, value: rest }, handleAndValue)
+export const HandleValueNotification = att(
+  0x1b,
+  'notification',
+  'Handle Value Notification',
+  { handle: hex16, value: rest },
+  handleAndValue,
+)
+export const HandleValueIndication = att(
+  0x1d,
+  'indication',
+  'Handle Value Indication',
+  { handle: hex16, value: rest },
+  handleAndValue,
+)
 export const HandleValueConfirmation = att(0x1e, 'confirmation', 'Handle Value Confirmation', {})
-export const MultipleHandleValueNotification = att(0x23, 'notification', 'Multiple Handle Value Notification', { tuples: untilEnd(handleLengthValue) }, {
-  handle: (p) => p.tuples[0]?.handle,
-})
+export const MultipleHandleValueNotification = att(
+  0x23,
+  'notification',
+  'Multiple Handle Value Notification',
+  { tuples: untilEnd(handleLengthValue) },
+  {
+    handle: (p) => p.tuples[0]?.handle,
+  },
+)
 
 export const ATT_PDUS: readonly AttPduSpec[] = [
   ErrorResponse,
@@ -559,7 +659,10 @@ export interface AttPdu {
 }
 
 /** Narrow a decoded PDU to one declaration: `if (isAttPdu(p, ReadRequest)) p.params.handle`. */
-export function isAttPdu<S extends AttPduSpec<any>>(p: AttPdu, spec: S): p is AttPdu & { spec: S; params: AttParams<S> } {
+export function isAttPdu<S extends AttPduSpec<any>>(
+  p: AttPdu,
+  spec: S,
+): p is AttPdu & { spec: S; params: AttParams<S> } {
   return p.spec === (spec as AttPduSpec)
 }
 

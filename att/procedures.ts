@@ -55,7 +55,13 @@ function concat(parts: Uint8Array[]): Uint8Array {
 }
 
 /** Read Blob from `offset` until a short response; `first` is what was already read. */
-async function readRest(req: AttRequester, handle: number, first: Uint8Array[], offset: number, opts: Signal): Promise<Uint8Array> {
+async function readRest(
+  req: AttRequester,
+  handle: number,
+  first: Uint8Array[],
+  offset: number,
+  opts: Signal,
+): Promise<Uint8Array> {
   const parts = first
   let total = offset
   for (;;) {
@@ -67,7 +73,11 @@ async function readRest(req: AttRequester, handle: number, first: Uint8Array[], 
       chunk = rsp.params.value
     } catch (e) {
       // The value ended exactly where the previous response did.
-      if (total > 0 && (isAttErrorCode(e, AttErrorCode.AttributeNotLong) || isAttErrorCode(e, AttErrorCode.InvalidOffset))) break
+      if (
+        total > 0 &&
+        (isAttErrorCode(e, AttErrorCode.AttributeNotLong) || isAttErrorCode(e, AttErrorCode.InvalidOffset))
+      )
+        break
       throw e
     }
     if (chunk.length > 0) {
@@ -75,7 +85,9 @@ async function readRest(req: AttRequester, handle: number, first: Uint8Array[], 
       total += chunk.length
     }
     if (total > MAX_VALUE_LENGTH) {
-      throw badPeer(`value at ${hex4(handle)} goes on past ${MAX_VALUE_LENGTH} octets (the longest an attribute may have)`)
+      throw badPeer(
+        `value at ${hex4(handle)} goes on past ${MAX_VALUE_LENGTH} octets (the longest an attribute may have)`,
+      )
     }
     if (chunk.length < full) break
   }
@@ -86,7 +98,11 @@ async function readRest(req: AttRequester, handle: number, first: Uint8Array[], 
  * Read a value (4.8.1), and the rest of it with Read Blob (4.8.3) when the first response
  * fills ATT_MTU-1. `offset` > 0 starts with Read Blob directly.
  */
-export async function readValue(req: AttRequester, handle: number, opts: Signal & { offset?: number; long?: boolean } = {}): Promise<Uint8Array> {
+export async function readValue(
+  req: AttRequester,
+  handle: number,
+  opts: Signal & { offset?: number; long?: boolean } = {},
+): Promise<Uint8Array> {
   const offset = opts.offset ?? 0
   if (offset > 0) return readRest(req, handle, [], offset, opts)
   const rsp = await req.request(encodeAttPdu(ReadRequest, { handle }), opts)
@@ -108,12 +124,17 @@ export async function readMultiple(req: AttRequester, handles: number[], opts: S
  * Read Multiple Variable Length (4.8.5): one value per handle. A value cut short by ATT_MTU
  * (its length field says more) is completed with Read Blob.
  */
-export async function readMultipleVariable(req: AttRequester, handles: number[], opts: Signal = {}): Promise<Uint8Array[]> {
+export async function readMultipleVariable(
+  req: AttRequester,
+  handles: number[],
+  opts: Signal = {},
+): Promise<Uint8Array[]> {
   if (handles.length < 2) throw new RangeError('Read Multiple Variable needs at least two handles')
   const rsp = await req.request(encodeAttPdu(ReadMultipleVariableRequest, { handles }), opts)
   if (!isAttPdu(rsp, ReadMultipleVariableResponse)) throw badPeer(`${rsp.name} to Read Multiple Variable`)
   const got = rsp.params.values
-  if (got.length > handles.length) throw badPeer(`Read Multiple Variable: ${got.length} values for ${handles.length} handles`)
+  if (got.length > handles.length)
+    throw badPeer(`Read Multiple Variable: ${got.length} values for ${handles.length} handles`)
   const out: Uint8Array[] = []
   for (const [i, h] of handles.entries()) {
     const v = got[i]
@@ -133,7 +154,13 @@ export async function readMultipleVariable(req: AttRequester, handles: number[],
  * continuing after the last handle of each response. Values are as the server sent them (cut
  * at ATT_MTU-4 or 253 octets: read the rest with `readValue` when that matters).
  */
-export async function readByUuid(req: AttRequester, uuid: Uuid, start: number, end: number, opts: Signal = {}): Promise<{ handle: number; value: Uint8Array }[]> {
+export async function readByUuid(
+  req: AttRequester,
+  uuid: Uuid,
+  start: number,
+  end: number,
+  opts: Signal = {},
+): Promise<{ handle: number; value: Uint8Array }[]> {
   const out: { handle: number; value: Uint8Array }[] = []
   let from = start
   while (from <= end) {
@@ -148,16 +175,25 @@ export async function readByUuid(req: AttRequester, uuid: Uuid, start: number, e
 }
 
 /** Write Characteristic Value (4.9.3): Write Request, for values up to ATT_MTU-3. */
-export async function writeValue(req: AttRequester, handle: number, value: Uint8Array, opts: Signal = {}): Promise<void> {
+export async function writeValue(
+  req: AttRequester,
+  handle: number,
+  value: Uint8Array,
+  opts: Signal = {},
+): Promise<void> {
   await req.request(encodeAttPdu(WriteRequest, { handle, value }), opts)
 }
 
 /** Write Without Response (4.9.1): resolves when the link took the frame. */
 export async function writeCommand(req: ValueRequester, handle: number, value: Uint8Array): Promise<void> {
   if (value.length > req.mtu - 3) {
-    throw new GattError('GATT_VALUE_TOO_LONG', `${value.length} octets do not fit a Write Command at ATT_MTU ${req.mtu} (at most ${req.mtu - 3})`, {
-      hint: 'use write() (a long write) or exchange a larger MTU first',
-    })
+    throw new GattError(
+      'GATT_VALUE_TOO_LONG',
+      `${value.length} octets do not fit a Write Command at ATT_MTU ${req.mtu} (at most ${req.mtu - 3})`,
+      {
+        hint: 'use write() (a long write) or exchange a larger MTU first',
+      },
+    )
   }
   await req.command(encodeAttPdu(WriteCommand, { handle, value }))
 }
@@ -185,7 +221,10 @@ export async function preparedWrite(req: AttRequester, parts: PreparedPart[], op
         const chunk = part.value.subarray(pos, pos + step)
         const offset = base + pos
         queued = true
-        const rsp = await req.request(encodeAttPdu(PrepareWriteRequest, { handle: part.handle, offset, value: chunk }), opts)
+        const rsp = await req.request(
+          encodeAttPdu(PrepareWriteRequest, { handle: part.handle, offset, value: chunk }),
+          opts,
+        )
         if (!isAttPdu(rsp, PrepareWriteResponse)) throw badPeer(`${rsp.name} to Prepare Write`)
         const echo = rsp.params
         if (echo.handle !== part.handle || echo.offset !== offset || !equalBytes(echo.value, chunk)) {

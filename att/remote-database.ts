@@ -66,7 +66,10 @@ export class RemoteCharacteristic {
 
   descriptor(uuid: string | number): RemoteDescriptor | undefined {
     const u = parseUuid(uuid)
-    return one(this.descriptors.filter((d) => d.uuid === u), () => `descriptor ${shortUuid(u)} of ${this}`)
+    return one(
+      this.descriptors.filter((d) => d.uuid === u),
+      () => `descriptor ${shortUuid(u)} of ${this}`,
+    )
   }
 
   toString(): string {
@@ -95,7 +98,10 @@ export class RemoteService {
 
   characteristic(uuid: string | number): RemoteCharacteristic | undefined {
     const u = parseUuid(uuid)
-    return one(this.characteristics.filter((c) => c.uuid === u), () => `characteristic ${shortUuid(u)} in ${this}`)
+    return one(
+      this.characteristics.filter((c) => c.uuid === u),
+      () => `characteristic ${shortUuid(u)} in ${this}`,
+    )
   }
 
   findCharacteristics(uuid: string | number): RemoteCharacteristic[] {
@@ -231,7 +237,9 @@ export class RemoteDatabase {
           properties: c.properties,
           valueHandle: c.valueHandle,
           endHandle: c.endHandle,
-          ...(c.descriptors.length ? { descriptors: c.descriptors.map((d) => ({ uuid: d.uuid, handle: d.handle })) } : {}),
+          ...(c.descriptors.length
+            ? { descriptors: c.descriptors.map((d) => ({ uuid: d.uuid, handle: d.handle })) }
+            : {}),
         })),
       })),
     }
@@ -251,7 +259,8 @@ export class RemoteDatabase {
 }
 
 function handle(v: unknown, what: string): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 0xffff) throw new Error(`${what}: ${String(v)} is not a handle`)
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 0xffff)
+    throw new Error(`${what}: ${String(v)} is not a handle`)
   return v
 }
 
@@ -261,10 +270,19 @@ function build(json: unknown): RemoteDatabase {
   const services: RemoteService[] = []
   for (const [i, sj] of j.services.entries()) {
     const where = `services[${i}]`
-    const s = new RemoteService(parseUuid(String(sj.uuid)), handle(sj.start, `${where}.start`), handle(sj.end, `${where}.end`), sj.primary === true)
+    const s = new RemoteService(
+      parseUuid(String(sj.uuid)),
+      handle(sj.start, `${where}.start`),
+      handle(sj.end, `${where}.end`),
+      sj.primary === true,
+    )
     if (s.end < s.start) throw new Error(`${where}: end before start`)
     for (const inc of sj.includes ?? []) {
-      s.includeDeclarations.push({ handle: handle(inc.handle, `${where}.include`), start: handle(inc.start, `${where}.include.start`), end: handle(inc.end, `${where}.include.end`) })
+      s.includeDeclarations.push({
+        handle: handle(inc.handle, `${where}.include`),
+        start: handle(inc.start, `${where}.include.start`),
+        end: handle(inc.end, `${where}.include.end`),
+      })
     }
     if (!Array.isArray(sj.characteristics)) throw new Error(`${where}: no characteristics array`)
     let last = s.start
@@ -274,7 +292,8 @@ function build(json: unknown): RemoteDatabase {
       const v = handle(cj.valueHandle, `${cw}.valueHandle`)
       const e = handle(cj.endHandle, `${cw}.endHandle`)
       if (!(last < h && h < v && v <= e && e <= s.end)) throw new Error(`${cw}: handles out of order`)
-      if (typeof cj.properties !== 'number' || cj.properties < 0 || cj.properties > 0xff) throw new Error(`${cw}.properties`)
+      if (typeof cj.properties !== 'number' || cj.properties < 0 || cj.properties > 0xff)
+        throw new Error(`${cw}.properties`)
       const c = new RemoteCharacteristic(parseUuid(String(cj.uuid)), h, cj.properties, v, e, s)
       let dl = v
       for (const dj of cj.descriptors ?? []) {
@@ -293,7 +312,10 @@ function build(json: unknown): RemoteDatabase {
     if (services[i]!.start <= services[i - 1]!.end) throw new Error(`services overlap at ${hex4(services[i]!.start)}`)
   }
   linkIncludes(services)
-  const hash = typeof j.hash === 'string' && /^[0-9a-f]{32}$/i.test(j.hash) ? Uint8Array.from(Buffer.from(j.hash, 'hex')) : undefined
+  const hash =
+    typeof j.hash === 'string' && /^[0-9a-f]{32}$/i.test(j.hash)
+      ? Uint8Array.from(Buffer.from(j.hash, 'hex'))
+      : undefined
   return new RemoteDatabase(services, hash)
 }
 

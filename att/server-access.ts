@@ -27,7 +27,8 @@ export class Reject {
 export function securityError(req: Requirement, sec: ServerSecurity): number {
   if (req.authenticated && !sec.authenticated) return AttErrorCode.InsufficientAuthentication
   // No encryption: with a bond the client can encrypt; without one it has to pair (Part C 10.3.2).
-  if (req.encrypted && !sec.encrypted) return sec.bonded === false ? AttErrorCode.InsufficientAuthentication : AttErrorCode.InsufficientEncryption
+  if (req.encrypted && !sec.encrypted)
+    return sec.bonded === false ? AttErrorCode.InsufficientAuthentication : AttErrorCode.InsufficientEncryption
   if (req.keySize > 0 && sec.keySize < req.keySize) return AttErrorCode.EncryptionKeySizeTooShort
   if (req.authorized && sec.authorized !== true) return AttErrorCode.InsufficientAuthorization
   return 0
@@ -50,7 +51,14 @@ export function writeError(conn: ServerConnection, a: Attribute, kind: WriteKind
 
 /** The ATT error code an exception from an application handler stands for. */
 function handlerError(conn: ServerConnection, e: unknown): number {
-  if (e instanceof HcikitError && e.protocol === 'att' && typeof e.status === 'number' && Number.isInteger(e.status) && e.status >= 1 && e.status <= 0xff) {
+  if (
+    e instanceof HcikitError &&
+    e.protocol === 'att' &&
+    typeof e.status === 'number' &&
+    Number.isInteger(e.status) &&
+    e.status >= 1 &&
+    e.status <= 0xff
+  ) {
     return e.status
   }
   conn.stats.handlerErrors++
@@ -58,7 +66,12 @@ function handlerError(conn: ServerConnection, e: unknown): number {
 }
 
 /** The whole current value of `a` for `conn` (permissions already checked). */
-export async function readValue(db: AttributeDatabase, conn: ServerConnection, a: Attribute, offset: number): Promise<Uint8Array> {
+export async function readValue(
+  db: AttributeDatabase,
+  conn: ServerConnection,
+  a: Attribute,
+  offset: number,
+): Promise<Uint8Array> {
   switch (a.special) {
     case 'cccd': {
       const v = conn.cccdValue(a.handle)
@@ -92,7 +105,8 @@ export async function readValue(db: AttributeDatabase, conn: ServerConnection, a
 export function checkWriteRange(a: Attribute, offset: number, length: number): void {
   if (a.special === 'cccd' || a.special === 'clientSupportedFeatures') {
     if (offset !== 0) throw new Reject(a.handle, AttErrorCode.InvalidOffset)
-    if (a.special === 'cccd' ? length !== 2 : length < 1) throw new Reject(a.handle, AttErrorCode.InvalidAttributeValueLength)
+    if (a.special === 'cccd' ? length !== 2 : length < 1)
+      throw new Reject(a.handle, AttErrorCode.InvalidAttributeValueLength)
     return
   }
   const current = a.onRead === undefined ? (a.value?.length ?? 0) : a.maxLength
@@ -101,7 +115,12 @@ export function checkWriteRange(a: Attribute, offset: number, length: number): v
 }
 
 /** Write `value` at `opts.offset` into `a` for `conn` (permissions already checked). */
-export async function writeValue(conn: ServerConnection, a: Attribute, value: Uint8Array, opts: WriteOptions): Promise<void> {
+export async function writeValue(
+  conn: ServerConnection,
+  a: Attribute,
+  value: Uint8Array,
+  opts: WriteOptions,
+): Promise<void> {
   checkWriteRange(a, opts.offset, value.length)
   if (a.special === 'cccd') return writeCccd(conn, a, value)
   if (a.special === 'clientSupportedFeatures') return writeClientFeatures(conn, a, value)

@@ -122,7 +122,13 @@ async function sameLengthValues(
 }
 
 /** Read By Type (3.4.4.1): the attributes of a type in a range (handle + value per item). */
-export async function readByType(db: AttributeDatabase, conn: ServerConnection, start: number, end: number, type: Uuid): Promise<Uint8Array> {
+export async function readByType(
+  db: AttributeDatabase,
+  conn: ServerConnection,
+  start: number,
+  end: number,
+  type: Uuid,
+): Promise<Uint8Array> {
   checkRange(start, end)
   const found = db.range(start, end).filter((a) => a.type === type)
   if (found.length === 0) throw new Reject(start, AttErrorCode.AttributeNotFound)
@@ -158,7 +164,12 @@ function fixedLength(a: Attribute): boolean {
  * (<= ATT_MTU - 3: declarations, CCCD, Database Hash, ...) answers with Attribute Not Long, as
  * the spec allows; values an application defines are served from any offset.
  */
-export async function readBlob(db: AttributeDatabase, conn: ServerConnection, handle: number, offset: number): Promise<Uint8Array> {
+export async function readBlob(
+  db: AttributeDatabase,
+  conn: ServerConnection,
+  handle: number,
+  offset: number,
+): Promise<Uint8Array> {
   const a = readable(db, conn, handle)
   const v = await readValue(db, conn, a, offset)
   if (offset > v.length) throw new Reject(handle, AttErrorCode.InvalidOffset)
@@ -175,7 +186,11 @@ async function readAll(db: AttributeDatabase, conn: ServerConnection, handles: n
   return values
 }
 
-export async function readMultiple(db: AttributeDatabase, conn: ServerConnection, handles: number[]): Promise<Uint8Array> {
+export async function readMultiple(
+  db: AttributeDatabase,
+  conn: ServerConnection,
+  handles: number[],
+): Promise<Uint8Array> {
   const values = await readAll(db, conn, handles)
   const all = new Uint8Array(values.reduce((n, v) => n + v.length, 0))
   let at = 0
@@ -187,7 +202,11 @@ export async function readMultiple(db: AttributeDatabase, conn: ServerConnection
 }
 
 /** Read Multiple Variable (3.4.4.11): Length Value tuples, the list cut at ATT_MTU - 1 octets. */
-export async function readMultipleVariable(db: AttributeDatabase, conn: ServerConnection, handles: number[]): Promise<Uint8Array> {
+export async function readMultipleVariable(
+  db: AttributeDatabase,
+  conn: ServerConnection,
+  handles: number[],
+): Promise<Uint8Array> {
   const values = await readAll(db, conn, handles)
   const out: LengthValue[] = []
   let room = conn.mtu - 1
@@ -201,12 +220,23 @@ export async function readMultipleVariable(db: AttributeDatabase, conn: ServerCo
 }
 
 /** Read By Group Type (3.4.4.9); GATT groups by «Primary Service» and «Secondary Service» only. */
-export async function readByGroupType(db: AttributeDatabase, conn: ServerConnection, start: number, end: number, type: Uuid): Promise<Uint8Array> {
+export async function readByGroupType(
+  db: AttributeDatabase,
+  conn: ServerConnection,
+  start: number,
+  end: number,
+  type: Uuid,
+): Promise<Uint8Array> {
   checkRange(start, end)
-  if (type !== GattUuid.PrimaryService && type !== GattUuid.SecondaryService) throw new Reject(start, AttErrorCode.UnsupportedGroupType)
+  if (type !== GattUuid.PrimaryService && type !== GattUuid.SecondaryService)
+    throw new Reject(start, AttErrorCode.UnsupportedGroupType)
   const found = db.range(start, end).filter((a) => a.type === type)
   if (found.length === 0) throw new Reject(start, AttErrorCode.AttributeNotFound)
   const { length, items } = await sameLengthValues(db, conn, found, 4, Math.min(conn.mtu - 6, 251))
-  const attributeData: GroupData[] = items.map(({ a, v }) => ({ handle: a.handle, endGroupHandle: a.groupEnd ?? a.handle, value: v }))
+  const attributeData: GroupData[] = items.map(({ a, v }) => ({
+    handle: a.handle,
+    endGroupHandle: a.groupEnd ?? a.handle,
+    value: v,
+  }))
   return encodeAttPdu(ReadByGroupTypeResponse, { length, attributeData })
 }

@@ -23,14 +23,24 @@ function writable(db: AttributeDatabase, conn: ServerConnection, handle: number,
   return a
 }
 
-export async function writeRequest(db: AttributeDatabase, conn: ServerConnection, handle: number, value: Uint8Array): Promise<Uint8Array> {
+export async function writeRequest(
+  db: AttributeDatabase,
+  conn: ServerConnection,
+  handle: number,
+  value: Uint8Array,
+): Promise<Uint8Array> {
   const a = writable(db, conn, handle, 'request')
   await writeValue(conn, a, value, { offset: 0, withoutResponse: false })
   return encodeAttPdu(WriteResponse, {})
 }
 
 /** Write Command (3.4.5.3): no response, whatever happens. */
-export async function writeCommand(db: AttributeDatabase, conn: ServerConnection, handle: number, value: Uint8Array): Promise<void> {
+export async function writeCommand(
+  db: AttributeDatabase,
+  conn: ServerConnection,
+  handle: number,
+  value: Uint8Array,
+): Promise<void> {
   try {
     const a = writable(db, conn, handle, 'command')
     await writeValue(conn, a, value, { offset: 0, withoutResponse: true })
@@ -70,9 +80,18 @@ export async function signedWriteCommand(
   }
 }
 
-export function prepareWrite(db: AttributeDatabase, conn: ServerConnection, handle: number, offset: number, value: Uint8Array): Uint8Array {
+export function prepareWrite(
+  db: AttributeDatabase,
+  conn: ServerConnection,
+  handle: number,
+  offset: number,
+  value: Uint8Array,
+): Uint8Array {
   writable(db, conn, handle, 'request')
-  if (conn.prepareQueue.length >= conn.prepareQueueLimit || conn.preparedBytes + value.length > conn.prepareQueueBytes) {
+  if (
+    conn.prepareQueue.length >= conn.prepareQueueLimit ||
+    conn.preparedBytes + value.length > conn.prepareQueueBytes
+  ) {
     throw new Reject(handle, AttErrorCode.PrepareQueueFull)
   }
   const copy = value.slice()
@@ -143,7 +162,8 @@ export async function executeWrite(db: AttributeDatabase, conn: ServerConnection
     if (flags === 0x01 && conn.prepareQueue.length > 0) {
       const list = segments(db, conn)
       validate(list)
-      for (const s of list) await writeValue(conn, s.attribute, s.value, { offset: s.offset, withoutResponse: false, prepared: true })
+      for (const s of list)
+        await writeValue(conn, s.attribute, s.value, { offset: s.offset, withoutResponse: false, prepared: true })
     }
   } finally {
     conn.clearPrepareQueue()

@@ -23,12 +23,25 @@
  * changes.
  */
 import { DecodeError, HcikitError } from '../hci/errors.ts'
-import { AttErrorCode, ErrorResponse, ExchangeMtuResponse, attPduSpec, decodeAttPdu, encodeAttPdu, isAttCommand } from './pdu.ts'
+import {
+  AttErrorCode,
+  ErrorResponse,
+  ExchangeMtuResponse,
+  attPduSpec,
+  decodeAttPdu,
+  encodeAttPdu,
+  isAttCommand,
+} from './pdu.ts'
 import type { AttPdu } from './pdu.ts'
 import { GattUuid, parseUuid } from './uuid.ts'
 import type { AttributeDatabase, CharacteristicRef, DatabaseChange } from './database.ts'
 import { Property } from './database-build.ts'
-import { ATT_DEFAULT_MTU, ServerConnection, type ServerConnectionOptions, type ServerSecurity } from './server-connection.ts'
+import {
+  ATT_DEFAULT_MTU,
+  ServerConnection,
+  type ServerConnectionOptions,
+  type ServerSecurity,
+} from './server-connection.ts'
 import { Reject } from './server-access.ts'
 import * as R from './server-read.ts'
 import * as W from './server-write.ts'
@@ -72,7 +85,11 @@ function outOfSyncHandle(opcode: number, p: P, conn: ServerConnection): number |
 }
 
 /** Serve one ATT PDU from the client. Resolves to the response, or undefined when none is due. */
-export async function handleRequest(db: AttributeDatabase, conn: ServerConnection, pdu: Uint8Array): Promise<Uint8Array | undefined> {
+export async function handleRequest(
+  db: AttributeDatabase,
+  conn: ServerConnection,
+  pdu: Uint8Array,
+): Promise<Uint8Array | undefined> {
   if (pdu.length === 0) return undefined
   const opcode = pdu[0]!
   const spec = attPduSpec(opcode)
@@ -197,7 +214,9 @@ export interface GattServerOptions extends Omit<ServerConnectionOptions, 'securi
   maxPendingCommands?: number
 }
 
-export type SendResult = { connection: ServerConnection; ok: true } | { connection: ServerConnection; ok: false; error: unknown }
+export type SendResult =
+  | { connection: ServerConnection; ok: true }
+  | { connection: ServerConnection; ok: false; error: unknown }
 
 /** A GattServer call that cannot be made (notify on a characteristic that does not notify, ...). */
 export class GattServerError extends HcikitError {
@@ -272,14 +291,22 @@ export class GattServer {
   }
 
   private resolve(c: CharacteristicRef | number | string, bit: number, what: string): CharacteristicRef {
-    const ref = typeof c === 'object' ? c : typeof c === 'number' ? this.db.characteristicAt(c) : this.db.characteristic(c)
+    const ref =
+      typeof c === 'object' ? c : typeof c === 'number' ? this.db.characteristicAt(c) : this.db.characteristic(c)
     if ((ref.properties & bit) === 0 || ref.cccdHandle === undefined) {
-      throw new GattServerError(`characteristic ${ref.uuid} at 0x${ref.valueHandle.toString(16)} does not ${what}`, `declare it with the "${what}" property`)
+      throw new GattServerError(
+        `characteristic ${ref.uuid} at 0x${ref.valueHandle.toString(16)} does not ${what}`,
+        `declare it with the "${what}" property`,
+      )
     }
     return ref
   }
 
-  private targets(ref: CharacteristicRef, bit: number, connections?: Iterable<ServerConnection>): [ServerConnection, Attached][] {
+  private targets(
+    ref: CharacteristicRef,
+    bit: number,
+    connections?: Iterable<ServerConnection>,
+  ): [ServerConnection, Attached][] {
     const out: [ServerConnection, Attached][] = []
     for (const c of connections ?? this.attached.keys()) {
       const a = this.attached.get(c)
@@ -288,7 +315,12 @@ export class GattServer {
     return out
   }
 
-  private async send(pairs: [ServerConnection, Attached][], handle: number, value: Uint8Array, indicate: boolean): Promise<SendResult[]> {
+  private async send(
+    pairs: [ServerConnection, Attached][],
+    handle: number,
+    value: Uint8Array,
+    indicate: boolean,
+  ): Promise<SendResult[]> {
     return Promise.all(
       pairs.map(async ([connection, { bearer }]): Promise<SendResult> => {
         // Only the first ATT_MTU - 3 octets fit (3.4.7.1, 3.4.7.2).
@@ -307,13 +339,21 @@ export class GattServer {
    * Notify the clients (all, or those given) whose CCCD enables notifications. The characteristic
    * is a reference, its id or UUID, or the handle of one of its attributes.
    */
-  notify(characteristic: CharacteristicRef | number | string, value: Uint8Array, connections?: Iterable<ServerConnection>): Promise<SendResult[]> {
+  notify(
+    characteristic: CharacteristicRef | number | string,
+    value: Uint8Array,
+    connections?: Iterable<ServerConnection>,
+  ): Promise<SendResult[]> {
     const ref = this.resolve(characteristic, Property.notify, 'notify')
     return this.send(this.targets(ref, 1, connections), ref.valueHandle, value, false)
   }
 
   /** Indicate to the clients whose CCCD enables indications; resolves when each confirmed or failed. */
-  indicate(characteristic: CharacteristicRef | number | string, value: Uint8Array, connections?: Iterable<ServerConnection>): Promise<SendResult[]> {
+  indicate(
+    characteristic: CharacteristicRef | number | string,
+    value: Uint8Array,
+    connections?: Iterable<ServerConnection>,
+  ): Promise<SendResult[]> {
     const ref = this.resolve(characteristic, Property.indicate, 'indicate')
     return this.send(this.targets(ref, 2, connections), ref.valueHandle, value, true)
   }

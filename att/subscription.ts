@@ -27,9 +27,13 @@ export class Subscription implements AsyncIterable<Uint8Array> {
 
   [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
     if (!this.queue) {
-      throw new GattError('GATT_NOT_SUPPORTED', `this subscription to ${this.characteristic} delivers to its onValue callback`, {
-        hint: 'subscribe without onValue to iterate',
-      })
+      throw new GattError(
+        'GATT_NOT_SUPPORTED',
+        `this subscription to ${this.characteristic} delivers to its onValue callback`,
+        {
+          hint: 'subscribe without onValue to iterate',
+        },
+      )
     }
     return this.queue
   }

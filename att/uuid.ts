@@ -57,7 +57,8 @@ export function parseUuid(input: string | number): Uuid {
   if (CANONICAL.test(s)) return s
   const hex = s.startsWith('0x') ? s.slice(2) : s
   if (hex === '') throw new UuidError(input, 'it is empty')
-  if (!/^[0-9a-f]+$/.test(hex.replace(/-/g, ''))) throw new UuidError(input, 'it has characters other than hex digits and dashes')
+  if (!/^[0-9a-f]+$/.test(hex.replace(/-/g, '')))
+    throw new UuidError(input, 'it has characters other than hex digits and dashes')
   if (hex.includes('-')) {
     throw new UuidError(input, 'a dashed UUID must be 8-4-4-4-12 hex digits')
   }

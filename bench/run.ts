@@ -40,8 +40,47 @@ const clock: Clock = {
 
 /** One LE Advertising Report event: ADV_NONCONN_IND from a distinct public address. */
 function report(i: number): Uint8Array {
-  const ad = [0x02, 0x01, 0x06, 0x0a, 0x09, 0x68, 0x63, 0x69, 0x6b, 0x69, 0x74, 0x2d, 0x62, 0x6d, 0x09, 0xff, 0xff, 0xff, i & 0xff, (i >> 8) & 0xff, (i >> 16) & 0xff, 1, 2, 3]
-  const params = [0x02, 0x01, 0x03, 0x00, i & 0xff, (i >> 8) & 0xff, (i >> 16) & 0xff, 0x00, 0x00, 0xc0, ad.length, ...ad, 0xc4]
+  const ad = [
+    0x02,
+    0x01,
+    0x06,
+    0x0a,
+    0x09,
+    0x68,
+    0x63,
+    0x69,
+    0x6b,
+    0x69,
+    0x74,
+    0x2d,
+    0x62,
+    0x6d,
+    0x09,
+    0xff,
+    0xff,
+    0xff,
+    i & 0xff,
+    (i >> 8) & 0xff,
+    (i >> 16) & 0xff,
+    1,
+    2,
+    3,
+  ]
+  const params = [
+    0x02,
+    0x01,
+    0x03,
+    0x00,
+    i & 0xff,
+    (i >> 8) & 0xff,
+    (i >> 16) & 0xff,
+    0x00,
+    0x00,
+    0xc0,
+    ad.length,
+    ...ad,
+    0xc4,
+  ]
   return Uint8Array.from([0x3e, params.length, ...params])
 }
 
@@ -79,12 +118,26 @@ async function child(capacity: number, source: 'host' | 'air'): Promise<void> {
     const props = { connectable: false, scannable: false, directed: false, legacy: true }
     send = (i) => {
       const data = Uint8Array.of(0x02, 0x01, 0x06, 0x05, 0xff, 0xff, 0xff, i & 0xff, (i >> 8) & 0xff)
-      link.broadcast(injector, { kind: 'adv', pduType: 'ADV_NONCONN_IND', props, advA: address(i), advAType: 0, data, handle: 0 })
+      link.broadcast(injector, {
+        kind: 'adv',
+        pduType: 'ADV_NONCONN_IND',
+        props,
+        advA: address(i),
+        advAType: 0,
+        data,
+        handle: 0,
+      })
     }
   }
   const scanner = new Scanner(host, hostClock)
   // interval == window: the scanning controller listens all the time, so every PDU is heard
-  const it = scanner.scan({ active: false, interval: 0x10, window: 0x10, dedupCapacity: capacity, queueLimit: BATCH * 2 })
+  const it = scanner.scan({
+    active: false,
+    interval: 0x10,
+    window: 0x10,
+    dedupCapacity: capacity,
+    queueLimit: BATCH * 2,
+  })
   const first = it.next()
   for (let i = 0; i < 10; i++) await tick() // the scan commands
   gc()
@@ -111,7 +164,15 @@ async function child(capacity: number, source: 'host' | 'air'): Promise<void> {
   gc()
   gc()
   const after = process.memoryUsage().heapUsed
-  const out = { capacity, source, devices: got, dedupEntries: scanner.dedupEntries, dropped: scanner.dropped, growthBytes: after - before, ms }
+  const out = {
+    capacity,
+    source,
+    devices: got,
+    dedupEntries: scanner.dedupEntries,
+    dropped: scanner.dropped,
+    growthBytes: after - before,
+    ms,
+  }
   await it.return(undefined)
   process.stdout.write(JSON.stringify(out) + '\n')
   process.exit(0)
@@ -142,14 +203,21 @@ function measure(source: 'host' | 'air'): boolean {
     for (let r = 0; r < RUNS; r++) {
       const c = spawnSync(process.execPath, ['--expose-gc', self, '--child', p.capacity, source], { encoding: 'utf8' })
       if (c.status !== 0) throw new Error(`bench child failed: ${c.stderr}`)
-      const m = JSON.parse(c.stdout.trim().split('\n').at(-1)!) as { devices: number; dedupEntries: number; growthBytes: number; ms: number }
+      const m = JSON.parse(c.stdout.trim().split('\n').at(-1)!) as {
+        devices: number
+        dedupEntries: number
+        growthBytes: number
+        ms: number
+      }
       if (m.devices !== DEVICES) throw new Error(`${p.name}: ${m.devices} advertisements yielded, expected ${DEVICES}`)
       growth.push(m.growthBytes)
       times.push(m.ms)
       entries = m.dedupEntries
     }
     results[p.capacity] = median(growth)
-    console.log(`  ${p.name}: heap growth median ${mb(median(growth))} MB (runs: ${growth.map(mb).join(', ')}), dedup entries ${entries}, ${Math.round(DEVICES / (median(times) / 1000))} advertisements/s`)
+    console.log(
+      `  ${p.name}: heap growth median ${mb(median(growth))} MB (runs: ${growth.map(mb).join(', ')}), dedup entries ${entries}, ${Math.round(DEVICES / (median(times) / 1000))} advertisements/s`,
+    )
   }
   const bounded = results['4096']!
   const unbounded = results['Infinity']!

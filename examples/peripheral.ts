@@ -21,8 +21,18 @@ export async function main(o: ExampleOptions = {}): Promise<{ greeting: string; 
       {
         uuid: SERVICE,
         characteristics: [
-          { id: 'greeting', uuid: 'f00e', properties: ['read'], onRead: () => new TextEncoder().encode(`hello, ${name}`) },
-          { id: 'name', uuid: 'f00f', properties: ['write'], onWrite: (_c, v) => void (name = new TextDecoder().decode(v)) },
+          {
+            id: 'greeting',
+            uuid: 'f00e',
+            properties: ['read'],
+            onRead: () => new TextEncoder().encode(`hello, ${name}`),
+          },
+          {
+            id: 'name',
+            uuid: 'f00f',
+            properties: ['write'],
+            onWrite: (_c, v) => void (name = new TextDecoder().decode(v)),
+          },
           { id: 'counter', uuid: 'f010', properties: ['notify'] },
         ],
       },
@@ -54,14 +64,18 @@ export async function main(o: ExampleOptions = {}): Promise<{ greeting: string; 
 }
 
 /** A central on the same virtual link paying a visit. */
-async function visit(link: NonNullable<Awaited<ReturnType<typeof peers>>['link']>, log: (l: string) => void): Promise<{ greeting: string; counter: number[]; name: string }> {
+async function visit(
+  link: NonNullable<Awaited<ReturnType<typeof peers>>['link']>,
+  log: (l: string) => void,
+): Promise<{ greeting: string; counter: number[]; name: string }> {
   await using central: Adapter = await open({ transport: 'virtual', link })
   await using client = await central.connect(await central.find({ services: [SERVICE] }))
   await client.write(client.characteristic(SERVICE, 'f00f'), new TextEncoder().encode('visitor'))
   const greeting = new TextDecoder().decode(await client.read(client.characteristic(SERVICE, 'f00e')))
   log(`central read: ${greeting}`)
   const counter: number[] = []
-  for await (const v of client.notifications(client.characteristic(SERVICE, 'f010'))) if (counter.push(v[0]!) === 3) break
+  for await (const v of client.notifications(client.characteristic(SERVICE, 'f010')))
+    if (counter.push(v[0]!) === 3) break
   log(`central got counter values ${counter.join(', ')}`)
   return { greeting, counter, name: 'visitor' }
 }

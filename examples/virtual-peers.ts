@@ -4,7 +4,12 @@
  * find. On real hardware this does nothing and the examples talk to what is around.
  */
 import { createVirtualLink, type VirtualLink } from '../src/index.ts'
-import { startHeartRateDevice, startSensorDevice, startBatteryDevice, type VirtualDevice } from '../src/devices/index.ts'
+import {
+  startHeartRateDevice,
+  startSensorDevice,
+  startBatteryDevice,
+  type VirtualDevice,
+} from '../src/devices/index.ts'
 
 export interface ExampleOptions {
   /** Transport spec (default: the first command-line argument, HCIKIT_TRANSPORT, else 'virtual'). */
@@ -20,7 +25,10 @@ export interface Peers extends AsyncDisposable {
   devices: VirtualDevice[]
 }
 
-export async function peers(o: ExampleOptions, which: readonly ('hrm' | 'sensor' | 'battery')[] = ['hrm', 'sensor']): Promise<Peers> {
+export async function peers(
+  o: ExampleOptions,
+  which: readonly ('hrm' | 'sensor' | 'battery')[] = ['hrm', 'sensor'],
+): Promise<Peers> {
   const transport = o.transport ?? process.argv[2] ?? process.env['HCIKIT_TRANSPORT'] ?? 'virtual'
   const devices: VirtualDevice[] = []
   const close = async (): Promise<void> => {

@@ -129,28 +129,191 @@ export function adTypeName(type: number): string {
  * point 0x0001 stands for "no scheme name" (the URI follows in full).
  */
 const URI_SCHEMES_FROM_0x02: readonly string[] = [
-  'aaa:', 'aaas:', 'about:', 'acap:', 'acct:', 'cap:', 'cid:', 'coap:', 'coaps:', 'crid:', // 0x02
-  'data:', 'dav:', 'dict:', 'dns:', 'file:', 'ftp:', 'geo:', 'go:', 'gopher:', 'h323:', // 0x0c
-  'http:', 'https:', 'iax:', 'icap:', 'im:', 'imap:', 'info:', 'ipp:', 'ipps:', 'iris:', // 0x16
-  'iris.beep:', 'iris.xpc:', 'iris.xpcs:', 'iris.lwz:', 'jabber:', 'ldap:', 'mailto:', 'mid:', // 0x20
-  'msrp:', 'msrps:', 'mtqp:', 'mupdate:', 'news:', 'nfs:', 'ni:', 'nih:', 'nntp:', // 0x28
-  'opaquelocktoken:', 'pop:', 'pres:', 'reload:', 'rtsp:', 'rtsps:', 'rtspu:', 'service:', // 0x31
-  'session:', 'shttp:', 'sieve:', 'sip:', 'sips:', 'sms:', 'snmp:', 'soap.beep:', 'soap.beeps:', // 0x39
-  'stun:', 'stuns:', 'tag:', 'tel:', 'telnet:', 'tftp:', 'thismessage:', 'tn3270:', 'tip:', // 0x42
-  'turn:', 'turns:', 'tv:', 'urn:', 'vemmi:', 'ws:', 'wss:', 'xcon:', 'xcon-userid:', // 0x4b
-  'xmlrpc.beep:', 'xmlrpc.beeps:', 'xmpp:', 'z39.50r:', 'z39.50s:', 'acr:', 'adiumxtra:', // 0x54
-  'afp:', 'afs:', 'aim:', 'apt:', 'attachment:', 'aw:', 'barion:', 'beshare:', 'bitcoin:', // 0x5b
-  'bolo:', 'callto:', 'chrome:', 'chrome-extension:', 'com-eventbrite-attendee:', 'content:', // 0x64
-  'cvs:', 'dlna-playsingle:', 'dlna-playcontainer:', 'dtn:', 'dvb:', 'ed2k:', 'facetime:', // 0x6a
-  'feed:', 'feedready:', 'finger:', 'fish:', 'gg:', 'git:', 'gizmoproject:', 'gtalk:', 'ham:', // 0x71
-  'hcp:', 'icon:', 'ipn:', 'irc:', 'irc6:', 'ircs:', 'itms:', 'jar:', 'jms:', 'keyparc:', // 0x7a
-  'lastfm:', 'ldaps:', 'magnet:', 'maps:', 'market:', 'message:', 'mms:', 'ms-help:', // 0x84
-  'ms-settings-power:', 'msnim:', 'mumble:', 'mvn:', 'notes:', 'oid:', 'palm:', 'paparazzi:', // 0x8c
-  'pkcs11:', 'platform:', 'proxy:', 'psyc:', 'query:', 'res:', 'resource:', 'rmi:', 'rsync:', // 0x94
-  'rtmfp:', 'rtmp:', 'secondlife:', 'sftp:', 'sgn:', 'skype:', 'smb:', 'smtp:', 'soldat:', // 0x9d
-  'spotify:', 'ssh:', 'steam:', 'submit:', 'svn:', 'teamspeak:', 'teliaeid:', 'things:', 'udp:', // 0xa6
-  'unreal:', 'ut2004:', 'ventrilo:', 'view-source:', 'webcal:', 'wtai:', 'wyciwyg:', 'xfire:', // 0xaf
-  'xri:', 'ymsgr:', 'example:', 'ms-settings-cloudstorage:', // 0xb7
+  'aaa:',
+  'aaas:',
+  'about:',
+  'acap:',
+  'acct:',
+  'cap:',
+  'cid:',
+  'coap:',
+  'coaps:',
+  'crid:', // 0x02
+  'data:',
+  'dav:',
+  'dict:',
+  'dns:',
+  'file:',
+  'ftp:',
+  'geo:',
+  'go:',
+  'gopher:',
+  'h323:', // 0x0c
+  'http:',
+  'https:',
+  'iax:',
+  'icap:',
+  'im:',
+  'imap:',
+  'info:',
+  'ipp:',
+  'ipps:',
+  'iris:', // 0x16
+  'iris.beep:',
+  'iris.xpc:',
+  'iris.xpcs:',
+  'iris.lwz:',
+  'jabber:',
+  'ldap:',
+  'mailto:',
+  'mid:', // 0x20
+  'msrp:',
+  'msrps:',
+  'mtqp:',
+  'mupdate:',
+  'news:',
+  'nfs:',
+  'ni:',
+  'nih:',
+  'nntp:', // 0x28
+  'opaquelocktoken:',
+  'pop:',
+  'pres:',
+  'reload:',
+  'rtsp:',
+  'rtsps:',
+  'rtspu:',
+  'service:', // 0x31
+  'session:',
+  'shttp:',
+  'sieve:',
+  'sip:',
+  'sips:',
+  'sms:',
+  'snmp:',
+  'soap.beep:',
+  'soap.beeps:', // 0x39
+  'stun:',
+  'stuns:',
+  'tag:',
+  'tel:',
+  'telnet:',
+  'tftp:',
+  'thismessage:',
+  'tn3270:',
+  'tip:', // 0x42
+  'turn:',
+  'turns:',
+  'tv:',
+  'urn:',
+  'vemmi:',
+  'ws:',
+  'wss:',
+  'xcon:',
+  'xcon-userid:', // 0x4b
+  'xmlrpc.beep:',
+  'xmlrpc.beeps:',
+  'xmpp:',
+  'z39.50r:',
+  'z39.50s:',
+  'acr:',
+  'adiumxtra:', // 0x54
+  'afp:',
+  'afs:',
+  'aim:',
+  'apt:',
+  'attachment:',
+  'aw:',
+  'barion:',
+  'beshare:',
+  'bitcoin:', // 0x5b
+  'bolo:',
+  'callto:',
+  'chrome:',
+  'chrome-extension:',
+  'com-eventbrite-attendee:',
+  'content:', // 0x64
+  'cvs:',
+  'dlna-playsingle:',
+  'dlna-playcontainer:',
+  'dtn:',
+  'dvb:',
+  'ed2k:',
+  'facetime:', // 0x6a
+  'feed:',
+  'feedready:',
+  'finger:',
+  'fish:',
+  'gg:',
+  'git:',
+  'gizmoproject:',
+  'gtalk:',
+  'ham:', // 0x71
+  'hcp:',
+  'icon:',
+  'ipn:',
+  'irc:',
+  'irc6:',
+  'ircs:',
+  'itms:',
+  'jar:',
+  'jms:',
+  'keyparc:', // 0x7a
+  'lastfm:',
+  'ldaps:',
+  'magnet:',
+  'maps:',
+  'market:',
+  'message:',
+  'mms:',
+  'ms-help:', // 0x84
+  'ms-settings-power:',
+  'msnim:',
+  'mumble:',
+  'mvn:',
+  'notes:',
+  'oid:',
+  'palm:',
+  'paparazzi:', // 0x8c
+  'pkcs11:',
+  'platform:',
+  'proxy:',
+  'psyc:',
+  'query:',
+  'res:',
+  'resource:',
+  'rmi:',
+  'rsync:', // 0x94
+  'rtmfp:',
+  'rtmp:',
+  'secondlife:',
+  'sftp:',
+  'sgn:',
+  'skype:',
+  'smb:',
+  'smtp:',
+  'soldat:', // 0x9d
+  'spotify:',
+  'ssh:',
+  'steam:',
+  'submit:',
+  'svn:',
+  'teamspeak:',
+  'teliaeid:',
+  'things:',
+  'udp:', // 0xa6
+  'unreal:',
+  'ut2004:',
+  'ventrilo:',
+  'view-source:',
+  'webcal:',
+  'wtai:',
+  'wyciwyg:',
+  'xfire:', // 0xaf
+  'xri:',
+  'ymsgr:',
+  'example:',
+  'ms-settings-cloudstorage:', // 0xb7
 ]
 
 /** The scheme name ("https:") for a URI scheme code point, '' for 0x01, undefined if unassigned. */

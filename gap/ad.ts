@@ -190,7 +190,8 @@ function atLeast(r: Reader, n: number, field: string): void {
 /** Reads whole `size`-octet UUIDs; a remainder is an error raised after the complete ones are kept. */
 function uuidList(r: Reader, size: number, into: string[], field: string): void {
   while (r.remaining >= size) into.push(uuidToString(r.bytes(size, field)))
-  if (r.remaining !== 0) fail(r, field, `${r.remaining} byte${r.remaining === 1 ? '' : 's'} left over (not a multiple of ${size})`)
+  if (r.remaining !== 0)
+    fail(r, field, `${r.remaining} byte${r.remaining === 1 ? '' : 's'} left over (not a multiple of ${size})`)
 }
 
 function addressList(r: Reader, field: string): string[] {
@@ -228,7 +229,8 @@ function decodeIndoorPositioning(r: Reader): IndoorPositioning {
   if (config & 0x10) ips.floorNumber = r.u8('indoorPositioning.floorNumber')
   if (config & 0x08) ips.altitude = r.u16('indoorPositioning.altitude')
   if (config & 0x20) ips.uncertainty = r.u8('indoorPositioning.uncertainty')
-  if (r.remaining) fail(r, 'indoorPositioning', `${r.remaining} bytes left over after the fields its configuration announces`)
+  if (r.remaining)
+    fail(r, 'indoorPositioning', `${r.remaining} bytes left over after the fields its configuration announces`)
   return ips
 }
 
@@ -250,10 +252,12 @@ const serviceData =
     atLeast(r, size, 'serviceData.uuid')
     ad.serviceData.push({ uuid: uuidToString(r.bytes(size, 'serviceData.uuid')), data: r.rest() })
   }
-const bytes16 = (set: (ad: ParsedAd, v: Uint8Array) => void, field: string): Decoder => (ad, r) => {
-  exactly(r, 16, field)
-  set(ad, r.rest())
-}
+const bytes16 =
+  (set: (ad: ParsedAd, v: Uint8Array) => void, field: string): Decoder =>
+  (ad, r) => {
+    exactly(r, 16, field)
+    set(ad, r.rest())
+  }
 
 /** One decoder per assigned AD type (CSS v11 Part A section 1). */
 const DECODERS: Readonly<Record<number, Decoder>> = {
@@ -281,10 +285,19 @@ const DECODERS: Readonly<Record<number, Decoder>> = {
     ad.classOfDevice ??= r.u24('classOfDevice')
   },
   [AdType.SimplePairingHashC192]: bytes16((ad, v) => (ad.simplePairingHashC192 ??= v), 'simplePairingHashC192'),
-  [AdType.SimplePairingRandomizerR192]: bytes16((ad, v) => (ad.simplePairingRandomizerR192 ??= v), 'simplePairingRandomizerR192'),
+  [AdType.SimplePairingRandomizerR192]: bytes16(
+    (ad, v) => (ad.simplePairingRandomizerR192 ??= v),
+    'simplePairingRandomizerR192',
+  ),
   [AdType.SimplePairingHashC256]: bytes16((ad, v) => (ad.simplePairingHashC256 ??= v), 'simplePairingHashC256'),
-  [AdType.SimplePairingRandomizerR256]: bytes16((ad, v) => (ad.simplePairingRandomizerR256 ??= v), 'simplePairingRandomizerR256'),
-  [AdType.LeScConfirmationValue]: bytes16((ad, v) => (ad.leSecureConnectionsConfirmation ??= v), 'leSecureConnectionsConfirmation'),
+  [AdType.SimplePairingRandomizerR256]: bytes16(
+    (ad, v) => (ad.simplePairingRandomizerR256 ??= v),
+    'simplePairingRandomizerR256',
+  ),
+  [AdType.LeScConfirmationValue]: bytes16(
+    (ad, v) => (ad.leSecureConnectionsConfirmation ??= v),
+    'leSecureConnectionsConfirmation',
+  ),
   [AdType.LeScRandomValue]: bytes16((ad, v) => (ad.leSecureConnectionsRandom ??= v), 'leSecureConnectionsRandom'),
   [AdType.DeviceIdOrSmTk]: (ad, r) => {
     if (r.remaining === 16) ad.securityManagerTk ??= r.rest()
@@ -326,7 +339,8 @@ const DECODERS: Readonly<Record<number, Decoder>> = {
     ad.advertisingInterval ??= r.u16('advertisingInterval')
   },
   [AdType.AdvertisingIntervalLong]: (ad, r) => {
-    if (r.remaining !== 3 && r.remaining !== 4) fail(r, 'advertisingInterval', `expected 3 or 4 bytes, got ${r.remaining}`)
+    if (r.remaining !== 3 && r.remaining !== 4)
+      fail(r, 'advertisingInterval', `expected 3 or 4 bytes, got ${r.remaining}`)
     ad.advertisingInterval ??= r.remaining === 3 ? r.u24('advertisingInterval') : r.u32('advertisingInterval')
   },
   [AdType.LeBluetoothDeviceAddress]: (ad, r) => {
@@ -420,7 +434,10 @@ export function parseAd(data: Uint8Array): ParsedAd {
       // Core v5.4 Vol 3 Part C 11: the non-significant part shall be all-zero octets.
       for (let i = o + 1; i < data.length; i++) {
         if (data[i] !== 0) {
-          ad.errors.push({ offset: i, message: `non-zero byte in the padding after the zero length octet at offset ${o}` })
+          ad.errors.push({
+            offset: i,
+            message: `non-zero byte in the padding after the zero length octet at offset ${o}`,
+          })
           break
         }
       }
@@ -444,7 +461,10 @@ export function parseAd(data: Uint8Array): ParsedAd {
         decode(ad, new Reader(data, o + 2, o + 1 + length))
       } catch (e) {
         if (!(e instanceof DecodeError)) throw e
-        ad.errors.push({ offset: e.offset, message: `${s.typeName} (0x${type.toString(16).padStart(2, '0')}): ${e.message}` })
+        ad.errors.push({
+          offset: e.offset,
+          message: `${s.typeName} (0x${type.toString(16).padStart(2, '0')}): ${e.message}`,
+        })
       }
     }
     o += 1 + length
@@ -480,7 +500,9 @@ export class AdBuilder {
   raw(type: number, data: Uint8Array): this {
     if (!Number.isInteger(type) || type < 0 || type > 0xff) throw new RangeError(`AD type ${type} is not an octet`)
     if (data.length > 254) {
-      throw new RangeError(`${adTypeName(type)}: ${data.length} bytes of AD data do not fit in one AD structure (at most 254)`)
+      throw new RangeError(
+        `${adTypeName(type)}: ${data.length} bytes of AD data do not fit in one AD structure (at most 254)`,
+      )
     }
     this.parts.push({ type, data })
     return this
@@ -509,11 +531,19 @@ export class AdBuilder {
   }
 
   solicitationUuids(list: readonly (number | string)[]): this {
-    return this.uuidLists(list, [AdType.SolicitationUuid16, AdType.SolicitationUuid32, AdType.SolicitationUuid128], false)
+    return this.uuidLists(
+      list,
+      [AdType.SolicitationUuid16, AdType.SolicitationUuid32, AdType.SolicitationUuid128],
+      false,
+    )
   }
 
   private uuidLists(list: readonly (number | string)[], types: number[], emptyComplete: boolean): this {
-    const bySize = new Map<number, Uint8Array[]>([[2, []], [4, []], [16, []]])
+    const bySize = new Map<number, Uint8Array[]>([
+      [2, []],
+      [4, []],
+      [16, []],
+    ])
     for (const u of list) {
       const b = uuidToBytes(u)
       bySize.get(b.length)!.push(b)
@@ -600,7 +630,9 @@ export class AdBuilder {
             `the AD structures need ${total} bytes, the limit is ${maxLength}`,
         )
       }
-      w.u8(p.data.length + 1).u8(p.type).bytes(p.data)
+      w.u8(p.data.length + 1)
+        .u8(p.type)
+        .bytes(p.data)
     }
     return w.finish()
   }

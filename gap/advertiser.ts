@@ -97,9 +97,16 @@ function padded(b: Uint8Array): Uint8Array {
   return out
 }
 
-function isPeripheralComplete(e: HciEvent): e is Extract<HciEvent, { key: 'LeConnectionComplete' | 'LeEnhancedConnectionComplete' | 'LeEnhancedConnectionCompleteV2' }> {
+function isPeripheralComplete(
+  e: HciEvent,
+): e is Extract<
+  HciEvent,
+  { key: 'LeConnectionComplete' | 'LeEnhancedConnectionComplete' | 'LeEnhancedConnectionCompleteV2' }
+> {
   return (
-    (e.key === 'LeConnectionComplete' || e.key === 'LeEnhancedConnectionComplete' || e.key === 'LeEnhancedConnectionCompleteV2') &&
+    (e.key === 'LeConnectionComplete' ||
+      e.key === 'LeEnhancedConnectionComplete' ||
+      e.key === 'LeEnhancedConnectionCompleteV2') &&
     e.params.status === 0 &&
     e.params.role === 1
   )
@@ -157,12 +164,26 @@ export class AdvertisingSet {
     const fits = data.length <= 31 && (rsp?.length ?? 0) <= 31
     const legacyPdu = !this.extended || (o.legacyPdu ?? (fits && !needsExtended))
     if (legacyPdu) {
-      if (data.length > 31) throw new GapError('AD_TOO_LONG', `advertising data: ${data.length} octets, legacy advertising carries at most 31`)
-      if ((rsp?.length ?? 0) > 31) throw new GapError('AD_TOO_LONG', `scan response: ${rsp!.length} octets, legacy advertising carries at most 31`)
-      if (needsExtended) throw new GapError('INVALID_PARAMETERS', 'PHYs other than 1M and TX power in the header need extended PDUs')
+      if (data.length > 31)
+        throw new GapError(
+          'AD_TOO_LONG',
+          `advertising data: ${data.length} octets, legacy advertising carries at most 31`,
+        )
+      if ((rsp?.length ?? 0) > 31)
+        throw new GapError('AD_TOO_LONG', `scan response: ${rsp!.length} octets, legacy advertising carries at most 31`)
+      if (needsExtended)
+        throw new GapError('INVALID_PARAMETERS', 'PHYs other than 1M and TX power in the header need extended PDUs')
     } else {
-      if (connectable && scannable) throw new GapError('INVALID_PARAMETERS', 'extended advertising PDUs are connectable or scannable, not both (Vol 6 Part B 2.3.4)')
-      if (scannable && data.length > 0) throw new GapError('INVALID_PARAMETERS', 'scannable extended advertising carries its data in the scan response only')
+      if (connectable && scannable)
+        throw new GapError(
+          'INVALID_PARAMETERS',
+          'extended advertising PDUs are connectable or scannable, not both (Vol 6 Part B 2.3.4)',
+        )
+      if (scannable && data.length > 0)
+        throw new GapError(
+          'INVALID_PARAMETERS',
+          'scannable extended advertising carries its data in the scan response only',
+        )
     }
     const ms = o.intervalMs ?? 100
     const maxMs = legacyPdu && !this.extended ? 10240 : 0xffffff * 0.625
@@ -179,7 +200,11 @@ export class AdvertisingSet {
     const interval = Math.round(ms / 0.625)
     const ownAddressType = o.ownAddressType ?? 0
     if (!this.extended) {
-      const type = connectable ? LEGACY_TYPE.ADV_IND : scannable ? LEGACY_TYPE.ADV_SCAN_IND : LEGACY_TYPE.ADV_NONCONN_IND
+      const type = connectable
+        ? LEGACY_TYPE.ADV_IND
+        : scannable
+          ? LEGACY_TYPE.ADV_SCAN_IND
+          : LEGACY_TYPE.ADV_NONCONN_IND
       await host.send(
         LeSetAdvertisingParameters,
         {
@@ -233,16 +258,38 @@ export class AdvertisingSet {
     const host = this.adv.host
     if (!this.extended) {
       await host.send(LeSetAdvertisingData, { advertisingDataLength: data.length, advertisingData: padded(data) }, so)
-      if (rsp) await host.send(LeSetScanResponseData, { scanResponseDataLength: rsp.length, scanResponseData: padded(rsp) }, so)
+      if (rsp)
+        await host.send(
+          LeSetScanResponseData,
+          { scanResponseDataLength: rsp.length, scanResponseData: padded(rsp) },
+          so,
+        )
       return
     }
     const scannableExt = !this.legacyPdu && (this.opts.scannable ?? this.opts.scanResponse !== undefined)
-    if (!scannableExt) await this.fragments(data, (operation, piece) => host.send(LeSetExtendedAdvertisingData, { advertisingHandle: this.handle, operation, fragmentPreference: 1, advertisingData: piece }, so))
-    if (rsp) await this.fragments(rsp, (operation, piece) => host.send(LeSetExtendedScanResponseData, { advertisingHandle: this.handle, operation, fragmentPreference: 1, scanResponseData: piece }, so))
+    if (!scannableExt)
+      await this.fragments(data, (operation, piece) =>
+        host.send(
+          LeSetExtendedAdvertisingData,
+          { advertisingHandle: this.handle, operation, fragmentPreference: 1, advertisingData: piece },
+          so,
+        ),
+      )
+    if (rsp)
+      await this.fragments(rsp, (operation, piece) =>
+        host.send(
+          LeSetExtendedScanResponseData,
+          { advertisingHandle: this.handle, operation, fragmentPreference: 1, scanResponseData: piece },
+          so,
+        ),
+      )
   }
 
   /** 7.8.54 Operation: 3 complete, else 1 first, 0 intermediate, 2 last. */
-  private async fragments(b: Uint8Array, send: (operation: number, piece: Uint8Array) => Promise<unknown>): Promise<void> {
+  private async fragments(
+    b: Uint8Array,
+    send: (operation: number, piece: Uint8Array) => Promise<unknown>,
+  ): Promise<void> {
     if (b.length <= FRAGMENT) {
       await send(3, b)
       return
@@ -258,7 +305,8 @@ export class AdvertisingSet {
     const maxLen = this.legacyPdu ? 31 : 1650
     const d = bytesOf(data, maxLen)
     const r = scanResponse === undefined ? undefined : bytesOf(scanResponse, maxLen)
-    if (d.length > maxLen || (r?.length ?? 0) > maxLen) throw new GapError('AD_TOO_LONG', `at most ${maxLen} octets with ${this.legacyPdu ? 'legacy' : 'extended'} PDUs`)
+    if (d.length > maxLen || (r?.length ?? 0) > maxLen)
+      throw new GapError('AD_TOO_LONG', `at most ${maxLen} octets with ${this.legacyPdu ? 'legacy' : 'extended'} PDUs`)
     const restart = this.enabled && this.extended && (d.length > FRAGMENT || (r?.length ?? 0) > FRAGMENT)
     if (restart) await this.stop()
     this.opts = { ...this.opts, data: d, ...(r ? { scanResponse: r } : {}) }
@@ -296,7 +344,14 @@ export class AdvertisingSet {
       return
     }
     const duration = o.durationMs === undefined ? 0 : Math.max(1, Math.ceil(o.durationMs / 10))
-    await host.send(LeSetExtendedAdvertisingEnable, { enable: 1, sets: [{ advertisingHandle: this.handle, duration, maxExtendedAdvertisingEvents: o.maxEvents ?? 0 }] }, so)
+    await host.send(
+      LeSetExtendedAdvertisingEnable,
+      {
+        enable: 1,
+        sets: [{ advertisingHandle: this.handle, duration, maxExtendedAdvertisingEvents: o.maxEvents ?? 0 }],
+      },
+      so,
+    )
     this.enabled = true
   }
 
@@ -305,7 +360,11 @@ export class AdvertisingSet {
     const host = this.adv.host
     this.clearTimer()
     if (!this.extended) await host.send(LeSetAdvertisingEnable, { enable: 0 })
-    else await host.send(LeSetExtendedAdvertisingEnable, { enable: 0, sets: [{ advertisingHandle: this.handle, duration: 0, maxExtendedAdvertisingEvents: 0 }] })
+    else
+      await host.send(LeSetExtendedAdvertisingEnable, {
+        enable: 0,
+        sets: [{ advertisingHandle: this.handle, duration: 0, maxExtendedAdvertisingEvents: 0 }],
+      })
     this.enabled = false
   }
 
@@ -383,7 +442,10 @@ export class Advertiser {
     // Extended: handle 0 is start()'s default set; createSet() takes the next free one from 1.
     let handle = ext ? 1 : 0
     if (ext) while (this.byHandle.has(handle)) handle++
-    else if (this.byHandle.has(0)) throw new GapError('UNSUPPORTED', 'legacy advertising has a single set', { hint: 'a controller with LE Extended Advertising runs several sets' })
+    else if (this.byHandle.has(0))
+      throw new GapError('UNSUPPORTED', 'legacy advertising has a single set', {
+        hint: 'a controller with LE Extended Advertising runs several sets',
+      })
     if (handle > 0xef) throw new GapError('UNSUPPORTED', 'no advertising handle left (0x00-0xEF)')
     const s = new AdvertisingSet(this, handle, ext)
     this.byHandle.set(handle, s)
@@ -442,9 +504,15 @@ export class Advertiser {
     if (e.key === 'LeAdvertisingSetTerminated') {
       const p = e.params
       const s = this.byHandle.get(p.advertisingHandle)
-      if (!s || !s.extended) return
-      const reason = p.status === 0 ? 'connection' : p.status === 0x3c ? 'timeout' : p.status === 0x43 ? 'limit' : 'error'
-      const t: Termination = { reason, status: p.status, statusName: statusName(p.status), completedEvents: p.numCompletedExtendedAdvertisingEvents }
+      if (!s?.extended) return
+      const reason =
+        p.status === 0 ? 'connection' : p.status === 0x3c ? 'timeout' : p.status === 0x43 ? 'limit' : 'error'
+      const t: Termination = {
+        reason,
+        status: p.status,
+        statusName: statusName(p.status),
+        completedEvents: p.numCompletedExtendedAdvertisingEvents,
+      }
       if (p.status === 0) t.connectionHandle = p.connectionHandle & 0xfff
       s.ended(t)
       return
@@ -454,7 +522,8 @@ export class Advertiser {
     const legacy = this.byHandle.get(0)
     if (legacy && !legacy.extended) {
       // The controller stopped legacy advertising when the connection was made (7.8.9).
-      if (legacy.enabled) legacy.ended({ reason: 'connection', status: 0, statusName: statusName(0), connectionHandle: handle })
+      if (legacy.enabled)
+        legacy.ended({ reason: 'connection', status: 0, statusName: statusName(0), connectionHandle: handle })
       return
     }
     // Extended: LE Advertising Set Terminated follows and says which set; v2 already names it.

@@ -37,9 +37,13 @@ export function commandSet(host: HciHost): CommandSet {
     choose: () => (kind ?? (supportsExtended(host) ? 'extended' : 'legacy')) === 'extended',
     use: (k) => {
       if (kind !== undefined && kind !== k) {
-        throw new GapError('COMMAND_SET', `this host already uses the ${kind} advertising commands; ${k} ones would be refused (Core v5.4 Vol 4 Part E 3.1.1)`, {
-          hint: 'reset the controller (host.init()) before switching between legacy and extended advertising/scanning',
-        })
+        throw new GapError(
+          'COMMAND_SET',
+          `this host already uses the ${kind} advertising commands; ${k} ones would be refused (Core v5.4 Vol 4 Part E 3.1.1)`,
+          {
+            hint: 'reset the controller (host.init()) before switching between legacy and extended advertising/scanning',
+          },
+        )
       }
       kind = k
     },

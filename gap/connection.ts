@@ -14,7 +14,15 @@
  */
 import type { Clock, HciHost } from '../hci/host.ts'
 import type { HciEvent } from '../hci/events.ts'
-import { Disconnect, LeConnectionUpdate, LeReadPhy, LeSetDataLength, LeSetPhy, ReadEncryptionKeySize, ReadRssi } from '../hci/commands.ts'
+import {
+  Disconnect,
+  LeConnectionUpdate,
+  LeReadPhy,
+  LeSetDataLength,
+  LeSetPhy,
+  ReadEncryptionKeySize,
+  ReadRssi,
+} from '../hci/commands.ts'
 import { statusName } from '../hci/constants.ts'
 import type { AclLink, LinkSecurity } from '../att/l2cap/link.ts'
 import { linkClosedError } from '../att/l2cap/link.ts'
@@ -194,7 +202,11 @@ export class Connection implements AclLink {
       case 'LeConnectionUpdateComplete':
         if (e.params.status === 0) {
           const p = e.params
-          this.parameters = { interval: p.connectionInterval, latency: p.peripheralLatency, timeout: p.supervisionTimeout }
+          this.parameters = {
+            interval: p.connectionInterval,
+            latency: p.peripheralLatency,
+            timeout: p.supervisionTimeout,
+          }
           this.emit('parameters', this.parameters)
         }
         break
@@ -243,21 +255,34 @@ export class Connection implements AclLink {
     if (this.closed) return
     const reasonName = statusName(reason)
     this.disconnection = { reason, reasonName, local: this.localDisconnect }
-    this.closeError = new GapError('DISCONNECTED', message ?? `handle ${hex3(this.handle)} disconnected: ${reasonName}`, {
-      status: reason,
-      statusName: reasonName,
-    })
+    this.closeError = new GapError(
+      'DISCONNECTED',
+      message ?? `handle ${hex3(this.handle)} disconnected: ${reasonName}`,
+      {
+        status: reason,
+        statusName: reasonName,
+      },
+    )
     for (const cb of this.closeCbs.splice(0)) cb(this.closeError)
     this.emit('disconnected', this.disconnection)
     this.resolveDisconnected(this.disconnection)
   }
 
-  private wait<K extends HciEvent['key']>(key: K, what: string, o: Signal, accept: (e: EventOf<K>) => boolean = () => true) {
+  private wait<K extends HciEvent['key']>(
+    key: K,
+    what: string,
+    o: Signal,
+    accept: (e: EventOf<K>) => boolean = () => true,
+  ) {
     return waitForEvent(
       this.host,
       this.clock,
       (e) => {
-        if (e.key === 'DisconnectionComplete' && e.params.status === 0 && (e.params.connectionHandle & 0xfff) === this.handle) {
+        if (
+          e.key === 'DisconnectionComplete' &&
+          e.params.status === 0 &&
+          (e.params.connectionHandle & 0xfff) === this.handle
+        ) {
           throw new GapError('DISCONNECTED', `${what}: the link went away (${statusName(e.params.reason)})`, {
             status: e.params.reason,
             statusName: statusName(e.params.reason),
@@ -273,7 +298,11 @@ export class Connection implements AclLink {
   }
 
   private notClosed(what: string): void {
-    if (this.closed) throw new GapError('DISCONNECTED', `${what}: handle ${hex3(this.handle)} is disconnected (${this.disconnection!.reasonName})`)
+    if (this.closed)
+      throw new GapError(
+        'DISCONNECTED',
+        `${what}: handle ${hex3(this.handle)} is disconnected (${this.disconnection!.reasonName})`,
+      )
   }
 
   // --- procedures ------------------------------------------------------------------------------
@@ -365,7 +394,11 @@ export class Connection implements AclLink {
    */
   async setDataLength(txOctets: number, txTime = Math.min(17040, (txOctets + 14) * 8), o: Signal = {}): Promise<void> {
     this.notClosed('setDataLength')
-    await this.host.send(LeSetDataLength, { connectionHandle: this.handle, txOctets, txTime }, o.signal ? { signal: o.signal } : {})
+    await this.host.send(
+      LeSetDataLength,
+      { connectionHandle: this.handle, txOctets, txTime },
+      o.signal ? { signal: o.signal } : {},
+    )
   }
 
   /**

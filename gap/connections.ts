@@ -69,12 +69,19 @@ export interface ConnectOptions {
   ownAddressType?: number
 }
 
-type CompleteEvent = EventOf<'LeConnectionComplete'> | EventOf<'LeEnhancedConnectionComplete'> | EventOf<'LeEnhancedConnectionCompleteV2'>
+type CompleteEvent =
+  | EventOf<'LeConnectionComplete'>
+  | EventOf<'LeEnhancedConnectionComplete'>
+  | EventOf<'LeEnhancedConnectionCompleteV2'>
 
 const DEFAULT_PARAMETERS: ConnectionParameters = { intervalMin: 24, intervalMax: 40, latency: 0, timeout: 400 }
 
 function isComplete(e: HciEvent): e is CompleteEvent {
-  return e.key === 'LeConnectionComplete' || e.key === 'LeEnhancedConnectionComplete' || e.key === 'LeEnhancedConnectionCompleteV2'
+  return (
+    e.key === 'LeConnectionComplete' ||
+    e.key === 'LeEnhancedConnectionComplete' ||
+    e.key === 'LeEnhancedConnectionCompleteV2'
+  )
 }
 
 /** Events that carry a Connection_Handle for one of our connections. */
@@ -118,7 +125,8 @@ export class Connections {
     this.offEvent = host.onEvent((e) => this.event(e))
     this.offAcl = host.onAcl((handle, pdu) => this.byHandle.get(handle)?.receiveFrame(pdu))
     this.offClose = host.onClose(() => {
-      for (const c of [...this.byHandle.values()]) c.close(0x08, `handle 0x${c.handle.toString(16)}: the transport closed`)
+      for (const c of [...this.byHandle.values()])
+        c.close(0x08, `handle 0x${c.handle.toString(16)}: the transport closed`)
       this.byHandle.clear()
     })
   }
@@ -209,7 +217,10 @@ export class Connections {
         })
       } else {
         // 0x3B Unacceptable Connection Parameters
-        await this.host.send(LeRemoteConnectionParameterRequestNegativeReply, { connectionHandle: handle, reason: 0x3b })
+        await this.host.send(LeRemoteConnectionParameterRequestNegativeReply, {
+          connectionHandle: handle,
+          reason: 0x3b,
+        })
       }
     })().catch(() => undefined)
   }
@@ -240,7 +251,11 @@ export class Connections {
       }
       const timer = this.clock.setTimeout(() => {
         done()
-        reject(new GapError('TIMEOUT', `no central connected within ${ms} ms`, { hint: 'is the advertiser enabled and connectable?' }))
+        reject(
+          new GapError('TIMEOUT', `no central connected within ${ms} ms`, {
+            hint: 'is the advertiser enabled and connectable?',
+          }),
+        )
       }, ms)
       o.signal?.addEventListener('abort', onAbort, { once: true })
       this.acceptors.push(take)
@@ -255,7 +270,10 @@ export class Connections {
 
   /** Connect to `peer` as central. Attempts are serialised. */
   connect(peer: PeerAddress | string, o: ConnectOptions = {}): Promise<Connection> {
-    const target: PeerAddress = typeof peer === 'string' ? { address: normalise(peer), type: 'public' } : { address: normalise(peer.address), type: peer.type }
+    const target: PeerAddress =
+      typeof peer === 'string'
+        ? { address: normalise(peer), type: 'public' }
+        : { address: normalise(peer.address), type: peer.type }
     // Taken now, so attempts queued behind each other share one pause of the scan.
     const hold = scanControl(this.host).hold()
     const run = this.attempt.then(() => hold.ready).then(() => this.connectNow(target, o))
@@ -269,7 +287,10 @@ export class Connections {
     if (o.signal?.aborted) throw o.signal.reason
     const params = o.parameters ?? DEFAULT_PARAMETERS
     if (!validConnectionParameters(params)) {
-      throw new GapError('INVALID_PARAMETERS', `connection parameters outside the spec's limits: ${JSON.stringify(params)}`)
+      throw new GapError(
+        'INVALID_PARAMETERS',
+        `connection parameters outside the spec's limits: ${JSON.stringify(params)}`,
+      )
     }
     const set = commandSet(this.host)
     const extended = this.forceExtended ?? set.choose()

@@ -204,7 +204,12 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
  * advertisement with empty `data` and the part as `scanResponse`. Byte arrays are kept as given
  * (the caller copies them out of event buffers if it keeps them).
  */
-export function toAdvertisement(adv: ReportPart, rsp: ReportPart | undefined, timestamp: number, truncated = false): Advertisement {
+export function toAdvertisement(
+  adv: ReportPart,
+  rsp: ReportPart | undefined,
+  timestamp: number,
+  truncated = false,
+): Advertisement {
   const data = adv.scanResponse ? new Uint8Array(0) : adv.data
   const scan = adv.scanResponse ? adv.data : rsp?.data
   const ad = parseAd(scan ? concat(data, scan) : data)
@@ -313,7 +318,10 @@ export class ChainAssembler {
     }
     if (chain.overflow) this.dropped++
     // The newest RSSI describes the last packet received; keep the first part's other fields.
-    return { part: { ...chain.first, rssi: p.rssi, dataStatus: p.dataStatus, data }, truncated: truncated || chain.overflow }
+    return {
+      part: { ...chain.first, rssi: p.rssi, dataStatus: p.dataStatus, data },
+      truncated: truncated || chain.overflow,
+    }
   }
 
   private add(c: Chain, d: Uint8Array): void {

@@ -24,7 +24,12 @@
  *   keeps its dedup, merge and queue state and neither ends nor throws, the consumer sees a gap.
  */
 import type { Clock, HciHost } from '../hci/host.ts'
-import { LeSetExtendedScanEnable, LeSetExtendedScanParameters, LeSetScanEnable, LeSetScanParameters } from '../hci/commands.ts'
+import {
+  LeSetExtendedScanEnable,
+  LeSetExtendedScanParameters,
+  LeSetScanEnable,
+  LeSetScanParameters,
+} from '../hci/commands.ts'
 import { commandSet } from './command-set.ts'
 import { scanControl } from './scan-control.ts'
 import { GapError } from './events.ts'
@@ -137,12 +142,16 @@ export class Scanner {
     if (phys.length === 0) throw new GapError('INVALID_PARAMETERS', 'phys: at least one PHY to scan')
     if (phys.includes('coded')) {
       if (!extended) throw new GapError('UNSUPPORTED', 'scanning on LE Coded needs the extended scanning commands')
-      if (!supportsCoded(this.host)) throw new GapError('UNSUPPORTED', 'the controller does not support LE Coded PHY (LE feature bit 11)')
+      if (!supportsCoded(this.host))
+        throw new GapError('UNSUPPORTED', 'the controller does not support LE Coded PHY (LE feature bit 11)')
     }
     const interval = o.interval ?? 0x10
     const window = o.window ?? Math.min(interval, 0x10)
     if (!(interval >= 4 && interval <= (extended ? 0xffff : 0x4000) && window >= 4 && window <= interval)) {
-      throw new GapError('INVALID_PARAMETERS', `scan interval ${interval} / window ${window}: 4 <= window <= interval <= ${extended ? 0xffff : 0x4000} (0.625 ms units)`)
+      throw new GapError(
+        'INVALID_PARAMETERS',
+        `scan interval ${interval} / window ${window}: 4 <= window <= interval <= ${extended ? 0xffff : 0x4000} (0.625 ms units)`,
+      )
     }
     set.use(extended ? 'extended' : 'legacy')
     this.scanning = true
@@ -167,7 +176,7 @@ export class Scanner {
       w?.()
     }
     const emit = (adv: ReportPart, rsp: ReportPart | undefined, truncated: boolean): void => {
-      if (dedup && dedup.seen(deviceKey(adv), signature(adv.data, rsp?.data))) {
+      if (dedup?.seen(deviceKey(adv), signature(adv.data, rsp?.data))) {
         stats.duplicates++
         return
       }
@@ -264,12 +273,22 @@ export class Scanner {
         await this.host.send(LeSetExtendedScanEnable, { enable: 0, filterDuplicates: 0, duration: 0, period: 0 }, so)
         let bits = 0
         for (const p of phys) bits |= EXT_SCAN_PHY[p]
-        const perPhy = [EXT_SCAN_PHY['1M'], EXT_SCAN_PHY.coded].filter((b) => bits & b).map(() => ({ scanType, scanInterval: interval, scanWindow: window }))
-        await this.host.send(LeSetExtendedScanParameters, { ownAddressType, scanningFilterPolicy: 0, scanningPhys: bits, perPhy }, so)
+        const perPhy = [EXT_SCAN_PHY['1M'], EXT_SCAN_PHY.coded]
+          .filter((b) => bits & b)
+          .map(() => ({ scanType, scanInterval: interval, scanWindow: window }))
+        await this.host.send(
+          LeSetExtendedScanParameters,
+          { ownAddressType, scanningFilterPolicy: 0, scanningPhys: bits, perPhy },
+          so,
+        )
         await this.host.send(LeSetExtendedScanEnable, { enable: 1, filterDuplicates: dup, duration: 0, period: 0 }, so)
       } else {
         await this.host.send(LeSetScanEnable, { enable: 0, filterDuplicates: 0 }, so)
-        await this.host.send(LeSetScanParameters, { scanType, scanInterval: interval, scanWindow: window, ownAddressType, scanningFilterPolicy: 0 }, so)
+        await this.host.send(
+          LeSetScanParameters,
+          { scanType, scanInterval: interval, scanWindow: window, ownAddressType, scanningFilterPolicy: 0 },
+          so,
+        )
         await this.host.send(LeSetScanEnable, { enable: 1, filterDuplicates: dup }, so)
       }
       const enable = (on: 0 | 1): Promise<void> => {
@@ -298,15 +317,23 @@ export class Scanner {
       chains.clear()
       queue.length = 0
       this.scanning = false
-      if (extended) await this.host.send(LeSetExtendedScanEnable, { enable: 0, filterDuplicates: 0, duration: 0, period: 0 }).catch(() => undefined)
+      if (extended)
+        await this.host
+          .send(LeSetExtendedScanEnable, { enable: 0, filterDuplicates: 0, duration: 0, period: 0 })
+          .catch(() => undefined)
       else await this.host.send(LeSetScanEnable, { enable: 0, filterDuplicates: 0 }).catch(() => undefined)
     }
   }
 
   /** The first advertisement `match` accepts (within `timeoutMs`, default 10000). */
-  async find(match: (a: Advertisement) => boolean, o: Omit<ScanOptions, 'timeoutMs'> & { timeoutMs?: number } = {}): Promise<Advertisement> {
+  async find(
+    match: (a: Advertisement) => boolean,
+    o: Omit<ScanOptions, 'timeoutMs'> & { timeoutMs?: number } = {},
+  ): Promise<Advertisement> {
     const ms = o.timeoutMs ?? 10_000
     for await (const a of this.scan({ ...o, timeoutMs: ms })) if (match(a)) return a
-    throw new GapError('TIMEOUT', `no matching advertisement within ${ms} ms`, { hint: 'is the device advertising and in range?' })
+    throw new GapError('TIMEOUT', `no matching advertisement within ${ms} ms`, {
+      hint: 'is the device advertising and in range?',
+    })
   }
 }

@@ -163,7 +163,11 @@ export class AclFlow {
     const link = this.links.get(handle)
     if (!this.pools) {
       return Promise.reject(
-        new HciError('HCI_NOT_INITIALISED', 'hci', 'ACL data before the controller buffer sizes are known: run init() first'),
+        new HciError(
+          'HCI_NOT_INITIALISED',
+          'hci',
+          'ACL data before the controller buffer sizes are known: run init() first',
+        ),
       )
     }
     if (!link) {

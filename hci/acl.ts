@@ -256,7 +256,11 @@ export class AclReassembler {
       this.stats.droppedBytes += data.length
       if (p.discard === 0) this.partials.delete(handle)
       if (data.length > n) {
-        this.fail(handle, 'ACL_LENGTH_MISMATCH', `continuations carry ${data.length - n} bytes more than the L2CAP header announced`)
+        this.fail(
+          handle,
+          'ACL_LENGTH_MISMATCH',
+          `continuations carry ${data.length - n} bytes more than the L2CAP header announced`,
+        )
       }
       return undefined
     }
@@ -307,7 +311,11 @@ export class AclReassembler {
         discard: total - seen,
       })
     }
-    this.fail(handle, 'ACL_PDU_TOO_LARGE', `an L2CAP PDU of ${total} bytes exceeds the bound of ${this.maxPduSize}; dropped`)
+    this.fail(
+      handle,
+      'ACL_PDU_TOO_LARGE',
+      `an L2CAP PDU of ${total} bytes exceeds the bound of ${this.maxPduSize}; dropped`,
+    )
     return undefined
   }
 

@@ -60,7 +60,7 @@ export interface ControllerInfo {
 
 /** Is command (octet, bit) of the Supported_Commands table (6.27) set? */
 export function supportsCommand(supportedCommands: Uint8Array, octet: number, bit: number): boolean {
-  return ((supportedCommands[octet] ?? 0) >> bit) & 1 ? true : false
+  return !!(((supportedCommands[octet] ?? 0) >> bit) & 1)
 }
 
 function mask(v: bigint): Uint8Array {

@@ -14,7 +14,22 @@
  */
 import { DecodeError } from './errors.ts'
 import type { CommandParams, CommandReturn, CommandSpec, Fields, StructKind } from './spec.ts'
-import { command, u8, u16, u24, i8, hex16, status, bytes, lengthPrefixed, address, list, rest, struct, encodeStruct } from './spec.ts'
+import {
+  command,
+  u8,
+  u16,
+  u24,
+  i8,
+  hex16,
+  status,
+  bytes,
+  lengthPrefixed,
+  address,
+  list,
+  rest,
+  struct,
+  encodeStruct,
+} from './spec.ts'
 import { Reader, Writer } from './wire.ts'
 import { LE_COMMANDS, LE_COMMAND_NAMES } from './commands-le.ts'
 
@@ -32,121 +47,285 @@ const connectionHandle = hex16
 // --- 7.1 Link Control ---------------------------------------------------------------------------
 
 export const Disconnect = command(LINK_CONTROL, 0x0006, 'Disconnect', { connectionHandle, reason: status })
-export const ReadRemoteVersionInformation = command(LINK_CONTROL, 0x001d, 'Read Remote Version Information',
-  { connectionHandle })
+export const ReadRemoteVersionInformation = command(LINK_CONTROL, 0x001d, 'Read Remote Version Information', {
+  connectionHandle,
+})
 
 // --- 7.2 Link Policy ----------------------------------------------------------------------------
 
-export const ReadDefaultLinkPolicySettings = command(LINK_POLICY, 0x000e, 'Read Default Link Policy Settings', {},
-  { status, defaultLinkPolicySettings: u16 })
-export const WriteDefaultLinkPolicySettings = command(LINK_POLICY, 0x000f, 'Write Default Link Policy Settings',
-  { defaultLinkPolicySettings: u16 }, STATUS)
+export const ReadDefaultLinkPolicySettings = command(
+  LINK_POLICY,
+  0x000e,
+  'Read Default Link Policy Settings',
+  {},
+  { status, defaultLinkPolicySettings: u16 },
+)
+export const WriteDefaultLinkPolicySettings = command(
+  LINK_POLICY,
+  0x000f,
+  'Write Default Link Policy Settings',
+  { defaultLinkPolicySettings: u16 },
+  STATUS,
+)
 
 // --- 7.3 Controller & Baseband ------------------------------------------------------------------
 
 export const SetEventMask = command(BASEBAND, 0x0001, 'Set Event Mask', { eventMask: bytes(8) }, STATUS)
 export const Reset = command(BASEBAND, 0x0003, 'Reset', {}, STATUS)
 /** Filter_Condition_Type and Condition depend on Filter_Type (7.3.3); kept as raw bytes. */
-export const SetEventFilter = command(BASEBAND, 0x0005, 'Set Event Filter', { filterType: u8, condition: rest },
-  STATUS)
+export const SetEventFilter = command(BASEBAND, 0x0005, 'Set Event Filter', { filterType: u8, condition: rest }, STATUS)
 export const WriteLocalName = command(BASEBAND, 0x0013, 'Write Local Name', { localName: bytes(248) }, STATUS)
 export const ReadLocalName = command(BASEBAND, 0x0014, 'Read Local Name', {}, { status, localName: bytes(248) })
 export const ReadPageTimeout = command(BASEBAND, 0x0017, 'Read Page Timeout', {}, { status, pageTimeout: u16 })
 export const WritePageTimeout = command(BASEBAND, 0x0018, 'Write Page Timeout', { pageTimeout: u16 }, STATUS)
 export const ReadScanEnable = command(BASEBAND, 0x0019, 'Read Scan Enable', {}, { status, scanEnable: u8 })
 export const WriteScanEnable = command(BASEBAND, 0x001a, 'Write Scan Enable', { scanEnable: u8 }, STATUS)
-export const ReadClassOfDevice = command(BASEBAND, 0x0023, 'Read Class of Device', {},
-  { status, classOfDevice: u24 })
+export const ReadClassOfDevice = command(BASEBAND, 0x0023, 'Read Class of Device', {}, { status, classOfDevice: u24 })
 export const WriteClassOfDevice = command(BASEBAND, 0x0024, 'Write Class of Device', { classOfDevice: u24 }, STATUS)
-export const ReadTransmitPowerLevel = command(BASEBAND, 0x002d, 'Read Transmit Power Level',
-  { connectionHandle, type: u8 }, { status, connectionHandle, txPowerLevel: i8 })
-export const SetControllerToHostFlowControl = command(BASEBAND, 0x0031, 'Set Controller To Host Flow Control',
-  { flowControlEnable: u8 }, STATUS)
-export const HostBufferSize = command(BASEBAND, 0x0033, 'Host Buffer Size', {
-  hostAclDataPacketLength: u16,
-  hostSynchronousDataPacketLength: u8,
-  hostTotalNumAclDataPackets: u16,
-  hostTotalNumSynchronousDataPackets: u16,
-}, STATUS)
+export const ReadTransmitPowerLevel = command(
+  BASEBAND,
+  0x002d,
+  'Read Transmit Power Level',
+  { connectionHandle, type: u8 },
+  { status, connectionHandle, txPowerLevel: i8 },
+)
+export const SetControllerToHostFlowControl = command(
+  BASEBAND,
+  0x0031,
+  'Set Controller To Host Flow Control',
+  { flowControlEnable: u8 },
+  STATUS,
+)
+export const HostBufferSize = command(
+  BASEBAND,
+  0x0033,
+  'Host Buffer Size',
+  {
+    hostAclDataPacketLength: u16,
+    hostSynchronousDataPacketLength: u8,
+    hostTotalNumAclDataPackets: u16,
+    hostTotalNumSynchronousDataPackets: u16,
+  },
+  STATUS,
+)
 /** Normally answered by nothing at all (7.3.40), so no return parameters. */
 export const HostNumberOfCompletedPackets = command(BASEBAND, 0x0035, 'Host Number Of Completed Packets', {
   handles: list(struct({ connectionHandle, hostNumOfCompletedPackets: u16 })),
 })
-export const WriteExtendedInquiryResponse = command(BASEBAND, 0x0052, 'Write Extended Inquiry Response',
-  { fecRequired: u8, extendedInquiryResponse: bytes(240) }, STATUS)
-export const WriteSimplePairingMode = command(BASEBAND, 0x0056, 'Write Simple Pairing Mode',
-  { simplePairingMode: u8 }, STATUS)
-export const ReadDefaultErroneousDataReporting = command(BASEBAND, 0x005a,
-  'Read Default Erroneous Data Reporting', {}, { status, erroneousDataReporting: u8 })
-export const WriteDefaultErroneousDataReporting = command(BASEBAND, 0x005b,
-  'Write Default Erroneous Data Reporting', { erroneousDataReporting: u8 }, STATUS)
-export const SetEventMaskPage2 = command(BASEBAND, 0x0063, 'Set Event Mask Page 2', { eventMaskPage2: bytes(8) },
-  STATUS)
+export const WriteExtendedInquiryResponse = command(
+  BASEBAND,
+  0x0052,
+  'Write Extended Inquiry Response',
+  { fecRequired: u8, extendedInquiryResponse: bytes(240) },
+  STATUS,
+)
+export const WriteSimplePairingMode = command(
+  BASEBAND,
+  0x0056,
+  'Write Simple Pairing Mode',
+  { simplePairingMode: u8 },
+  STATUS,
+)
+export const ReadDefaultErroneousDataReporting = command(
+  BASEBAND,
+  0x005a,
+  'Read Default Erroneous Data Reporting',
+  {},
+  { status, erroneousDataReporting: u8 },
+)
+export const WriteDefaultErroneousDataReporting = command(
+  BASEBAND,
+  0x005b,
+  'Write Default Erroneous Data Reporting',
+  { erroneousDataReporting: u8 },
+  STATUS,
+)
+export const SetEventMaskPage2 = command(
+  BASEBAND,
+  0x0063,
+  'Set Event Mask Page 2',
+  { eventMaskPage2: bytes(8) },
+  STATUS,
+)
 /** The second octet was Simultaneous_LE_Host; Core v5.4 calls it Unused (always 0x00). */
-export const ReadLeHostSupport = command(BASEBAND, 0x006c, 'Read LE Host Support', {},
-  { status, leSupportedHost: u8, unused: u8 })
-export const WriteLeHostSupport = command(BASEBAND, 0x006d, 'Write LE Host Support',
-  { leSupportedHost: u8, unused: u8 }, STATUS)
-export const ReadSecureConnectionsHostSupport = command(BASEBAND, 0x0079, 'Read Secure Connections Host Support',
-  {}, { status, secureConnectionsHostSupport: u8 })
-export const WriteSecureConnectionsHostSupport = command(BASEBAND, 0x007a, 'Write Secure Connections Host Support',
-  { secureConnectionsHostSupport: u8 }, STATUS)
-export const ReadAuthenticatedPayloadTimeout = command(BASEBAND, 0x007b, 'Read Authenticated Payload Timeout',
-  { connectionHandle }, { status, connectionHandle, authenticatedPayloadTimeout: u16 })
-export const WriteAuthenticatedPayloadTimeout = command(BASEBAND, 0x007c, 'Write Authenticated Payload Timeout',
-  { connectionHandle, authenticatedPayloadTimeout: u16 }, { status, connectionHandle })
-export const ConfigureDataPath = command(BASEBAND, 0x0083, 'Configure Data Path',
-  { dataPathDirection: u8, dataPathId: u8, vendorSpecificConfig: lengthPrefixed }, STATUS)
-export const SetMinEncryptionKeySize = command(BASEBAND, 0x0084, 'Set Min Encryption Key Size',
-  { minEncryptionKeySize: u8 }, STATUS)
+export const ReadLeHostSupport = command(
+  BASEBAND,
+  0x006c,
+  'Read LE Host Support',
+  {},
+  { status, leSupportedHost: u8, unused: u8 },
+)
+export const WriteLeHostSupport = command(
+  BASEBAND,
+  0x006d,
+  'Write LE Host Support',
+  { leSupportedHost: u8, unused: u8 },
+  STATUS,
+)
+export const ReadSecureConnectionsHostSupport = command(
+  BASEBAND,
+  0x0079,
+  'Read Secure Connections Host Support',
+  {},
+  { status, secureConnectionsHostSupport: u8 },
+)
+export const WriteSecureConnectionsHostSupport = command(
+  BASEBAND,
+  0x007a,
+  'Write Secure Connections Host Support',
+  { secureConnectionsHostSupport: u8 },
+  STATUS,
+)
+export const ReadAuthenticatedPayloadTimeout = command(
+  BASEBAND,
+  0x007b,
+  'Read Authenticated Payload Timeout',
+  { connectionHandle },
+  { status, connectionHandle, authenticatedPayloadTimeout: u16 },
+)
+export const WriteAuthenticatedPayloadTimeout = command(
+  BASEBAND,
+  0x007c,
+  'Write Authenticated Payload Timeout',
+  { connectionHandle, authenticatedPayloadTimeout: u16 },
+  { status, connectionHandle },
+)
+export const ConfigureDataPath = command(
+  BASEBAND,
+  0x0083,
+  'Configure Data Path',
+  { dataPathDirection: u8, dataPathId: u8, vendorSpecificConfig: lengthPrefixed },
+  STATUS,
+)
+export const SetMinEncryptionKeySize = command(
+  BASEBAND,
+  0x0084,
+  'Set Min Encryption Key Size',
+  { minEncryptionKeySize: u8 },
+  STATUS,
+)
 
 // --- 7.4 Informational parameters ---------------------------------------------------------------
 
-export const ReadLocalVersionInformation = command(INFORMATIONAL, 0x0001, 'Read Local Version Information', {}, {
-  status,
-  hciVersion: u8,
-  hciSubversion: u16,
-  lmpVersion: u8,
-  companyIdentifier: u16,
-  lmpSubversion: u16,
-})
-export const ReadLocalSupportedCommands = command(INFORMATIONAL, 0x0002, 'Read Local Supported Commands', {},
-  { status, supportedCommands: bytes(64) })
-export const ReadLocalSupportedFeatures = command(INFORMATIONAL, 0x0003, 'Read Local Supported Features', {},
-  { status, lmpFeatures: bytes(8) })
-export const ReadLocalExtendedFeatures = command(INFORMATIONAL, 0x0004, 'Read Local Extended Features',
-  { pageNumber: u8 }, { status, pageNumber: u8, maxPageNumber: u8, extendedLmpFeatures: bytes(8) })
-export const ReadBufferSize = command(INFORMATIONAL, 0x0005, 'Read Buffer Size', {}, {
-  status,
-  aclDataPacketLength: u16,
-  synchronousDataPacketLength: u8,
-  totalNumAclDataPackets: u16,
-  totalNumSynchronousDataPackets: u16,
-})
+export const ReadLocalVersionInformation = command(
+  INFORMATIONAL,
+  0x0001,
+  'Read Local Version Information',
+  {},
+  {
+    status,
+    hciVersion: u8,
+    hciSubversion: u16,
+    lmpVersion: u8,
+    companyIdentifier: u16,
+    lmpSubversion: u16,
+  },
+)
+export const ReadLocalSupportedCommands = command(
+  INFORMATIONAL,
+  0x0002,
+  'Read Local Supported Commands',
+  {},
+  { status, supportedCommands: bytes(64) },
+)
+export const ReadLocalSupportedFeatures = command(
+  INFORMATIONAL,
+  0x0003,
+  'Read Local Supported Features',
+  {},
+  { status, lmpFeatures: bytes(8) },
+)
+export const ReadLocalExtendedFeatures = command(
+  INFORMATIONAL,
+  0x0004,
+  'Read Local Extended Features',
+  { pageNumber: u8 },
+  { status, pageNumber: u8, maxPageNumber: u8, extendedLmpFeatures: bytes(8) },
+)
+export const ReadBufferSize = command(
+  INFORMATIONAL,
+  0x0005,
+  'Read Buffer Size',
+  {},
+  {
+    status,
+    aclDataPacketLength: u16,
+    synchronousDataPacketLength: u8,
+    totalNumAclDataPackets: u16,
+    totalNumSynchronousDataPackets: u16,
+  },
+)
 export const ReadBdAddr = command(INFORMATIONAL, 0x0009, 'Read BD_ADDR', {}, { status, bdAddr: address })
-export const ReadLocalSimplePairingOptions = command(INFORMATIONAL, 0x000c, 'Read Local Simple Pairing Options',
-  {}, { status, simplePairingOptions: u8, maxEncryptionKeySize: u8 })
+export const ReadLocalSimplePairingOptions = command(
+  INFORMATIONAL,
+  0x000c,
+  'Read Local Simple Pairing Options',
+  {},
+  { status, simplePairingOptions: u8, maxEncryptionKeySize: u8 },
+)
 
 // --- 7.5 Status parameters ----------------------------------------------------------------------
 
-export const ReadRssi = command(STATUS_PARAMS, 0x0005, 'Read RSSI', { connectionHandle },
-  { status, connectionHandle, rssi: i8 })
-export const ReadEncryptionKeySize = command(STATUS_PARAMS, 0x0008, 'Read Encryption Key Size', { connectionHandle },
-  { status, connectionHandle, keySize: u8 })
+export const ReadRssi = command(
+  STATUS_PARAMS,
+  0x0005,
+  'Read RSSI',
+  { connectionHandle },
+  { status, connectionHandle, rssi: i8 },
+)
+export const ReadEncryptionKeySize = command(
+  STATUS_PARAMS,
+  0x0008,
+  'Read Encryption Key Size',
+  { connectionHandle },
+  { status, connectionHandle, keySize: u8 },
+)
 
 // ------------------------------------------------------------------------------------------------
 
 /** Every typed command spec (BR/EDR and controller setup above, LE from commands-le.ts). */
 export const COMMANDS: readonly CommandSpec[] = [
-  Disconnect, ReadRemoteVersionInformation, ReadDefaultLinkPolicySettings, WriteDefaultLinkPolicySettings,
-  SetEventMask, Reset, SetEventFilter, WriteLocalName, ReadLocalName, ReadPageTimeout, WritePageTimeout,
-  ReadScanEnable, WriteScanEnable, ReadClassOfDevice, WriteClassOfDevice, ReadTransmitPowerLevel,
-  SetControllerToHostFlowControl, HostBufferSize, HostNumberOfCompletedPackets, WriteExtendedInquiryResponse,
-  WriteSimplePairingMode, ReadDefaultErroneousDataReporting, WriteDefaultErroneousDataReporting, SetEventMaskPage2,
-  ReadLeHostSupport, WriteLeHostSupport, ReadSecureConnectionsHostSupport, WriteSecureConnectionsHostSupport,
-  ReadAuthenticatedPayloadTimeout, WriteAuthenticatedPayloadTimeout, ConfigureDataPath, SetMinEncryptionKeySize,
-  ReadLocalVersionInformation, ReadLocalSupportedCommands, ReadLocalSupportedFeatures, ReadLocalExtendedFeatures,
-  ReadBufferSize, ReadBdAddr, ReadLocalSimplePairingOptions, ReadRssi, ReadEncryptionKeySize,
+  Disconnect,
+  ReadRemoteVersionInformation,
+  ReadDefaultLinkPolicySettings,
+  WriteDefaultLinkPolicySettings,
+  SetEventMask,
+  Reset,
+  SetEventFilter,
+  WriteLocalName,
+  ReadLocalName,
+  ReadPageTimeout,
+  WritePageTimeout,
+  ReadScanEnable,
+  WriteScanEnable,
+  ReadClassOfDevice,
+  WriteClassOfDevice,
+  ReadTransmitPowerLevel,
+  SetControllerToHostFlowControl,
+  HostBufferSize,
+  HostNumberOfCompletedPackets,
+  WriteExtendedInquiryResponse,
+  WriteSimplePairingMode,
+  ReadDefaultErroneousDataReporting,
+  WriteDefaultErroneousDataReporting,
+  SetEventMaskPage2,
+  ReadLeHostSupport,
+  WriteLeHostSupport,
+  ReadSecureConnectionsHostSupport,
+  WriteSecureConnectionsHostSupport,
+  ReadAuthenticatedPayloadTimeout,
+  WriteAuthenticatedPayloadTimeout,
+  ConfigureDataPath,
+  SetMinEncryptionKeySize,
+  ReadLocalVersionInformation,
+  ReadLocalSupportedCommands,
+  ReadLocalSupportedFeatures,
+  ReadLocalExtendedFeatures,
+  ReadBufferSize,
+  ReadBdAddr,
+  ReadLocalSimplePairingOptions,
+  ReadRssi,
+  ReadEncryptionKeySize,
   ...LE_COMMANDS,
 ]
 

@@ -8,8 +8,22 @@
  * suffix marks the second version of an event, the first version carries no suffix.
  * hci/events.ts gathers these into the one HciEvent union.
  */
-import { leEvent, struct, list, counted, u8, u16, u24, i8, i16, hex16, status, bytes, lengthPrefixed, address } from './spec.ts'
-
+import {
+  leEvent,
+  struct,
+  list,
+  counted,
+  u8,
+  u16,
+  u24,
+  i8,
+  i16,
+  hex16,
+  status,
+  bytes,
+  lengthPrefixed,
+  address,
+} from './spec.ts'
 
 /** Names of every LE Meta sub-event code of Core v5.4 (7.7.65; codes 0x01 - 0x29). */
 export const LE_SUBEVENT_NAMES: Readonly<Record<number, string>> = {
@@ -123,7 +137,7 @@ export const LeReadLocalP256PublicKeyComplete = leEvent(0x08, 'LE Read Local P-2
 })
 
 // 7.7.65.9
-export const LeGenerateDhKeyComplete = leEvent(0x09, 'LE Generate DHKey Complete', { status, dhKey: bytes(32)})
+export const LeGenerateDhKeyComplete = leEvent(0x09, 'LE Generate DHKey Complete', { status, dhKey: bytes(32) })
 
 const enhancedConnectionCompleteV1 = {
   status,
@@ -140,7 +154,11 @@ const enhancedConnectionCompleteV1 = {
 }
 
 // 7.7.65.10
-export const LeEnhancedConnectionComplete = leEvent(0x0a, 'LE Enhanced Connection Complete', enhancedConnectionCompleteV1)
+export const LeEnhancedConnectionComplete = leEvent(
+  0x0a,
+  'LE Enhanced Connection Complete',
+  enhancedConnectionCompleteV1,
+)
 
 // 7.7.65.11
 export const LeDirectedAdvertisingReport = leEvent(0x0b, 'LE Directed Advertising Report', {
@@ -196,7 +214,11 @@ const pawrTiming = {
 }
 
 // 7.7.65.14
-export const LePeriodicAdvertisingSyncEstablished = leEvent(0x0e, 'LE Periodic Advertising Sync Established', syncEstablishedV1)
+export const LePeriodicAdvertisingSyncEstablished = leEvent(
+  0x0e,
+  'LE Periodic Advertising Sync Established',
+  syncEstablishedV1,
+)
 
 // 7.7.65.15
 export const LePeriodicAdvertisingReport = leEvent(0x0f, 'LE Periodic Advertising Report', {
@@ -209,7 +231,7 @@ export const LePeriodicAdvertisingReport = leEvent(0x0f, 'LE Periodic Advertisin
 })
 
 // 7.7.65.16
-export const LePeriodicAdvertisingSyncLost = leEvent(0x10, 'LE Periodic Advertising Sync Lost', { syncHandle: hex16})
+export const LePeriodicAdvertisingSyncLost = leEvent(0x10, 'LE Periodic Advertising Sync Lost', { syncHandle: hex16 })
 
 // 7.7.65.17
 export const LeScanTimeout = leEvent(0x11, 'LE Scan Timeout', {})
@@ -267,7 +289,7 @@ export const LeConnectionIqReport = leEvent(0x16, 'LE Connection IQ Report', {
 })
 
 // 7.7.65.23
-export const LeCteRequestFailed = leEvent(0x17, 'LE CTE Request Failed', { status, connectionHandle: hex16})
+export const LeCteRequestFailed = leEvent(0x17, 'LE CTE Request Failed', { status, connectionHandle: hex16 })
 
 const syncTransferReceivedV1 = {
   status,
@@ -334,7 +356,7 @@ export const LeCreateBigComplete = leEvent(0x1b, 'LE Create BIG Complete', {
 })
 
 // 7.7.65.28
-export const LeTerminateBigComplete = leEvent(0x1c, 'LE Terminate BIG Complete', { bigHandle: u8, reason: status})
+export const LeTerminateBigComplete = leEvent(0x1c, 'LE Terminate BIG Complete', { bigHandle: u8, reason: status })
 
 // 7.7.65.29 (Num_BIS is the count of the Connection_Handle list)
 export const LeBigSyncEstablished = leEvent(0x1d, 'LE BIG Sync Established', {
@@ -351,7 +373,7 @@ export const LeBigSyncEstablished = leEvent(0x1d, 'LE BIG Sync Established', {
 })
 
 // 7.7.65.30
-export const LeBigSyncLost = leEvent(0x1e, 'LE BIG Sync Lost', { bigHandle: u8, reason: status})
+export const LeBigSyncLost = leEvent(0x1e, 'LE BIG Sync Lost', { bigHandle: u8, reason: status })
 
 // 7.7.65.31
 export const LeRequestPeerScaComplete = leEvent(0x1f, 'LE Request Peer SCA Complete', {

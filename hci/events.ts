@@ -13,7 +13,21 @@
  */
 import type { EventSpec, EventParams } from './spec.ts'
 import {
-  event, struct, list, u8, u16, u24, u32, i8, hex16, status, bytes, lengthPrefixed, rest, address, formatWith,
+  event,
+  struct,
+  list,
+  u8,
+  u16,
+  u24,
+  u32,
+  i8,
+  hex16,
+  status,
+  bytes,
+  lengthPrefixed,
+  rest,
+  address,
+  formatWith,
   LE_META_EVENT,
 } from './spec.ts'
 import { DecodeError } from './errors.ts'
@@ -132,7 +146,11 @@ export const ConnectionComplete = event(0x03, 'Connection Complete', {
   encryptionEnabled: u8,
 })
 /** 7.7.4 */
-export const ConnectionRequest = event(0x04, 'Connection Request', { bdAddr: address, classOfDevice: u24, linkType: u8 })
+export const ConnectionRequest = event(0x04, 'Connection Request', {
+  bdAddr: address,
+  classOfDevice: u24,
+  linkType: u8,
+})
 /** 7.7.5 */
 export const DisconnectionComplete = event(0x05, 'Disconnection Complete', {
   status,
@@ -204,7 +222,12 @@ export const NumberOfCompletedPackets = event(0x13, 'Number Of Completed Packets
   handles: list(struct({ connectionHandle: hex16, numCompletedPackets: u16 })),
 })
 /** 7.7.20 */
-export const ModeChange = event(0x14, 'Mode Change', { status, connectionHandle: hex16, currentMode: u8, interval: u16})
+export const ModeChange = event(0x14, 'Mode Change', {
+  status,
+  connectionHandle: hex16,
+  currentMode: u8,
+  interval: u16,
+})
 /** 7.7.21 */
 export const ReturnLinkKeys = event(0x15, 'Return Link Keys', {
   keys: list(struct({ bdAddr: address, linkKey: bytes(16) })),
@@ -432,21 +455,70 @@ export const Vendor = event(VENDOR_EVENT, 'Vendor', { data: rest })
 
 /** Every typed event spec, keyed by its const name. */
 export const EventSpecs = {
-  InquiryComplete, InquiryResult, ConnectionComplete, ConnectionRequest, DisconnectionComplete,
-  AuthenticationComplete, RemoteNameRequestComplete, EncryptionChange, ChangeConnectionLinkKeyComplete,
-  LinkKeyTypeChanged, ReadRemoteSupportedFeaturesComplete, ReadRemoteVersionInformationComplete, QosSetupComplete,
-  CommandComplete, CommandStatus, HardwareError, FlushOccurred, RoleChange, NumberOfCompletedPackets, ModeChange,
-  ReturnLinkKeys, PinCodeRequest, LinkKeyRequest, LinkKeyNotification, LoopbackCommand, DataBufferOverflow,
-  MaxSlotsChange, ReadClockOffsetComplete, ConnectionPacketTypeChanged, QosViolation, PageScanRepetitionModeChange,
-  FlowSpecificationComplete, InquiryResultWithRssi, ReadRemoteExtendedFeaturesComplete,
-  SynchronousConnectionComplete, SynchronousConnectionChanged, SniffSubrating, ExtendedInquiryResult,
-  EncryptionKeyRefreshComplete, IoCapabilityRequest, IoCapabilityResponse, UserConfirmationRequest,
-  UserPasskeyRequest, RemoteOobDataRequest, SimplePairingComplete, LinkSupervisionTimeoutChanged,
-  EnhancedFlushComplete, UserPasskeyNotification, KeypressNotification, RemoteHostSupportedFeaturesNotification,
-  TriggeredClockCapture, SynchronizationTrainComplete, SynchronizationTrainReceived,
-  ConnectionlessPeripheralBroadcastReceive, ConnectionlessPeripheralBroadcastTimeout, TruncatedPageComplete,
-  PeripheralPageResponseTimeout, ConnectionlessPeripheralBroadcastChannelMapChange, InquiryResponseNotification,
-  AuthenticatedPayloadTimeoutExpired, SamStatusChange, EncryptionChangeV2, Vendor, ...LeEventSpecs,
+  InquiryComplete,
+  InquiryResult,
+  ConnectionComplete,
+  ConnectionRequest,
+  DisconnectionComplete,
+  AuthenticationComplete,
+  RemoteNameRequestComplete,
+  EncryptionChange,
+  ChangeConnectionLinkKeyComplete,
+  LinkKeyTypeChanged,
+  ReadRemoteSupportedFeaturesComplete,
+  ReadRemoteVersionInformationComplete,
+  QosSetupComplete,
+  CommandComplete,
+  CommandStatus,
+  HardwareError,
+  FlushOccurred,
+  RoleChange,
+  NumberOfCompletedPackets,
+  ModeChange,
+  ReturnLinkKeys,
+  PinCodeRequest,
+  LinkKeyRequest,
+  LinkKeyNotification,
+  LoopbackCommand,
+  DataBufferOverflow,
+  MaxSlotsChange,
+  ReadClockOffsetComplete,
+  ConnectionPacketTypeChanged,
+  QosViolation,
+  PageScanRepetitionModeChange,
+  FlowSpecificationComplete,
+  InquiryResultWithRssi,
+  ReadRemoteExtendedFeaturesComplete,
+  SynchronousConnectionComplete,
+  SynchronousConnectionChanged,
+  SniffSubrating,
+  ExtendedInquiryResult,
+  EncryptionKeyRefreshComplete,
+  IoCapabilityRequest,
+  IoCapabilityResponse,
+  UserConfirmationRequest,
+  UserPasskeyRequest,
+  RemoteOobDataRequest,
+  SimplePairingComplete,
+  LinkSupervisionTimeoutChanged,
+  EnhancedFlushComplete,
+  UserPasskeyNotification,
+  KeypressNotification,
+  RemoteHostSupportedFeaturesNotification,
+  TriggeredClockCapture,
+  SynchronizationTrainComplete,
+  SynchronizationTrainReceived,
+  ConnectionlessPeripheralBroadcastReceive,
+  ConnectionlessPeripheralBroadcastTimeout,
+  TruncatedPageComplete,
+  PeripheralPageResponseTimeout,
+  ConnectionlessPeripheralBroadcastChannelMapChange,
+  InquiryResponseNotification,
+  AuthenticatedPayloadTimeoutExpired,
+  SamStatusChange,
+  EncryptionChangeV2,
+  Vendor,
+  ...LeEventSpecs,
 } as const
 
 export type EventKey = keyof typeof EventSpecs

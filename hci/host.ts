@@ -23,7 +23,7 @@
  * hci/ has no timers of its own: the caller passes a `Clock` (tests pass a virtual one).
  */
 import { channel } from 'node:diagnostics_channel'
-import { AclError, DecodeError, HciError } from './errors.ts'
+import { type AclError, DecodeError, HciError } from './errors.ts'
 import { H4Type, statusName } from './constants.ts'
 import type { CommandParams, CommandSpec, Fields, StructValue } from './spec.ts'
 import { decodeReturnParameters, encodeCommand } from './commands.ts'
@@ -169,7 +169,7 @@ export class HciHost {
     private readonly transport: Transport,
     options: HciHostOptions,
   ) {
-    if (!options || !options.clock) throw new TypeError('HciHost needs options.clock (hci/ has no timers of its own)')
+    if (!options?.clock) throw new TypeError('HciHost needs options.clock (hci/ has no timers of its own)')
     this.clock = options.clock
     this.diagnostics = options.diagnostics ?? true
     this.commandTimeoutMs = options.commandTimeoutMs ?? 5000
@@ -385,9 +385,14 @@ export class HciHost {
         else {
           this.fail(
             p,
-            new HciError('HCI_BAD_RESPONSE', 'hci', `${p.spec.name}: return parameters do not decode: ${decoded.message}`, {
-              cause: decoded,
-            }),
+            new HciError(
+              'HCI_BAD_RESPONSE',
+              'hci',
+              `${p.spec.name}: return parameters do not decode: ${decoded.message}`,
+              {
+                cause: decoded,
+              },
+            ),
           )
         }
       } else {
@@ -462,10 +467,15 @@ export class HciHost {
     this.reassembler.drop(handle)
     this.acl.removeLink(
       handle,
-      new HciError('ACL_DISCONNECTED', 'hci', `handle ${hex3(handle)} disconnected (${statusName(reason)}) before the PDU was sent`, {
-        status: reason,
-        statusName: statusName(reason),
-      }),
+      new HciError(
+        'ACL_DISCONNECTED',
+        'hci',
+        `handle ${hex3(handle)} disconnected (${statusName(reason)}) before the PDU was sent`,
+        {
+          status: reason,
+          statusName: statusName(reason),
+        },
+      ),
     )
   }
 
@@ -528,7 +538,8 @@ export class HciHost {
         break
       case 'ConnectionComplete':
         // Link type 0x01 is ACL; SCO/eSCO handles carry no ACL data.
-        if (e.params.status === 0 && e.params.linkType === 0x01) this.connect(e.params.connectionHandle & 0x0fff, 'bredr')
+        if (e.params.status === 0 && e.params.linkType === 0x01)
+          this.connect(e.params.connectionHandle & 0x0fff, 'bredr')
         break
       case 'HardwareError': {
         const code = `0x${e.params.hardwareCode.toString(16).padStart(2, '0')}`
@@ -569,7 +580,12 @@ export class HciHost {
     this.closed = { err }
     this.failAllCommands((p) => this.closedError(p.spec))
     this.dropAllLinks(
-      new HciError('TRANSPORT_CLOSED', 'transport', `ACL data: the transport closed${err ? ` (${err.message})` : ''} before it was sent`, err ? { cause: err } : {}),
+      new HciError(
+        'TRANSPORT_CLOSED',
+        'transport',
+        `ACL data: the transport closed${err ? ` (${err.message})` : ''} before it was sent`,
+        err ? { cause: err } : {},
+      ),
     )
     deliver(this.closeCbs, err)
   }

@@ -15,12 +15,24 @@ import { BTSNOOP_HEADER_BYTES, BTSNOOP_MAGIC, readBtsnoop, type BtsnoopDatalink 
 import { ChunkQueue, type FormatReader } from './snoop/chunks.ts'
 import { pcapMagic, readPcap } from './snoop/pcap.ts'
 import { PCAPNG_SHB_TYPE, readPcapng } from './snoop/pcapng.ts'
-import { DEFAULT_MAX_RECORD_BYTES, u32, type CaptureFormat, type CaptureRecord, type ReadOptions, type RecordBody } from './snoop/record.ts'
+import {
+  DEFAULT_MAX_RECORD_BYTES,
+  u32,
+  type CaptureFormat,
+  type CaptureRecord,
+  type ReadOptions,
+  type RecordBody,
+} from './snoop/record.ts'
 
 export type { CaptureFormat, CaptureNote, CaptureRecord, CaptureSink, Direction, ReadOptions } from './snoop/record.ts'
 export { DEFAULT_MAX_RECORD_BYTES, H4_ACL, H4_COMMAND, H4_EVENT, H4_ISO, H4_SCO } from './snoop/record.ts'
 export { BtsnoopWriter, BTSNOOP_EPOCH_OFFSET_US, type SnoopWriteRecord } from './snoop/btsnoop.ts'
-export { PcapWriter, LINKTYPE_BLUETOOTH_HCI_H4, LINKTYPE_BLUETOOTH_HCI_H4_WITH_PHDR, LINKTYPE_BLUETOOTH_LINUX_MONITOR } from './snoop/pcap.ts'
+export {
+  PcapWriter,
+  LINKTYPE_BLUETOOTH_HCI_H4,
+  LINKTYPE_BLUETOOTH_HCI_H4_WITH_PHDR,
+  LINKTYPE_BLUETOOTH_LINUX_MONITOR,
+} from './snoop/pcap.ts'
 
 /** Bytes `detectFormat` wants to see to tell every format apart. */
 export const FORMAT_HEAD_BYTES = 16
@@ -66,7 +78,9 @@ function unknownFormat(head: Uint8Array): CaptureError {
     return new CaptureError(`${what} is not readable; hcikit reads ${READABLE_FORMATS}`, { hint })
   }
   const first = Array.from(head.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ')
-  return new CaptureError(`not a capture hcikit reads (first bytes ${first}); hcikit reads ${READABLE_FORMATS}`, { hint })
+  return new CaptureError(`not a capture hcikit reads (first bytes ${first}); hcikit reads ${READABLE_FORMATS}`, {
+    hint,
+  })
 }
 
 /**

@@ -217,7 +217,9 @@ export function formatValue(v: unknown): string {
   if (v instanceof Uint8Array) return toHex(v)
   if (Array.isArray(v)) return `[${v.map(formatValue).join(', ')}]`
   if (v !== null && typeof v === 'object') {
-    return `{${Object.entries(v).map(([k, x]) => `${k}=${formatValue(x)}`).join(' ')}}`
+    return `{${Object.entries(v)
+      .map(([k, x]) => `${k}=${formatValue(x)}`)
+      .join(' ')}}`
   }
   return String(v)
 }

@@ -32,14 +32,30 @@ function findNodeGyp() {
   try {
     candidates.push(require.resolve('node-gyp/bin/node-gyp.js'))
   } catch {}
-  if (process.env['npm_execpath']) candidates.push(join(dirname(process.env['npm_execpath']), '..', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'))
-  candidates.push(join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'))
+  if (process.env['npm_execpath'])
+    candidates.push(join(dirname(process.env['npm_execpath']), '..', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'))
+  candidates.push(
+    join(
+      dirname(process.execPath),
+      '..',
+      'lib',
+      'node_modules',
+      'npm',
+      'node_modules',
+      'node-gyp',
+      'bin',
+      'node-gyp.js',
+    ),
+  )
   return candidates.find((p) => p && existsSync(p))
 }
 
 function nodeDir() {
   const dir = join(dirname(process.execPath), '..')
-  return existsSync(join(dir, 'include', 'node', 'node_api.h')) && existsSync(join(dir, 'include', 'node', 'common.gypi')) ? dir : undefined
+  return existsSync(join(dir, 'include', 'node', 'node_api.h')) &&
+    existsSync(join(dir, 'include', 'node', 'common.gypi'))
+    ? dir
+    : undefined
 }
 
 function build() {
@@ -47,15 +63,21 @@ function build() {
   if (!gyp) return { ok: false, why: 'node-gyp was not found (it comes with npm)' }
   const dir = nodeDir()
   const args = [gyp, 'rebuild', ...(dir ? [`--nodedir=${dir}`] : [])]
-  const r = spawnSync(process.execPath, args, { cwd: root, stdio: install ? ['ignore', 'ignore', 'pipe'] : 'inherit', encoding: 'utf8' })
-  if (r.status !== 0) return { ok: false, why: `node-gyp rebuild failed${r.error ? `: ${r.error.message}` : ''}`, stderr: r.stderr }
+  const r = spawnSync(process.execPath, args, {
+    cwd: root,
+    stdio: install ? ['ignore', 'ignore', 'pipe'] : 'inherit',
+    encoding: 'utf8',
+  })
+  if (r.status !== 0)
+    return { ok: false, why: `node-gyp rebuild failed${r.error ? `: ${r.error.message}` : ''}`, stderr: r.stderr }
   return { ok: true }
 }
 
 // The first reason node-gyp gives, in a few words.
 function cause(stderr) {
   if (/find Python/.test(stderr)) return ' (no Python 3 found)'
-  if (/(make|g\+\+|cc|gcc|c\+\+)[^\n]*(not found|ENOENT)|ENOENT[^\n]*(make|g\+\+|cc)/.test(stderr)) return ' (no C compiler or make found)'
+  if (/(make|g\+\+|cc|gcc|c\+\+)[^\n]*(not found|ENOENT)|ENOENT[^\n]*(make|g\+\+|cc)/.test(stderr))
+    return ' (no C compiler or make found)'
   const line = stderr.split('\n').find((l) => /gyp ERR! stack \w*Error/.test(l))
   return line ? ` (${line.replace(/^gyp ERR! stack /, '').trim()})` : ''
 }
@@ -76,7 +98,9 @@ if (install) {
   const r = build()
   if (!r.ok) {
     say(`the HCI socket addon was not built: ${r.why}${cause(r.stderr ?? '')}.`)
-    say(`hcikit still works over usb, uart and tcp. For hciN, install a C toolchain (Debian/Ubuntu: \`sudo apt-get install -y build-essential python3\`), then run \`node ${join(root, 'scripts', 'build-native.mjs')}\`.`)
+    say(
+      `hcikit still works over usb, uart and tcp. For hciN, install a C toolchain (Debian/Ubuntu: \`sudo apt-get install -y build-essential python3\`), then run \`node ${join(root, 'scripts', 'build-native.mjs')}\`.`,
+    )
   }
   process.exit(0)
 }

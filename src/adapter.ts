@@ -125,7 +125,10 @@ async function stopLog(): Promise<void> {
 /** Open a transport and bring the controller up. The adapter owns both. */
 export async function open(o: OpenOptions = {}): Promise<Adapter> {
   const env = o.env ?? process.env
-  const spec = typeof o.transport === 'object' ? o.transport : parseTransportSpec(o.transport ?? env['HCIKIT_TRANSPORT'] ?? 'virtual')
+  const spec =
+    typeof o.transport === 'object'
+      ? o.transport
+      : parseTransportSpec(o.transport ?? env['HCIKIT_TRANSPORT'] ?? 'virtual')
   let transport: Transport
   let clock: Clock
   let ownedScheduler: VirtualScheduler | undefined
@@ -133,11 +136,19 @@ export async function open(o: OpenOptions = {}): Promise<Adapter> {
   if (spec.kind === 'virtual') {
     const link = o.link ?? createVirtualLink()
     if (!o.link) ownedScheduler = link.scheduler as VirtualScheduler
-    controller = new VirtualController(link, { timing: 'fast', ...(o.address ? { address: o.address } : {}), ...(o.name ? { name: o.name } : {}) })
+    controller = new VirtualController(link, {
+      timing: 'fast',
+      ...(o.address ? { address: o.address } : {}),
+      ...(o.name ? { name: o.name } : {}),
+    })
     transport = controller.attach()
     clock = clockFrom(link.scheduler)
   } else {
-    transport = await openTransport(spec, { env, ...(o.signal ? { signal: o.signal } : {}), ...(o.timeout !== undefined ? { timeoutMs: o.timeout } : {}) })
+    transport = await openTransport(spec, {
+      env,
+      ...(o.signal ? { signal: o.signal } : {}),
+      ...(o.timeout !== undefined ? { timeoutMs: o.timeout } : {}),
+    })
     clock = realClock
   }
   startLog(env)
@@ -256,7 +267,13 @@ export class Adapter implements AsyncDisposable {
   /** The first advertisement that passes the filter; 'NOT_FOUND' after `timeout` (default 10000 ms). */
   async find(filter: ScanFilter, o: CallOptions & { active?: boolean } = {}): Promise<Advertisement> {
     const timeout = o.timeout ?? 10_000
-    for await (const ad of this.scan({ ...filter, timeout, ...(o.signal ? { signal: o.signal } : {}), ...(o.active !== undefined ? { active: o.active } : {}) })) return ad
+    for await (const ad of this.scan({
+      ...filter,
+      timeout,
+      ...(o.signal ? { signal: o.signal } : {}),
+      ...(o.active !== undefined ? { active: o.active } : {}),
+    }))
+      return ad
     throw new NotFoundError(`no advertisement matched ${describe(filter)} within ${timeout} ms`, {
       hint: 'is the device advertising and in range? `hcikit scan` shows what is around',
     })
@@ -274,12 +291,18 @@ export class Adapter implements AsyncDisposable {
         ? { address: target.toUpperCase(), type: this.seen.get(target.toUpperCase()) ?? ('public' as const) }
         : 'ad' in target
           ? { address: target.address, type: target.addressType }
-          : { address: target.address.toUpperCase(), type: target.addressType ?? this.seen.get(target.address.toUpperCase()) ?? ('public' as const) }
+          : {
+              address: target.address.toUpperCase(),
+              type: target.addressType ?? this.seen.get(target.address.toUpperCase()) ?? ('public' as const),
+            }
     const timeout = o.timeout ?? 10_000
     const d = deadline(this.clock, { timeout, signal: o.signal }, `connecting to ${peer.address}`)
     let connection: Connection | undefined
     try {
-      connection = await this.connections.connect(peer, { timeoutMs: timeout, ...(d.signal ? { signal: d.signal } : {}) })
+      connection = await this.connections.connect(peer, {
+        timeoutMs: timeout,
+        ...(d.signal ? { signal: d.signal } : {}),
+      })
       const client = new Client(connection, {
         clock: this.clock,
         cache: o.cachePolicy === 'off' ? undefined : this.cache,
@@ -310,7 +333,8 @@ export class Adapter implements AsyncDisposable {
    */
   serve(declaration: DatabaseDeclaration = {}): GattServer {
     this.open('serve')
-    if (this.gattServer) throw new ClosedError('serve: this adapter already serves a database (add services to adapter.gattServer.db)')
+    if (this.gattServer)
+      throw new ClosedError('serve: this adapter already serves a database (add services to adapter.gattServer.db)')
     const server = new GattServer(new AttributeDatabase(declaration))
     this.gattServer = server
     return server
@@ -371,8 +395,17 @@ export class Adapter implements AsyncDisposable {
     this.advertising = undefined
     if (this.state === 'open') {
       const links = [...this.connections.byHandle.values()]
-      await Promise.all(links.map((c) => withDeadline(this.clock, { timeout: 2000 }, 'disconnect', (signal) => c.disconnect(0x13, signal ? { signal } : {})).catch(() => undefined)))
-      if (this.advertiser.advertising) await withDeadline(this.clock, { timeout: 2000 }, 'stop advertising', () => this.advertiser.stop()).catch(() => undefined)
+      await Promise.all(
+        links.map((c) =>
+          withDeadline(this.clock, { timeout: 2000 }, 'disconnect', (signal) =>
+            c.disconnect(0x13, signal ? { signal } : {}),
+          ).catch(() => undefined),
+        ),
+      )
+      if (this.advertiser.advertising)
+        await withDeadline(this.clock, { timeout: 2000 }, 'stop advertising', () => this.advertiser.stop()).catch(
+          () => undefined,
+        )
     }
     this.connections.close()
     this.advertiser.close()
@@ -401,7 +434,13 @@ function describe(f: ScanFilter): string {
   if (f.name !== undefined) parts.push(`name ${String(f.name)}`)
   if (f.services?.length) parts.push(`services ${f.services.join(',')}`)
   if (f.addresses?.length) parts.push(`address ${f.addresses.join(',')}`)
-  if (f.manufacturer !== undefined) parts.push(`manufacturer ${[f.manufacturer].flat().map((m) => `0x${m.toString(16).padStart(4, '0')}`).join(',')}`)
+  if (f.manufacturer !== undefined)
+    parts.push(
+      `manufacturer ${[f.manufacturer]
+        .flat()
+        .map((m) => `0x${m.toString(16).padStart(4, '0')}`)
+        .join(',')}`,
+    )
   if (f.minRssi !== undefined) parts.push(`rssi >= ${f.minRssi}`)
   if (f.filter) parts.push('your filter')
   return parts.length ? parts.join(', ') : '(any)'

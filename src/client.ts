@@ -101,7 +101,9 @@ export class Client implements AsyncDisposable {
 
   /** Discover again, bypassing the cache. */
   async rediscover(o: CallOptions = {}): Promise<RemoteDatabase> {
-    return withDeadline(this.clock, o, 'discovery', (signal) => this.gatt.discover({ policy: 'off', ...(signal ? { signal } : {}) }))
+    return withDeadline(this.clock, o, 'discovery', (signal) =>
+      this.gatt.discover({ policy: 'off', ...(signal ? { signal } : {}) }),
+    )
   }
 
   on<K extends keyof ClientEvents>(event: K, cb: (e: ClientEvents[K]) => void): () => void {
@@ -111,30 +113,47 @@ export class Client implements AsyncDisposable {
   /** A service by UUID ('180d', 0x180d or 128-bit). Throws 'NOT_FOUND'. */
   service(uuid: string | number): RemoteService {
     const s = this.database.service(uuid)
-    if (!s) throw new NotFoundError(`${this.address} has no service ${fmt(uuid)}`, { protocol: 'att', hint: `its services: ${this.services.map((x) => x.uuid).join(', ')}` })
+    if (!s)
+      throw new NotFoundError(`${this.address} has no service ${fmt(uuid)}`, {
+        protocol: 'att',
+        hint: `its services: ${this.services.map((x) => x.uuid).join(', ')}`,
+      })
     return s
   }
 
   /** A characteristic by service and characteristic UUID (or by characteristic UUID alone). Throws 'NOT_FOUND'. */
   characteristic(service: string | number, characteristic?: string | number): RemoteCharacteristic {
-    const c = characteristic === undefined ? this.database.characteristic(service) : this.database.characteristic(service, characteristic)
+    const c =
+      characteristic === undefined
+        ? this.database.characteristic(service)
+        : this.database.characteristic(service, characteristic)
     if (!c) {
       const what = characteristic === undefined ? fmt(service) : `${fmt(characteristic)} in service ${fmt(service)}`
-      throw new NotFoundError(`${this.address} has no characteristic ${what}`, { protocol: 'att', hint: 'client.services lists what the peer has' })
+      throw new NotFoundError(`${this.address} has no characteristic ${what}`, {
+        protocol: 'att',
+        hint: 'client.services lists what the peer has',
+      })
     }
     return c
   }
 
   /** Read a value (long values in full). */
   read(target: GattTarget, o: CallOptions = {}): Promise<Uint8Array> {
-    return withDeadline(this.clock, o, `read from ${this.address}`, (signal) => this.gatt.read(target, signal ? { signal } : {}))
+    return withDeadline(this.clock, o, `read from ${this.address}`, (signal) =>
+      this.gatt.read(target, signal ? { signal } : {}),
+    )
   }
 
   /** Write a value: with response (default, long values as prepared writes) or without. */
   write(target: GattTarget, value: Uint8Array, o: CallOptions & { withoutResponse?: boolean } = {}): Promise<void> {
-    if (o.withoutResponse) return withDeadline(this.clock, o, `write to ${this.address}`, () => this.gatt.writeWithoutResponse(target, value))
+    if (o.withoutResponse)
+      return withDeadline(this.clock, o, `write to ${this.address}`, () =>
+        this.gatt.writeWithoutResponse(target, value),
+      )
     return withDeadline(this.clock, o, `write to ${this.address}`, (signal) =>
-      value.length > this.mtu - 3 ? this.gatt.writeLong(target, value, signal ? { signal } : {}) : this.gatt.write(target, value, signal ? { signal } : {}),
+      value.length > this.mtu - 3
+        ? this.gatt.writeLong(target, value, signal ? { signal } : {})
+        : this.gatt.write(target, value, signal ? { signal } : {}),
     )
   }
 
@@ -143,10 +162,16 @@ export class Client implements AsyncDisposable {
    * indicates), from the moment the loop starts; leaving the loop unsubscribes. `timeout` bounds
    * the subscription (the CCCD write), `signal` ends the loop.
    */
-  async *notifications(characteristic: RemoteCharacteristic, o: CallOptions & { indicate?: boolean } = {}): AsyncGenerator<Uint8Array, void, undefined> {
+  async *notifications(
+    characteristic: RemoteCharacteristic,
+    o: CallOptions & { indicate?: boolean } = {},
+  ): AsyncGenerator<Uint8Array, void, undefined> {
     const mode = o.indicate ? 'indicate' : characteristic.can('Notify') ? 'notify' : 'indicate'
-    const sub = await withDeadline(this.clock, { timeout: o.timeout, signal: o.signal }, `subscribing to ${characteristic}`, (signal) =>
-      this.gatt.subscribe(characteristic, { mode, ...(signal ? { signal } : {}) }),
+    const sub = await withDeadline(
+      this.clock,
+      { timeout: o.timeout, signal: o.signal },
+      `subscribing to ${characteristic}`,
+      (signal) => this.gatt.subscribe(characteristic, { mode, ...(signal ? { signal } : {}) }),
     )
     const it = sub[Symbol.asyncIterator]()
     const stop = abortedBy(o.signal)
@@ -160,7 +185,12 @@ export class Client implements AsyncDisposable {
           // The link went away: quietly when we disconnected, else with its reason.
           const d = this.connection.disconnection
           if (d?.local) return
-          if (d) throw new GapError('DISCONNECTED', `${this.address} disconnected: ${d.reasonName}`, { status: d.reason, statusName: d.reasonName, cause: err })
+          if (d)
+            throw new GapError('DISCONNECTED', `${this.address} disconnected: ${d.reasonName}`, {
+              status: d.reason,
+              statusName: d.reasonName,
+              cause: err,
+            })
           throw err
         }
         if (r.done) return
@@ -179,7 +209,9 @@ export class Client implements AsyncDisposable {
 
   /** Disconnect (default reason 0x13 Remote User Terminated Connection); resolves with the reason. */
   disconnect(o: CallOptions & { reason?: number } = {}): Promise<Disconnection> {
-    return withDeadline(this.clock, o, 'disconnect', (signal) => this.connection.disconnect(o.reason ?? 0x13, signal ? { signal } : {}))
+    return withDeadline(this.clock, o, 'disconnect', (signal) =>
+      this.connection.disconnect(o.reason ?? 0x13, signal ? { signal } : {}),
+    )
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -13,7 +13,7 @@
  */
 import { decodeAclHeader, AclReassembler, DEFAULT_MAX_PDU_SIZE } from '../hci/acl.ts'
 import { commandName, decodeCommand, decodeReturnParameters } from '../hci/commands.ts'
-import { DecodeError, AclError } from '../hci/errors.ts'
+import { DecodeError, type AclError } from '../hci/errors.ts'
 import { decodeEvent, type HciEvent } from '../hci/events.ts'
 import { formatValue } from '../hci/spec.ts'
 import type { CaptureRecord, Direction } from '../hci/snoop.ts'
@@ -78,7 +78,12 @@ export function jsonify(v: unknown): unknown {
 
 const PACKET_KINDS: Record<number, PacketKind> = { 1: 'cmd', 2: 'acl', 3: 'sco', 4: 'evt', 5: 'iso' }
 
-const CONNECTION_EVENTS = new Set(['LeConnectionComplete', 'LeEnhancedConnectionComplete', 'LeEnhancedConnectionCompleteV2', 'ConnectionComplete'])
+const CONNECTION_EVENTS = new Set([
+  'LeConnectionComplete',
+  'LeEnhancedConnectionComplete',
+  'LeEnhancedConnectionCompleteV2',
+  'ConnectionComplete',
+])
 
 export interface DecoderOptions {
   /** Bound on one reassembled L2CAP PDU (bytes). */
@@ -167,7 +172,8 @@ export class TraceDecoder {
       out.opcode = p.opcode
       const r = decodeReturnParameters(p.opcode, p.returnParameters)
       if (r instanceof DecodeError) out.error = `return parameters of ${commandName(p.opcode)}: ${r.message}`
-      else if (r) out.params = { numHciCommandPackets: p.numHciCommandPackets, opcode: p.opcode, ...(jsonify(r.value) as object) }
+      else if (r)
+        out.params = { numHciCommandPackets: p.numHciCommandPackets, opcode: p.opcode, ...(jsonify(r.value) as object) }
       else out.params = jsonify(params) as Record<string, unknown>
       // the status of the command is the first return parameter when there is one
       status = r && !(r instanceof DecodeError) ? r.value['status'] : p.returnParameters[0]
@@ -179,7 +185,11 @@ export class TraceDecoder {
       out.status = status
       out.statusName = statusName(status)
     }
-    if (e.key === 'LeAdvertisingReport' || e.key === 'LeDirectedAdvertisingReport' || e.key === 'LeExtendedAdvertisingReport') {
+    if (
+      e.key === 'LeAdvertisingReport' ||
+      e.key === 'LeDirectedAdvertisingReport' ||
+      e.key === 'LeExtendedAdvertisingReport'
+    ) {
       out.reports = (params['reports'] as Record<string, unknown>[]).map((r) => {
         const data = (r['data'] as Uint8Array | undefined) ?? new Uint8Array(0)
         return {
@@ -293,12 +303,19 @@ export function formatRecord(r: DecodedRecord): string {
       parts.push(
         `${r.name ?? '?'} (0x${(r.event ?? 0).toString(16).padStart(2, '0')}${r.subevent !== undefined ? `/0x${r.subevent.toString(16).padStart(2, '0')}` : ''})`,
       )
-      if (r.reports) for (const rep of r.reports) parts.push(`${rep.address} type=${rep.addressType} rssi=${rep.rssi} data=${rep.data}`)
+      if (r.reports)
+        for (const rep of r.reports)
+          parts.push(`${rep.address} type=${rep.addressType} rssi=${rep.rssi} data=${rep.data}`)
       break
     case 'acl':
-      parts.push(`handle=0x${(r.handle ?? 0).toString(16).padStart(4, '0')} pb=${r.pb} len=${r.length}${r.unknownHandle ? ' (no connection known)' : ''}`)
+      parts.push(
+        `handle=0x${(r.handle ?? 0).toString(16).padStart(4, '0')} pb=${r.pb} len=${r.length}${r.unknownHandle ? ' (no connection known)' : ''}`,
+      )
       if (r.l2cap) parts.push(`L2CAP cid=0x${r.l2cap.cid.toString(16).padStart(4, '0')} len=${r.l2cap.length}`)
-      if (r.att) parts.push(`ATT ${r.att.name}${r.att.handle !== undefined ? ` handle=0x${r.att.handle.toString(16).padStart(4, '0')}` : ''}${r.att.value !== undefined ? ` value=${r.att.value}` : ''}`)
+      if (r.att)
+        parts.push(
+          `ATT ${r.att.name}${r.att.handle !== undefined ? ` handle=0x${r.att.handle.toString(16).padStart(4, '0')}` : ''}${r.att.value !== undefined ? ` value=${r.att.value}` : ''}`,
+        )
       if (r.smp) parts.push(`SMP ${r.smp.name}`)
       if (r.signaling) parts.push(`L2CAP ${r.signaling.name}`)
       if (r.l2capError) parts.push(`(${r.l2capError})`)

@@ -13,7 +13,15 @@
 import type { Clock } from '../hci/host.ts'
 import { HcikitError, type HcikitErrorOptions, type Protocol } from '../hci/errors.ts'
 
-export { HcikitError, DecodeError, FramingError, HciError, TransportError, AclError, CaptureError } from '../hci/errors.ts'
+export {
+  HcikitError,
+  DecodeError,
+  FramingError,
+  HciError,
+  TransportError,
+  AclError,
+  CaptureError,
+} from '../hci/errors.ts'
 export type { Protocol, HcikitErrorOptions } from '../hci/errors.ts'
 export { GapError } from '../gap/events.ts'
 export { AttError, GattError } from '../att/errors.ts'
@@ -57,7 +65,11 @@ export interface CallOptions {
  * One signal for a call: aborted by the caller's `signal`, or with a TimeoutError once `timeout`
  * ms pass on `clock`. Call `done()` when the call settles (drops the timer and the listener).
  */
-export function deadline(clock: Clock, o: CallOptions, what: string): { signal: AbortSignal | undefined; done(): void } {
+export function deadline(
+  clock: Clock,
+  o: CallOptions,
+  what: string,
+): { signal: AbortSignal | undefined; done(): void } {
   if (o.timeout === undefined) return { signal: o.signal, done: () => {} }
   const ac = new AbortController()
   const parent = o.signal
@@ -76,7 +88,12 @@ export function deadline(clock: Clock, o: CallOptions, what: string): { signal: 
 }
 
 /** Run `fn` under a deadline; see `deadline`. */
-export async function withDeadline<T>(clock: Clock, o: CallOptions, what: string, fn: (signal: AbortSignal | undefined) => Promise<T>): Promise<T> {
+export async function withDeadline<T>(
+  clock: Clock,
+  o: CallOptions,
+  what: string,
+  fn: (signal: AbortSignal | undefined) => Promise<T>,
+): Promise<T> {
   const d = deadline(clock, o, what)
   try {
     if (d.signal?.aborted) throw d.signal.reason

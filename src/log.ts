@@ -79,7 +79,12 @@ export function startSnoop(path: string, format?: 'btsnoop' | 'pcap'): Subscript
   const writer = pcap ? new PcapWriter(sink) : new BtsnoopWriter(sink)
   const onPacket = (m: unknown): void => {
     const p = m as PacketMessage
-    void writer.write({ timestampUs: p.timestampUs ?? nowUs(), direction: p.direction, packetType: p.type, data: p.data })
+    void writer.write({
+      timestampUs: p.timestampUs ?? nowUs(),
+      direction: p.direction,
+      packetType: p.type,
+      data: p.data,
+    })
   }
   diagnostics_channel.subscribe(PACKET_CHANNEL, onPacket)
   return {

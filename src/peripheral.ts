@@ -45,7 +45,12 @@ const FLAGS_GENERAL_NO_BREDR = 0x06
 export function advertisingData(o: AdvertiseOptions): { data: Uint8Array; scanResponse?: Uint8Array } {
   if (o.data !== undefined) {
     const data = o.data instanceof AdBuilder ? o.data.build(31) : o.data
-    const rsp = o.scanResponse === undefined ? undefined : o.scanResponse instanceof AdBuilder ? o.scanResponse.build(31) : o.scanResponse
+    const rsp =
+      o.scanResponse === undefined
+        ? undefined
+        : o.scanResponse instanceof AdBuilder
+          ? o.scanResponse.build(31)
+          : o.scanResponse
     return rsp === undefined ? { data } : { data, scanResponse: rsp }
   }
   type Part = (b: AdBuilder) => AdBuilder
@@ -87,7 +92,9 @@ export function advertisingData(o: AdvertiseOptions): { data: Uint8Array; scanRe
       p.part(rsp)
       rspLen += p.size
     } else {
-      throw new RangeError(`advertising options need more than 62 octets (advertising data and scan response): leave some out`)
+      throw new RangeError(
+        `advertising options need more than 62 octets (advertising data and scan response): leave some out`,
+      )
     }
   }
   return rspLen > 0 ? { data: adv.build(31), scanResponse: rsp.build(31) } : { data: adv.build(31) }
@@ -137,7 +144,9 @@ export class Central implements AsyncDisposable {
   }
 
   disconnect(o: CallOptions & { reason?: number } = {}): Promise<Disconnection> {
-    return withDeadline(this.clock, o, 'disconnect', (signal) => this.connection.disconnect(o.reason ?? 0x13, signal ? { signal } : {}))
+    return withDeadline(this.clock, o, 'disconnect', (signal) =>
+      this.connection.disconnect(o.reason ?? 0x13, signal ? { signal } : {}),
+    )
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -26,7 +26,10 @@ t.test('connect-and-notify.ts', async (t) => {
   const lines: string[] = []
   const rates = await connectAndNotify({ ...V, log: (l) => lines.push(l) })
   t.equal(rates.length, 10)
-  t.ok(rates.every((r) => r >= 66 && r <= 78), 'rates of the virtual sensor (72 +- 6)')
+  t.ok(
+    rates.every((r) => r >= 66 && r <= 78),
+    'rates of the virtual sensor (72 +- 6)',
+  )
   const from = Array.from({ length: 200 }, (_, k) => k).find((k) => rates.every((r, i) => heartRateAt(72, k + i) === r))
   t.ok(from !== undefined, `ten consecutive measurements of the virtual sensor (from tick ${from})`)
   t.match(lines, ['found Polar H10', /^connected, ATT MTU 517/, 'body sensor location: chest', 'battery: 100%'])
@@ -43,14 +46,25 @@ t.test('peripheral.ts', async (t) => {
   t.equal(r.greeting, 'hello, visitor')
   t.equal(r.counter.length, 3)
   t.ok(r.counter[1] === r.counter[0]! + 1 && r.counter[2] === r.counter[1] + 1, 'consecutive counter values')
-  t.ok(lines.some((l) => / connected$/.test(l)), "the 'connection' event")
-  t.ok(lines.some((l) => / left: Remote User Terminated Connection/.test(l)), 'the disconnection with its reason')
+  t.ok(
+    lines.some((l) => / connected$/.test(l)),
+    "the 'connection' event",
+  )
+  t.ok(
+    lines.some((l) => / left: Remote User Terminated Connection/.test(l)),
+    'the disconnection with its reason',
+  )
 })
 
 t.test('scan.ts as a program', async (t) => {
   const file = fileURLToPath(new URL('../examples/scan.ts', import.meta.url))
-  const loader = process.execArgv.find((a) => a.includes('@tapjs/typescript')) ?? `--import=${import.meta.resolve('@tapjs/typescript/import')}`
-  const child = spawn(process.execPath, [loader, file, 'virtual'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HCIKIT_TRANSPORT: '' } })
+  const loader =
+    process.execArgv.find((a) => a.includes('@tapjs/typescript')) ??
+    `--import=${import.meta.resolve('@tapjs/typescript/import')}`
+  const child = spawn(process.execPath, [loader, file, 'virtual'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, HCIKIT_TRANSPORT: '' },
+  })
   let out = ''
   let err = ''
   child.stdout.on('data', (d: Buffer) => (out += d))

@@ -159,10 +159,17 @@ export class CreditChannel extends Duplex {
   sendSdu(sdu: Uint8Array): Promise<void> {
     if (this.channelState !== 'open') return Promise.reject(this.closedError())
     if (sdu.length > this.peerMtu) {
-      return Promise.reject(new L2capError('SDU_TOO_LONG', `SDU of ${sdu.length} octets exceeds the peer's MTU of ${this.peerMtu}`))
+      return Promise.reject(
+        new L2capError('SDU_TOO_LONG', `SDU of ${sdu.length} octets exceeds the peer's MTU of ${this.peerMtu}`),
+      )
     }
     if (this.queue.length >= this.maxQueued) {
-      return Promise.reject(new L2capError('QUEUE_FULL', `${this.queue.length} SDUs already wait for credits on CID 0x${this.localCid.toString(16)}`))
+      return Promise.reject(
+        new L2capError(
+          'QUEUE_FULL',
+          `${this.queue.length} SDUs already wait for credits on CID 0x${this.localCid.toString(16)}`,
+        ),
+      )
     }
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ sdu, resolve, reject })
@@ -224,9 +231,11 @@ export class CreditChannel extends Duplex {
     }
     let data = payload
     if (this.sdu === undefined) {
-      if (payload.length < SDU_LENGTH_SIZE) return this.violation('SDU_LENGTH_MISSING', 'first K-frame of an SDU without the SDU Length field')
+      if (payload.length < SDU_LENGTH_SIZE)
+        return this.violation('SDU_LENGTH_MISSING', 'first K-frame of an SDU without the SDU Length field')
       const length = payload[0]! | (payload[1]! << 8)
-      if (length > this.mtu) return this.violation('SDU_TOO_LONG', `SDU Length ${length} exceeds our MTU of ${this.mtu}`)
+      if (length > this.mtu)
+        return this.violation('SDU_TOO_LONG', `SDU Length ${length} exceeds our MTU of ${this.mtu}`)
       data = payload.subarray(SDU_LENGTH_SIZE)
       this.sdu = new Uint8Array(length)
       this.sduFilled = 0
@@ -301,7 +310,11 @@ export class CreditChannel extends Duplex {
     this.wakeSender()
     const { signaling } = this.ctx
     this.disconnecting = signaling
-      .request(DisconnectionRequest, { destinationCid: this.remoteCid, sourceCid: this.localCid }, DisconnectionResponse)
+      .request(
+        DisconnectionRequest,
+        { destinationCid: this.remoteCid, sourceCid: this.localCid },
+        DisconnectionResponse,
+      )
       .then(
         () => {},
         () => {}, // RTX expired or the link closed: the channel is gone either way (4.6)

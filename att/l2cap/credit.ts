@@ -111,10 +111,14 @@ function checkPsm(psm: number): void {
 
 function refusal(result: number, psm: number): L2capError {
   const full = leCreditBasedConnectionResultName(result)
-  return new L2capError('CONNECTION_REFUSED', `LE credit based connection to PSM 0x${psm.toString(16).padStart(4, '0')}: ${full}`, {
-    status: result,
-    statusName: full.replace(/ \(0x[0-9a-f]{4}\)$/, ''),
-  })
+  return new L2capError(
+    'CONNECTION_REFUSED',
+    `LE credit based connection to PSM 0x${psm.toString(16).padStart(4, '0')}: ${full}`,
+    {
+      status: result,
+      statusName: full.replace(/ \(0x[0-9a-f]{4}\)$/, ''),
+    },
+  )
 }
 
 /** Accepts channels on one PSM; an async iterable of them when no callback was given. */
@@ -227,7 +231,9 @@ export class CreditChannels {
         this.listeners.get(ch.psm)?.open.delete(ch)
       },
     }
-    signaling.handle(LeCreditBasedConnectionRequest, ({ identifier, params }) => this.onConnectionRequest(identifier, params))
+    signaling.handle(LeCreditBasedConnectionRequest, ({ identifier, params }) =>
+      this.onConnectionRequest(identifier, params),
+    )
     signaling.handle(FlowControlCreditIndication, ({ params }) => this.onCredits(params.cid, params.credits))
     signaling.handle(DisconnectionRequest, ({ identifier, params }) => this.onDisconnectionRequest(identifier, params))
   }
@@ -240,7 +246,8 @@ export class CreditChannels {
   listen(psm: number, opts: ListenOptions = {}, onChannel?: (channel: CreditChannel) => void): CreditListener {
     checkPsm(psm)
     const params = resolveParameters(opts)
-    if (this.listeners.has(psm)) throw new L2capError('PSM_IN_USE', `PSM 0x${psm.toString(16).padStart(4, '0')} already has a listener`)
+    if (this.listeners.has(psm))
+      throw new L2capError('PSM_IN_USE', `PSM 0x${psm.toString(16).padStart(4, '0')} already has a listener`)
     const l = new CreditListener(psm, params, opts, onChannel, (x) => {
       if (this.listeners.get(psm) === x) this.listeners.delete(psm)
     })
@@ -254,7 +261,8 @@ export class CreditChannels {
     const params = resolveParameters(opts)
     if (this.closedWith) throw this.closedWith
     const localCid = this.freeCid()
-    if (localCid === undefined) throw new L2capError('NO_RESOURCES', 'all 64 LE dynamic CIDs (0x0040-0x007F) are in use')
+    if (localCid === undefined)
+      throw new L2capError('NO_RESOURCES', 'all 64 LE dynamic CIDs (0x0040-0x007F) are in use')
     this.reserved.add(localCid)
     let rsp: SignalingParams<typeof LeCreditBasedConnectionResponse>
     try {
@@ -270,7 +278,10 @@ export class CreditChannels {
     if (rsp.result !== LeCreditResult.SUCCESS) throw refusal(rsp.result, psm)
     if (this.closedWith) throw this.closedWith
     const { destinationCid, mtu, mps, initialCredits } = rsp
-    const cidOk = destinationCid >= CID.DYNAMIC_FIRST && destinationCid <= CID.LE_DYNAMIC_LAST && !this.remoteCidInUse(destinationCid)
+    const cidOk =
+      destinationCid >= CID.DYNAMIC_FIRST &&
+      destinationCid <= CID.LE_DYNAMIC_LAST &&
+      !this.remoteCidInUse(destinationCid)
     const channel = new CreditChannel(this.ctx, {
       psm,
       localCid,
@@ -282,7 +293,10 @@ export class CreditChannels {
     })
     if (!cidOk || mtu < MIN_MTU || mps < MIN_MPS || mps > MAX_MPS) {
       // The peer accepted with values the spec does not allow: close the channel it thinks is open.
-      const err = new L2capError('INVALID_PARAMETERS', `peer accepted with invalid values (CID 0x${destinationCid.toString(16)}, MTU ${mtu}, MPS ${mps})`)
+      const err = new L2capError(
+        'INVALID_PARAMETERS',
+        `peer accepted with invalid values (CID 0x${destinationCid.toString(16)}, MTU ${mtu}, MPS ${mps})`,
+      )
       if (cidOk) {
         this.byCid.set(localCid, channel)
         channel.on('error', () => {})
@@ -327,7 +341,8 @@ export class CreditChannels {
     const s: LinkSecurity = this.link.security
     if (req.authenticated && !s.authenticated) return LeCreditResult.INSUFFICIENT_AUTHENTICATION
     if (req.encrypted && !s.encrypted) return LeCreditResult.INSUFFICIENT_ENCRYPTION
-    if (req.minKeySize !== undefined && s.encrypted && s.keySize < req.minKeySize) return LeCreditResult.ENCRYPTION_KEY_SIZE_TOO_SHORT
+    if (req.minKeySize !== undefined && s.encrypted && s.keySize < req.minKeySize)
+      return LeCreditResult.ENCRYPTION_KEY_SIZE_TOO_SHORT
     if (req.authorized && !s.authorized) return LeCreditResult.INSUFFICIENT_AUTHORIZATION
     return undefined
   }
@@ -336,15 +351,23 @@ export class CreditChannels {
     const refuse = (result: number, l?: CreditListener): void => {
       this.stats.refused++
       if (l) l.refused++
-      this.signaling.send(LeCreditBasedConnectionResponse, identifier, { destinationCid: 0, mtu: 0, mps: 0, initialCredits: 0, result })
+      this.signaling.send(LeCreditBasedConnectionResponse, identifier, {
+        destinationCid: 0,
+        mtu: 0,
+        mps: 0,
+        initialCredits: 0,
+        result,
+      })
     }
     const l = this.listeners.get(req.spsm)
     if (!l || l.closed) return refuse(LeCreditResult.SPSM_NOT_SUPPORTED)
     const sec = this.securityRefusal(l.opts.security)
     if (sec !== undefined) return refuse(sec, l)
-    if (req.sourceCid < CID.DYNAMIC_FIRST || req.sourceCid > CID.LE_DYNAMIC_LAST) return refuse(LeCreditResult.INVALID_SOURCE_CID, l)
+    if (req.sourceCid < CID.DYNAMIC_FIRST || req.sourceCid > CID.LE_DYNAMIC_LAST)
+      return refuse(LeCreditResult.INVALID_SOURCE_CID, l)
     if (this.remoteCidInUse(req.sourceCid)) return refuse(LeCreditResult.SOURCE_CID_ALREADY_ALLOCATED, l)
-    if (req.mtu < MIN_MTU || req.mps < MIN_MPS || req.mps > MAX_MPS) return refuse(LeCreditResult.UNACCEPTABLE_PARAMETERS, l)
+    if (req.mtu < MIN_MTU || req.mps < MIN_MPS || req.mps > MAX_MPS)
+      return refuse(LeCreditResult.UNACCEPTABLE_PARAMETERS, l)
     const localCid = this.freeCid()
     if (localCid === undefined || !l.hasRoom()) return refuse(LeCreditResult.NO_RESOURCES, l)
     const p = l.params
@@ -385,7 +408,10 @@ export class CreditChannels {
       return
     }
     if (ch.remoteCid !== req.sourceCid) return // 4.6: silently discarded
-    this.signaling.send(DisconnectionResponse, identifier, { destinationCid: req.destinationCid, sourceCid: req.sourceCid })
+    this.signaling.send(DisconnectionResponse, identifier, {
+      destinationCid: req.destinationCid,
+      sourceCid: req.sourceCid,
+    })
     ch.peerDisconnected()
   }
 }

@@ -135,9 +135,23 @@ const sig = pdu
 /** data: empty (reason 0), the actual signalling MTU u16 (reason 1), or local CID + remote CID (reason 2). */
 export const CommandReject = sig(0x01, 'Command Reject', { reason: withNames(commandRejectReasonName), data: rest })
 export const ConnectionRequest = sig(0x02, 'Connection Request', { psm: hex16, sourceCid: hex16 })
-export const ConnectionResponse = sig(0x03, 'Connection Response', { destinationCid: hex16, sourceCid: hex16, result: u16, status: u16 })
-export const ConfigurationRequest = sig(0x04, 'Configuration Request', { destinationCid: hex16, flags: u16, options: rest })
-export const ConfigurationResponse = sig(0x05, 'Configuration Response', { sourceCid: hex16, flags: u16, result: u16, options: rest })
+export const ConnectionResponse = sig(0x03, 'Connection Response', {
+  destinationCid: hex16,
+  sourceCid: hex16,
+  result: u16,
+  status: u16,
+})
+export const ConfigurationRequest = sig(0x04, 'Configuration Request', {
+  destinationCid: hex16,
+  flags: u16,
+  options: rest,
+})
+export const ConfigurationResponse = sig(0x05, 'Configuration Response', {
+  sourceCid: hex16,
+  flags: u16,
+  result: u16,
+  options: rest,
+})
 export const DisconnectionRequest = sig(0x06, 'Disconnection Request', { destinationCid: hex16, sourceCid: hex16 })
 export const DisconnectionResponse = sig(0x07, 'Disconnection Response', { destinationCid: hex16, sourceCid: hex16 })
 export const EchoRequest = sig(0x08, 'Echo Request', { data: rest })
@@ -299,7 +313,11 @@ export function decodeSignaling(bytes: Uint8Array): SignalingCommand[] | DecodeE
 }
 
 /** One command from its declaration (throws RangeError on values that do not fit). */
-export function encodeSignaling<S extends SignalingSpec<any>>(spec: S, identifier: number, params: SignalingParams<S>): Uint8Array {
+export function encodeSignaling<S extends SignalingSpec<any>>(
+  spec: S,
+  identifier: number,
+  params: SignalingParams<S>,
+): Uint8Array {
   const w = new Writer(16)
   w.u8(spec.code, 'code').u8(identifier, 'identifier').u16(0, 'length')
   encodeParams(w, spec as SignalingSpec, params as StructValue<Fields>)

@@ -137,7 +137,8 @@ export class LeSignaling {
     opts: LeSignalingOptions,
   ) {
     const rtx = opts.rtxMs ?? 30_000
-    if (!(rtx >= 1000 && rtx <= 60_000)) throw new RangeError(`rtxMs: ${rtx} is outside 1000..60000 (Core v5.4 Vol 3 Part A 6.2.1)`)
+    if (!(rtx >= 1000 && rtx <= 60_000))
+      throw new RangeError(`rtxMs: ${rtx} is outside 1000..60000 (Core v5.4 Vol 3 Part A 6.2.1)`)
     this.clock = opts.clock
     this.rtxMs = rtx
     this.policy = opts.onConnectionParameterUpdate ?? (() => true)
@@ -173,16 +174,31 @@ export class LeSignaling {
    * Command Reject ('COMMAND_REJECTED'), invalid values ('INVALID_PARAMETERS'), our role
    * ('WRONG_ROLE') or a closed link ('LINK_CLOSED').
    */
-  async requestConnectionParameterUpdate(params: ConnectionParameters, opts: { signal?: AbortSignal } = {}): Promise<boolean> {
+  async requestConnectionParameterUpdate(
+    params: ConnectionParameters,
+    opts: { signal?: AbortSignal } = {},
+  ): Promise<boolean> {
     if (this.role !== 'peripheral') {
-      throw new L2capError('WRONG_ROLE', 'only the peripheral sends Connection Parameter Update Request; a central issues LE Connection Update', {
-        hint: 'as central, update the parameters with HCI LE Connection Update',
-      })
+      throw new L2capError(
+        'WRONG_ROLE',
+        'only the peripheral sends Connection Parameter Update Request; a central issues LE Connection Update',
+        {
+          hint: 'as central, update the parameters with HCI LE Connection Update',
+        },
+      )
     }
     if (!validConnectionParameters(params)) {
-      throw new L2capError('INVALID_PARAMETERS', `connection parameters outside the spec's limits: ${JSON.stringify(params)}`)
+      throw new L2capError(
+        'INVALID_PARAMETERS',
+        `connection parameters outside the spec's limits: ${JSON.stringify(params)}`,
+      )
     }
-    const { result } = await this.request(ConnectionParameterUpdateRequest, params, ConnectionParameterUpdateResponse, opts)
+    const { result } = await this.request(
+      ConnectionParameterUpdateRequest,
+      params,
+      ConnectionParameterUpdateResponse,
+      opts,
+    )
     return result === 0x0000
   }
 
@@ -201,7 +217,9 @@ export class LeSignaling {
     if (signal?.aborted) return Promise.reject(signal.reason)
     const id = this.nextIdentifier()
     if (id === undefined) {
-      return Promise.reject(new L2capError('QUEUE_FULL', 'all 255 signalling identifiers are in use by outstanding requests'))
+      return Promise.reject(
+        new L2capError('QUEUE_FULL', 'all 255 signalling identifiers are in use by outstanding requests'),
+      )
     }
     let bytes: Uint8Array
     try {
@@ -271,7 +289,9 @@ export class LeSignaling {
 
   /** Handle incoming requests/indications with this code (one handler per code). */
   handle<S extends SignalingSpec<any>>(spec: S, handler: (cmd: IncomingCommand<S>) => void): void {
-    this.handlers.set(spec.code, (cmd) => handler({ identifier: cmd.identifier, params: cmd.params as SignalingParams<S> }))
+    this.handlers.set(spec.code, (cmd) =>
+      handler({ identifier: cmd.identifier, params: cmd.params as SignalingParams<S> }),
+    )
   }
 
   /** One C-frame's payload from the mux. Never throws. */
@@ -305,7 +325,11 @@ export class LeSignaling {
       this.stats.malformed++
       const waiting = this.pending.get(identifier)
       if (waiting && waiting.expect === code) {
-        waiting.reject(new L2capError('MALFORMED_RESPONSE', `${signalingName(code)} to ${waiting.what}: ${cmd.message}`, { cause: cmd }))
+        waiting.reject(
+          new L2capError('MALFORMED_RESPONSE', `${signalingName(code)} to ${waiting.what}: ${cmd.message}`, {
+            cause: cmd,
+          }),
+        )
       }
       this.notUnderstood(code, identifier)
       return

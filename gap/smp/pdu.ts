@@ -9,7 +9,7 @@
  * receiver answers Pairing Failed with Invalid Parameters, 3.3). Keys and random numbers are
  * kept as the octets on the wire (least significant octet first), as views.
  */
-import { DecodeError } from '../../hci/errors.ts'
+import type { DecodeError } from '../../hci/errors.ts'
 import { u8, u16, bytes, address } from '../../hci/spec.ts'
 import type { Fields, Kind, StructValue } from '../../hci/spec.ts'
 import { pdu, decodePdu, encodePdu, reencodePdu, formatPdu } from '../../att/pdu.ts'
@@ -176,7 +176,10 @@ export interface SmpPdu {
 }
 
 /** Narrow a decoded PDU: `if (isSmpPdu(p, PairingFailed)) p.params.reason`. */
-export function isSmpPdu<S extends SmpPduSpec<any>>(p: SmpPdu, spec: S): p is SmpPdu & { spec: S; params: SmpParams<S> } {
+export function isSmpPdu<S extends SmpPduSpec<any>>(
+  p: SmpPdu,
+  spec: S,
+): p is SmpPdu & { spec: S; params: SmpParams<S> } {
   return p.spec === (spec as SmpPduSpec)
 }
 

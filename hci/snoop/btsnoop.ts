@@ -45,7 +45,11 @@ function timestampOf(h: Uint8Array): bigint {
 }
 
 /** Records of a btsnoop file whose 16-byte header the caller has checked and holds. */
-export function* readBtsnoop(q: ChunkQueue, datalink: BtsnoopDatalink, maxRecordBytes: number): FormatReader<RecordBody> {
+export function* readBtsnoop(
+  q: ChunkQueue,
+  datalink: BtsnoopDatalink,
+  maxRecordBytes: number,
+): FormatReader<RecordBody> {
   q.take(BTSNOOP_HEADER_BYTES)
   for (;;) {
     if (q.available < RECORD_HEADER_BYTES && !(yield RECORD_HEADER_BYTES)) {

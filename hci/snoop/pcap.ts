@@ -12,7 +12,18 @@ import { CaptureError } from '../errors.ts'
 import type { ChunkQueue, FormatReader } from './chunks.ts'
 import { checkWriteRecord, type SnoopWriteRecord } from './btsnoop.ts'
 import { monitorBody } from './monitor.ts'
-import { OrderedSink, errorBody, h4Body, putU16, putU32, recordData, u16, u32, type CaptureSink, type RecordBody } from './record.ts'
+import {
+  OrderedSink,
+  errorBody,
+  h4Body,
+  putU16,
+  putU32,
+  recordData,
+  u16,
+  u32,
+  type CaptureSink,
+  type RecordBody,
+} from './record.ts'
 
 export const LINKTYPE_BLUETOOTH_HCI_H4 = 187
 export const LINKTYPE_BLUETOOTH_HCI_H4_WITH_PHDR = 201
@@ -48,7 +59,11 @@ export function linkBody(linkType: number, frame: Uint8Array, originalLength: nu
   switch (linkType) {
     case LINKTYPE_BLUETOOTH_HCI_H4_WITH_PHDR: {
       if (frame.length < PHDR_BYTES) {
-        return errorBody(`record of ${frame.length} bytes has no room for the 4-byte direction header`, timestampUs, frame)
+        return errorBody(
+          `record of ${frame.length} bytes has no room for the 4-byte direction header`,
+          timestampUs,
+          frame,
+        )
       }
       const direction = u32(frame, 0, false) & 1 ? 'rx' : 'tx'
       return h4Body(frame.subarray(PHDR_BYTES), originalLength - PHDR_BYTES, timestampUs, direction)
@@ -57,9 +72,19 @@ export function linkBody(linkType: number, frame: Uint8Array, originalLength: nu
       return h4Body(frame, originalLength, timestampUs, undefined)
     case LINKTYPE_BLUETOOTH_LINUX_MONITOR:
       if (frame.length < 4) {
-        return errorBody(`record of ${frame.length} bytes has no room for the 4-byte monitor header`, timestampUs, frame)
+        return errorBody(
+          `record of ${frame.length} bytes has no room for the 4-byte monitor header`,
+          timestampUs,
+          frame,
+        )
       }
-      return monitorBody(u16(frame, 2, false), u16(frame, 0, false), frame.subarray(4), Math.max(0, originalLength - 4), timestampUs)
+      return monitorBody(
+        u16(frame, 2, false),
+        u16(frame, 0, false),
+        frame.subarray(4),
+        Math.max(0, originalLength - 4),
+        timestampUs,
+      )
     default:
       return errorBody(`link type ${linkType} is not a Bluetooth HCI link type`, timestampUs, frame)
   }

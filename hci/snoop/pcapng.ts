@@ -139,17 +139,25 @@ export function* readPcapng(q: ChunkQueue, maxRecordBytes: number): FormatReader
       continue
     }
     if (length > maxRecordBytes) {
-      yield errorBody(`block at byte ${at} claims ${length} bytes, over the ${maxRecordBytes}-byte bound; reading stops`)
+      yield errorBody(
+        `block at byte ${at} claims ${length} bytes, over the ${maxRecordBytes}-byte bound; reading stops`,
+      )
       return
     }
     if (length > q.available && !(yield length)) {
       const tail = q.takeAll()
-      yield errorBody(`truncated block at byte ${at}: ${length} bytes claimed, the file ends after ${tail.length}`, 0n, tail)
+      yield errorBody(
+        `truncated block at byte ${at}: ${length} bytes claimed, the file ends after ${tail.length}`,
+        0n,
+        tail,
+      )
       return
     }
     const block = q.take(length)
     if (u32(block, length - 4, le) !== length) {
-      yield errorBody(`block at byte ${at}: trailing length ${u32(block, length - 4, le)} differs from ${length}; reading stops`)
+      yield errorBody(
+        `block at byte ${at}: trailing length ${u32(block, length - 4, le)} differs from ${length}; reading stops`,
+      )
       return
     }
     if (type === PCAPNG_SHB_TYPE) {
@@ -226,7 +234,10 @@ function packetBody(block: Uint8Array, type: number, at: number, interfaces: Int
   if (itf === undefined) return errorBody(`packet block at byte ${at} names interface ${id}, which was never described`)
   const timestampUs = toMicroseconds(itf, u32(block, 12, le), u32(block, 16, le))
   if (included > bodyEnd - fixed) {
-    return errorBody(`packet block at byte ${at} claims ${included} captured bytes, the block holds ${bodyEnd - fixed}`, timestampUs)
+    return errorBody(
+      `packet block at byte ${at} claims ${included} captured bytes, the block holds ${bodyEnd - fixed}`,
+      timestampUs,
+    )
   }
   return linkBody(itf.linkType, block.subarray(fixed, fixed + included), originalLength, timestampUs)
 }

@@ -89,12 +89,19 @@ export function* recordData(
   timestampUs: bigint,
 ): Generator<RecordBody | number, Uint8Array | undefined, boolean> {
   if (included > maxRecordBytes) {
-    yield errorBody(`record at byte ${at} claims ${included} bytes, over the ${maxRecordBytes}-byte bound; reading stops`, timestampUs)
+    yield errorBody(
+      `record at byte ${at} claims ${included} bytes, over the ${maxRecordBytes}-byte bound; reading stops`,
+      timestampUs,
+    )
     return undefined
   }
   if (included > q.available && !(yield included)) {
     const tail = q.takeAll()
-    yield errorBody(`truncated record at byte ${at}: header says ${included} bytes, the file ends after ${tail.length}`, timestampUs, tail)
+    yield errorBody(
+      `truncated record at byte ${at}: header says ${included} bytes, the file ends after ${tail.length}`,
+      timestampUs,
+      tail,
+    )
     return undefined
   }
   return q.take(included)

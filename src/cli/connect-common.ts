@@ -11,7 +11,15 @@
  * 1 Hz), like a radio. Ctrl-C (SIGINT) ends a scan or a subscription cleanly.
  */
 import type { Writable } from 'node:stream'
-import { HcikitError, NotFoundError, open, shortUuid, type Adapter, type Client, type RemoteCharacteristic } from '../index.ts'
+import {
+  HcikitError,
+  NotFoundError,
+  open,
+  shortUuid,
+  type Adapter,
+  type Client,
+  type RemoteCharacteristic,
+} from '../index.ts'
 import type { CharRef } from './format.ts'
 import { VirtualLink } from '../virtual/link.ts'
 import { RealtimeScheduler } from '../virtual/scheduler.ts'
@@ -42,7 +50,10 @@ export interface Session extends AsyncDisposable {
 }
 
 /** Open the adapter (and on `virtual`, start the virtual peripherals on the same link). */
-export async function openSession(ctx: CliContext, o: { devices?: boolean; signal?: AbortSignal } = {}): Promise<Session> {
+export async function openSession(
+  ctx: CliContext,
+  o: { devices?: boolean; signal?: AbortSignal } = {},
+): Promise<Session> {
   const spec = parseTransportSpec(ctx.transport)
   // main() already started --log / --snoop / HCIKIT_LOG / HCIKIT_SNOOP; open() must not start them again.
   const env: NodeJS.ProcessEnv = { ...ctx.env }
@@ -135,7 +146,8 @@ export function positiveInt(help: string, name: string, v: string | undefined): 
 export function addressArg(help: string, v: string | undefined): string {
   if (v === undefined) throw usage(help, 'no ADDRESS given')
   const a = v.trim().replace(/-/g, ':').toUpperCase()
-  if (!/^([0-9A-F]{2}:){5}[0-9A-F]{2}$/.test(a)) throw usage(help, `'${v}' is not a device address (write it as AA:BB:CC:DD:EE:FF; \`hcikit scan\` lists them)`)
+  if (!/^([0-9A-F]{2}:){5}[0-9A-F]{2}$/.test(a))
+    throw usage(help, `'${v}' is not a device address (write it as AA:BB:CC:DD:EE:FF; \`hcikit scan\` lists them)`)
   return a
 }
 
@@ -155,15 +167,24 @@ export async function connectTo(
   try {
     return await adapter.connect(
       { address, ...(o.addressType ? { addressType: o.addressType } : {}) },
-      { timeout: 10_000, ...(o.noCache ? { cachePolicy: 'off' as const } : {}), ...(o.signal ? { signal: o.signal } : {}) },
+      {
+        timeout: 10_000,
+        ...(o.noCache ? { cachePolicy: 'off' as const } : {}),
+        ...(o.signal ? { signal: o.signal } : {}),
+      },
     )
   } catch (e) {
     if (e instanceof HcikitError && e.code === 'TIMEOUT') {
       const type = o.addressType ?? 'public'
-      throw new HcikitError('TIMEOUT', e.protocol, `connecting to ${address} (${type} address): no answer within 10 s`, {
-        cause: e,
-        hint: `is it advertising connectable and in range? If its address is ${type === 'public' ? 'random' : 'public'}, add --address-type ${type === 'public' ? 'random' : 'public'} (\`hcikit scan\` shows pub/rnd)`,
-      })
+      throw new HcikitError(
+        'TIMEOUT',
+        e.protocol,
+        `connecting to ${address} (${type} address): no answer within 10 s`,
+        {
+          cause: e,
+          hint: `is it advertising connectable and in range? If its address is ${type === 'public' ? 'random' : 'public'}, add --address-type ${type === 'public' ? 'random' : 'public'} (\`hcikit scan\` shows pub/rnd)`,
+        },
+      )
     }
     throw e
   }
@@ -177,10 +198,13 @@ export function findCharacteristic(client: Client, ref: CharRef): RemoteCharacte
     const a = db.at(ref.handle)
     c = a && a.kind === 'characteristic' ? a : undefined
     if (!c) {
-      throw new NotFoundError(`${client.address} has no characteristic at handle 0x${ref.handle.toString(16).padStart(4, '0')}`, {
-        protocol: 'att',
-        hint: `\`hcikit gatt ${client.address}\` lists the handles (a characteristic's value handle or its declaration handle)`,
-      })
+      throw new NotFoundError(
+        `${client.address} has no characteristic at handle 0x${ref.handle.toString(16).padStart(4, '0')}`,
+        {
+          protocol: 'att',
+          hint: `\`hcikit gatt ${client.address}\` lists the handles (a characteristic's value handle or its declaration handle)`,
+        },
+      )
     }
     return c
   }
@@ -188,7 +212,9 @@ export function findCharacteristic(client: Client, ref: CharRef): RemoteCharacte
     c = db.characteristic(ref.uuid)
   } catch (e) {
     if (e instanceof HcikitError && e.code === 'GATT_AMBIGUOUS') {
-      throw new HcikitError(e.code, e.protocol, e.message, { hint: `name it by its value handle instead (0x...); \`hcikit gatt ${client.address}\` lists them` })
+      throw new HcikitError(e.code, e.protocol, e.message, {
+        hint: `name it by its value handle instead (0x...); \`hcikit gatt ${client.address}\` lists them`,
+      })
     }
     throw e
   }

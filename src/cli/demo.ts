@@ -10,8 +10,23 @@
 import { parseArgs } from 'node:util'
 import { shortUuid } from '../../att/uuid.ts'
 import type { Advertisement, Client } from '../index.ts'
-import { BATTERY_LEVEL, BODY_SENSOR_LOCATION, HEART_RATE_MEASUREMENT, SENSOR_COUNTER, SENSOR_LABEL } from '../devices/index.ts'
-import { HRM_ADDRESS, SENSOR_ADDRESS, interruptible, openSession, out, positiveInt, usage, type CliContext } from './connect-common.ts'
+import {
+  BATTERY_LEVEL,
+  BODY_SENSOR_LOCATION,
+  HEART_RATE_MEASUREMENT,
+  SENSOR_COUNTER,
+  SENSOR_LABEL,
+} from '../devices/index.ts'
+import {
+  HRM_ADDRESS,
+  SENSOR_ADDRESS,
+  interruptible,
+  openSession,
+  out,
+  positiveInt,
+  usage,
+  type CliContext,
+} from './connect-common.ts'
 import { uuidLabel } from './format.ts'
 
 export const demoHelp = `usage: hcikit demo [--count N]
@@ -53,12 +68,15 @@ export async function demoCommand(argv: string[], ctx: CliContext): Promise<numb
       if (!want.has(ad.address) || found.has(ad.address)) continue
       found.set(ad.address, ad)
       const services = ad.ad.serviceUuids.map((u) => uuidLabel(u)).join(', ')
-      say(`   found "${ad.name ?? '?'}" at ${ad.address} (${ad.addressType}), RSSI ${ad.rssi} dBm, ${ad.connectable ? 'connectable' : 'not connectable'}, services ${services}`)
+      say(
+        `   found "${ad.name ?? '?'}" at ${ad.address} (${ad.addressType}), RSSI ${ad.rssi} dBm, ${ad.connectable ? 'connectable' : 'not connectable'}, services ${services}`,
+      )
       if (found.size === want.size) break
     }
     const hrmAd = found.get(HRM_ADDRESS)
     const sensorAd = found.get(SENSOR_ADDRESS)
-    if (!hrmAd || !sensorAd) throw new Error(`the virtual devices did not show up within 10 s (found ${found.size} of 2)`)
+    if (!hrmAd || !sensorAd)
+      throw new Error(`the virtual devices did not show up within 10 s (found ${found.size} of 2)`)
 
     say('')
     say('2. Connecting to both at once, exchanging the ATT MTU, discovering their databases ...')
@@ -80,12 +98,16 @@ export async function demoCommand(argv: string[], ctx: CliContext): Promise<numb
       const sensorBattery = (await sensor.read(sensor.characteristic('180f', BATTERY_LEVEL), { timeout: 5000 }))[0]
       say(`   ${sensorAd.name}: Battery Level = ${sensorBattery} %`)
       const label = sensor.characteristic(SENSOR_LABEL)
-      say(`   ${sensorAd.name}: label (custom ${shortUuid(SENSOR_LABEL).slice(0, 8)}...) = "${new TextDecoder().decode(await sensor.read(label, { timeout: 5000 }))}"`)
+      say(
+        `   ${sensorAd.name}: label (custom ${shortUuid(SENSOR_LABEL).slice(0, 8)}...) = "${new TextDecoder().decode(await sensor.read(label, { timeout: 5000 }))}"`,
+      )
 
       say('')
       say('4. Writing ...')
       await sensor.write(label, new TextEncoder().encode('written by the demo'), { timeout: 5000 })
-      say(`   ${sensorAd.name}: label <- "written by the demo"; read back: "${new TextDecoder().decode(await sensor.read(label, { timeout: 5000 }))}"`)
+      say(
+        `   ${sensorAd.name}: label <- "written by the demo"; read back: "${new TextDecoder().decode(await sensor.read(label, { timeout: 5000 }))}"`,
+      )
 
       say('')
       say(`5. Subscribing to live values (${count} from each) ...`)
@@ -95,10 +117,14 @@ export async function demoCommand(argv: string[], ctx: CliContext): Promise<numb
         take(hrm.notifications(hr, { timeout: 5000, signal: stop.signal }), count, (v) => {
           // Heart Rate Measurement: Flags bit 0 = 0 -> the rate is a uint8 (GATT Spec. Supplement 3.113).
           const bpm = (v[0]! & 1) === 0 ? v[1]! : v[1]! | (v[2]! << 8)
-          say(`   [${elapsed()}] ${hrmAd.name}: heart rate ${bpm} bpm${(v[0]! & 0x06) === 0x06 ? ' (sensor contact)' : ''}`)
+          say(
+            `   [${elapsed()}] ${hrmAd.name}: heart rate ${bpm} bpm${(v[0]! & 0x06) === 0x06 ? ' (sensor contact)' : ''}`,
+          )
         }),
         take(sensor.notifications(counter, { timeout: 5000, signal: stop.signal }), count, (v) => {
-          say(`   [${elapsed()}] ${sensorAd.name}: counter ${new DataView(v.buffer, v.byteOffset, v.byteLength).getUint32(0, true)}`)
+          say(
+            `   [${elapsed()}] ${sensorAd.name}: counter ${new DataView(v.buffer, v.byteOffset, v.byteLength).getUint32(0, true)}`,
+          )
         }),
       ])
 
@@ -112,7 +138,9 @@ export async function demoCommand(argv: string[], ctx: CliContext): Promise<numb
       await Promise.all([hrm, sensor].map((c) => c[Symbol.asyncDispose]()))
     }
     say('')
-    say(`Done in ${elapsed()}. Next: \`hcikit scan\`, \`hcikit gatt ${HRM_ADDRESS}\`, \`hcikit notify ${HRM_ADDRESS} 2a37\`;`)
+    say(
+      `Done in ${elapsed()}. Next: \`hcikit scan\`, \`hcikit gatt ${HRM_ADDRESS}\`, \`hcikit notify ${HRM_ADDRESS} 2a37\`;`,
+    )
     say('record any of them with `hcikit --snoop FILE ...` and open FILE in Wireshark.')
   } finally {
     stop.done()
@@ -123,7 +151,9 @@ export async function demoCommand(argv: string[], ctx: CliContext): Promise<numb
 
 function describe(say: (s: string) => void, c: Client): void {
   const db = c.database
-  say(`   ${c.address}: connected, ATT MTU ${c.mtu}, ${db.services.length} services, ${db.characteristics.length} characteristics`)
+  say(
+    `   ${c.address}: connected, ATT MTU ${c.mtu}, ${db.services.length} services, ${db.characteristics.length} characteristics`,
+  )
   for (const s of db.services) {
     const chars = s.characteristics.map((ch) => uuidLabel(ch.uuid)).join(', ')
     say(`     ${uuidLabel(s.uuid)}: ${chars || '(no characteristics)'}`)

@@ -9,7 +9,15 @@
  * Gathering (`gatherDoctorFacts`) and rendering (`renderDoctor`) are separate so the tests can
  * render any machine.
  */
-import { existsSync, readFileSync, readdirSync, readlinkSync, realpathSync, accessSync, constants as fsConstants } from 'node:fs'
+import {
+  existsSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  realpathSync,
+  accessSync,
+  constants as fsConstants,
+} from 'node:fs'
 import { basename, join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { loadHciSocketAddon, type HciDeviceInfo } from '../native/load.ts'
@@ -76,7 +84,9 @@ function gatherHci(platform: NodeJS.Platform): DoctorFacts['hci'] {
   const load = loadHciSocketAddon()
   if (!load.ok) {
     // Without the addon, sysfs still shows which adapters exist.
-    const names = existsSync('/sys/class/bluetooth') ? readdirSync('/sys/class/bluetooth').filter((n) => /^hci\d+$/.test(n)) : []
+    const names = existsSync('/sys/class/bluetooth')
+      ? readdirSync('/sys/class/bluetooth').filter((n) => /^hci\d+$/.test(n))
+      : []
     const seen = names.length ? `; sysfs shows ${names.join(', ')}` : ''
     return { ok: false, reason: `${load.reason}${seen}`, hint: load.hint }
   }
@@ -84,7 +94,11 @@ function gatherHci(platform: NodeJS.Platform): DoctorFacts['hci'] {
     return { ok: true, devices: load.addon.listDevices() }
   } catch (e) {
     const explained = explainHciSocketError(0, e)
-    return { ok: false, reason: explained.message.replace(/^hci0: /, ''), ...(explained.hint ? { hint: explained.hint } : {}) }
+    return {
+      ok: false,
+      reason: explained.message.replace(/^hci0: /, ''),
+      ...(explained.hint ? { hint: explained.hint } : {}),
+    }
   }
 }
 
@@ -92,7 +106,12 @@ function gatherHci(platform: NodeJS.Platform): DoctorFacts['hci'] {
 function sysfsUsb(vendorId: number, productId: number, nth: number): { driver?: string; devnode?: string } {
   const base = '/sys/bus/usb/devices'
   if (!existsSync(base)) return {}
-  const dirs = readdirSync(base).filter((d) => !d.includes(':') && readText(join(base, d, 'idVendor')) === hex4(vendorId) && readText(join(base, d, 'idProduct')) === hex4(productId))
+  const dirs = readdirSync(base).filter(
+    (d) =>
+      !d.includes(':') &&
+      readText(join(base, d, 'idVendor')) === hex4(vendorId) &&
+      readText(join(base, d, 'idProduct')) === hex4(productId),
+  )
   const dir = dirs[nth]
   if (!dir) return {}
   const out: { driver?: string; devnode?: string } = {}
@@ -112,9 +131,12 @@ async function gatherUsb(platform: NodeJS.Platform, usb?: UsbLike): Promise<Doct
   try {
     lib = usb ?? ((await import('usb')).usb as unknown as UsbLike)
   } catch (e) {
-    return { ok: false, reason: `the usb library does not load: ${(e as Error).message} (reinstall it: \`npm install usb\`)` }
+    return {
+      ok: false,
+      reason: `the usb library does not load: ${(e as Error).message} (reinstall it: \`npm install usb\`)`,
+    }
   }
-  let all
+  let all: Awaited<ReturnType<typeof lib.getDevices>>
   try {
     all = await lib.getDevices()
   } catch (e) {
@@ -227,7 +249,9 @@ export function renderDoctor(f: DoctorFacts): DoctorReport {
   lines.push('Permissions')
   lines.push(`  uid ${f.uid ?? 'n/a'}${f.uid === 0 ? ' (root)' : ''}; node ${f.nodePath}`)
   if (f.platform === 'linux') {
-    lines.push(`  effective capabilities ${f.capEff ?? 'unknown'}: CAP_NET_ADMIN ${netAdmin === undefined ? '?' : netAdmin ? 'yes' : 'no'}, CAP_NET_RAW ${netRaw === undefined ? '?' : netRaw ? 'yes' : 'no'}`)
+    lines.push(
+      `  effective capabilities ${f.capEff ?? 'unknown'}: CAP_NET_ADMIN ${netAdmin === undefined ? '?' : netAdmin ? 'yes' : 'no'}, CAP_NET_RAW ${netRaw === undefined ? '?' : netRaw ? 'yes' : 'no'}`,
+    )
   }
 
   lines.push('', 'HCI adapters (--transport hciN)')
@@ -266,14 +290,19 @@ export function renderDoctor(f: DoctorFacts): DoctorReport {
   lines.push('', 'USB Bluetooth controllers (--transport usb or usb:VID:PID)')
   if (!f.usb.ok) {
     lines.push(`  cannot tell: ${f.usb.reason}`)
-    if (f.platform === 'linux' && !existsSync('/sys/bus/usb/devices')) lines.push('  no USB bus is visible here (in a container, pass it through: --device /dev/bus/usb -v /sys/bus/usb:/sys/bus/usb:ro)')
+    if (f.platform === 'linux' && !existsSync('/sys/bus/usb/devices'))
+      lines.push(
+        '  no USB bus is visible here (in a container, pass it through: --device /dev/bus/usb -v /sys/bus/usb:/sys/bus/usb:ro)',
+      )
   } else if (f.usb.devices.length === 0) {
     lines.push('  none (no USB device of class E0/01/01)')
   } else {
     for (const d of f.usb.devices) {
       candidates++
       const ids = `${hex4(d.vendorId)}:${hex4(d.productId)}`
-      lines.push(`  usb:${ids}${d.name ? ` ${d.name}` : ''}: driver ${d.driver ?? 'none'}${d.devnode ? `, ${d.devnode} ${d.writable ? 'writable' : 'not writable'}` : ''}`)
+      lines.push(
+        `  usb:${ids}${d.name ? ` ${d.name}` : ''}: driver ${d.driver ?? 'none'}${d.devnode ? `, ${d.devnode} ${d.writable ? 'writable' : 'not writable'}` : ''}`,
+      )
       if (d.writable === false) {
         problems.push({
           problem: `no permission to open USB device ${ids}`,
@@ -282,7 +311,10 @@ export function renderDoctor(f: DoctorFacts): DoctorReport {
       } else {
         usable++
       }
-      if (d.driver === 'btusb') lines.push(`    the kernel's btusb drives it (so it is also an hciN above); --transport usb:${ids} detaches btusb for the session`)
+      if (d.driver === 'btusb')
+        lines.push(
+          `    the kernel's btusb drives it (so it is also an hciN above); --transport usb:${ids} detaches btusb for the session`,
+        )
     }
   }
 
@@ -294,8 +326,12 @@ export function renderDoctor(f: DoctorFacts): DoctorReport {
   } else {
     for (const p of f.serial.ports) {
       candidates++
-      const extra = [p.manufacturer, p.vendorId && p.productId ? `${p.vendorId}:${p.productId}` : undefined].filter(Boolean).join(', ')
-      lines.push(`  uart:${p.path}${extra ? ` (${extra})` : ''}: a UART controller if one is attached here (hcikit checks with HCI_Reset)`)
+      const extra = [p.manufacturer, p.vendorId && p.productId ? `${p.vendorId}:${p.productId}` : undefined]
+        .filter(Boolean)
+        .join(', ')
+      lines.push(
+        `  uart:${p.path}${extra ? ` (${extra})` : ''}: a UART controller if one is attached here (hcikit checks with HCI_Reset)`,
+      )
       usable++
     }
   }
@@ -307,7 +343,11 @@ export function renderDoctor(f: DoctorFacts): DoctorReport {
     lines.push('or a UART controller (a board running an HCI-over-UART firmware) on a serial port.')
     lines.push('Without hardware, everything works on the built-in virtual controller: --transport virtual')
   } else if (problems.length === 0) {
-    lines.push(usable > 0 ? `${usable} controller${usable === 1 ? '' : 's'} look${usable === 1 ? 's' : ''} usable.` : 'Nothing usable yet.')
+    lines.push(
+      usable > 0
+        ? `${usable} controller${usable === 1 ? '' : 's'} look${usable === 1 ? 's' : ''} usable.`
+        : 'Nothing usable yet.',
+    )
   }
   if (problems.length > 0) {
     lines.push(`Problems, each with the command that fixes it:`)
@@ -327,7 +367,11 @@ export async function doctorCommand(argv: string[], io: DoctorIo = {}): Promise<
   const stdout = io.stdout ?? process.stdout
   let json = false
   try {
-    const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true })
+    const { values } = parseArgs({
+      args: argv,
+      options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+    })
     if (values.help) {
       stdout.write(doctorHelp + '\n')
       return 0

@@ -220,7 +220,13 @@ function characteristicJson(c: RemoteCharacteristic, values: ValuesByHandle): Ch
 const h4 = (n: number): string => `0x${n.toString(16).padStart(4, '0')}`
 
 /** The database as an indented tree, one attribute per line. */
-export function gattTree(address: string, mtu: number, db: RemoteDatabase, values: ValuesByHandle, errors: ReadonlyMap<number, string> = new Map()): string[] {
+export function gattTree(
+  address: string,
+  mtu: number,
+  db: RemoteDatabase,
+  values: ValuesByHandle,
+  errors: ReadonlyMap<number, string> = new Map(),
+): string[] {
   const lines = [`${address}  (ATT MTU ${mtu}, ${db.services.length} services)`]
   const val = (handle: number): string => {
     const v = values.get(handle)
@@ -230,9 +236,12 @@ export function gattTree(address: string, mtu: number, db: RemoteDatabase, value
   }
   for (const s of db.services) {
     lines.push(`${s.primary ? 'service' : 'secondary service'} ${uuidLabel(s.uuid)}  ${h4(s.start)}..${h4(s.end)}`)
-    for (const inc of s.includeDeclarations) lines.push(`  include ${h4(inc.start)}..${h4(inc.end)}  @${h4(inc.handle)}`)
+    for (const inc of s.includeDeclarations)
+      lines.push(`  include ${h4(inc.start)}..${h4(inc.end)}  @${h4(inc.handle)}`)
     for (const c of s.characteristics) {
-      lines.push(`  characteristic ${uuidLabel(c.uuid)}  @${h4(c.valueHandle)}  [${propertyNames(c.properties).join(', ')}]${val(c.valueHandle)}`)
+      lines.push(
+        `  characteristic ${uuidLabel(c.uuid)}  @${h4(c.valueHandle)}  [${propertyNames(c.properties).join(', ')}]${val(c.valueHandle)}`,
+      )
       for (const d of c.descriptors) lines.push(`    descriptor ${uuidLabel(d.uuid)}  @${h4(d.handle)}${val(d.handle)}`)
     }
   }

@@ -7,7 +7,16 @@
  */
 import { parseArgs } from 'node:util'
 import { HcikitError } from '../index.ts'
-import { addressArg, addressTypeArg, connectTo, interruptible, openSession, out, usage, type CliContext } from './connect-common.ts'
+import {
+  addressArg,
+  addressTypeArg,
+  connectTo,
+  interruptible,
+  openSession,
+  out,
+  usage,
+  type CliContext,
+} from './connect-common.ts'
 import { gattJson, gattTree } from './format.ts'
 
 export const gattHelp = `usage: hcikit gatt ADDRESS [--json] [--no-cache] [--address-type public|random]
@@ -41,7 +50,11 @@ export async function gattCommand(argv: string[], ctx: CliContext): Promise<numb
   const stop = interruptible(ctx)
   const session = await openSession(ctx, { signal: stop.signal })
   try {
-    const client = await connectTo(session.adapter, address, { addressType, noCache: values['no-cache'], signal: stop.signal })
+    const client = await connectTo(session.adapter, address, {
+      addressType,
+      noCache: values['no-cache'],
+      signal: stop.signal,
+    })
     try {
       const db = client.database
       const values_ = new Map<number, Uint8Array>()

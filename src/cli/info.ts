@@ -20,7 +20,23 @@ buffer sizes.
             supportedCommands: [names], supportedCommandCount, supportedCommandBits (hex), buffers}`
 
 /** Core specification versions by HCI/LMP version number (Assigned Numbers 2.1). */
-const VERSIONS = ['1.0b', '1.1', '1.2', '2.0', '2.1', '3.0', '4.0', '4.1', '4.2', '5.0', '5.1', '5.2', '5.3', '5.4', '6.0']
+const VERSIONS = [
+  '1.0b',
+  '1.1',
+  '1.2',
+  '2.0',
+  '2.1',
+  '3.0',
+  '4.0',
+  '4.1',
+  '4.2',
+  '5.0',
+  '5.1',
+  '5.2',
+  '5.3',
+  '5.4',
+  '6.0',
+]
 
 /** LE feature bits (Core v5.4 Vol 6 Part B 4.6, Table 4.4). */
 const LE_FEATURES = [
@@ -135,15 +151,28 @@ export async function infoCommand(argv: string[], ctx: CliContext): Promise<numb
     }
     const hex4 = (n: number): string => `0x${n.toString(16).padStart(4, '0')}`
     const cmds = supportedCommandNames(info.supportedCommands)
-    const buf = (b: { length: number; count: number } | undefined): string => (b ? `${b.count} x ${b.length} bytes` : '-')
+    const buf = (b: { length: number; count: number } | undefined): string =>
+      b ? `${b.count} x ${b.length} bytes` : '-'
     out(ctx, `transport      ${ctx.transport}`)
     out(ctx, `address        ${info.address.toUpperCase()} (public)`)
-    out(ctx, `HCI version    ${versionName(info.hciVersion)} (0x${info.hciVersion.toString(16).padStart(2, '0')}), revision ${hex4(info.hciSubversion)}`)
-    out(ctx, `LMP/LL version ${versionName(info.lmpVersion)} (0x${info.lmpVersion.toString(16).padStart(2, '0')}), subversion ${hex4(info.lmpSubversion)}`)
+    out(
+      ctx,
+      `HCI version    ${versionName(info.hciVersion)} (0x${info.hciVersion.toString(16).padStart(2, '0')}), revision ${hex4(info.hciSubversion)}`,
+    )
+    out(
+      ctx,
+      `LMP/LL version ${versionName(info.lmpVersion)} (0x${info.lmpVersion.toString(16).padStart(2, '0')}), subversion ${hex4(info.lmpSubversion)}`,
+    )
     out(ctx, `manufacturer   ${hex4(info.manufacturer)}${info.manufacturer === 0xffff ? ' (none: for testing)' : ''}`)
-    out(ctx, `ACL buffers    LE ${buf(info.buffers.le)}${info.buffers.bredr ? `, shared BR/EDR ${buf(info.buffers.bredr)}` : ''}${info.buffers.iso?.count ? `, ISO ${buf(info.buffers.iso)}` : ''}`)
+    out(
+      ctx,
+      `ACL buffers    LE ${buf(info.buffers.le)}${info.buffers.bredr ? `, shared BR/EDR ${buf(info.buffers.bredr)}` : ''}${info.buffers.iso?.count ? `, ISO ${buf(info.buffers.iso)}` : ''}`,
+    )
     out(ctx, `LE features    ${leFeatureNames(info.leFeatures).join(', ') || '(none)'}`)
-    out(ctx, `commands       ${cmds.count} supported${cmds.count > cmds.names.length ? ` (${cmds.count - cmds.names.length} of them not in hcikit's LE table, not listed)` : ''}:`)
+    out(
+      ctx,
+      `commands       ${cmds.count} supported${cmds.count > cmds.names.length ? ` (${cmds.count - cmds.names.length} of them not in hcikit's LE table, not listed)` : ''}:`,
+    )
     for (const n of cmds.names) out(ctx, `  ${n}`)
   } finally {
     await session.close()

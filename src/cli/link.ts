@@ -133,7 +133,14 @@ export async function linkCommand(argv: string[]): Promise<number> {
             stop('capture error')
           })
           if (decoder) {
-            const rec = { index: ++frame, timestampUs, direction, packetType: p.type, data: p.data, originalLength: p.data.length }
+            const rec = {
+              index: ++frame,
+              timestampUs,
+              direction,
+              packetType: p.type,
+              data: p.data,
+              originalLength: p.data.length,
+            }
             process.stderr.write(`[${current}] ${formatRecord(decoder.decode(rec))}\n`)
           }
         },

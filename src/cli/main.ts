@@ -114,7 +114,14 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
     if (typeof values.pcap === 'string') subs.push(startSnoop(values.pcap, 'pcap'))
     // A capture streamed to stdout (--pcap -, --snoop -) owns stdout: the command prints to stderr.
     const captureOnStdout = values.pcap === '-' || values.snoop === '-'
-    const ctx: CliContext = { transport, log, stdout: captureOnStdout ? stderr : stdout, stderr, env, ...(io.signal ? { signal: io.signal } : {}) }
+    const ctx: CliContext = {
+      transport,
+      log,
+      stdout: captureOnStdout ? stderr : stdout,
+      stderr,
+      env,
+      ...(io.signal ? { signal: io.signal } : {}),
+    }
     return await cmd(argv.slice(at + 1), ctx)
   } catch (e) {
     return report(e, log, stderr)

@@ -48,7 +48,11 @@ export async function notifyCommand(argv: string[], ctx: CliContext): Promise<nu
     out(ctx, notifyHelp)
     return 0
   }
-  if (positionals.length !== 2) throw usage(notifyHelp, positionals.length < 2 ? 'notify needs ADDRESS and CHAR' : `unexpected argument '${positionals[2]}'`)
+  if (positionals.length !== 2)
+    throw usage(
+      notifyHelp,
+      positionals.length < 2 ? 'notify needs ADDRESS and CHAR' : `unexpected argument '${positionals[2]}'`,
+    )
   const address = addressArg(notifyHelp, positionals[0])
   const ref = charArg(notifyHelp, positionals[1]!)
   const count = positiveInt(notifyHelp, 'count', values.count)
@@ -60,25 +64,37 @@ export async function notifyCommand(argv: string[], ctx: CliContext): Promise<nu
   let timedOut = false
   const ended = new AbortController()
   // --timeout runs on the adapter's clock (real time on hardware and on the CLI's virtual link).
-  const timer = timeout === undefined ? undefined : session.adapter.clock.setTimeout(() => {
-    timedOut = true
-    ended.abort(new Error('timeout'))
-  }, timeout)
+  const timer =
+    timeout === undefined
+      ? undefined
+      : session.adapter.clock.setTimeout(() => {
+          timedOut = true
+          ended.abort(new Error('timeout'))
+        }, timeout)
   const onStop = (): void => ended.abort(stop.signal.reason)
   stop.signal.addEventListener('abort', onStop, { once: true })
   try {
     await using client = await connectTo(session.adapter, address, { addressType, signal: stop.signal })
     const c = findCharacteristic(client, ref)
     if (!c.can('Notify') && !c.can('Indicate')) {
-      throw new HcikitError('GATT_NOT_NOTIFIABLE', 'att', `${uuidLabel(c.uuid)} @0x${c.valueHandle.toString(16).padStart(4, '0')} neither notifies nor indicates`, {
-        hint: `its properties are in \`hcikit gatt ${client.address}\`; use \`hcikit read\` for a value that only reads`,
-      })
+      throw new HcikitError(
+        'GATT_NOT_NOTIFIABLE',
+        'att',
+        `${uuidLabel(c.uuid)} @0x${c.valueHandle.toString(16).padStart(4, '0')} neither notifies nor indicates`,
+        {
+          hint: `its properties are in \`hcikit gatt ${client.address}\`; use \`hcikit read\` for a value that only reads`,
+        },
+      )
     }
-    if (!values.json) ctx.stderr.write(`subscribed to ${uuidLabel(c.uuid)} on ${client.address}${count ? `, waiting for ${count}` : ''} (Ctrl-C to stop)\n`)
+    if (!values.json)
+      ctx.stderr.write(
+        `subscribed to ${uuidLabel(c.uuid)} on ${client.address}${count ? `, waiting for ${count}` : ''} (Ctrl-C to stop)\n`,
+      )
     try {
       for await (const v of client.notifications(c, { timeout: 10_000, signal: ended.signal })) {
         got++
-        if (values.json) out(ctx, JSON.stringify({ address: client.address, uuid: c.uuid, handle: c.valueHandle, value: toHex(v) }))
+        if (values.json)
+          out(ctx, JSON.stringify({ address: client.address, uuid: c.uuid, handle: c.valueHandle, value: toHex(v) }))
         else out(ctx, valueText(v))
         if (count !== undefined && got >= count) break
       }

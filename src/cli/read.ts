@@ -5,7 +5,17 @@
  */
 import { parseArgs } from 'node:util'
 import { toHex } from '../../hci/wire.ts'
-import { addressArg, addressTypeArg, connectTo, findCharacteristic, interruptible, openSession, out, usage, type CliContext } from './connect-common.ts'
+import {
+  addressArg,
+  addressTypeArg,
+  connectTo,
+  findCharacteristic,
+  interruptible,
+  openSession,
+  out,
+  usage,
+  type CliContext,
+} from './connect-common.ts'
 import { parseCharArg, valueText } from './format.ts'
 
 export const readHelp = `usage: hcikit read ADDRESS CHAR [--address-type public|random] [--json]
@@ -28,7 +38,11 @@ export async function readCommand(argv: string[], ctx: CliContext): Promise<numb
     out(ctx, readHelp)
     return 0
   }
-  if (positionals.length !== 2) throw usage(readHelp, positionals.length < 2 ? 'read needs ADDRESS and CHAR' : `unexpected argument '${positionals[2]}'`)
+  if (positionals.length !== 2)
+    throw usage(
+      readHelp,
+      positionals.length < 2 ? 'read needs ADDRESS and CHAR' : `unexpected argument '${positionals[2]}'`,
+    )
   const address = addressArg(readHelp, positionals[0])
   const ref = charArg(readHelp, positionals[1]!)
   const addressType = addressTypeArg(readHelp, values['address-type'])
@@ -38,7 +52,8 @@ export async function readCommand(argv: string[], ctx: CliContext): Promise<numb
     await using client = await connectTo(session.adapter, address, { addressType, signal: stop.signal })
     const c = findCharacteristic(client, ref)
     const value = await client.read(c, { timeout: 10_000, signal: stop.signal })
-    if (values.json) out(ctx, JSON.stringify({ address: client.address, uuid: c.uuid, handle: c.valueHandle, value: toHex(value) }))
+    if (values.json)
+      out(ctx, JSON.stringify({ address: client.address, uuid: c.uuid, handle: c.valueHandle, value: toHex(value) }))
     else out(ctx, valueText(value))
   } finally {
     stop.done()

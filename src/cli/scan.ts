@@ -97,7 +97,9 @@ export async function scanCommand(argv: string[], ctx: CliContext): Promise<numb
     await session.close()
   }
   if (!values.json && rows.size === 0) {
-    ctx.stderr.write('hcikit: no devices seen\n  hint: is anything advertising nearby? (on real hardware: is the adapter free? see docs/TROUBLESHOOTING.md)\n')
+    ctx.stderr.write(
+      'hcikit: no devices seen\n  hint: is anything advertising nearby? (on real hardware: is the adapter free? see docs/TROUBLESHOOTING.md)\n',
+    )
   }
   return 0
 }
@@ -121,5 +123,9 @@ function formatRow(ad: Advertisement, ago: number | undefined): string {
 
 function table(rows: Row[], now: number): string[] {
   const sorted = rows.sort((a, b) => b.ad.rssi - a.ad.rssi || a.ad.address.localeCompare(b.ad.address))
-  return [header(), ...sorted.map((r) => formatRow(r.ad, now - r.seenAt)), `${rows.length} device${rows.length === 1 ? '' : 's'} (Ctrl-C to stop)`]
+  return [
+    header(),
+    ...sorted.map((r) => formatRow(r.ad, now - r.seenAt)),
+    `${rows.length} device${rows.length === 1 ? '' : 's'} (Ctrl-C to stop)`,
+  ]
 }

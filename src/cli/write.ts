@@ -4,7 +4,17 @@
  * Characteristic Value, 4.9.4 long values; 4.9.1 Write Without Response), disconnect.
  */
 import { parseArgs } from 'node:util'
-import { addressArg, addressTypeArg, connectTo, findCharacteristic, interruptible, openSession, out, usage, type CliContext } from './connect-common.ts'
+import {
+  addressArg,
+  addressTypeArg,
+  connectTo,
+  findCharacteristic,
+  interruptible,
+  openSession,
+  out,
+  usage,
+  type CliContext,
+} from './connect-common.ts'
 import { parseHexArg } from './format.ts'
 import { charArg } from './read.ts'
 
@@ -28,7 +38,11 @@ export async function writeCommand(argv: string[], ctx: CliContext): Promise<num
     out(ctx, writeHelp)
     return 0
   }
-  if (positionals.length !== 3) throw usage(writeHelp, positionals.length < 3 ? 'write needs ADDRESS, CHAR and HEX' : `unexpected argument '${positionals[3]}'`)
+  if (positionals.length !== 3)
+    throw usage(
+      writeHelp,
+      positionals.length < 3 ? 'write needs ADDRESS, CHAR and HEX' : `unexpected argument '${positionals[3]}'`,
+    )
   const address = addressArg(writeHelp, positionals[0])
   const ref = charArg(writeHelp, positionals[1]!)
   let bytes: Uint8Array
@@ -45,7 +59,10 @@ export async function writeCommand(argv: string[], ctx: CliContext): Promise<num
     const c = findCharacteristic(client, ref)
     const withoutResponse = values['without-response']
     await client.write(c, bytes, { withoutResponse, timeout: 10_000, signal: stop.signal })
-    out(ctx, `wrote ${bytes.length} byte${bytes.length === 1 ? '' : 's'} to ${c.uuid} @0x${c.valueHandle.toString(16).padStart(4, '0')}${withoutResponse ? ' (without response)' : ''}`)
+    out(
+      ctx,
+      `wrote ${bytes.length} byte${bytes.length === 1 ? '' : 's'} to ${c.uuid} @0x${c.valueHandle.toString(16).padStart(4, '0')}${withoutResponse ? ' (without response)' : ''}`,
+    )
   } finally {
     stop.done()
     await session.close()

@@ -13,7 +13,9 @@ export const BATTERY_LEVEL = '2a19'
 export function batteryService(level: number): ServiceDeclaration {
   return {
     uuid: BATTERY_SERVICE,
-    characteristics: [{ id: 'battery', uuid: BATTERY_LEVEL, properties: ['read', 'notify'], value: new Uint8Array([level]) }],
+    characteristics: [
+      { id: 'battery', uuid: BATTERY_LEVEL, properties: ['read', 'notify'], value: new Uint8Array([level]) },
+    ],
   }
 }
 

@@ -5,7 +5,14 @@
  * adapter's clock (virtual time on a virtual link) that stops when the device closes.
  * Built on the public API only (src/index.ts).
  */
-import { open, type Adapter, type AdvertiseOptions, type DatabaseDeclaration, type GattServer, type VirtualLink } from '../index.ts'
+import {
+  open,
+  type Adapter,
+  type AdvertiseOptions,
+  type DatabaseDeclaration,
+  type GattServer,
+  type VirtualLink,
+} from '../index.ts'
 
 export interface DeviceOptions {
   /** The virtual link to join (transport 'virtual'); default: a link of the device's own. */

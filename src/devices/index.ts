@@ -14,5 +14,22 @@ export {
   type HeartRateDevice,
   type HeartRateOptions,
 } from './heart-rate.ts'
-export { startBatteryDevice, batteryService, batteryLevelAt, BATTERY_SERVICE, BATTERY_LEVEL, type BatteryDevice, type BatteryOptions } from './battery.ts'
-export { startSensorDevice, counterValue, SENSOR_SERVICE, SENSOR_COUNTER, SENSOR_LABEL, SENSOR_ECHO, type SensorDevice, type SensorOptions } from './sensor.ts'
+export {
+  startBatteryDevice,
+  batteryService,
+  batteryLevelAt,
+  BATTERY_SERVICE,
+  BATTERY_LEVEL,
+  type BatteryDevice,
+  type BatteryOptions,
+} from './battery.ts'
+export {
+  startSensorDevice,
+  counterValue,
+  SENSOR_SERVICE,
+  SENSOR_COUNTER,
+  SENSOR_LABEL,
+  SENSOR_ECHO,
+  type SensorDevice,
+  type SensorOptions,
+} from './sensor.ts'

@@ -43,7 +43,12 @@ export async function startSensorDevice(o: SensorOptions = {}): Promise<SensorDe
         {
           uuid: SENSOR_SERVICE,
           characteristics: [
-            { id: 'counter', uuid: SENSOR_COUNTER, properties: ['read', 'notify'], onRead: () => counterValue(counter) },
+            {
+              id: 'counter',
+              uuid: SENSOR_COUNTER,
+              properties: ['read', 'notify'],
+              onRead: () => counterValue(counter),
+            },
             {
               id: 'label',
               uuid: SENSOR_LABEL,

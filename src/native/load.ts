@@ -32,15 +32,17 @@ export interface HciDeviceInfo {
 /** The addon's exports (hci_socket.c). Errors thrown carry `code` (EPERM, ...), `errno`, `syscall`. */
 export interface HciSocketAddon {
   open(index: number): HciSocketHandle
-  start(handle: HciSocketHandle, onPacket: (packet: Buffer) => void, onError: (code: string, errno: number) => void): void
+  start(
+    handle: HciSocketHandle,
+    onPacket: (packet: Buffer) => void,
+    onError: (code: string, errno: number) => void,
+  ): void
   write(handle: HciSocketHandle, bytes: Uint8Array): number
   close(handle: HciSocketHandle): void
   listDevices(): HciDeviceInfo[]
 }
 
-export type AddonLoad =
-  | { ok: true; addon: HciSocketAddon; path: string }
-  | { ok: false; reason: string; hint: string }
+export type AddonLoad = { ok: true; addon: HciSocketAddon; path: string } | { ok: false; reason: string; hint: string }
 
 export const ADDON_NAME = 'hcikit_hci_socket'
 
@@ -102,7 +104,11 @@ function load(opts: LoadOptions): AddonLoad {
   try {
     bindings = require('bindings') as (o: object) => unknown
   } catch (e) {
-    return { ok: false, reason: `the bindings package does not load: ${(e as Error).message}`, hint: `reinstall hcikit's dependencies (\`npm install\`), then ${build} if needed` }
+    return {
+      ok: false,
+      reason: `the bindings package does not load: ${(e as Error).message}`,
+      hint: `reinstall hcikit's dependencies (\`npm install\`), then ${build} if needed`,
+    }
   }
   try {
     const addon = bindings({

@@ -49,7 +49,10 @@ export class ResetCompleteHunter {
     for (let i = 0; i < chunk.length; i++) {
       this.window.push(chunk[i]!)
       if (this.window.length > RESET_COMPLETE.length) this.window.shift()
-      if (this.window.length === RESET_COMPLETE.length && RESET_COMPLETE.every((b, j) => b < 0 || b === this.window[j])) {
+      if (
+        this.window.length === RESET_COMPLETE.length &&
+        RESET_COMPLETE.every((b, j) => b < 0 || b === this.window[j])
+      ) {
         this.window.length = 0
         return i + 1
       }
@@ -168,10 +171,14 @@ export class H4StreamTransport implements Transport {
    */
   synchronise(announce = false): Promise<void> {
     if (this.closing) return Promise.reject(new TransportError(`${this.options.name}: closed`))
-    if (this.hunt) return new Promise((resolve) => {
-      const prev = this.hunt!.done
-      this.hunt!.done = () => (prev(), resolve())
-    })
+    if (this.hunt)
+      return new Promise((resolve) => {
+        const prev = this.hunt!.done
+        this.hunt!.done = () => {
+          prev()
+          resolve()
+        }
+      })
     return new Promise<void>((resolve) => {
       this.hunt = { hunter: new ResetCompleteHunter(), dropped: 0, announce, done: resolve }
       void Promise.resolve(this.write(RESET_FRAME)).catch(() => undefined)
@@ -223,7 +230,12 @@ export class H4StreamTransport implements Transport {
     if (this.options.resync === 'close') {
       this.closing = true
       this.stream.destroy()
-      this.finish(new TransportError(`${this.options.name}: ${e.message}`, { cause: e, hint: 'is the other end speaking H4 (a controller or `hcikit link`)?' }))
+      this.finish(
+        new TransportError(`${this.options.name}: ${e.message}`, {
+          cause: e,
+          hint: 'is the other end speaking H4 (a controller or `hcikit link`)?',
+        }),
+      )
       return
     }
     this.stats.resyncs++

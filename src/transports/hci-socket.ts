@@ -51,11 +51,16 @@ function describe(devices: HciDeviceInfo[]): string {
 }
 
 /** Explain an errno from socket()/bind()/read()/write() on adapter `index`. */
-export function explainHciSocketError(index: number, err: unknown, listDevices?: () => HciDeviceInfo[]): HciSocketError {
+export function explainHciSocketError(
+  index: number,
+  err: unknown,
+  listDevices?: () => HciDeviceInfo[],
+): HciSocketError {
   const name = `hci${index}`
   const code = (err as NodeJS.ErrnoException | undefined)?.code ?? 'EUNKNOWN'
   const detail = err instanceof Error ? err.message : String(err)
-  const make = (message: string, hint?: string): HciSocketError => new HciSocketError(code, `${name}: ${message}`, hint === undefined ? { cause: err } : { cause: err, hint })
+  const make = (message: string, hint?: string): HciSocketError =>
+    new HciSocketError(code, `${name}: ${message}`, hint === undefined ? { cause: err } : { cause: err, hint })
   switch (code) {
     case 'EPERM':
     case 'EACCES':
@@ -139,7 +144,13 @@ class HciSocketTransport implements Transport {
       this.addon.write(this.handle, bytes)
     } catch (e) {
       const err = explainHciSocketError(this.index, e, () => this.addon.listDevices())
-      if (err.errnoCode !== 'EAGAIN' && err.errnoCode !== 'ENOBUFS' && err.errnoCode !== 'EMSGSIZE' && err.errnoCode !== 'EINVAL') this.finish(err)
+      if (
+        err.errnoCode !== 'EAGAIN' &&
+        err.errnoCode !== 'ENOBUFS' &&
+        err.errnoCode !== 'EMSGSIZE' &&
+        err.errnoCode !== 'EINVAL'
+      )
+        this.finish(err)
       throw err
     }
   }

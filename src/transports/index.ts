@@ -61,26 +61,37 @@ export class TransportSpecError extends HcikitError {
   }
 }
 
-const bad = (spec: string, message: string, hint: string): TransportSpecError => new TransportSpecError(spec, message, hint)
+const bad = (spec: string, message: string, hint: string): TransportSpecError =>
+  new TransportSpecError(spec, message, hint)
 
 function parsePort(spec: string, text: string, min: number, example: string): number {
   if (!/^\d{1,5}$/.test(text)) throw bad(spec, `port '${text}' is not a number`, `write it as ${example}`)
   const port = Number(text)
-  if (port < min || port > 0xffff) throw bad(spec, `port ${port} is out of range ${min}..65535`, `write it as ${example}`)
+  if (port < min || port > 0xffff)
+    throw bad(spec, `port ${port} is out of range ${min}..65535`, `write it as ${example}`)
   return port
 }
 
 function parseHostPort(spec: string, kind: 'tcp' | 'tcp-server', rest: string): { host: string; port: number } {
   const example = `${kind}:127.0.0.1:${kind === 'tcp' ? 4567 : 0}`
   const m = /^(\[[^\]]+\]|[^:[\]]+):([^:]*)$/.exec(rest)
-  if (!m) throw bad(spec, `expected ${kind}:HOST:PORT`, `for example ${example} (an IPv6 host in brackets: ${kind}:[::1]:4567)`)
+  if (!m)
+    throw bad(
+      spec,
+      `expected ${kind}:HOST:PORT`,
+      `for example ${example} (an IPv6 host in brackets: ${kind}:[::1]:4567)`,
+    )
   const host = m[1]!.startsWith('[') ? m[1]!.slice(1, -1) : m[1]!
   return { host, port: parsePort(spec, m[2]!, kind === 'tcp' ? 1 : 0, example) }
 }
 
 function parseHex16(spec: string, text: string, what: string): number {
   if (!/^(0x)?[0-9a-fA-F]{1,4}$/.test(text)) {
-    throw bad(spec, `${what} '${text}' is not a 16-bit hex number`, 'write usb:VID:PID in hex as lsusb shows it, e.g. usb:0a12:0001')
+    throw bad(
+      spec,
+      `${what} '${text}' is not a 16-bit hex number`,
+      'write usb:VID:PID in hex as lsusb shows it, e.g. usb:0a12:0001',
+    )
   }
   return parseInt(text.replace(/^0x/, ''), 16)
 }
@@ -98,19 +109,29 @@ export function parseTransportSpec(text: string): TransportSpec {
   const rest = colon < 0 ? '' : spec.slice(colon + 1)
   switch (kind) {
     case 'hci': {
-      if (!/^\d+$/.test(rest)) throw bad(spec, 'expected an adapter number', 'write hci0 or hci:0 (hciconfig or `btmgmt info` lists adapters)')
+      if (!/^\d+$/.test(rest))
+        throw bad(spec, 'expected an adapter number', 'write hci0 or hci:0 (hciconfig or `btmgmt info` lists adapters)')
       return { kind: 'hci', index: Number(rest) }
     }
     case 'usb': {
       const parts = rest.split(':')
       if (parts.length < 2 || parts.length > 3) {
-        throw bad(spec, 'expected usb or usb:VID:PID[:N]', 'write usb (the first Bluetooth dongle) or usb:0a12:0001 (by ids, hex), usb:0a12:0001:1 (the second such)')
+        throw bad(
+          spec,
+          'expected usb or usb:VID:PID[:N]',
+          'write usb (the first Bluetooth dongle) or usb:0a12:0001 (by ids, hex), usb:0a12:0001:1 (the second such)',
+        )
       }
       const vendorId = parseHex16(spec, parts[0]!, 'vendor id')
       const productId = parseHex16(spec, parts[1]!, 'product id')
       let nth = 0
       if (parts.length === 3) {
-        if (!/^\d{1,3}$/.test(parts[2]!)) throw bad(spec, `N '${parts[2]}' is not a number`, 'N counts matching devices from 0: usb:0a12:0001:1 is the second')
+        if (!/^\d{1,3}$/.test(parts[2]!))
+          throw bad(
+            spec,
+            `N '${parts[2]}' is not a number`,
+            'N counts matching devices from 0: usb:0a12:0001:1 is the second',
+          )
         nth = Number(parts[2])
       }
       return { kind: 'usb', vendorId, productId, nth }
@@ -122,19 +143,28 @@ export function parseTransportSpec(text: string): TransportSpec {
         flowControl = false
         body = body.slice(0, -',noflow'.length)
       } else if (/,[^/]*$/.test(body)) {
-        throw bad(spec, `unknown option '${body.slice(body.lastIndexOf(',') + 1)}'`, 'the only option is noflow: uart:/dev/ttyUSB0@1000000,noflow')
+        throw bad(
+          spec,
+          `unknown option '${body.slice(body.lastIndexOf(',') + 1)}'`,
+          'the only option is noflow: uart:/dev/ttyUSB0@1000000,noflow',
+        )
       }
       let baudRate = DEFAULT_BAUD_RATE
       const at = body.lastIndexOf('@')
       if (at >= 0) {
         const baud = body.slice(at + 1)
         if (!/^\d+$/.test(baud) || Number(baud) < 1200 || Number(baud) > 12_000_000) {
-          throw bad(spec, `baud rate '${baud}' is not a number in 1200..12000000`, 'write uart:/dev/ttyUSB0@115200 (or @1000000, @3000000)')
+          throw bad(
+            spec,
+            `baud rate '${baud}' is not a number in 1200..12000000`,
+            'write uart:/dev/ttyUSB0@115200 (or @1000000, @3000000)',
+          )
         }
         baudRate = Number(baud)
         body = body.slice(0, at)
       }
-      if (body === '') throw bad(spec, 'no serial port path', 'write uart:/dev/ttyUSB0 or uart:/dev/ttyACM0@1000000 (COM3 on Windows)')
+      if (body === '')
+        throw bad(spec, 'no serial port path', 'write uart:/dev/ttyUSB0 or uart:/dev/ttyACM0@1000000 (COM3 on Windows)')
       return { kind: 'uart', path: body, baudRate, flowControl }
     }
     case 'tcp':
@@ -154,7 +184,11 @@ export function parseTransportSpec(text: string): TransportSpec {
           : /^\d+$/.test(spec)
             ? `hci${spec}`
             : undefined
-      throw bad(spec, `unknown transport kind '${kind}'`, guess ? `did you mean ${guess}?` : `write one of: ${TRANSPORT_FORMS.join(', ')}`)
+      throw bad(
+        spec,
+        `unknown transport kind '${kind}'`,
+        guess ? `did you mean ${guess}?` : `write one of: ${TRANSPORT_FORMS.join(', ')}`,
+      )
     }
   }
 }
@@ -183,11 +217,18 @@ export function formatTransportSpec(s: TransportSpec): string {
 }
 
 /** The spec to use: `spec` if given, else HCIKIT_TRANSPORT, else a TransportSpecError. */
-export function resolveTransportSpec(spec?: string | TransportSpec, env: NodeJS.ProcessEnv = process.env): TransportSpec {
+export function resolveTransportSpec(
+  spec?: string | TransportSpec,
+  env: NodeJS.ProcessEnv = process.env,
+): TransportSpec {
   if (typeof spec === 'object') return spec
   const text = spec ?? env['HCIKIT_TRANSPORT']
   if (text === undefined || text.trim() === '') {
-    throw bad('', 'no transport given', `pass one (--transport usb) or set HCIKIT_TRANSPORT, e.g. HCIKIT_TRANSPORT=usb; forms: ${TRANSPORT_FORMS.join(', ')}`)
+    throw bad(
+      '',
+      'no transport given',
+      `pass one (--transport usb) or set HCIKIT_TRANSPORT, e.g. HCIKIT_TRANSPORT=usb; forms: ${TRANSPORT_FORMS.join(', ')}`,
+    )
   }
   return parseTransportSpec(text)
 }
@@ -209,13 +250,22 @@ export interface OpenTransportOptions {
 }
 
 /** Open the transport a spec names (or HCIKIT_TRANSPORT). */
-export async function openTransport(spec?: string | TransportSpec, opts: OpenTransportOptions = {}): Promise<Transport> {
+export async function openTransport(
+  spec?: string | TransportSpec,
+  opts: OpenTransportOptions = {},
+): Promise<Transport> {
   const s = resolveTransportSpec(spec, opts.env)
-  const connect = { ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}) }
+  const connect = {
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+  }
   switch (s.kind) {
     case 'hci': {
       const { openHciSocket } = await import('./hci-socket.ts')
-      return openHciSocket(s.index, { ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.hciSocket ? { addon: opts.hciSocket } : {}) })
+      return openHciSocket(s.index, {
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        ...(opts.hciSocket ? { addon: opts.hciSocket } : {}),
+      })
     }
     case 'usb': {
       const { openUsb } = await import('./usb.ts')

@@ -133,17 +133,26 @@ export class ReplayTransport implements Transport {
   }
 
   private stray(packet: HciPacket): void {
-    this.finish(new TransportError(`${this.name}: the host sent ${packet.type}: ${hexOf(packet.data)} after the end of the capture`))
+    this.finish(
+      new TransportError(
+        `${this.name}: the host sent ${packet.type}: ${hexOf(packet.data)} after the end of the capture`,
+      ),
+    )
   }
 
   /** Lockstep: does the host's packet equal the recorded one? A mismatch closes the transport. */
   private check(packet: HciPacket, r: CaptureRecord): boolean {
-    const same = r.packetType === packet.type && r.data.length === packet.data.length && r.data.every((b, i) => b === packet.data[i])
+    const same =
+      r.packetType === packet.type &&
+      r.data.length === packet.data.length &&
+      r.data.every((b, i) => b === packet.data[i])
     if (!same) {
       this.finish(
         new TransportError(
           `${this.name}: record ${r.index}: the host sent ${packet.type}: ${hexOf(packet.data)}, the capture has ${r.packetType}: ${hexOf(r.data)}`,
-          { hint: "lockstep replay needs the same host as the one recorded; use mode 'ignore' to just play the controller's side" },
+          {
+            hint: "lockstep replay needs the same host as the one recorded; use mode 'ignore' to just play the controller's side",
+          },
         ),
       )
       return false
@@ -188,7 +197,10 @@ export async function openReplay(path: string, opts: ReplayOptions = {}): Promis
     const err = e as Error
     throw new TransportError(`replay:${path}: ${err.message}`, {
       cause: e,
-      hint: err instanceof CaptureError && err.hint ? err.hint : 'replay reads btsnoop, pcap and pcapng captures of HCI traffic',
+      hint:
+        err instanceof CaptureError && err.hint
+          ? err.hint
+          : 'replay reads btsnoop, pcap and pcapng captures of HCI traffic',
     })
   }
   async function* all(): AsyncGenerator<CaptureRecord> {

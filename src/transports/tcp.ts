@@ -13,7 +13,7 @@
  * closes (h4-stream.ts, resync 'close').
  */
 import net from 'node:net'
-import { FramingError, TransportError } from '../../hci/errors.ts'
+import { type FramingError, TransportError } from '../../hci/errors.ts'
 import { H4Splitter, H4Type, encodeH4 } from '../../hci/h4.ts'
 import type { HciPacket, Transport } from '../../hci/transport.ts'
 import { H4StreamTransport } from './h4-stream.ts'
@@ -25,7 +25,12 @@ export interface ConnectOptions {
 }
 
 /** Wait for `socket` to connect (or fail, time out, abort) and wrap it. */
-export function wrapConnecting(socket: net.Socket, name: string, opts: ConnectOptions, hint: (code: string | undefined) => string | undefined): Promise<H4StreamTransport> {
+export function wrapConnecting(
+  socket: net.Socket,
+  name: string,
+  opts: ConnectOptions,
+  hint: (code: string | undefined) => string | undefined,
+): Promise<H4StreamTransport> {
   return new Promise<H4StreamTransport>((resolve, reject) => {
     const timeoutMs = opts.timeoutMs ?? 10_000
     const cleanup = (): void => {
@@ -42,7 +47,12 @@ export function wrapConnecting(socket: net.Socket, name: string, opts: ConnectOp
       cleanup()
       socket.destroy()
       const h = hint(e.code)
-      reject(new TransportError(`${name}: cannot connect: ${e.message}`, h === undefined ? { cause: e } : { cause: e, hint: h }))
+      reject(
+        new TransportError(
+          `${name}: cannot connect: ${e.message}`,
+          h === undefined ? { cause: e } : { cause: e, hint: h },
+        ),
+      )
     }
     const onAbort = (): void => {
       cleanup()
@@ -52,7 +62,11 @@ export function wrapConnecting(socket: net.Socket, name: string, opts: ConnectOp
     const timer = setTimeout(() => {
       cleanup()
       socket.destroy()
-      reject(new TransportError(`${name}: no connection within ${timeoutMs} ms`, { hint: 'is the address right, and is a firewall in the way?' }))
+      reject(
+        new TransportError(`${name}: no connection within ${timeoutMs} ms`, {
+          hint: 'is the address right, and is a firewall in the way?',
+        }),
+      )
     }, timeoutMs)
     if (opts.signal?.aborted) return onAbort()
     opts.signal?.addEventListener('abort', onAbort, { once: true })
@@ -116,7 +130,12 @@ export class TcpControllerListener {
   }
 }
 
-export async function listen(server: net.Server, host: string | undefined, portOrPath: number | string, name: string): Promise<void> {
+export async function listen(
+  server: net.Server,
+  host: string | undefined,
+  portOrPath: number | string,
+  name: string,
+): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     const onError = (e: NodeJS.ErrnoException): void => {
       const hint =
@@ -125,7 +144,12 @@ export async function listen(server: net.Server, host: string | undefined, portO
           : e.code === 'EACCES'
             ? 'ports below 1024 need privileges: pick a port above 1024'
             : undefined
-      reject(new TransportError(`${name}: cannot listen: ${e.message}`, hint === undefined ? { cause: e } : { cause: e, hint }))
+      reject(
+        new TransportError(
+          `${name}: cannot listen: ${e.message}`,
+          hint === undefined ? { cause: e } : { cause: e, hint },
+        ),
+      )
     }
     server.once('error', onError)
     const done = (): void => {
@@ -167,7 +191,12 @@ export class TransportBridge {
     local.onClose(() => void this.close())
   }
 
-  static async listen(local: Transport, host: string, port: number, onEvent: (e: BridgeEvent) => void = () => {}): Promise<TransportBridge> {
+  static async listen(
+    local: Transport,
+    host: string,
+    port: number,
+    onEvent: (e: BridgeEvent) => void = () => {},
+  ): Promise<TransportBridge> {
     const server = net.createServer({ noDelay: true })
     await listen(server, host, port, `bridge tcp-server:${formatHost(host)}:${port}`)
     return new TransportBridge(server, local, host, (server.address() as net.AddressInfo).port, onEvent)

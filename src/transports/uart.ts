@@ -36,18 +36,24 @@ function explainOpenError(path: string, e: Error): TransportError {
   if (/ENOENT|No such file/i.test(m)) {
     hint = `no serial port at ${path}: list them with \`ls /dev/ttyUSB* /dev/ttyACM*\` (macOS: /dev/cu.*; Windows: COMn)`
   } else if (/EACCES|Permission denied|Access denied/i.test(m)) {
-    hint = 'no permission to open the port: `sudo usermod -aG dialout $USER` (then log in again), or a udev rule with MODE="0660", GROUP="dialout"'
+    hint =
+      'no permission to open the port: `sudo usermod -aG dialout $USER` (then log in again), or a udev rule with MODE="0660", GROUP="dialout"'
   } else if (/lock|EBUSY|busy|Resource temporarily unavailable/i.test(m)) {
     hint = `another program holds ${path} (a serial monitor, ModemManager, hciattach/btattach?): close it, or \`fuser ${path}\` to find it`
   }
   return new TransportError(`uart:${path}: cannot open: ${m}`, hint === undefined ? { cause: e } : { cause: e, hint })
 }
 
-async function loadSerial(binding: unknown): Promise<{ SerialPortStream: new (o: object) => Duplex & SerialPortLike; binding: unknown }> {
+async function loadSerial(
+  binding: unknown,
+): Promise<{ SerialPortStream: new (o: object) => Duplex & SerialPortLike; binding: unknown }> {
   try {
     const stream = await import('@serialport/stream')
     const b = binding ?? (await import('@serialport/bindings-cpp')).autoDetect()
-    return { SerialPortStream: stream.SerialPortStream as unknown as new (o: object) => Duplex & SerialPortLike, binding: b }
+    return {
+      SerialPortStream: stream.SerialPortStream as unknown as new (o: object) => Duplex & SerialPortLike,
+      binding: b,
+    }
   } catch (e) {
     throw new TransportError(`uart: the serial port library does not load: ${(e as Error).message}`, {
       cause: e,
@@ -73,7 +79,9 @@ export async function openUart(path: string, opts: UartOptions = {}): Promise<H4
   const { SerialPortStream, binding } = await loadSerial(opts.binding)
   const port = new SerialPortStream({ binding, path, baudRate, rtscts: flowControl, autoOpen: false, lock: true })
   port.on('error', () => undefined) // reported through the transport once it exists
-  await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(explainOpenError(path, err)) : resolve())))
+  await new Promise<void>((resolve, reject) =>
+    port.open((err) => (err ? reject(explainOpenError(path, err)) : resolve())),
+  )
   try {
     await new Promise<void>((resolve, reject) => port.flush((err) => (err ? reject(err) : resolve())))
   } catch (e) {
@@ -85,7 +93,12 @@ export async function openUart(path: string, opts: UartOptions = {}): Promise<H4
       if (!port.isOpen) return resolve()
       port.close(() => resolve())
     })
-  const transport = new H4StreamTransport(port, { name, resync: 'reset', closeStream, ...(opts.onSyncEvent ? { onSyncEvent: opts.onSyncEvent } : {}) })
+  const transport = new H4StreamTransport(port, {
+    name,
+    resync: 'reset',
+    closeStream,
+    ...(opts.onSyncEvent ? { onSyncEvent: opts.onSyncEvent } : {}),
+  })
   const timeoutMs = opts.timeoutMs ?? 3000
   let timer: NodeJS.Timeout | undefined
   let onAbort: (() => void) | undefined

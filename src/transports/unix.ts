@@ -4,7 +4,7 @@
  * a bridge process). Like TCP, a socket loses no bytes: a framing error closes the transport.
  */
 import net from 'node:net'
-import { H4StreamTransport } from './h4-stream.ts'
+import type { H4StreamTransport } from './h4-stream.ts'
 import { wrapConnecting, type ConnectOptions } from './tcp.ts'
 
 /** `unix:PATH`: connect to a controller served as H4 on a Unix socket. */

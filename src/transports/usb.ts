@@ -36,7 +36,12 @@ export interface UsbEndpointLike {
 }
 export interface UsbInterfaceLike {
   interfaceNumber: number
-  alternate: { interfaceClass: number; interfaceSubclass: number; interfaceProtocol: number; endpoints: UsbEndpointLike[] }
+  alternate: {
+    interfaceClass: number
+    interfaceSubclass: number
+    interfaceProtocol: number
+    endpoints: UsbEndpointLike[]
+  }
 }
 export interface UsbTransferResult {
   status: 'ok' | 'stall' | 'babble'
@@ -57,7 +62,13 @@ export interface UsbDeviceLike {
   detachKernelDriver?(n: number): Promise<void>
   attachKernelDriver?(n: number): Promise<void>
   controlTransferOut(
-    setup: { requestType: 'standard' | 'class' | 'vendor'; recipient: 'device' | 'interface' | 'endpoint' | 'other'; request: number; value: number; index: number },
+    setup: {
+      requestType: 'standard' | 'class' | 'vendor'
+      recipient: 'device' | 'interface' | 'endpoint' | 'other'
+      request: number
+      value: number
+      index: number
+    },
     data?: Uint8Array,
   ): Promise<UsbTransferResult & { bytesWritten: number }>
   transferIn(endpointNumber: number, length: number): Promise<UsbTransferResult & { data?: DataView | undefined }>
@@ -85,7 +96,9 @@ export function isBluetoothController(d: UsbDeviceLike): boolean {
   const bt = (c: number, s: number, p: number): boolean => c === 0xe0 && s === 0x01 && p === 0x01
   if (bt(d.deviceClass, d.deviceSubclass, d.deviceProtocol)) return true
   const i0 = d.configuration?.interfaces.find((i) => i.interfaceNumber === 0)
-  return i0 !== undefined && bt(i0.alternate.interfaceClass, i0.alternate.interfaceSubclass, i0.alternate.interfaceProtocol)
+  return (
+    i0 !== undefined && bt(i0.alternate.interfaceClass, i0.alternate.interfaceSubclass, i0.alternate.interfaceProtocol)
+  )
 }
 
 const udevRule = (d: UsbDeviceLike): string =>
@@ -109,7 +122,10 @@ function explain(step: string, name: string, d: UsbDeviceLike, e: unknown, platf
   } else if (/NO_DEVICE|no device|disconnected/i.test(m)) {
     hint = 'the device went away (unplugged?): plug it back in and open the transport again'
   }
-  return new TransportError(`${name}: ${step} failed: ${m.trim()}`, hint === undefined ? { cause: e } : { cause: e, hint })
+  return new TransportError(
+    `${name}: ${step} failed: ${m.trim()}`,
+    hint === undefined ? { cause: e } : { cause: e, hint },
+  )
 }
 
 /** Cuts packets out of an IN endpoint's transfers by their header length field. */
@@ -146,7 +162,12 @@ class UsbTransport implements Transport {
   private closing: Promise<void> | undefined
   private notified = false
   private readonly onDisconnect = (ev: { device: UsbDeviceLike }): void => {
-    if (ev.device === this.device) this.fail(new TransportError(`${this.name}: the device was unplugged`, { hint: 'plug it back in and open the transport again' }))
+    if (ev.device === this.device)
+      this.fail(
+        new TransportError(`${this.name}: the device was unplugged`, {
+          hint: 'plug it back in and open the transport again',
+        }),
+      )
   }
 
   constructor(
@@ -172,7 +193,8 @@ class UsbTransport implements Transport {
       try {
         r = await this.device.transferIn(ep.endpointNumber, length)
       } catch (e) {
-        if (!this.closing) this.fail(explain(`reading endpoint ${ep.endpointNumber}`, this.name, this.device, e, this.platform))
+        if (!this.closing)
+          this.fail(explain(`reading endpoint ${ep.endpointNumber}`, this.name, this.device, e, this.platform))
         return
       }
       if (this.closing) return
@@ -193,13 +215,20 @@ class UsbTransport implements Transport {
     let transfer: Promise<UsbTransferResult>
     switch (packet.type) {
       case H4Type.Command:
-        transfer = this.device.controlTransferOut({ requestType: 'class', recipient: 'device', request: 0, value: 0, index: 0 }, data)
+        transfer = this.device.controlTransferOut(
+          { requestType: 'class', recipient: 'device', request: 0, value: 0, index: 0 },
+          data,
+        )
         break
       case H4Type.Acl:
         transfer = this.device.transferOut(this.ep.aclOut.endpointNumber, data)
         break
       default:
-        return Promise.reject(new TransportError(`${this.name}: H4 packet type ${packet.type} is not carried by this USB transport (SCO and ISO endpoints are left alone)`))
+        return Promise.reject(
+          new TransportError(
+            `${this.name}: H4 packet type ${packet.type} is not carried by this USB transport (SCO and ISO endpoints are left alone)`,
+          ),
+        )
     }
     return new Promise<void>((resolve, reject) => {
       const settle = (err?: Error): void => {
@@ -209,7 +238,14 @@ class UsbTransport implements Transport {
       }
       this.pending.add(settle)
       transfer.then(
-        (r) => settle(r.status === 'ok' ? undefined : new TransportError(`${this.name}: ${packet.type === H4Type.Command ? 'command' : 'ACL'} transfer ended with ${r.status}`)),
+        (r) =>
+          settle(
+            r.status === 'ok'
+              ? undefined
+              : new TransportError(
+                  `${this.name}: ${packet.type === H4Type.Command ? 'command' : 'ACL'} transfer ended with ${r.status}`,
+                ),
+          ),
         (e: unknown) => settle(explain('sending', this.name, this.device, e, this.platform)),
       )
     })
@@ -260,10 +296,16 @@ async function loadUsb(): Promise<UsbLike> {
 }
 
 /** Open a USB Bluetooth controller: `{ vendorId, productId }` (or neither: by class), the Nth. */
-export async function openUsb(spec: { vendorId?: number; productId?: number; nth: number }, opts: OpenUsbOptions = {}): Promise<Transport> {
+export async function openUsb(
+  spec: { vendorId?: number; productId?: number; nth: number },
+  opts: OpenUsbOptions = {},
+): Promise<Transport> {
   const platform = opts.platform ?? process.platform
   const usb = opts.usb ?? (await loadUsb())
-  const ids = spec.vendorId !== undefined && spec.productId !== undefined ? `${hex4(spec.vendorId)}:${hex4(spec.productId)}` : undefined
+  const ids =
+    spec.vendorId !== undefined && spec.productId !== undefined
+      ? `${hex4(spec.vendorId)}:${hex4(spec.productId)}`
+      : undefined
   const name = ids ? `usb:${ids}${spec.nth ? `:${spec.nth}` : ''}` : 'usb'
   opts.signal?.throwIfAborted()
   let devices: UsbDeviceLike[]
@@ -275,7 +317,9 @@ export async function openUsb(spec: { vendorId?: number; productId?: number; nth
       hint: platform === 'linux' ? 'is /sys/bus/usb mounted (in a container, pass the USB bus through)?' : undefined,
     } as object)
   }
-  const matches = devices.filter((d) => (ids ? d.vendorId === spec.vendorId && d.productId === spec.productId : isBluetoothController(d)))
+  const matches = devices.filter((d) =>
+    ids ? d.vendorId === spec.vendorId && d.productId === spec.productId : isBluetoothController(d),
+  )
   const device = matches[spec.nth]
   if (!device) {
     const seen = devices.filter(isBluetoothController).map((d) => `${hex4(d.vendorId)}:${hex4(d.productId)}`)

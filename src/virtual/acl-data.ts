@@ -83,7 +83,10 @@ export function installAclData(c: VirtualController): void {
   const report = (): void => {
     reportScheduled = false
     if (completions.size === 0) return
-    const handles = [...completions].map(([connectionHandle, numCompletedPackets]) => ({ connectionHandle, numCompletedPackets }))
+    const handles = [...completions].map(([connectionHandle, numCompletedPackets]) => ({
+      connectionHandle,
+      numCompletedPackets,
+    }))
     completions.clear()
     c.event(NumberOfCompletedPackets, { handles })
   }

@@ -12,14 +12,26 @@
  * AUX chain) goes on the air as one `adv` PDU carrying all its data.
  */
 import {
-  LeClearAdvertisingSets, LeReadAdvertisingPhysicalChannelTxPower, LeReadMaximumAdvertisingDataLength,
-  LeReadNumberOfSupportedAdvertisingSets, LeRemoveAdvertisingSet, LeSetAdvertisingData, LeSetAdvertisingEnable,
-  LeSetAdvertisingParameters, LeSetAdvertisingSetRandomAddress, LeSetExtendedAdvertisingData,
-  LeSetExtendedAdvertisingEnable, LeSetExtendedAdvertisingParameters, LeSetExtendedScanResponseData,
+  LeClearAdvertisingSets,
+  LeReadAdvertisingPhysicalChannelTxPower,
+  LeReadMaximumAdvertisingDataLength,
+  LeReadNumberOfSupportedAdvertisingSets,
+  LeRemoveAdvertisingSet,
+  LeSetAdvertisingData,
+  LeSetAdvertisingEnable,
+  LeSetAdvertisingParameters,
+  LeSetAdvertisingSetRandomAddress,
+  LeSetExtendedAdvertisingData,
+  LeSetExtendedAdvertisingEnable,
+  LeSetExtendedAdvertisingParameters,
+  LeSetExtendedScanResponseData,
   LeSetScanResponseData,
 } from '../../hci/commands.ts'
 import {
-  LeAdvertisingSetTerminated, LeConnectionComplete, LeEnhancedConnectionComplete, LeEnhancedConnectionCompleteV2,
+  LeAdvertisingSetTerminated,
+  LeConnectionComplete,
+  LeEnhancedConnectionComplete,
+  LeEnhancedConnectionCompleteV2,
   LeScanRequestReceived,
 } from '../../hci/events.ts'
 import { Status } from '../../hci/constants.ts'
@@ -55,7 +67,7 @@ const LEGACY_PROPS = new Set<number>(LEGACY_TYPE_PROPS)
 // Advertising data operations (7.8.54)
 const INTERMEDIATE = 0
 const FIRST = 1
-const LAST = 2
+const _LAST = 2
 const COMPLETE = 3
 const UNCHANGED = 4
 
@@ -174,7 +186,12 @@ export function installAdvertising(c: VirtualController): void {
   c.setFeature(12) // LE Extended Advertising
 
   c.activity('legacy-advertising', () => legacy.enabled)
-  filterAcceptListInUse(c, () => (legacy.enabled && legacy.params.filterPolicy !== 0) || [...sets.values()].some((s) => s.enabled && s.params.filterPolicy !== 0))
+  filterAcceptListInUse(
+    c,
+    () =>
+      (legacy.enabled && legacy.params.filterPolicy !== 0) ||
+      [...sets.values()].some((s) => s.enabled && s.params.filterPolicy !== 0),
+  )
   c.activity('extended-advertising', () => [...sets.values()].some((s) => s.enabled))
 
   c.onReset(() => {
@@ -234,7 +251,9 @@ export function installAdvertising(c: VirtualController): void {
   function scheduleNext(s: AdvSet): void {
     const highDuty = propsOf(s.params.props).highDuty === true
     // advDelay: 0-10 ms, pseudo-random per event (Vol 6 Part B 4.4.2.2.1); in whole microseconds.
-    const delay = highDuty ? HIGH_DUTY_INTERVAL_MS : s.params.intervalMs + Math.floor(c.link.scheduler.random() * 10_001) / 1000
+    const delay = highDuty
+      ? HIGH_DUTY_INTERVAL_MS
+      : s.params.intervalMs + Math.floor(c.link.scheduler.random() * 10_001) / 1000
     s.addTimer(c.link.scheduler.schedule(delay, () => advertisingEvent(s)))
   }
 
@@ -277,8 +296,9 @@ export function installAdvertising(c: VirtualController): void {
   }
 
   const activeSet = (handle: number, advA: string, advAType: number): AdvSet | undefined => {
-    const s = legacy.enabled && legacy.handle === handle && c.advertisingCommands !== 'extended' ? legacy : sets.get(handle)
-    if (!s || !s.enabled || !s.air) return undefined
+    const s =
+      legacy.enabled && legacy.handle === handle && c.advertisingCommands !== 'extended' ? legacy : sets.get(handle)
+    if (!s?.enabled || !s.air) return undefined
     if (s.params.props & ANONYMOUS) return undefined
     return s.air.address === advA && s.air.type === advAType ? s : undefined
   }
@@ -400,7 +420,8 @@ export function installAdvertising(c: VirtualController): void {
     if (props & ~0x7f) fail(Status.InvalidParameters, 'Advertising_Event_Properties: reserved bits')
     const legacyPdu = (props & LEGACY) !== 0
     if (legacyPdu) {
-      if (!LEGACY_PROPS.has(props & 0x1f) || props & ANONYMOUS) fail(Status.InvalidParameters, 'legacy event properties')
+      if (!LEGACY_PROPS.has(props & 0x1f) || props & ANONYMOUS)
+        fail(Status.InvalidParameters, 'legacy event properties')
     } else {
       if (props & CONNECTABLE && props & SCANNABLE) fail(Status.InvalidParameters, 'connectable and scannable')
       if (props & ANONYMOUS && props & CONNECTABLE) fail(Status.InvalidParameters, 'anonymous and connectable')
@@ -409,19 +430,24 @@ export function installAdvertising(c: VirtualController): void {
     const highDuty = (props & HIGH_DUTY) !== 0 && (props & DIRECTED) !== 0
     if (!highDuty) {
       const ok = (v: number): boolean => v >= 0x000020 && v <= 0xffffff
-      if (!ok(p.primaryAdvertisingIntervalMin) || !ok(p.primaryAdvertisingIntervalMax)) fail(Status.InvalidParameters, 'interval')
-      if (p.primaryAdvertisingIntervalMin > p.primaryAdvertisingIntervalMax) fail(Status.InvalidParameters, 'interval min > max')
+      if (!ok(p.primaryAdvertisingIntervalMin) || !ok(p.primaryAdvertisingIntervalMax))
+        fail(Status.InvalidParameters, 'interval')
+      if (p.primaryAdvertisingIntervalMin > p.primaryAdvertisingIntervalMax)
+        fail(Status.InvalidParameters, 'interval min > max')
     }
-    if (p.primaryAdvertisingChannelMap === 0 || p.primaryAdvertisingChannelMap > 7) fail(Status.InvalidParameters, 'channel map')
+    if (p.primaryAdvertisingChannelMap === 0 || p.primaryAdvertisingChannelMap > 7)
+      fail(Status.InvalidParameters, 'channel map')
     if (p.ownAddressType > 3 || p.peerAddressType > 1) fail(Status.InvalidParameters, 'address type')
     if (p.advertisingFilterPolicy > 3) fail(Status.InvalidParameters, 'filter policy')
     if (!(p.advertisingTxPower === 0x7f || (p.advertisingTxPower >= -127 && p.advertisingTxPower <= 20))) {
       fail(Status.InvalidParameters, 'Advertising_TX_Power')
     }
-    if (p.primaryAdvertisingPhy !== 1 && p.primaryAdvertisingPhy !== 3) fail(Status.InvalidParameters, 'Primary_Advertising_PHY')
+    if (p.primaryAdvertisingPhy !== 1 && p.primaryAdvertisingPhy !== 3)
+      fail(Status.InvalidParameters, 'Primary_Advertising_PHY')
     if (p.primaryAdvertisingPhy === 3 && !c.hasFeature(11)) fail(Status.UnsupportedFeature, 'LE Coded PHY')
     if (!legacyPdu) {
-      if (p.secondaryAdvertisingPhy < 1 || p.secondaryAdvertisingPhy > 3) fail(Status.InvalidParameters, 'Secondary_Advertising_PHY')
+      if (p.secondaryAdvertisingPhy < 1 || p.secondaryAdvertisingPhy > 3)
+        fail(Status.InvalidParameters, 'Secondary_Advertising_PHY')
       if (p.secondaryAdvertisingPhy === 2 && !c.hasFeature(8)) fail(Status.UnsupportedFeature, 'LE 2M PHY')
       if (p.secondaryAdvertisingPhy === 3 && !c.hasFeature(11)) fail(Status.UnsupportedFeature, 'LE Coded PHY')
     }
@@ -429,8 +455,10 @@ export function installAdvertising(c: VirtualController): void {
     if (p.scanRequestNotificationEnable > 1) fail(Status.InvalidParameters, 'Scan_Request_Notification_Enable')
     if (s) {
       // 7.8.53: existing data must suit the new type.
-      if (s.data.length > 0 && (!allowsData(props) || (legacyPdu && s.data.length > 31))) fail(Status.InvalidParameters, 'existing advertising data')
-      if (s.scanRsp.length > 0 && (!allowsScanRsp(props) || (legacyPdu && s.scanRsp.length > 31))) fail(Status.InvalidParameters, 'existing scan response data')
+      if (s.data.length > 0 && (!allowsData(props) || (legacyPdu && s.data.length > 31)))
+        fail(Status.InvalidParameters, 'existing advertising data')
+      if (s.scanRsp.length > 0 && (!allowsScanRsp(props) || (legacyPdu && s.scanRsp.length > 31)))
+        fail(Status.InvalidParameters, 'existing scan response data')
     } else {
       s = new AdvSet(p.advertisingHandle, false)
       sets.set(p.advertisingHandle, s)
@@ -453,16 +481,28 @@ export function installAdvertising(c: VirtualController): void {
   })
 
   /** 7.8.54 / 7.8.55: one fragment operation on a set's data or scan response data. */
-  function fragment(s: AdvSet, which: 'data' | 'scanRsp', operation: number, fragmentPreference: number, bytes: Uint8Array): void {
+  function fragment(
+    s: AdvSet,
+    which: 'data' | 'scanRsp',
+    operation: number,
+    fragmentPreference: number,
+    bytes: Uint8Array,
+  ): void {
     if (operation > UNCHANGED) fail(Status.InvalidParameters, 'Operation')
     if (fragmentPreference > 1) fail(Status.InvalidParameters, 'Fragment_Preference')
     const props = s.params.props
     const legacyPdu = (props & LEGACY) !== 0
     const allows = which === 'data' ? allowsData(props) : allowsScanRsp(props)
-    if (!allows && !(operation === COMPLETE && bytes.length === 0)) fail(Status.InvalidParameters, `this advertising type has no ${which === 'data' ? 'advertising' : 'scan response'} data`)
-    if (legacyPdu && (operation !== COMPLETE || bytes.length > 31)) fail(Status.InvalidParameters, 'legacy PDUs: one complete fragment of at most 31 octets')
+    if (!allows && !(operation === COMPLETE && bytes.length === 0))
+      fail(
+        Status.InvalidParameters,
+        `this advertising type has no ${which === 'data' ? 'advertising' : 'scan response'} data`,
+      )
+    if (legacyPdu && (operation !== COMPLETE || bytes.length > 31))
+      fail(Status.InvalidParameters, 'legacy PDUs: one complete fragment of at most 31 octets')
     if (operation === UNCHANGED) {
-      if (which === 'scanRsp' || !s.enabled || bytes.length !== 0 || s.data.length === 0) fail(Status.InvalidParameters, 'Operation 4 (unchanged data)')
+      if (which === 'scanRsp' || !s.enabled || bytes.length !== 0 || s.data.length === 0)
+        fail(Status.InvalidParameters, 'Operation 4 (unchanged data)')
       s.did = (s.did + 1) & 0x0fff
       return
     }
@@ -486,7 +526,8 @@ export function installAdvertising(c: VirtualController): void {
     s[partialKey] = undefined
     if (which === 'data') s.data = concat(parts)
     else {
-      if (s.enabled && total === 0 && props & SCANNABLE && !legacyPdu) fail(Status.InvalidParameters, 'a scannable set needs scan response data')
+      if (s.enabled && total === 0 && props & SCANNABLE && !legacyPdu)
+        fail(Status.InvalidParameters, 'a scannable set needs scan response data')
       s.scanRsp = concat(parts)
     }
     s.did = (s.did + 1) & 0x0fff
@@ -523,16 +564,21 @@ export function installAdvertising(c: VirtualController): void {
     for (const { e, s } of targets) {
       const props = s.params.props
       if (s.partialData || s.partialScanRsp) fail(Status.CommandDisallowed, 'partial data')
-      if (props & SCANNABLE && !(props & LEGACY) && s.scanRsp.length === 0) fail(Status.CommandDisallowed, 'scannable set without scan response data')
+      if (props & SCANNABLE && !(props & LEGACY) && s.scanRsp.length === 0)
+        fail(Status.CommandDisallowed, 'scannable set without scan response data')
       if (!airAddress(s)) fail(Status.InvalidParameters, 'own address is random but the set has no random address')
       const highDuty = propsOf(props).highDuty === true || (props & HIGH_DUTY && props & DIRECTED)
-      if (highDuty && (e.duration === 0 || e.duration > 128)) fail(Status.InvalidParameters, 'high duty cycle directed advertising needs a duration up to 1.28 s')
+      if (highDuty && (e.duration === 0 || e.duration > 128))
+        fail(Status.InvalidParameters, 'high duty cycle directed advertising needs a duration up to 1.28 s')
     }
     for (const { e, s } of targets) start(s, e.duration * 10, e.maxExtendedAdvertisingEvents)
     return { status: 0 }
   })
 
-  c.handle(LeReadMaximumAdvertisingDataLength, () => ({ status: 0, maxAdvertisingDataLength: MAX_ADVERTISING_DATA_LENGTH }))
+  c.handle(LeReadMaximumAdvertisingDataLength, () => ({
+    status: 0,
+    maxAdvertisingDataLength: MAX_ADVERTISING_DATA_LENGTH,
+  }))
   c.handle(LeReadNumberOfSupportedAdvertisingSets, () => ({ status: 0, numSupportedAdvertisingSets: ADVERTISING_SETS }))
 
   c.handle(LeRemoveAdvertisingSet, ({ advertisingHandle }) => {

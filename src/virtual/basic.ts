@@ -11,10 +11,26 @@
  */
 import { createCipheriv } from 'node:crypto'
 import {
-  LeEncrypt, LeRand, LeReadBufferSize, LeReadBufferSizeV2, LeReadLocalSupportedFeatures, LeReadSupportedStates,
-  LeSetEventMask, LeSetRandomAddress, ReadBdAddr, ReadBufferSize, ReadLeHostSupport, ReadLocalExtendedFeatures,
-  ReadLocalSupportedCommands, ReadLocalSupportedFeatures, ReadLocalVersionInformation, Reset, SetEventFilter,
-  SetEventMask, SetEventMaskPage2, WriteLeHostSupport,
+  LeEncrypt,
+  LeRand,
+  LeReadBufferSize,
+  LeReadBufferSizeV2,
+  LeReadLocalSupportedFeatures,
+  LeReadSupportedStates,
+  LeSetEventMask,
+  LeSetRandomAddress,
+  ReadBdAddr,
+  ReadBufferSize,
+  ReadLeHostSupport,
+  ReadLocalExtendedFeatures,
+  ReadLocalSupportedCommands,
+  ReadLocalSupportedFeatures,
+  ReadLocalVersionInformation,
+  Reset,
+  SetEventFilter,
+  SetEventMask,
+  SetEventMaskPage2,
+  WriteLeHostSupport,
 } from '../../hci/commands.ts'
 import { Status } from '../../hci/constants.ts'
 import { ControllerError, type VirtualController } from './controller.ts'
@@ -89,7 +105,10 @@ export function installBasic(c: VirtualController): void {
     companyIdentifier: c.version.companyIdentifier,
     lmpSubversion: c.version.subversion,
   }))
-  c.handle(ReadLocalSupportedCommands, () => ({ status: 0, supportedCommands: supportedCommandsMask(c.handledOpcodes) }))
+  c.handle(ReadLocalSupportedCommands, () => ({
+    status: 0,
+    supportedCommands: supportedCommandsMask(c.handledOpcodes),
+  }))
   c.handle(ReadLocalSupportedFeatures, () => ({ status: 0, lmpFeatures: lmpFeaturesPage0() }))
   // 7.4.4: page 0 is the page above; an LE-only controller has no further pages.
   c.handle(ReadLocalExtendedFeatures, ({ pageNumber }) => {

@@ -16,11 +16,21 @@
  * Connection Update and Connection Parameters Request are in connection-update.ts.
  */
 import {
-  LeReadMaximumDataLength, LeReadPhy, LeReadRemoteFeatures, LeReadSuggestedDefaultDataLength, LeSetDataLength,
-  LeSetDefaultPhy, LeSetPhy, LeWriteSuggestedDefaultDataLength, ReadRemoteVersionInformation,
+  LeReadMaximumDataLength,
+  LeReadPhy,
+  LeReadRemoteFeatures,
+  LeReadSuggestedDefaultDataLength,
+  LeSetDataLength,
+  LeSetDefaultPhy,
+  LeSetPhy,
+  LeWriteSuggestedDefaultDataLength,
+  ReadRemoteVersionInformation,
 } from '../../hci/commands.ts'
 import {
-  LeDataLengthChange, LePhyUpdateComplete, LeReadRemoteFeaturesComplete, ReadRemoteVersionInformationComplete,
+  LeDataLengthChange,
+  LePhyUpdateComplete,
+  LeReadRemoteFeaturesComplete,
+  ReadRemoteVersionInformationComplete,
 } from '../../hci/events.ts'
 import { Status } from '../../hci/constants.ts'
 import { ControllerError, type VirtualController } from './controller.ts'
@@ -106,7 +116,9 @@ export function installProcedures(c: VirtualController, m: Connections): void {
     })
   }
 
-  const ourLength = (conn: Connection): { maxRxOctets: number; maxRxTime: number; maxTxOctets: number; maxTxTime: number } => ({
+  const ourLength = (
+    conn: Connection,
+  ): { maxRxOctets: number; maxRxTime: number; maxTxOctets: number; maxTxTime: number } => ({
     maxRxOctets: MAX_OCTETS,
     maxRxTime: MAX_TIME,
     maxTxOctets: conn.localMaxTxOctets,
@@ -230,7 +242,8 @@ export function installProcedures(c: VirtualController, m: Connections): void {
     const conn = m.get(connectionHandle)
     const p = phyPreferences(allPhys, txPhys, rxPhys)
     if (phyOptions > 2) throw new ControllerError(Status.InvalidParameters, 'PHY_Options')
-    if (m.hasProcedure(conn, PHY_UPDATE)) throw new ControllerError(Status.CommandDisallowed, 'a PHY update is in progress')
+    if (m.hasProcedure(conn, PHY_UPDATE))
+      throw new ControllerError(Status.CommandDisallowed, 'a PHY update is in progress')
     prefs.set(conn, p)
     m.runProcedure(conn, {
       name: PHY_UPDATE,
@@ -276,13 +289,17 @@ export function installProcedures(c: VirtualController, m: Connections): void {
   // 7.8.21
   c.handle(LeReadRemoteFeatures, ({ connectionHandle }) => {
     const conn = m.get(connectionHandle)
-    if (m.hasProcedure(conn, FEATURES)) throw new ControllerError(Status.CommandDisallowed, 'a feature exchange is in progress')
+    if (m.hasProcedure(conn, FEATURES))
+      throw new ControllerError(Status.CommandDisallowed, 'a feature exchange is in progress')
     m.runProcedure(conn, {
       name: FEATURES,
       begin: () => {
         if (conn.role === CENTRAL) {
           conn.sendControl({ op: 'LL_FEATURE_REQ', featureSet: c.features.slice() })
-        } else if (!c.hasFeature(FEATURE_PERIPHERAL_FEATURE_EXCHANGE) || !conn.peer.hasFeature(FEATURE_PERIPHERAL_FEATURE_EXCHANGE)) {
+        } else if (
+          !c.hasFeature(FEATURE_PERIPHERAL_FEATURE_EXCHANGE) ||
+          !conn.peer.hasFeature(FEATURE_PERIPHERAL_FEATURE_EXCHANGE)
+        ) {
           featuresComplete(conn, Status.UnsupportedRemoteFeature, new Uint8Array(8))
           m.finishProcedure(conn, FEATURES)
         } else {
@@ -297,7 +314,8 @@ export function installProcedures(c: VirtualController, m: Connections): void {
     return 0
   })
 
-  const answerFeatures = (conn: Connection): void => conn.sendControl({ op: 'LL_FEATURE_RSP', featureSet: c.features.slice() })
+  const answerFeatures = (conn: Connection): void =>
+    conn.sendControl({ op: 'LL_FEATURE_RSP', featureSet: c.features.slice() })
   m.onControl('LL_FEATURE_REQ', (conn) => {
     if (conn.role === PERIPHERAL) answerFeatures(conn)
   })
@@ -317,7 +335,12 @@ export function installProcedures(c: VirtualController, m: Connections): void {
   const sendVersion = (conn: Connection): void => {
     if (versionSent.has(conn)) return
     versionSent.add(conn)
-    conn.sendControl({ op: 'LL_VERSION_IND', versNr: c.version.version, compId: c.version.companyIdentifier, subVersNr: c.version.subversion })
+    conn.sendControl({
+      op: 'LL_VERSION_IND',
+      versNr: c.version.version,
+      compId: c.version.companyIdentifier,
+      subVersNr: c.version.subversion,
+    })
   }
   const versionComplete = (conn: Connection, v: LlControlOf<'LL_VERSION_IND'>): void => {
     c.event(ReadRemoteVersionInformationComplete, {
@@ -337,7 +360,8 @@ export function installProcedures(c: VirtualController, m: Connections): void {
       versionComplete(conn, known)
       return 0
     }
-    if (m.hasProcedure(conn, VERSION)) throw new ControllerError(Status.CommandDisallowed, 'a version exchange is in progress')
+    if (m.hasProcedure(conn, VERSION))
+      throw new ControllerError(Status.CommandDisallowed, 'a version exchange is in progress')
     m.runProcedure(conn, {
       name: VERSION,
       begin: () => sendVersion(conn),

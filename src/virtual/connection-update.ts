@@ -15,7 +15,9 @@
  * other Host only when the parameters changed (7.7.65.3).
  */
 import {
-  LeConnectionUpdate, LeRemoteConnectionParameterRequestNegativeReply, LeRemoteConnectionParameterRequestReply,
+  LeConnectionUpdate,
+  LeRemoteConnectionParameterRequestNegativeReply,
+  LeRemoteConnectionParameterRequestReply,
 } from '../../hci/commands.ts'
 import { LeConnectionUpdateComplete, LeRemoteConnectionParameterRequest } from '../../hci/events.ts'
 import { Status } from '../../hci/constants.ts'
@@ -144,7 +146,12 @@ export function installConnectionUpdate(c: VirtualController, m: Connections): v
 
   // 5.1.7: a request from the peer goes to our Host (7.7.65.6) unless it masked the event.
   m.onControl('LL_CONNECTION_PARAM_REQ', (conn, pdu) => {
-    const r: Range = { intervalMin: pdu.intervalMin, intervalMax: pdu.intervalMax, latency: pdu.latency, timeout: pdu.timeout }
+    const r: Range = {
+      intervalMin: pdu.intervalMin,
+      intervalMax: pdu.intervalMax,
+      latency: pdu.latency,
+      timeout: pdu.timeout,
+    }
     if (conn.role === CENTRAL && m.activeProcedure(conn)?.name === PROC) {
       reject(conn, Status.LlProcedureCollision)
       return
@@ -186,7 +193,12 @@ export function installConnectionUpdate(c: VirtualController, m: Connections): v
       maxCeLength: p.maxCeLength,
     })
     asked.delete(conn)
-    const r: Range = { intervalMin: p.intervalMin, intervalMax: p.intervalMax, latency: p.maxLatency, timeout: p.timeout }
+    const r: Range = {
+      intervalMin: p.intervalMin,
+      intervalMax: p.intervalMax,
+      latency: p.maxLatency,
+      timeout: p.timeout,
+    }
     if (conn.role === CENTRAL) centralUpdate(conn, pick(r), false)
     else conn.sendControl({ op: 'LL_CONNECTION_PARAM_RSP', ...r })
     return { status: 0, connectionHandle: conn.handle }

@@ -18,10 +18,17 @@
  * (5.2: 0x22 LL Response Timeout).
  */
 import {
-  Disconnect, LeCreateConnection, LeCreateConnectionCancel, LeExtendedCreateConnection, ReadRssi,
+  Disconnect,
+  LeCreateConnection,
+  LeCreateConnectionCancel,
+  LeExtendedCreateConnection,
+  ReadRssi,
 } from '../../hci/commands.ts'
 import {
-  DisconnectionComplete, LeChannelSelectionAlgorithm, LeConnectionComplete, LeEnhancedConnectionComplete,
+  DisconnectionComplete,
+  LeChannelSelectionAlgorithm,
+  LeConnectionComplete,
+  LeEnhancedConnectionComplete,
   LeEnhancedConnectionCompleteV2,
 } from '../../hci/events.ts'
 import { Status } from '../../hci/constants.ts'
@@ -29,7 +36,14 @@ import type { AdvPdu, ConnectIndPdu } from './link.ts'
 import { ControllerError, type PeripheralConnect, type VirtualController } from './controller.ts'
 import { filterAcceptList, filterAcceptListInUse } from './filter-accept-list.ts'
 import {
-  CENTRAL, Connection, LinkConnection, PERIPHERAL, type ConnParams, type LlControlOf, type LlOp, type LlPdu,
+  CENTRAL,
+  Connection,
+  LinkConnection,
+  PERIPHERAL,
+  type ConnParams,
+  type LlControlOf,
+  type LlOp,
+  type LlPdu,
   LL_OPCODES,
 } from './ll-connection.ts'
 import { installProcedures } from './connection-procedures.ts'
@@ -240,7 +254,11 @@ export class Connections {
     }
     const enhanced = { ...common, localResolvablePrivateAddress: NO_ADDRESS, peerResolvablePrivateAddress: NO_ADDRESS }
     if (c.eventEnabled(LeEnhancedConnectionCompleteV2)) {
-      c.event(LeEnhancedConnectionCompleteV2, { ...enhanced, advertisingHandle: f.advertisingHandle, syncHandle: 0xffff })
+      c.event(LeEnhancedConnectionCompleteV2, {
+        ...enhanced,
+        advertisingHandle: f.advertisingHandle,
+        syncHandle: 0xffff,
+      })
     } else if (c.eventEnabled(LeEnhancedConnectionComplete)) {
       c.event(LeEnhancedConnectionComplete, enhanced)
     } else {
@@ -260,7 +278,10 @@ export class Connections {
       clockAccuracy: conn.role === CENTRAL ? 0x00 : 0x05,
       advertisingHandle,
     })
-    this.c.event(LeChannelSelectionAlgorithm, { connectionHandle: conn.handle, channelSelectionAlgorithm: csa2 ? 1 : 0 })
+    this.c.event(LeChannelSelectionAlgorithm, {
+      connectionHandle: conn.handle,
+      channelSelectionAlgorithm: csa2 ? 1 : 0,
+    })
     this.opened(conn)
   }
 }
@@ -338,7 +359,9 @@ export function installConnections(c: VirtualController): void {
     if (m.initiator) throw new ControllerError(Status.CommandDisallowed, 'a Create Connection is pending')
     if (init.filterPolicy === 0) {
       const peer = init.peer.address
-      const already = [...m.byHandle.values()].some((x) => x.remote.address === peer && x.remote.type === (init.peer.type & 1))
+      const already = [...m.byHandle.values()].some(
+        (x) => x.remote.address === peer && x.remote.type === (init.peer.type & 1),
+      )
       if (already) throw new ControllerError(Status.ConnectionAlreadyExists)
     }
     m.initiator = init
@@ -428,7 +451,11 @@ export function installConnections(c: VirtualController): void {
     // An AUX_CONNECT_REQ on a 2M secondary channel makes a 2M connection (with the 2M parameters if given).
     const phy = !adv.props.legacy && adv.secondaryPhy === 2 ? 2 : 1
     const p = init.byPhy.get(phy) ?? init.byPhy.get(1)!
-    const params: ConnParams = { interval: p.connectionIntervalMin, latency: p.maxLatency, timeout: p.supervisionTimeout }
+    const params: ConnParams = {
+      interval: p.connectionIntervalMin,
+      latency: p.maxLatency,
+      timeout: p.supervisionTimeout,
+    }
     const ll = new LinkConnection(c.link.scheduler, c.link, c.timing, c.packetsPerEvent, receiver)
     const csa2 = c.hasFeature(FEATURE_CSA2) && (!adv.props.legacy || advertiser.hasFeature(FEATURE_CSA2))
     const ind: ConnectIndPdu = {
@@ -445,8 +472,19 @@ export function installConnections(c: VirtualController): void {
     // A CONNECT_IND lost on the air: the initiator keeps listening for the next advertisement.
     if (!c.link.unicast(c, advertiser, ind)) return
     m.initiator = undefined
-    const conn = new Connection(ll, CENTRAL, c, advertiser, m.allocateHandle(), init.own,
-      { address: adv.advA.toUpperCase(), type: adv.advAType }, params, phy, m.suggested, (x, r, n) => m.closed(x, r, n))
+    const conn = new Connection(
+      ll,
+      CENTRAL,
+      c,
+      advertiser,
+      m.allocateHandle(),
+      init.own,
+      { address: adv.advA.toUpperCase(), type: adv.advAType },
+      params,
+      phy,
+      m.suggested,
+      (x, r, n) => m.closed(x, r, n),
+    )
     ll.central = conn
     // The first connection event follows transmitWindowDelay (1.25 ms) after the CONNECT_IND (4.5.3).
     ll.start(1.25)
@@ -460,10 +498,19 @@ export function installConnections(c: VirtualController): void {
     const handle = m.allocateHandle()
     const { interval, latency, timeout } = ind.pdu.params
     const phy = ind.pdu.params.phy === 2 ? 2 : 1
-    const conn = new Connection(ll, PERIPHERAL, c, ind.from, handle,
+    const conn = new Connection(
+      ll,
+      PERIPHERAL,
+      c,
+      ind.from,
+      handle,
       { address: ind.localAddress.toUpperCase(), type: ind.localAddressType },
       { address: ind.pdu.initA.toUpperCase(), type: ind.pdu.initAType },
-      { interval, latency, timeout }, phy, m.suggested, (x, r, n) => m.closed(x, r, n))
+      { interval, latency, timeout },
+      phy,
+      m.suggested,
+      (x, r, n) => m.closed(x, r, n),
+    )
     ll.peripheral = conn
     ll.start(ll.intervalMs) // no-op while the Central's clock runs; restarts it for supervision otherwise
     const csa2 = c.hasFeature(FEATURE_CSA2) && (!ind.pdu.legacy || ind.pdu.params.chSel2 === true)

@@ -134,7 +134,11 @@ const UNMASKABLE = new Set([0x0e, 0x0f, 0x13])
  * the fields after Status without checking it): zeros, with Status, and the handle parameters
  * (connection / advertising handle) echoed from the command.
  */
-function failureReturns(spec: CommandSpec, status: number, params: Record<string, unknown> | undefined): Record<string, unknown> {
+function failureReturns(
+  spec: CommandSpec,
+  status: number,
+  params: Record<string, unknown> | undefined,
+): Record<string, unknown> {
   const zeros = decodeStruct(spec.returns!, new Uint8Array(1024))
   const value: Record<string, unknown> = zeros instanceof DecodeError ? {} : { ...zeros.value }
   value['status'] = status
@@ -183,7 +187,6 @@ export class VirtualController {
   private readonly aclFns: Array<(data: Uint8Array) => void> = []
   private readonly activities = new Map<Activity, Array<() => boolean>>()
   private transport: MemoryTransport | undefined
-  private hostEnd: MemoryTransport | undefined
   /** Events raised while a command is being handled go out after its Command Complete/Status. */
   private deferred: Uint8Array[] | undefined
   /** While resetting, modules' events are dropped. */
@@ -202,7 +205,8 @@ export class VirtualController {
     if (!(this.aclDataLength >= 27 && this.aclDataLength <= 0xffff)) {
       throw new RangeError(`aclDataLength ${this.aclDataLength}: expected 27..65535`)
     }
-    if (!(this.aclCount >= 1 && this.aclCount <= 255)) throw new RangeError(`aclCount ${this.aclCount}: expected 1..255`)
+    if (!(this.aclCount >= 1 && this.aclCount <= 255))
+      throw new RangeError(`aclCount ${this.aclCount}: expected 1..255`)
     this.timing = opts.timing ?? 'realistic'
     this.packetsPerEvent = opts.packetsPerEvent ?? 4
     if (!(Number.isInteger(this.packetsPerEvent) && this.packetsPerEvent >= 1)) {
@@ -225,7 +229,6 @@ export class VirtualController {
     this.detach()
     const [host, controller] = createMemoryPair()
     this.transport = controller
-    this.hostEnd = host
     controller.onPacket((p) => this.fromHost(controller, p))
     controller.onClose(() => {
       if (this.transport === controller) this.detach()
@@ -237,7 +240,6 @@ export class VirtualController {
   detach(): void {
     const t = this.transport
     this.transport = undefined
-    this.hostEnd = undefined
     if (t && !t.closed) void t.close()
     this.resetState()
   }
@@ -420,7 +422,8 @@ export class VirtualController {
     const answer = (status: number, returns?: Record<string, unknown>): void => {
       if (!spec.returns) this.statusEvent(opcode, status)
       else {
-        const value = returns ?? failureReturns(spec, status, decoded instanceof DecodeError ? undefined : decoded.params)
+        const value =
+          returns ?? failureReturns(spec, status, decoded instanceof DecodeError ? undefined : decoded.params)
         this.complete(opcode, encodeReturnParameters(spec, value as never))
       }
     }

@@ -17,10 +17,16 @@
  *   Missing (0x06): the Central's Host gets Encryption Change with that status.
  */
 import {
-  LeEnableEncryption, LeLongTermKeyRequestNegativeReply, LeLongTermKeyRequestReply, ReadEncryptionKeySize,
+  LeEnableEncryption,
+  LeLongTermKeyRequestNegativeReply,
+  LeLongTermKeyRequestReply,
+  ReadEncryptionKeySize,
 } from '../../hci/commands.ts'
 import {
-  EncryptionChange, EncryptionChangeV2, EncryptionKeyRefreshComplete, LeLongTermKeyRequest,
+  EncryptionChange,
+  EncryptionChangeV2,
+  EncryptionKeyRefreshComplete,
+  LeLongTermKeyRequest,
 } from '../../hci/events.ts'
 import { Status } from '../../hci/constants.ts'
 import { ControllerError, type VirtualController } from './controller.ts'
@@ -198,7 +204,11 @@ export function installEncryption(c: VirtualController): void {
       return
     }
     s.awaitingLtk = true
-    c.event(LeLongTermKeyRequest, { connectionHandle: conn.handle, randomNumber: pdu.rand, encryptedDiversifier: pdu.ediv })
+    c.event(LeLongTermKeyRequest, {
+      connectionHandle: conn.handle,
+      randomNumber: pdu.rand,
+      encryptedDiversifier: pdu.ediv,
+    })
   })
 
   const refuse = (conn: Connection, s: EncState): void => {
@@ -223,7 +233,8 @@ export function installEncryption(c: VirtualController): void {
   c.handle(LeLongTermKeyRequestReply, ({ connectionHandle, longTermKey }) => {
     const conn = m.get(connectionHandle)
     const s = stateOf(conn)
-    if (conn.role !== PERIPHERAL || !s.awaitingLtk) throw new ControllerError(Status.CommandDisallowed, 'no LTK request pending')
+    if (conn.role !== PERIPHERAL || !s.awaitingLtk)
+      throw new ControllerError(Status.CommandDisallowed, 'no LTK request pending')
     s.awaitingLtk = false
     s.ltk = longTermKey.slice()
     s.sk = sessionKey(s.ltk, s.skdm!, s.skds!)
@@ -237,7 +248,8 @@ export function installEncryption(c: VirtualController): void {
   c.handle(LeLongTermKeyRequestNegativeReply, ({ connectionHandle }) => {
     const conn = m.get(connectionHandle)
     const s = stateOf(conn)
-    if (conn.role !== PERIPHERAL || !s.awaitingLtk) throw new ControllerError(Status.CommandDisallowed, 'no LTK request pending')
+    if (conn.role !== PERIPHERAL || !s.awaitingLtk)
+      throw new ControllerError(Status.CommandDisallowed, 'no LTK request pending')
     refuse(conn, s)
     s.encrypted = false
     return { status: 0, connectionHandle: conn.handle }

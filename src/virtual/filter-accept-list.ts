@@ -10,7 +10,9 @@
  * 0xFF is the "anonymous advertisers" entry (advertising without AdvA).
  */
 import {
-  LeAddDeviceToFilterAcceptList, LeClearFilterAcceptList, LeReadFilterAcceptListSize,
+  LeAddDeviceToFilterAcceptList,
+  LeClearFilterAcceptList,
+  LeReadFilterAcceptListSize,
   LeRemoveDeviceFromFilterAcceptList,
 } from '../../hci/commands.ts'
 import { Status } from '../../hci/constants.ts'

@@ -14,7 +14,10 @@
  * extended reports with the legacy bit set (7.7.65.13 table of legacy event types).
  */
 import {
-  LeSetExtendedScanEnable, LeSetExtendedScanParameters, LeSetScanEnable, LeSetScanParameters,
+  LeSetExtendedScanEnable,
+  LeSetExtendedScanParameters,
+  LeSetScanEnable,
+  LeSetScanParameters,
 } from '../../hci/commands.ts'
 import { LeAdvertisingReport, LeExtendedAdvertisingReport, LeScanTimeout } from '../../hci/events.ts'
 import type { EventParams } from '../../hci/spec.ts'
@@ -178,7 +181,11 @@ export function installScanning(c: VirtualController): void {
     let eventType: number
     if (adv.props.legacy) {
       const t = adv.pduType as LegacyAdvType
-      eventType = scanRsp ? (t === 'ADV_IND' ? EXT_SCAN_RSP_TO_ADV_IND : EXT_SCAN_RSP_TO_ADV_SCAN_IND) : EXT_LEGACY_EVENT_TYPE[t]
+      eventType = scanRsp
+        ? t === 'ADV_IND'
+          ? EXT_SCAN_RSP_TO_ADV_IND
+          : EXT_SCAN_RSP_TO_ADV_SCAN_IND
+        : EXT_LEGACY_EVENT_TYPE[t]
     } else {
       eventType =
         (adv.props.connectable ? E_CONNECTABLE : 0) |
@@ -244,7 +251,8 @@ export function installScanning(c: VirtualController): void {
       filterDuplicates = dup
       return { status: 0 }
     }
-    if (!c.ownAddress(legacyParams.ownAddressType)) fail(Status.InvalidParameters, 'own address is random but no random address is set')
+    if (!c.ownAddress(legacyParams.ownAddressType))
+      fail(Status.InvalidParameters, 'own address is random but no random address is set')
     start(legacyParams, dup)
     return { status: 0 }
   })
@@ -288,29 +296,38 @@ export function installScanning(c: VirtualController): void {
       filterPolicy: 0,
       phy: { active: false, intervalMs: 10, windowMs: 10 },
     }
-    if (dup === 2 && (duration === 0 || period === 0)) fail(Status.InvalidParameters, 'Filter_Duplicates 2 needs a duration and a period')
+    if (dup === 2 && (duration === 0 || period === 0))
+      fail(Status.InvalidParameters, 'Filter_Duplicates 2 needs a duration and a period')
     const durationMs = duration * 10
     const periodMs = period * 1280
-    if (period !== 0 && (duration === 0 || durationMs >= periodMs)) fail(Status.InvalidParameters, 'Duration must be shorter than Period')
-    if (!c.ownAddress(scan.ownAddressType)) fail(Status.InvalidParameters, 'own address is random but no random address is set')
+    if (period !== 0 && (duration === 0 || durationMs >= periodMs))
+      fail(Status.InvalidParameters, 'Duration must be shorter than Period')
+    if (!c.ownAddress(scan.ownAddressType))
+      fail(Status.InvalidParameters, 'own address is random but no random address is set')
     start(scan, dup)
     if (durationMs > 0 && periodMs === 0) {
-      timers.push(c.link.scheduler.schedule(durationMs, () => {
-        stop()
-        c.event(LeScanTimeout, {})
-      }))
+      timers.push(
+        c.link.scheduler.schedule(durationMs, () => {
+          stop()
+          c.event(LeScanTimeout, {})
+        }),
+      )
     } else if (durationMs > 0) {
       // Scan for Duration at the start of every Period (7.8.65); duplicates forgotten each period with 0x02.
       const cycle = (): void => {
-        timers.push(c.link.scheduler.schedule(durationMs, () => {
-          paused = true
-          timers.push(c.link.scheduler.schedule(periodMs - durationMs, () => {
-            paused = false
-            startedAt = c.link.scheduler.now()
-            if (dup === 2) seen.clear()
-            cycle()
-          }))
-        }))
+        timers.push(
+          c.link.scheduler.schedule(durationMs, () => {
+            paused = true
+            timers.push(
+              c.link.scheduler.schedule(periodMs - durationMs, () => {
+                paused = false
+                startedAt = c.link.scheduler.now()
+                if (dup === 2) seen.clear()
+                cycle()
+              }),
+            )
+          }),
+        )
       }
       cycle()
     }

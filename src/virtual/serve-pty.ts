@@ -159,7 +159,9 @@ export class PtyServe implements Served {
       await rename(tmp, this.path)
     } catch (e) {
       await unlink(tmp).catch(() => undefined)
-      throw new Error(`cannot link ${this.path} to ${device}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`)
+      throw new Error(
+        `cannot link ${this.path} to ${device}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      )
     }
   }
 
@@ -172,7 +174,11 @@ export class PtyServe implements Served {
     if (this.session || this.closing) {
       // Only our socat knows the socket; a second connection would be a stray: drop it.
       socket.destroy()
-      this.observer.event?.({ kind: 'refused', from: this.currentDevice ?? 'pty', reason: 'a host is already connected' })
+      this.observer.event?.({
+        kind: 'refused',
+        from: this.currentDevice ?? 'pty',
+        reason: 'a host is already connected',
+      })
       return
     }
     this.observer.event?.({ kind: 'host-connected', from: this.currentDevice ?? 'pty' })
@@ -183,7 +189,12 @@ export class PtyServe implements Served {
     })
   }
 
-  private async onSocatExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null, tail: string[]): Promise<void> {
+  private async onSocatExit(
+    child: ChildProcess,
+    code: number | null,
+    signal: NodeJS.Signals | null,
+    tail: string[],
+  ): Promise<void> {
     if (this.child !== child) return
     this.child = undefined
     const hadSession = this.session !== undefined

@@ -22,7 +22,7 @@
  */
 import net from 'node:net'
 import type { Duplex } from 'node:stream'
-import { FramingError } from '../../hci/errors.ts'
+import type { FramingError } from '../../hci/errors.ts'
 import { H4Splitter, H4Type, encodeH4 } from '../../hci/h4.ts'
 import type { HciPacket, Transport } from '../../hci/transport.ts'
 
@@ -198,7 +198,11 @@ export class TcpServe implements Served {
     const from = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`
     if (this.session || this.closing) {
       socket.destroy()
-      this.observer.event?.({ kind: 'refused', from, reason: this.closing ? 'shutting down' : 'a host is already connected' })
+      this.observer.event?.({
+        kind: 'refused',
+        from,
+        reason: this.closing ? 'shutting down' : 'a host is already connected',
+      })
       return
     }
     socket.setNoDelay(true)

@@ -175,18 +175,42 @@ export function supportedCommandsMask(opcodes: Iterable<number>): Uint8Array {
 // --- 3.1.1 Legacy and extended advertising ----------------------------------------------------
 
 const LEGACY = new Set([
-  0x2006, 0x2007, 0x2008, 0x2009, 0x200a, // advertising parameters, tx power, data, scan response, enable
-  0x200b, 0x200c, // scan parameters, scan enable
+  0x2006,
+  0x2007,
+  0x2008,
+  0x2009,
+  0x200a, // advertising parameters, tx power, data, scan response, enable
+  0x200b,
+  0x200c, // scan parameters, scan enable
   0x200d, // create connection
 ])
 
 const EXTENDED = new Set([
-  0x2035, 0x2036, 0x2037, 0x2038, 0x2039, 0x203a, 0x203b, 0x203c, 0x203d, // extended advertising
-  0x203e, 0x203f, 0x2040, // periodic advertising
-  0x2041, 0x2042, // extended scanning
+  0x2035,
+  0x2036,
+  0x2037,
+  0x2038,
+  0x2039,
+  0x203a,
+  0x203b,
+  0x203c,
+  0x203d, // extended advertising
+  0x203e,
+  0x203f,
+  0x2040, // periodic advertising
+  0x2041,
+  0x2042, // extended scanning
   0x2043, // extended create connection
-  0x2044, 0x2045, 0x2046, 0x2047, 0x2048, 0x2049, 0x204a, // periodic sync, periodic advertiser list
-  0x207f, 0x2085, 0x2086, // v2 of extended advertising parameters, extended create connection, periodic parameters
+  0x2044,
+  0x2045,
+  0x2046,
+  0x2047,
+  0x2048,
+  0x2049,
+  0x204a, // periodic sync, periodic advertiser list
+  0x207f,
+  0x2085,
+  0x2086, // v2 of extended advertising parameters, extended create connection, periodic parameters
 ])
 
 /** The 3.1.1 family of a command: 'legacy', 'extended', or undefined for all others. */

@@ -265,7 +265,9 @@ t.test('commands go out at once, also while a request is outstanding; bounded in
 t.test('notifications and indications in order; indications confirmed after the callback', async (t) => {
   const { bearer, seen, peer } = setup()
   const got: string[] = []
-  bearer.onNotification((h, v, ind) => got.push(`${ind ? 'I' : 'N'} ${h} ${toHex(v)} confirmations-so-far=${seen.length}`))
+  bearer.onNotification((h, v, ind) =>
+    got.push(`${ind ? 'I' : 'N'} ${h} ${toHex(v)} confirmations-so-far=${seen.length}`),
+  )
   await peer('1b0300aa')
   await peer('1d0500bb')
   await peer('1b0300cc')
@@ -281,19 +283,22 @@ t.test('notifications and indications in order; indications confirmed after the 
   t.same(seen, ['1e'], 'one Handle Value Confirmation')
 })
 
-t.test('a throwing notification callback is counted, the others still run and the indication is confirmed', async (t) => {
-  const { bearer, seen, peer } = setup()
-  const got: number[] = []
-  bearer.onNotification(() => {
-    throw new Error('user bug')
-  })
-  bearer.onNotification((h) => got.push(h))
-  await peer('1d0500bb')
-  await settle()
-  t.same(got, [5])
-  t.same(seen, ['1e'])
-  t.equal(bearer.stats.callbackErrors, 1)
-})
+t.test(
+  'a throwing notification callback is counted, the others still run and the indication is confirmed',
+  async (t) => {
+    const { bearer, seen, peer } = setup()
+    const got: number[] = []
+    bearer.onNotification(() => {
+      throw new Error('user bug')
+    })
+    bearer.onNotification((h) => got.push(h))
+    await peer('1d0500bb')
+    await settle()
+    t.same(got, [5])
+    t.same(seen, ['1e'])
+    t.equal(bearer.stats.callbackErrors, 1)
+  },
+)
 
 t.test('server role: requests to the handler one at a time; no handler -> Request Not Supported', async (t) => {
   const { bearer, seen, peer } = setup()

@@ -24,7 +24,12 @@ const PEER = 'C0:11:22:33:44:55/random'
 const ENCRYPTED: Partial<LinkSecurity> = { encrypted: true, keySize: 16 }
 
 /** One connection to `db`: the client has exchanged the MTU; nothing else yet. */
-async function connect(db: AttributeDatabase, server: GattServer, store: GattCacheStore, o: { security?: Partial<LinkSecurity>; client?: GattClientOptions } = {}) {
+async function connect(
+  _db: AttributeDatabase,
+  server: GattServer,
+  store: GattCacheStore,
+  o: { security?: Partial<LinkSecurity>; client?: GattClientOptions } = {},
+) {
   const clock = new FakeClock()
   const [c, p] = channelPair(o.security)
   const bearer = new AttBearer(c, { clock })
@@ -43,7 +48,7 @@ function world() {
   return { db, server, store }
 }
 
-t.test("validate: the reconnection reuses the cache with 1 request when the hash matches", async (t) => {
+t.test('validate: the reconnection reuses the cache with 1 request when the hash matches', async (t) => {
   const { db, server, store } = world()
   const first = await connect(db, server, store, { security: ENCRYPTED })
   const db1 = await first.client.discover()
@@ -69,7 +74,11 @@ t.test('validate on a link that is not encrypted: the hash, then Client Supporte
   const again = await connect(db, server, store)
   await again.client.discover()
   t.equal(again.client.source, 'cache-validated')
-  t.same(again.sent(), ['080100ffff2a2b', '120d0001'], 'hash, then Write Request 0x01 to Client Supported Features (0x000d)')
+  t.same(
+    again.sent(),
+    ['080100ffff2a2b', '120d0001'],
+    'hash, then Write Request 0x01 to Client Supported Features (0x000d)',
+  )
   t.ok(again.conn.robustCaching)
   const bonded = await connect(db, server, store, { client: { bonded: true } })
   await bonded.client.discover()
@@ -113,7 +122,12 @@ t.test("trust: no request at all; 'off': nothing stored, always discovered", asy
 
 t.test('a stored entry that is not a database is dropped and rediscovered', async (t) => {
   const { db, server, store } = world()
-  await store.save(PEER, { version: CACHE_FORMAT_VERSION, peer: PEER, savedAt: 0, database: { services: [{ uuid: '1800', start: 5, end: 2, primary: true, characteristics: [] }] } })
+  await store.save(PEER, {
+    version: CACHE_FORMAT_VERSION,
+    peer: PEER,
+    savedAt: 0,
+    database: { services: [{ uuid: '1800', start: 5, end: 2, primary: true, characteristics: [] }] },
+  })
   const c = await connect(db, server, store)
   await c.client.discover()
   t.equal(c.client.source, 'discovered')
@@ -163,7 +177,10 @@ t.test('Service Changed: the affected range is rediscovered, an event says so, t
   )
   let changed = 0
   c.client.on('databaseChanged', () => changed++)
-  const added = db.addService({ uuid: 'abcd', characteristics: [{ uuid: 'abce', properties: ['read', 'notify'], value: 'x' }] })
+  const added = db.addService({
+    uuid: 'abcd',
+    characteristics: [{ uuid: 'abce', properties: ['read', 'notify'], value: 'x' }],
+  })
   await seen
   t.equal(events.length, 1)
   t.same([events[0]!.start, events[0]!.end], [added.handle, added.endHandle])

@@ -42,13 +42,12 @@ class Side implements TestChannel {
     private readonly shared: { closed: boolean },
     security: Partial<LinkSecurity>,
   ) {
-    const self = this
     this.link = {
       handle: 0x40,
       role,
-      send: (f) => self.send(f),
+      send: (f) => this.send(f),
       onFrame: () => {},
-      onClose: (cb) => self.closeCbs.push(cb),
+      onClose: (cb) => this.closeCbs.push(cb),
       get closed() {
         return shared.closed
       },
@@ -81,7 +80,8 @@ class Side implements TestChannel {
   }
 
   inject(payload: string | Uint8Array): void {
-    const bytes = typeof payload === 'string' ? Uint8Array.from(Buffer.from(payload.replace(/\s/g, ''), 'hex')) : payload
+    const bytes =
+      typeof payload === 'string' ? Uint8Array.from(Buffer.from(payload.replace(/\s/g, ''), 'hex')) : payload
     queueMicrotask(() => {
       if (!this.shared.closed) this.deliver(bytes)
     })

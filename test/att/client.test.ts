@@ -59,7 +59,18 @@ async function pair(o: { mtu?: number; client?: GattClientOptions; decl?: Databa
   await client.exchangeMtu()
   await client.discover()
   const ch = (uuid: string, index = 0) => client.database!.findCharacteristics(uuid)[index]!
-  return { clock, c, bearer, serverBearer, db, server, conn, client, ch, requests: (from = 0) => countRequests(c.sent, from) }
+  return {
+    clock,
+    c,
+    bearer,
+    serverBearer,
+    db,
+    server,
+    conn,
+    client,
+    ch,
+    requests: (from = 0) => countRequests(c.sent, from),
+  }
 }
 
 t.test('long reads: 512 octets at MTU 23 (Read + Read Blob) and at MTU 517 (one Read)', async (t) => {
@@ -81,7 +92,11 @@ t.test('a value of exactly ATT_MTU-1 octets: one Read Blob finds the end', async
   t.same(await p.client.read(p.ch('fff2')), pattern(22, 1))
   t.same(await p.client.read(p.ch('fff2'), { long: false }), pattern(22, 1), 'long: false reads once')
   const base = p.c.sent.length
-  t.same(await p.client.read(p.ch('fff1'), { offset: 500 }), pattern(512).subarray(500), 'from an offset: Read Blob only')
+  t.same(
+    await p.client.read(p.ch('fff1'), { offset: 500 }),
+    pattern(512).subarray(500),
+    'from an offset: Read Blob only',
+  )
   t.equal(p.c.sent[base]!.slice(0, 2), '0c')
 })
 
@@ -90,11 +105,20 @@ t.test('Read Multiple, Read Multiple Variable (a cut value completed), Read by U
   const [a, b] = [p.ch('fff3', 0), p.ch('fff3', 1)]
   t.same(Buffer.from(await p.client.readMultiple([a, b])).toString(), 'abcdefgh')
   const vs = await p.client.readMultipleVariable([a, p.ch('fff8'), b])
-  t.same(vs.map((v) => v.length), [3, 100, 5])
+  t.same(
+    vs.map((v) => v.length),
+    [3, 100, 5],
+  )
   t.same(vs[1], pattern(100, 3), 'the value cut by ATT_MTU completed with Read Blob')
   t.same(Buffer.from(vs[2]!).toString(), 'defgh', 'a value after the cut one read on its own')
   const byUuid = await p.client.readByUuid('fff3')
-  t.same(byUuid.map((x) => [x.handle, Buffer.from(x.value).toString()]), [[a.valueHandle, 'abc'], [b.valueHandle, 'defgh']])
+  t.same(
+    byUuid.map((x) => [x.handle, Buffer.from(x.value).toString()]),
+    [
+      [a.valueHandle, 'abc'],
+      [b.valueHandle, 'defgh'],
+    ],
+  )
   t.same(await p.client.readByUuid('fff9'), [], 'none of that type')
 })
 
@@ -121,7 +145,9 @@ t.test('writes: request, long (prepared) at MTU 23, without response', async (t)
 t.test('writeWithoutResponse never queues without bound', async (t) => {
   const p = await pair()
   const a = p.ch('fff3')
-  const results = await Promise.allSettled(Array.from({ length: 100 }, (_, i) => p.client.writeWithoutResponse(a, Uint8Array.of(i))))
+  const results = await Promise.allSettled(
+    Array.from({ length: 100 }, (_, i) => p.client.writeWithoutResponse(a, Uint8Array.of(i))),
+  )
   const refused = results.filter((r) => r.status === 'rejected')
   t.equal(results.length - refused.length, 64, 'the bearer takes 64 commands in flight')
   t.equal(refused.length, 36)
@@ -187,7 +213,11 @@ t.test('subscribe: CCCD written, 1000 notifications in order through the iterato
   })()
   for (let i = 0; i < 1000; i++) await p.server.notify('n', Uint8Array.of(i & 0xff, i >> 8))
   await reader
-  t.same(got, Array.from({ length: 1000 }, (_, i) => i), 'all 1000, in order')
+  t.same(
+    got,
+    Array.from({ length: 1000 }, (_, i) => i),
+    'all 1000, in order',
+  )
   t.equal(sub.dropped, 0)
   await settle()
   t.equal(p.conn.cccdValue(n.cccd!.handle), 0, 'leaving the loop unsubscribed: CCCD cleared')
@@ -209,7 +239,10 @@ t.test('100 indications in order, to a callback with the characteristic and the 
     const results = await p.server.indicate('i', Uint8Array.of(i))
     t.equal(results[0]!.ok, true)
   }
-  t.same(got, Array.from({ length: 100 }, (_, i) => i))
+  t.same(
+    got,
+    Array.from({ length: 100 }, (_, i) => i),
+  )
   t.equal(context[0], ind)
   t.equal(context[1], p.client)
   t.throws(() => sub[Symbol.asyncIterator](), { code: 'GATT_NOT_SUPPORTED' })
@@ -217,23 +250,30 @@ t.test('100 indications in order, to a callback with the characteristic and the 
   t.equal(p.conn.cccdValue(ind.cccd!.handle), 0)
 })
 
-t.test('values before subscribe: kept per handle (bounded), given to the first subscriber, drops counted', async (t) => {
-  const p = await pair({ client: { buffer: { perHandle: 16 } } })
-  const n = p.ch('fff4')
-  // The server notifies before the client subscribed (e.g. a CCCD remembered for a bonded peer).
-  for (let i = 0; i < 20; i++) await p.serverBearer.notify(n.valueHandle, Uint8Array.of(i))
-  await settle()
-  t.equal(p.client.router.buffered(n.valueHandle), 16)
-  t.equal(p.client.router.dropped(n.valueHandle), 4, 'the 4 oldest dropped, and counted')
-  const sub = await p.client.subscribe(n)
-  const first: number[] = []
-  for await (const v of sub) {
-    first.push(v[0]!)
-    if (first.length === 16) break
-  }
-  t.same(first, Array.from({ length: 16 }, (_, i) => i + 4), 'the buffered 16, oldest first')
-  t.equal(p.client.router.buffered(n.valueHandle), 0)
-})
+t.test(
+  'values before subscribe: kept per handle (bounded), given to the first subscriber, drops counted',
+  async (t) => {
+    const p = await pair({ client: { buffer: { perHandle: 16 } } })
+    const n = p.ch('fff4')
+    // The server notifies before the client subscribed (e.g. a CCCD remembered for a bonded peer).
+    for (let i = 0; i < 20; i++) await p.serverBearer.notify(n.valueHandle, Uint8Array.of(i))
+    await settle()
+    t.equal(p.client.router.buffered(n.valueHandle), 16)
+    t.equal(p.client.router.dropped(n.valueHandle), 4, 'the 4 oldest dropped, and counted')
+    const sub = await p.client.subscribe(n)
+    const first: number[] = []
+    for await (const v of sub) {
+      first.push(v[0]!)
+      if (first.length === 16) break
+    }
+    t.same(
+      first,
+      Array.from({ length: 16 }, (_, i) => i + 4),
+      'the buffered 16, oldest first',
+    )
+    t.equal(p.client.router.buffered(n.valueHandle), 0)
+  },
+)
 
 t.test('pre-subscribe buffering is bounded in handles too', async (t) => {
   const p = await pair({ client: { buffer: { perHandle: 2, handles: 1 } } })
@@ -295,8 +335,18 @@ t.test('the link going away ends subscriptions with the reason', async (t) => {
 t.test('an error response is a typed AttError', async (t) => {
   const p = await pair()
   const err = await p.client.read(0x0fff).catch((e: unknown) => e)
-  t.match(err, { name: 'AttError', code: 'ATT_ERROR_RESPONSE', opcode: 0x0a, handle: 0x0fff, status: 0x01, statusName: 'Invalid Handle (0x01)' })
-  t.match(await p.client.write(p.ch('fff2'), Uint8Array.of(1)).catch((e: unknown) => e), { status: 0x03, statusName: 'Write Not Permitted (0x03)' })
+  t.match(err, {
+    name: 'AttError',
+    code: 'ATT_ERROR_RESPONSE',
+    opcode: 0x0a,
+    handle: 0x0fff,
+    status: 0x01,
+    statusName: 'Invalid Handle (0x01)',
+  })
+  t.match(await p.client.write(p.ch('fff2'), Uint8Array.of(1)).catch((e: unknown) => e), {
+    status: 0x03,
+    statusName: 'Write Not Permitted (0x03)',
+  })
   await t.rejects(p.client.read(0), RangeError)
 })
 

@@ -7,7 +7,10 @@ import { fromHex, toHex } from '../../hci/wire.ts'
 // RFC 4493 section 4, "Test Vectors", written out from the RFC.
 const K = fromHex('2b7e151628aed2a6abf7158809cf4f3c')
 const M64 = fromHex(
-  '6bc1bee22e409f96e93d7e117393172a' + 'ae2d8a571e03ac9c9eb76fac45af8e51' + '30c81c46a35ce411e5fbc1191a0a52ef' + 'f69f2445df4f9b17ad2b417be66c3710',
+  '6bc1bee22e409f96e93d7e117393172a' +
+    'ae2d8a571e03ac9c9eb76fac45af8e51' +
+    '30c81c46a35ce411e5fbc1191a0a52ef' +
+    'f69f2445df4f9b17ad2b417be66c3710',
 )
 
 t.test('subkey generation (RFC 4493 4, Subkey Generation)', async (t) => {

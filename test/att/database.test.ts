@@ -15,7 +15,12 @@ import { toHex } from '../../hci/wire.ts'
 
 /** "0x0003 2a00 6863696b6974" per attribute, for whole-table expectations. */
 function table(db: AttributeDatabase, from = 1, to = 0xffff): string[] {
-  return db.range(from, to).map((a: Attribute) => `${a.handle.toString(16).padStart(4, '0')} ${shortUuid(a.type)} ${a.value === undefined ? '-' : toHex(a.value)}`)
+  return db
+    .range(from, to)
+    .map(
+      (a: Attribute) =>
+        `${a.handle.toString(16).padStart(4, '0')} ${shortUuid(a.type)} ${a.value === undefined ? '-' : toHex(a.value)}`,
+    )
 }
 
 t.test('the mandatory GAP and GATT services come first', async (t) => {
@@ -42,7 +47,10 @@ t.test('the mandatory GAP and GATT services come first', async (t) => {
   t.equal(db.gatt.serviceChanged.cccdHandle, 9)
   t.equal(db.gatt.databaseHash.valueHandle, 0x0d)
   t.equal(db.gatt.serverSupportedFeatures, undefined)
-  const with2b3a = new AttributeDatabase({ gatt: { serverSupportedFeatures: 0x01 }, gap: { deviceNameWritable: 'encrypted' } })
+  const with2b3a = new AttributeDatabase({
+    gatt: { serverSupportedFeatures: 0x01 },
+    gap: { deviceNameWritable: 'encrypted' },
+  })
   t.strictSame(table(with2b3a, 0x02, 0x02), ['0002 2803 0a0300002a'], 'a writable Device Name has read|write')
   t.equal(with2b3a.get(3)!.write!.encrypted, true)
   t.strictSame(table(with2b3a, 0x0e, 0x0f), ['000e 2803 020f003a2b', '000f 2b3a 01'])
@@ -50,7 +58,12 @@ t.test('the mandatory GAP and GATT services come first', async (t) => {
 })
 
 t.test('services, includes, characteristics and descriptors in order', async (t) => {
-  const battery: ServiceDeclaration = { uuid: 0x180f, id: 'battery', primary: false, characteristics: [{ uuid: 0x2a19, properties: ['read', 'notify'], value: new Uint8Array([99]) }] }
+  const battery: ServiceDeclaration = {
+    uuid: 0x180f,
+    id: 'battery',
+    primary: false,
+    characteristics: [{ uuid: 0x2a19, properties: ['read', 'notify'], value: new Uint8Array([99]) }],
+  }
   const db = new AttributeDatabase({
     services: [
       {
@@ -66,11 +79,21 @@ t.test('services, includes, characteristics and descriptors in order', async (t)
             reliableWrite: false,
             descriptors: [{ uuid: 0x2906, value: new Uint8Array([0, 200]) }],
           },
-          { uuid: 0x2a39, properties: ['write'], reliableWrite: true, writableAuxiliaries: true, description: { value: 'cp', write: 'encrypted' } },
+          {
+            uuid: 0x2a39,
+            properties: ['write'],
+            reliableWrite: true,
+            writableAuxiliaries: true,
+            description: { value: 'cp', write: 'encrypted' },
+          },
         ],
       },
       battery,
-      { uuid: '6e400001-b5a3-f393-e0a9-e50e24dcca9e', id: 'nus', characteristics: [{ uuid: '6e400003-b5a3-f393-e0a9-e50e24dcca9e', properties: ['notify', 'indicate'] }] },
+      {
+        uuid: '6e400001-b5a3-f393-e0a9-e50e24dcca9e',
+        id: 'nus',
+        characteristics: [{ uuid: '6e400003-b5a3-f393-e0a9-e50e24dcca9e', properties: ['notify', 'indicate'] }],
+      },
     ],
   })
   t.strictSame(table(db, 0x0e), [
@@ -101,10 +124,21 @@ t.test('services, includes, characteristics and descriptors in order', async (t)
   t.equal(hrm.valueHandle, 0x12)
   t.equal(hrm.cccdHandle, 0x14)
   t.equal(hrm.properties, Property.notify)
-  t.strictSame(hrm.descriptors.map((d) => [d.handle, shortUuid(d.uuid)]), [[0x13, '2901'], [0x14, '2902'], [0x15, '2904'], [0x16, '2906']])
+  t.strictSame(
+    hrm.descriptors.map((d) => [d.handle, shortUuid(d.uuid)]),
+    [
+      [0x13, '2901'],
+      [0x14, '2902'],
+      [0x15, '2904'],
+      [0x16, '2906'],
+    ],
+  )
   t.equal(db.service('battery').endHandle, 0x1e)
   t.equal(db.service('nus').includes.length, 0)
-  t.strictSame(db.service(0x180d).includes.map((s) => s.handle), [0x1b, 0x1f])
+  t.strictSame(
+    db.service(0x180d).includes.map((s) => s.handle),
+    [0x1b, 0x1f],
+  )
   t.equal(db.get(0x0e)!.groupEnd, 0x1a)
   t.equal(db.get(0x1a)!.write!.encrypted, true, 'the writable User Description has its own security')
   t.equal(db.get(0x13)!.write, null, 'without writable auxiliaries the description is read-only')
@@ -119,7 +153,21 @@ t.test('fixed handles', async (t) => {
   const db = new AttributeDatabase({
     gap: { handle: 0x0100 },
     gatt: { handle: 0x0200 },
-    services: [{ uuid: 0xfff0, handle: 0x0300, characteristics: [{ uuid: 0xfff1, handle: 0x0310, properties: ['read', 'notify'], cccd: { handle: 0x0320 }, descriptors: [{ uuid: 0x2901, value: 'x', handle: 0x0330 }] }] }],
+    services: [
+      {
+        uuid: 0xfff0,
+        handle: 0x0300,
+        characteristics: [
+          {
+            uuid: 0xfff1,
+            handle: 0x0310,
+            properties: ['read', 'notify'],
+            cccd: { handle: 0x0320 },
+            descriptors: [{ uuid: 0x2901, value: 'x', handle: 0x0330 }],
+          },
+        ],
+      },
+    ],
   })
   t.equal(db.gap.service.handle, 0x0100)
   t.equal(db.gatt.service.handle, 0x0200)
@@ -127,7 +175,10 @@ t.test('fixed handles', async (t) => {
   const c = db.characteristic(0xfff1)
   t.strictSame([c.handle, c.valueHandle, c.cccdHandle, c.descriptors[1]!.handle], [0x0310, 0x0311, 0x0320, 0x0330])
   t.equal(db.service(0xfff0).endHandle, 0x0330)
-  t.strictSame(db.range(0x0300, 0x0400).map((a) => a.handle), [0x0300, 0x0310, 0x0311, 0x0320, 0x0330])
+  t.strictSame(
+    db.range(0x0300, 0x0400).map((a) => a.handle),
+    [0x0300, 0x0310, 0x0311, 0x0320, 0x0330],
+  )
   t.equal(db.range(0x0301, 0x030f).length, 0)
 })
 
@@ -139,7 +190,11 @@ t.test('permissions from properties and options', async (t) => {
         characteristics: [
           { uuid: 0xfff1, properties: ['read'] },
           { uuid: 0xfff2, properties: ['writeWithoutResponse'], permissions: { write: 'authenticated' } },
-          { uuid: 0xfff3, properties: ['read', 'write', 'authenticatedSignedWrites'], permissions: { read: { keySize: 16, authorized: true } } },
+          {
+            uuid: 0xfff3,
+            properties: ['read', 'write', 'authenticatedSignedWrites'],
+            permissions: { read: { keySize: 16, authorized: true } },
+          },
           { uuid: 0xfff4, properties: ['indicate'] },
         ],
       },
@@ -160,46 +215,188 @@ t.test('permissions from properties and options', async (t) => {
 })
 
 t.test('invalid databases are rejected with a DatabaseError naming the declaration', async (t) => {
-  const svc = (characteristics: unknown[], more: object = {}): DatabaseDeclaration => ({ services: [{ uuid: 0xfff0, characteristics, ...more } as ServiceDeclaration] })
+  const svc = (characteristics: unknown[], more: object = {}): DatabaseDeclaration => ({
+    services: [{ uuid: 0xfff0, characteristics, ...more } as ServiceDeclaration],
+  })
   const cases: [string, DatabaseDeclaration, RegExp][] = [
     ['bad service UUID', { services: [{ uuid: 'xyz' }] }, /^services\[0\]\.uuid: "xyz" is not a UUID/],
-    ['bad characteristic UUID', svc([{ uuid: '12345', properties: ['read'] }]), /^services\[0\]\.characteristics\[0\]\.uuid: /],
+    [
+      'bad characteristic UUID',
+      svc([{ uuid: '12345', properties: ['read'] }]),
+      /^services\[0\]\.characteristics\[0\]\.uuid: /,
+    ],
     ['unknown property', svc([{ uuid: 1, properties: ['reed'] }]), /unknown property "reed"/],
     ['properties not a list', svc([{ uuid: 1, properties: 'read' }]), /a list of property names/],
-    ['duplicate handle', { services: [{ uuid: 0xfff0, handle: 0x20 }, { uuid: 0xfff1, handle: 0x20 }] }, /^services\[1\]: handle 0x0020 is already used by services\[0\]/],
-    ['non-increasing handles', { services: [{ uuid: 0xfff0, handle: 0x30 }, { uuid: 0xfff1, handle: 0x20 }] }, /^services\[1\]: handle 0x0020 comes after 0x0030: handles must increase/],
-    ['a characteristic handle inside the GATT service', svc([{ uuid: 1, properties: ['read'], handle: 0x05 }]), /handle 0x0005 is already used by gap/],
+    [
+      'duplicate handle',
+      {
+        services: [
+          { uuid: 0xfff0, handle: 0x20 },
+          { uuid: 0xfff1, handle: 0x20 },
+        ],
+      },
+      /^services\[1\]: handle 0x0020 is already used by services\[0\]/,
+    ],
+    [
+      'non-increasing handles',
+      {
+        services: [
+          { uuid: 0xfff0, handle: 0x30 },
+          { uuid: 0xfff1, handle: 0x20 },
+        ],
+      },
+      /^services\[1\]: handle 0x0020 comes after 0x0030: handles must increase/,
+    ],
+    [
+      'a characteristic handle inside the GATT service',
+      svc([{ uuid: 1, properties: ['read'], handle: 0x05 }]),
+      /handle 0x0005 is already used by gap/,
+    ],
     ['handle 0', { services: [{ uuid: 0xfff0, handle: 0 }] }, /handle 0 is not in 0x0001..0xFFFF/],
     ['handle too big', { services: [{ uuid: 0xfff0, handle: 0x10000 }] }, /not in 0x0001..0xFFFF/],
-    ['out of handles', { services: [{ uuid: 0xfff0, handle: 0xfffe, characteristics: [{ uuid: 1, properties: ['read'] }] }] }, /\(value\): no handles left/],
+    [
+      'out of handles',
+      { services: [{ uuid: 0xfff0, handle: 0xfffe, characteristics: [{ uuid: 1, properties: ['read'] }] }] },
+      /\(value\): no handles left/,
+    ],
     ['declared GAP service', { services: [{ uuid: 0x1800 }] }, /the GAP \(0x1800\) service is added automatically/],
-    ['declared GATT service', { services: [{ uuid: '00001801-0000-1000-8000-00805f9b34fb' }] }, /the GATT \(0x1801\) service is added automatically/],
-    ['CCCD without notify/indicate', svc([{ uuid: 1, properties: ['read'], descriptors: [{ uuid: 0x2902 }] }]), /descriptors\[0\]: a Client Characteristic Configuration descriptor on a characteristic that neither notifies nor indicates/],
-    ['cccd options without notify/indicate', svc([{ uuid: 1, properties: ['read'], cccd: { write: 'encrypted' } }]), /\.cccd: CCCD options/],
-    ['a value for the CCCD', svc([{ uuid: 1, properties: ['notify'], descriptors: [{ uuid: 0x2902, value: new Uint8Array(2) }] }]), /the server owns the value of this descriptor \(per connection\)/],
-    ['a value for Extended Properties', svc([{ uuid: 1, properties: ['read'], descriptors: [{ uuid: 0x2900, value: new Uint8Array(2) }] }]), /the server owns the value/],
-    ['two User Descriptions', svc([{ uuid: 1, properties: ['read'], descriptors: [{ uuid: 0x2901 }, { uuid: 0x2901 }] }]), /descriptors\[1\]: a characteristic has at most one 0x2901 descriptor/],
-    ['description twice', svc([{ uuid: 1, properties: ['read'], description: 'a', descriptors: [{ uuid: 0x2901 }] }]), /\.description: the User Description is also declared/],
-    ['a declaration type as descriptor', svc([{ uuid: 1, properties: ['read'], descriptors: [{ uuid: 0x2803 }] }]), /0x2803 is a declaration type/],
-    ['static value over 512', svc([{ uuid: 1, properties: ['read'], value: new Uint8Array(513) }]), /characteristics\[0\]: static value of 513 octets is longer than 512 \(the longest attribute value\)/],
-    ['descriptor value over 512', svc([{ uuid: 1, properties: ['read'], descriptors: [{ uuid: 0x2999, value: new Uint8Array(600) }] }]), /static value of 600 octets/],
-    ['static value over maxLength', svc([{ uuid: 1, properties: ['read'], value: 'abcd', maxLength: 3 }]), /longer than 3 \(its maxLength\)/],
+    [
+      'declared GATT service',
+      { services: [{ uuid: '00001801-0000-1000-8000-00805f9b34fb' }] },
+      /the GATT \(0x1801\) service is added automatically/,
+    ],
+    [
+      'CCCD without notify/indicate',
+      svc([{ uuid: 1, properties: ['read'], descriptors: [{ uuid: 0x2902 }] }]),
+      /descriptors\[0\]: a Client Characteristic Configuration descriptor on a characteristic that neither notifies nor indicates/,
+    ],
+    [
+      'cccd options without notify/indicate',
+      svc([{ uuid: 1, properties: ['read'], cccd: { write: 'encrypted' } }]),
+      /\.cccd: CCCD options/,
+    ],
+    [
+      'a value for the CCCD',
+      svc([{ uuid: 1, properties: ['notify'], descriptors: [{ uuid: 0x2902, value: new Uint8Array(2) }] }]),
+      /the server owns the value of this descriptor \(per connection\)/,
+    ],
+    [
+      'a value for Extended Properties',
+      svc([{ uuid: 1, properties: ['read'], descriptors: [{ uuid: 0x2900, value: new Uint8Array(2) }] }]),
+      /the server owns the value/,
+    ],
+    [
+      'two User Descriptions',
+      svc([{ uuid: 1, properties: ['read'], descriptors: [{ uuid: 0x2901 }, { uuid: 0x2901 }] }]),
+      /descriptors\[1\]: a characteristic has at most one 0x2901 descriptor/,
+    ],
+    [
+      'description twice',
+      svc([{ uuid: 1, properties: ['read'], description: 'a', descriptors: [{ uuid: 0x2901 }] }]),
+      /\.description: the User Description is also declared/,
+    ],
+    [
+      'a declaration type as descriptor',
+      svc([{ uuid: 1, properties: ['read'], descriptors: [{ uuid: 0x2803 }] }]),
+      /0x2803 is a declaration type/,
+    ],
+    [
+      'static value over 512',
+      svc([{ uuid: 1, properties: ['read'], value: new Uint8Array(513) }]),
+      /characteristics\[0\]: static value of 513 octets is longer than 512 \(the longest attribute value\)/,
+    ],
+    [
+      'descriptor value over 512',
+      svc([{ uuid: 1, properties: ['read'], descriptors: [{ uuid: 0x2999, value: new Uint8Array(600) }] }]),
+      /static value of 600 octets/,
+    ],
+    [
+      'static value over maxLength',
+      svc([{ uuid: 1, properties: ['read'], value: 'abcd', maxLength: 3 }]),
+      /longer than 3 \(its maxLength\)/,
+    ],
     ['maxLength over 512', svc([{ uuid: 1, properties: ['write'], maxLength: 1000 }]), /maxLength 1000/],
-    ['value and onRead', svc([{ uuid: 1, properties: ['read'], value: 'x', onRead: () => new Uint8Array(0) }]), /give a static value or an onRead handler, not both/],
-    ['onRead without onWrite on a writable characteristic', svc([{ uuid: 1, properties: ['read', 'write'], onRead: () => new Uint8Array(0) }]), /needs an onWrite handler/],
-    ['read permissions without read', svc([{ uuid: 1, properties: ['write'], permissions: { read: 'encrypted' } }]), /permissions\.read: read permissions, but the characteristic has no "read" property/],
-    ['write permissions without write', svc([{ uuid: 1, properties: ['read'], permissions: { write: 'open' } }]), /no write property/],
-    ['onWrite without a write property', svc([{ uuid: 1, properties: ['read'], onWrite: () => undefined }]), /\.onWrite: an onWrite handler, but the characteristic has no write property/],
-    ['writable auxiliaries without description', svc([{ uuid: 1, properties: ['read'], writableAuxiliaries: true }]), /writable auxiliaries without a User Description/],
-    ['writable User Description without writable auxiliaries', svc([{ uuid: 1, properties: ['read'], descriptors: [{ uuid: 0x2901, value: 'x', permissions: { write: 'open' } }] }]), /needs writableAuxiliaries/],
-    ['include of an unknown id', { services: [{ uuid: 0xfff0, includes: ['nope'] }] }, /^services\[0\]\.includes\[0\]: no service has id "nope"/],
-    ['include of a service not in the database', { services: [{ uuid: 0xfff0, includes: [{ uuid: 0xfff1 }] }] }, /the included service is not part of this database/],
-    ['include of itself', { services: [{ uuid: 0xfff0, id: 'me', includes: ['me'] }] }, /a service cannot include itself/],
-    ['duplicate service id', { services: [{ uuid: 0xfff0, id: 'a' }, { uuid: 0xfff1, id: 'a' }] }, /^services\[1\]\.id: another service has id "a"/],
-    ['duplicate characteristic id', svc([{ uuid: 1, id: 'c', properties: ['read'] }, { uuid: 2, id: 'c', properties: ['read'] }]), /another characteristic has id "c"/],
-    ['Device Name too long', { gap: { deviceName: 'x'.repeat(249) } }, /^gap\.deviceName: 249 octets; a Device Name has at most 248/],
+    [
+      'value and onRead',
+      svc([{ uuid: 1, properties: ['read'], value: 'x', onRead: () => new Uint8Array(0) }]),
+      /give a static value or an onRead handler, not both/,
+    ],
+    [
+      'onRead without onWrite on a writable characteristic',
+      svc([{ uuid: 1, properties: ['read', 'write'], onRead: () => new Uint8Array(0) }]),
+      /needs an onWrite handler/,
+    ],
+    [
+      'read permissions without read',
+      svc([{ uuid: 1, properties: ['write'], permissions: { read: 'encrypted' } }]),
+      /permissions\.read: read permissions, but the characteristic has no "read" property/,
+    ],
+    [
+      'write permissions without write',
+      svc([{ uuid: 1, properties: ['read'], permissions: { write: 'open' } }]),
+      /no write property/,
+    ],
+    [
+      'onWrite without a write property',
+      svc([{ uuid: 1, properties: ['read'], onWrite: () => undefined }]),
+      /\.onWrite: an onWrite handler, but the characteristic has no write property/,
+    ],
+    [
+      'writable auxiliaries without description',
+      svc([{ uuid: 1, properties: ['read'], writableAuxiliaries: true }]),
+      /writable auxiliaries without a User Description/,
+    ],
+    [
+      'writable User Description without writable auxiliaries',
+      svc([
+        { uuid: 1, properties: ['read'], descriptors: [{ uuid: 0x2901, value: 'x', permissions: { write: 'open' } }] },
+      ]),
+      /needs writableAuxiliaries/,
+    ],
+    [
+      'include of an unknown id',
+      { services: [{ uuid: 0xfff0, includes: ['nope'] }] },
+      /^services\[0\]\.includes\[0\]: no service has id "nope"/,
+    ],
+    [
+      'include of a service not in the database',
+      { services: [{ uuid: 0xfff0, includes: [{ uuid: 0xfff1 }] }] },
+      /the included service is not part of this database/,
+    ],
+    [
+      'include of itself',
+      { services: [{ uuid: 0xfff0, id: 'me', includes: ['me'] }] },
+      /a service cannot include itself/,
+    ],
+    [
+      'duplicate service id',
+      {
+        services: [
+          { uuid: 0xfff0, id: 'a' },
+          { uuid: 0xfff1, id: 'a' },
+        ],
+      },
+      /^services\[1\]\.id: another service has id "a"/,
+    ],
+    [
+      'duplicate characteristic id',
+      svc([
+        { uuid: 1, id: 'c', properties: ['read'] },
+        { uuid: 2, id: 'c', properties: ['read'] },
+      ]),
+      /another characteristic has id "c"/,
+    ],
+    [
+      'Device Name too long',
+      { gap: { deviceName: 'x'.repeat(249) } },
+      /^gap\.deviceName: 249 octets; a Device Name has at most 248/,
+    ],
     ['bad appearance', { gap: { appearance: 0x10000 } }, /^gap\.appearance/],
-    ['bad presentation format', svc([{ uuid: 1, properties: ['read'], presentationFormat: { format: 4, unit: 0x27ad, exponent: 200 } }]), /presentationFormat\.exponent: 200/],
+    [
+      'bad presentation format',
+      svc([{ uuid: 1, properties: ['read'], presentationFormat: { format: 4, unit: 0x27ad, exponent: 200 } }]),
+      /presentationFormat\.exponent: 200/,
+    ],
     ['bad key size', svc([{ uuid: 1, properties: ['read'], permissions: { read: { keySize: 17 } } }]), /keySize 17/],
   ]
   for (const [what, decl, message] of cases) {
@@ -211,7 +408,17 @@ t.test('invalid databases are rejected with a DatabaseError naming the declarati
 })
 
 t.test('setValue changes static values only', async (t) => {
-  const db = new AttributeDatabase({ services: [{ uuid: 0xfff0, characteristics: [{ uuid: 1, properties: ['read'], value: 'a', maxLength: 4 }, { uuid: 2, properties: ['read'], onRead: () => new Uint8Array(0) }] }] })
+  const db = new AttributeDatabase({
+    services: [
+      {
+        uuid: 0xfff0,
+        characteristics: [
+          { uuid: 1, properties: ['read'], value: 'a', maxLength: 4 },
+          { uuid: 2, properties: ['read'], onRead: () => new Uint8Array(0) },
+        ],
+      },
+    ],
+  })
   const c = db.characteristic(1)
   db.setValue(c, 'abcd')
   t.equal(toHex(db.get(c.valueHandle)!.value!), '61626364')
@@ -223,7 +430,9 @@ t.test('setValue changes static values only', async (t) => {
 })
 
 t.test('adding and removing services', async (t) => {
-  const db = new AttributeDatabase({ services: [{ uuid: 0xfff0, id: 'a', characteristics: [{ uuid: 1, id: 'one', properties: ['read'] }] }] })
+  const db = new AttributeDatabase({
+    services: [{ uuid: 0xfff0, id: 'a', characteristics: [{ uuid: 1, id: 'one', properties: ['read'] }] }],
+  })
   const changes: [number, number][] = []
   const off = db.onChange((c) => changes.push([c.start, c.end]))
   t.equal(db.lastHandle, 0x10)
@@ -234,8 +443,22 @@ t.test('adding and removing services', async (t) => {
   const c = db.addService({ uuid: 0xfff2, handle: 0x40 })
   t.strictSame([c.handle, c.endHandle], [0x40, 0x40])
   t.throws(() => db.addService({ uuid: 0xfff3, handle: 0x15 }), /already used/)
-  t.throws(() => db.addService({ uuid: 0xfff3, handle: 0x30, characteristics: [{ uuid: 3, properties: ['read'], handle: 0x3f }, { uuid: 4, properties: ['read'] }] }), /already used|overlap/)
-  t.throws(() => db.addService({ uuid: 0xfff3, characteristics: [{ uuid: 3, id: 'one', properties: ['read'] }] }), /another characteristic has id "one"/)
+  t.throws(
+    () =>
+      db.addService({
+        uuid: 0xfff3,
+        handle: 0x30,
+        characteristics: [
+          { uuid: 3, properties: ['read'], handle: 0x3f },
+          { uuid: 4, properties: ['read'] },
+        ],
+      }),
+    /already used|overlap/,
+  )
+  t.throws(
+    () => db.addService({ uuid: 0xfff3, characteristics: [{ uuid: 3, id: 'one', properties: ['read'] }] }),
+    /another characteristic has id "one"/,
+  )
   t.throws(() => db.removeService(db.service('a')), /included by the service at 0x11/)
   t.throws(() => db.removeService(db.gap.service), /mandatory/)
   db.removeService(b)
@@ -244,7 +467,10 @@ t.test('adding and removing services', async (t) => {
   // The hole can be filled by a service with a fixed handle.
   const d = db.addService({ uuid: 0xfff4, handle: 0x11 })
   t.equal(d.handle, 0x11)
-  t.strictSame(db.attributes.map((a) => a.handle).filter((h) => h >= 0x0e), [0x0e, 0x0f, 0x10, 0x11, 0x40])
+  t.strictSame(
+    db.attributes.map((a) => a.handle).filter((h) => h >= 0x0e),
+    [0x0e, 0x0f, 0x10, 0x11, 0x40],
+  )
   off()
   db.removeService(c)
   t.equal(changes.length, 4, 'no events after unsubscribing')

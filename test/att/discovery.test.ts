@@ -50,9 +50,15 @@ t.test('large-db at MTU 517: the whole database in at most 12 requests', async (
   const chars = db.characteristics
   t.ok(prim.length >= 6, `${prim.length} primary services`)
   t.equal(db.services.filter((x) => !x.primary).length, 1, 'one secondary service')
-  t.ok(db.services.some((x) => x.includes.some((i) => !i.primary)), 'included by a primary')
+  t.ok(
+    db.services.some((x) => x.includes.some((i) => !i.primary)),
+    'included by a primary',
+  )
   t.ok(chars.length >= 25, `${chars.length} characteristics`)
-  t.ok(chars.some((c) => c.uuid.startsWith('0000')) && chars.some((c) => !c.uuid.endsWith('-0000-1000-8000-00805f9b34fb')), 'mixing 16- and 128-bit UUIDs')
+  t.ok(
+    chars.some((c) => c.uuid.startsWith('0000')) && chars.some((c) => !c.uuid.endsWith('-0000-1000-8000-00805f9b34fb')),
+    'mixing 16- and 128-bit UUIDs',
+  )
   t.ok(chars.reduce((n, c) => n + c.descriptors.length, 0) >= 8, 'at least 8 descriptors')
 })
 
@@ -70,7 +76,10 @@ t.test('without the CCCD sweep the plan uses Find Information only, same result'
   const { discoverDatabase } = await import('../../att/discovery.ts')
   const { database } = await discoverDatabase(s.bearer, { cccdSweep: false })
   t.same(shapeOf(database), s.expected)
-  t.notOk(s.c.sent.slice(1).some((h) => h.startsWith('08') && h.endsWith('0229')), 'no Read By Type for 0x2902')
+  t.notOk(
+    s.c.sent.slice(1).some((h) => h.startsWith('08') && h.endsWith('0229')),
+    'no Read By Type for 0x2902',
+  )
   t.comment(`without the sweep: ${s.requests()} requests`)
 })
 
@@ -80,7 +89,10 @@ function shapeOfServer(db: AttributeDatabase): ExpectedService[] {
     start: s.handle,
     end: s.endHandle,
     primary: s.primary,
-    includes: db.range(s.handle, s.endHandle).filter((a) => a.kind === 'include').map((a) => a.handle),
+    includes: db
+      .range(s.handle, s.endHandle)
+      .filter((a) => a.kind === 'include')
+      .map((a) => a.handle),
     characteristics: s.characteristics.map((c) => ({
       uuid: c.uuid,
       handle: c.handle,
@@ -118,18 +130,34 @@ t.test('single procedures', async (t) => {
     s.expected.filter((x) => x.primary).map((x) => [x.uuid, x.start, x.end]),
   )
   const hr = await s.client.discoverPrimaryServices('180d')
-  t.same(hr.map((x) => [x.start, x.end]), [[32, 39]], 'by UUID (Find By Type Value)')
+  t.same(
+    hr.map((x) => [x.start, x.end]),
+    [[32, 39]],
+    'by UUID (Find By Type Value)',
+  )
   const sensor = (await s.client.discoverPrimaryServices('a0b40020-7c1f-4b8e-9a52-3f0c1d2e4b5a'))[0]!
   const chars = await s.client.discoverCharacteristics(sensor, { descriptors: true })
   const exp = s.expected.find((x) => x.start === sensor.start)!
   t.same(
-    chars.map((c) => ({ uuid: c.uuid, handle: c.handle, valueHandle: c.valueHandle, properties: c.properties, descriptors: c.descriptors.map((d) => ({ uuid: d.uuid, handle: d.handle })) })),
+    chars.map((c) => ({
+      uuid: c.uuid,
+      handle: c.handle,
+      valueHandle: c.valueHandle,
+      properties: c.properties,
+      descriptors: c.descriptors.map((d) => ({ uuid: d.uuid, handle: d.handle })),
+    })),
     exp.characteristics,
   )
   const stream = chars[0]!
   stream.descriptors.length = 0
   const ds = await s.client.discoverDescriptors(stream)
-  t.same(ds.map((d) => [d.uuid, d.handle]), [[u(0x2902), 52], [u(0x2901), 53]])
+  t.same(
+    ds.map((d) => [d.uuid, d.handle]),
+    [
+      [u(0x2902), 52],
+      [u(0x2901), 53],
+    ],
+  )
   t.same(await s.client.discoverPrimaryServices('1234'), [], 'absent UUID: none')
 })
 
@@ -158,7 +186,10 @@ t.test('remote database lookups by UUID and handle; ambiguity is an error', asyn
   t.equal(db.characteristicAt(33), undefined, 'the declaration is not the value')
   t.equal(db.serviceOf(45)!.primary, false)
   const sensor = db.service('a0b40020-7c1f-4b8e-9a52-3f0c1d2e4b5a')!
-  t.same(sensor.includes.map((x) => x.uuid), ['a0b40010-7c1f-4b8e-9a52-3f0c1d2e4b5a'])
+  t.same(
+    sensor.includes.map((x) => x.uuid),
+    ['a0b40010-7c1f-4b8e-9a52-3f0c1d2e4b5a'],
+  )
 })
 
 // ---------------------------------------------------------------------------------------------
@@ -168,7 +199,12 @@ t.test('remote database lookups by UUID and handle; ambiguity is an error', asyn
 const le = (v: number) => [v & 0xff, v >> 8]
 const bytes = (...xs: (number | number[])[]) => Uint8Array.from(xs.flat())
 
-async function badPeer(t: Test, tamper: (req: Uint8Array, rsp: Uint8Array) => Uint8Array | 'drop', expect: RegExp, code = 'GATT_BAD_PEER') {
+async function badPeer(
+  t: Test,
+  tamper: (req: Uint8Array, rsp: Uint8Array) => Uint8Array | 'drop',
+  expect: RegExp,
+  code = 'GATT_BAD_PEER',
+) {
   const s = setup({ client: { policy: 'off' }, server: { tamper } })
   await s.client.exchangeMtu()
   s.mark()
@@ -189,7 +225,8 @@ async function badPeer(t: Test, tamper: (req: Uint8Array, rsp: Uint8Array) => Ui
 t.test('bad peer: service handles that do not increase', async (t) => {
   await badPeer(
     t,
-    (req, rsp) => (req[0] === 0x10 ? bytes(0x11, 6, le(0x10), le(0x20), le(0x180d), le(0x05), le(0x08), le(0x180f)) : rsp),
+    (req, rsp) =>
+      req[0] === 0x10 ? bytes(0x11, 6, le(0x10), le(0x20), le(0x180d), le(0x05), le(0x08), le(0x180f)) : rsp,
     /service handles do not increase \(0x0005 after 0x0010\)/,
   )
 })
@@ -197,17 +234,26 @@ t.test('bad peer: service handles that do not increase', async (t) => {
 t.test('bad peer: overlapping service ranges', async (t) => {
   await badPeer(
     t,
-    (req, rsp) => (req[0] === 0x10 ? bytes(0x11, 6, le(0x01), le(0x10), le(0x1800), le(0x08), le(0x12), le(0x180f)) : rsp),
+    (req, rsp) =>
+      req[0] === 0x10 ? bytes(0x11, 6, le(0x01), le(0x10), le(0x1800), le(0x08), le(0x12), le(0x180f)) : rsp,
     /overlapping services: 0x0008 starts inside the previous one \(ending 0x0010\)/,
   )
 })
 
 t.test('bad peer: the same service again and again (would loop)', async (t) => {
-  await badPeer(t, (req, rsp) => (req[0] === 0x10 ? bytes(0x11, 6, le(0x01), le(0x07), le(0x1800)) : rsp), /outside the requested range/)
+  await badPeer(
+    t,
+    (req, rsp) => (req[0] === 0x10 ? bytes(0x11, 6, le(0x01), le(0x07), le(0x1800)) : rsp),
+    /outside the requested range/,
+  )
 })
 
 t.test('bad peer: a service that ends before it starts', async (t) => {
-  await badPeer(t, (req, rsp) => (req[0] === 0x10 ? bytes(0x11, 6, le(0x09), le(0x02), le(0x1800)) : rsp), /ends before it starts/)
+  await badPeer(
+    t,
+    (req, rsp) => (req[0] === 0x10 ? bytes(0x11, 6, le(0x09), le(0x02), le(0x1800)) : rsp),
+    /ends before it starts/,
+  )
 })
 
 t.test('bad peer: characteristic declarations that do not increase', async (t) => {
@@ -222,13 +268,23 @@ t.test('bad peer: characteristic declarations that do not increase', async (t) =
 })
 
 t.test('bad peer: a characteristic value handle before its declaration', async (t) => {
-  await badPeer(t, (req, rsp) => (req[0] === 0x08 && req[5] === 0x03 && req[6] === 0x28 ? bytes(0x09, 7, le(0x04), 0x02, le(0x03), le(0x2a01)) : rsp), /does not follow the declaration/)
+  await badPeer(
+    t,
+    (req, rsp) =>
+      req[0] === 0x08 && req[5] === 0x03 && req[6] === 0x28
+        ? bytes(0x09, 7, le(0x04), 0x02, le(0x03), le(0x2a01))
+        : rsp,
+    /does not follow the declaration/,
+  )
 })
 
 t.test('bad peer: Find Information handles that do not increase', async (t) => {
   await badPeer(
     t,
-    (req, rsp) => (req[0] === 0x04 ? bytes(0x05, 1, le(req[1]! | (req[2]! << 8)), le(0x2904), le(req[1]! | (req[2]! << 8)), le(0x2902)) : rsp),
+    (req, rsp) =>
+      req[0] === 0x04
+        ? bytes(0x05, 1, le(req[1]! | (req[2]! << 8)), le(0x2904), le(req[1]! | (req[2]! << 8)), le(0x2902))
+        : rsp,
     /Find Information handles do not increase \(0x001f after 0x001f\)/,
   )
 })
@@ -238,14 +294,31 @@ t.test('bad peer: an empty list', async (t) => {
 })
 
 t.test('bad peer: a response of the wrong type', async (t) => {
-  await badPeer(t, (req, rsp) => (req[0] === 0x10 ? bytes(0x0b, 1, 2, 3) : rsp), /Read Response in answer to Read By Group Type Request/, 'ATT_UNEXPECTED_RESPONSE')
+  await badPeer(
+    t,
+    (req, rsp) => (req[0] === 0x10 ? bytes(0x0b, 1, 2, 3) : rsp),
+    /Read Response in answer to Read By Group Type Request/,
+    'ATT_UNEXPECTED_RESPONSE',
+  )
 })
 
 t.test('bad peer: an include whose range overlaps another service', async (t) => {
   const isInclude = (req: Uint8Array) => req[0] === 0x08 && req[5] === 0x02 && req[6] === 0x28
-  await badPeer(t, (req, rsp) => (isInclude(req) ? bytes(0x09, 6, le(0x31), le(0x29), le(0x2c)) : rsp), /included range 0x0029-0x002c overlaps the service at 0x0028-0x002a/)
-  await badPeer(t, (req, rsp) => (isInclude(req) ? bytes(0x09, 6, le(0x31), le(0x28), le(0x2c)) : rsp), /include at 0x0031 gives 0x0028-0x002c, the service there ends at 0x002a/)
-  await badPeer(t, (req, rsp) => (isInclude(req) ? bytes(0x09, 6, le(0x31), le(0x30), le(0x3d)) : rsp), /includes itself/)
+  await badPeer(
+    t,
+    (req, rsp) => (isInclude(req) ? bytes(0x09, 6, le(0x31), le(0x29), le(0x2c)) : rsp),
+    /included range 0x0029-0x002c overlaps the service at 0x0028-0x002a/,
+  )
+  await badPeer(
+    t,
+    (req, rsp) => (isInclude(req) ? bytes(0x09, 6, le(0x31), le(0x28), le(0x2c)) : rsp),
+    /include at 0x0031 gives 0x0028-0x002c, the service there ends at 0x002a/,
+  )
+  await badPeer(
+    t,
+    (req, rsp) => (isInclude(req) ? bytes(0x09, 6, le(0x31), le(0x30), le(0x3d)) : rsp),
+    /includes itself/,
+  )
 })
 
 t.test('bad peer: an MTU below 23 is taken as 23 and discovery works', async (t) => {
@@ -283,7 +356,13 @@ t.test('bad peer: never answers -> ATT_TIMEOUT at 30 s, not before, bearer close
 })
 
 t.test('bad peer: a value that never ends stops at 512 octets', async (t) => {
-  const s = setup({ client: { policy: 'off' }, server: { tamper: (req, rsp) => (req[0] === 0x0a || req[0] === 0x0c ? Uint8Array.from([req[0] + 1, ...new Array(22).fill(7)]) : rsp) } })
+  const s = setup({
+    client: { policy: 'off' },
+    server: {
+      tamper: (req, rsp) =>
+        req[0] === 0x0a || req[0] === 0x0c ? Uint8Array.from([req[0] + 1, ...new Array(22).fill(7)]) : rsp,
+    },
+  })
   const err = await s.client.read(3).catch((e: unknown) => e)
   t.equal((err as GattError).code, 'GATT_BAD_PEER')
   t.match((err as Error).message, /past 512 octets/)
@@ -306,7 +385,9 @@ t.test('over the real L2CAP path: createLinkPair + L2capMux, client and att/serv
   const { L2capMux } = await import('../../att/l2cap/mux.ts')
   const clock = new FakeClock()
   const frames: string[] = []
-  const [central, peripheral] = createLinkPair({ onTransmit: (from, f) => from === 'central' && frames.push(Buffer.from(f).toString('hex')) })
+  const [central, peripheral] = createLinkPair({
+    onTransmit: (from, f) => from === 'central' && frames.push(Buffer.from(f).toString('hex')),
+  })
   const cm = new L2capMux(central, { clock })
   const pm = new L2capMux(peripheral, { clock })
   const bearer = new AttBearer(cm.att, { clock })
@@ -329,12 +410,17 @@ t.test('over the real L2CAP path: createLinkPair + L2capMux, client and att/serv
 // Properties: any database, any MTU, with or without the CCCD sweep, is discovered exactly;
 // any mutation of the peer's responses ends discovery (a result or a typed error), never a loop.
 
-
 const uuid16Arb = fc.integer({ min: 0x3000, max: 0xffff }).map((n) => n.toString(16).padStart(4, '0'))
 const uuid128Arb = fc.uuid().map((s) => s.replace(/^(.)/, 'f'))
 const uuidArb = fc.oneof(uuid16Arb, uuid128Arb)
 const propsArb = fc.subarray(['read', 'write', 'writeWithoutResponse', 'notify', 'indicate'], { minLength: 1 })
-const descArb = fc.record({ uuid: fc.oneof(fc.integer({ min: 0x2905, max: 0x2910 }).map((n) => n.toString(16)), uuid128Arb), value: fc.constant('d') })
+const descArb = fc.record({
+  uuid: fc.oneof(
+    fc.integer({ min: 0x2905, max: 0x2910 }).map((n) => n.toString(16)),
+    uuid128Arb,
+  ),
+  value: fc.constant('d'),
+})
 const charArb = fc.record(
   {
     uuid: uuidArb,
@@ -346,12 +432,18 @@ const charArb = fc.record(
   { requiredKeys: ['uuid', 'properties'] },
 )
 const dbArb = fc
-  .array(fc.record({ uuid: uuidArb, primary: fc.boolean(), characteristics: fc.array(charArb, { maxLength: 6 }) }), { minLength: 1, maxLength: 8 })
+  .array(fc.record({ uuid: uuidArb, primary: fc.boolean(), characteristics: fc.array(charArb, { maxLength: 6 }) }), {
+    minLength: 1,
+    maxLength: 8,
+  })
   .chain((services) => {
     const primaries = services.map((s, i) => (s.primary ? i : -1)).filter((i) => i >= 0)
     if (primaries.length === 0) services[0]!.primary = true
     const prim = services.map((s, i) => (s.primary ? i : -1)).filter((i) => i >= 0)
-    return fc.tuple(fc.constant(services), fc.array(fc.constantFrom(...prim), { minLength: services.length, maxLength: services.length }))
+    return fc.tuple(
+      fc.constant(services),
+      fc.array(fc.constantFrom(...prim), { minLength: services.length, maxLength: services.length }),
+    )
   })
   .map(([services, includers]) => {
     const out = services.map((s, i) => ({ ...s, id: `s${i}`, includes: [] as string[] }))
@@ -379,42 +471,51 @@ t.test('property: mutated responses end discovery with a result or a typed error
   let runs = 0
   const outcomes: Record<string, number> = {}
   await fc.assert(
-    fc.asyncProperty(dbArb, fc.integer({ min: 1, max: 0xffffffff }), fc.integer({ min: 23, max: 200 }), async (decl, seed, mtu) => {
-      let x = seed
-      const rnd = () => {
-        x ^= x << 13
-        x ^= x >>> 17
-        x ^= x << 5
-        return (x >>> 0) / 0x100000000
-      }
-      let requests = 0
-      const s = setup({
-        decl,
-        mtu,
-        client: { policy: 'off' },
-        server: {
-          tamper: (req, rsp) => {
-            if (++requests > 3000) return Uint8Array.of(0x01, req[0]!, 0, 0, 0x0e)
-            if (rnd() > 0.3) return rsp
-            const m = rsp.slice()
-            const k = Math.floor(rnd() * 4)
-            if (k === 0 && m.length > 1) m[1 + Math.floor(rnd() * (m.length - 1))] = Math.floor(rnd() * 256)
-            if (k === 1) return m.subarray(0, Math.floor(rnd() * m.length) + 1)
-            if (k === 2 && m.length > 3) m.copyWithin(2, 2 + 2 * Math.floor(rnd() * ((m.length - 2) / 2)))
-            if (k === 3) return Uint8Array.from([...m, ...Array.from({ length: Math.floor(rnd() * 8) }, () => Math.floor(rnd() * 256))])
-            return m
+    fc.asyncProperty(
+      dbArb,
+      fc.integer({ min: 1, max: 0xffffffff }),
+      fc.integer({ min: 23, max: 200 }),
+      async (decl, seed, mtu) => {
+        let x = seed
+        const rnd = () => {
+          x ^= x << 13
+          x ^= x >>> 17
+          x ^= x << 5
+          return (x >>> 0) / 0x100000000
+        }
+        let requests = 0
+        const s = setup({
+          decl,
+          mtu,
+          client: { policy: 'off' },
+          server: {
+            tamper: (req, rsp) => {
+              if (++requests > 3000) return Uint8Array.of(0x01, req[0]!, 0, 0, 0x0e)
+              if (rnd() > 0.3) return rsp
+              const m = rsp.slice()
+              const k = Math.floor(rnd() * 4)
+              if (k === 0 && m.length > 1) m[1 + Math.floor(rnd() * (m.length - 1))] = Math.floor(rnd() * 256)
+              if (k === 1) return m.subarray(0, Math.floor(rnd() * m.length) + 1)
+              if (k === 2 && m.length > 3) m.copyWithin(2, 2 + 2 * Math.floor(rnd() * ((m.length - 2) / 2)))
+              if (k === 3)
+                return Uint8Array.from([
+                  ...m,
+                  ...Array.from({ length: Math.floor(rnd() * 8) }, () => Math.floor(rnd() * 256)),
+                ])
+              return m
+            },
           },
-        },
-      })
-      await s.client.exchangeMtu().catch(() => undefined)
-      const outcome = await s.client.discover().then(
-        () => 'ok',
-        (e: unknown) => (e instanceof GattError || e instanceof AttError ? 'typed' : `untyped: ${String(e)}`),
-      )
-      runs++
-      outcomes[outcome] = (outcomes[outcome] ?? 0) + 1
-      return requests <= 3000 && outcome !== undefined && !outcome.startsWith('untyped')
-    }),
+        })
+        await s.client.exchangeMtu().catch(() => undefined)
+        const outcome = await s.client.discover().then(
+          () => 'ok',
+          (e: unknown) => (e instanceof GattError || e instanceof AttError ? 'typed' : `untyped: ${String(e)}`),
+        )
+        runs++
+        outcomes[outcome] = (outcomes[outcome] ?? 0) + 1
+        return requests <= 3000 && outcome !== undefined && !outcome.startsWith('untyped')
+      },
+    ),
     { numRuns: 150, seed: 0x5eed },
   )
   t.equal(runs, 150)

@@ -20,16 +20,41 @@ export interface FlatAttribute {
   props?: number
 }
 
-export interface ExpectedDescriptor { uuid: Uuid; handle: number }
-export interface ExpectedCharacteristic { uuid: Uuid; handle: number; valueHandle: number; properties: number; descriptors: ExpectedDescriptor[] }
-export interface ExpectedService { uuid: Uuid; start: number; end: number; primary: boolean; includes: number[]; characteristics: ExpectedCharacteristic[] }
+export interface ExpectedDescriptor {
+  uuid: Uuid
+  handle: number
+}
+export interface ExpectedCharacteristic {
+  uuid: Uuid
+  handle: number
+  valueHandle: number
+  properties: number
+  descriptors: ExpectedDescriptor[]
+}
+export interface ExpectedService {
+  uuid: Uuid
+  start: number
+  end: number
+  primary: boolean
+  includes: number[]
+  characteristics: ExpectedCharacteristic[]
+}
 
-const PROPS: Record<string, number> = { broadcast: 1, read: 2, writeWithoutResponse: 4, write: 8, notify: 0x10, indicate: 0x20, authenticatedSignedWrites: 0x40, extendedProperties: 0x80 }
+const PROPS: Record<string, number> = {
+  broadcast: 1,
+  read: 2,
+  writeWithoutResponse: 4,
+  write: 8,
+  notify: 0x10,
+  indicate: 0x20,
+  authenticatedSignedWrites: 0x40,
+  extendedProperties: 0x80,
+}
 const u16 = (v: number): number[] => [v & 0xff, v >> 8]
 const text = (s: string): Uint8Array => new TextEncoder().encode(s)
 
 type JsonValue = string | { hex: string } | undefined
-function valueOf(v: JsonValue): Uint8Array {
+function bytesOf(v: JsonValue): Uint8Array {
   if (v === undefined) return new Uint8Array(0)
   if (typeof v === 'string') return text(v)
   return Uint8Array.from(Buffer.from(v.hex, 'hex'))
@@ -71,7 +96,14 @@ export function layout(decl: any): { attributes: FlatAttribute[]; expected: Expe
     const primary = s.primary !== false
     const decl: FlatAttribute = { handle: ++h, type: parseUuid(primary ? 0x2800 : 0x2801), value: uuidToAttBytes(uuid) }
     attrs.push(decl)
-    const es: ExpectedService = { uuid, start: decl.handle, end: decl.handle, primary, includes: [], characteristics: [] }
+    const es: ExpectedService = {
+      uuid,
+      start: decl.handle,
+      end: decl.handle,
+      primary,
+      includes: [],
+      characteristics: [],
+    }
     if (s.id) byId.set(s.id, es)
     for (const id of s.includes ?? []) {
       const inc: FlatAttribute = { handle: ++h, type: parseUuid(0x2802), value: new Uint8Array(0) }
@@ -84,8 +116,12 @@ export function layout(decl: any): { attributes: FlatAttribute[]; expected: Expe
       const props = (c.properties as string[]).reduce((m, p) => m | PROPS[p]!, 0)
       const dh = ++h
       const vh = ++h
-      attrs.push({ handle: dh, type: parseUuid(0x2803), value: Uint8Array.from([props, ...u16(vh), ...uuidToAttBytes(cu)]) })
-      const value: FlatAttribute = { handle: vh, type: cu, value: valueOf(c.value), props }
+      attrs.push({
+        handle: dh,
+        type: parseUuid(0x2803),
+        value: Uint8Array.from([props, ...u16(vh), ...uuidToAttBytes(cu)]),
+      })
+      const value: FlatAttribute = { handle: vh, type: cu, value: bytesOf(c.value), props }
       if (c.special === 'hash') value.value = new Uint8Array(16)
       attrs.push(value)
       const ec: ExpectedCharacteristic = { uuid: cu, handle: dh, valueHandle: vh, properties: props, descriptors: [] }
@@ -98,9 +134,18 @@ export function layout(decl: any): { attributes: FlatAttribute[]; expected: Expe
       if (c.description !== undefined) desc(0x2901, text(c.description))
       if (c.presentationFormat) {
         const f = c.presentationFormat
-        desc(0x2904, Uint8Array.from([f.format, (f.exponent ?? 0) & 0xff, ...u16(f.unit), f.namespace ?? 1, ...u16(f.description ?? 0)]))
+        desc(
+          0x2904,
+          Uint8Array.from([
+            f.format,
+            (f.exponent ?? 0) & 0xff,
+            ...u16(f.unit),
+            f.namespace ?? 1,
+            ...u16(f.description ?? 0),
+          ]),
+        )
       }
-      for (const d of c.descriptors ?? []) desc(d.uuid, valueOf(d.value))
+      for (const d of c.descriptors ?? []) desc(d.uuid, bytesOf(d.value))
       es.characteristics.push(ec)
     }
     es.end = h
@@ -148,7 +193,8 @@ export class MiniServer {
   rehash(): Uint8Array {
     const md5 = createHash('md5')
     for (const a of this.attributes) {
-      if (['2800', '2801', '2802', '2803'].some((t) => a.type === parseUuid(t))) md5.update(Uint8Array.from([...u16(a.handle), ...uuidToAttBytes(a.type), ...a.value]))
+      if (['2800', '2801', '2802', '2803'].some((t) => a.type === parseUuid(t)))
+        md5.update(Uint8Array.from([...u16(a.handle), ...uuidToAttBytes(a.type), ...a.value]))
       else md5.update(Uint8Array.from([...u16(a.handle), ...uuidToAttBytes(a.type)]))
     }
     const hash = new Uint8Array(md5.digest())
@@ -174,7 +220,8 @@ export class MiniServer {
     const op = pdu[0]!
     const rd = (o: number): number => pdu[o]! | (pdu[o + 1]! << 8)
     const mtu = this.mtu()
-    const inRange = (s: number, e: number): FlatAttribute[] => this.attributes.filter((a) => a.handle >= s && a.handle <= e)
+    const inRange = (s: number, e: number): FlatAttribute[] =>
+      this.attributes.filter((a) => a.handle >= s && a.handle <= e)
     const isHashRead = op === 0x08 && pdu.length === 7 && rd(5) === 0x2b2a
     if (this.outOfSync > 0 && !isHashRead && (op & 0x40) === 0) {
       this.outOfSync--
@@ -198,7 +245,9 @@ export class MiniServer {
       case 0x06: {
         const [s, e, type] = [rd(1), rd(3), rd(5)]
         const value = pdu.subarray(7)
-        const found = inRange(s, e).filter((a) => a.type === parseUuid(type) && Buffer.from(a.value).equals(Buffer.from(value)))
+        const found = inRange(s, e).filter(
+          (a) => a.type === parseUuid(type) && Buffer.from(a.value).equals(Buffer.from(value)),
+        )
         if (!found.length) return this.err(op, s, 0x0a)
         const out = [0x07]
         for (const a of found) {
@@ -211,7 +260,8 @@ export class MiniServer {
       case 0x10: {
         const [s, e] = [rd(1), rd(3)]
         if (s === 0 || s > e) return this.err(op, s, 0x01)
-        const type = pdu.length === 7 ? parseUuid(rd(5)) : parseUuid(Buffer.from(pdu.subarray(5)).reverse().toString('hex'))
+        const type =
+          pdu.length === 7 ? parseUuid(rd(5)) : parseUuid(Buffer.from(pdu.subarray(5)).reverse().toString('hex'))
         if (op === 0x10 && type !== parseUuid(0x2800) && type !== parseUuid(0x2801)) return this.err(op, s, 0x10)
         const found = inRange(s, e).filter((a) => a.type === type)
         if (!found.length) return this.err(op, s, 0x0a)

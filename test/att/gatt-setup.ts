@@ -8,7 +8,14 @@ import { GattClient, type GattClientOptions } from '../../att/client.ts'
 import type { LinkSecurity } from '../../att/l2cap/link.ts'
 import { FakeClock } from '../helpers/hci-script.ts'
 import { channelPair, type TestChannel } from './channel-pair.ts'
-import { layout, loadDeclaration, MiniServer, type MiniServerOptions, type FlatAttribute, type ExpectedService } from './gatt-peer.ts'
+import {
+  layout,
+  loadDeclaration,
+  MiniServer,
+  type MiniServerOptions,
+  type FlatAttribute,
+  type ExpectedService,
+} from './gatt-peer.ts'
 
 export const LARGE_DB = new URL('../../fixtures/gatt/large-db.json', import.meta.url)
 

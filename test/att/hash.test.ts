@@ -33,7 +33,11 @@ const EXAMPLE_HASH = 'f1ca2d48ecf58bac8a8830bbb9fba990'
 
 /** The example database as a declaration of ours. */
 function example(): DatabaseDeclaration {
-  const battery: ServiceDeclaration = { uuid: 0x180f, primary: false, characteristics: [{ uuid: 0x2a19, properties: ['read'], value: new Uint8Array([100]) }] }
+  const battery: ServiceDeclaration = {
+    uuid: 0x180f,
+    primary: false,
+    characteristics: [{ uuid: 0x2a19, properties: ['read'], value: new Uint8Array([100]) }],
+  }
   return {
     gap: { deviceName: 'Example', deviceNameWritable: true },
     services: [
@@ -41,7 +45,12 @@ function example(): DatabaseDeclaration {
         uuid: 0x1808,
         includes: [battery],
         characteristics: [
-          { uuid: 0x2a18, properties: ['read', 'indicate', 'extendedProperties'], value: new Uint8Array(10), descriptors: [{ uuid: 0x2902 }, { uuid: 0x2900 }] },
+          {
+            uuid: 0x2a18,
+            properties: ['read', 'indicate', 'extendedProperties'],
+            value: new Uint8Array(10),
+            descriptors: [{ uuid: 0x2902 }, { uuid: 0x2900 }],
+          },
         ],
       },
       battery,
@@ -82,7 +91,11 @@ t.test('the hash of the published message alone (independent of our database bui
     [0x15, 0x2803, '021600192a'],
     [0x16, 0x2a19, '64'],
   ]
-  const attrs = rows.map(([handle, type, value]) => ({ handle, type: parseUuid(type), value: value === undefined ? undefined : fromHex(value) }))
+  const attrs = rows.map(([handle, type, value]) => ({
+    handle,
+    type: parseUuid(type),
+    value: value === undefined ? undefined : fromHex(value),
+  }))
   t.equal(toHex(databaseHashInput(attrs)), EXAMPLE_M)
   t.equal(toHex(databaseHash(attrs)), EXAMPLE_HASH)
 })
@@ -98,8 +111,19 @@ t.test('which attributes count, and how', async (t) => {
     { handle: 2, type: parseUuid(0x2906), value: fromHex('0102') },
   ])
   t.equal(toHex(m), '01000529')
-  t.throws(() => databaseHashInput([{ handle: 2, type: parseUuid(0x2800), value: fromHex('0018') }, { handle: 2, type: parseUuid(0x2800), value: fromHex('0018') }]), RangeError)
-  t.throws(() => databaseHashInput([{ handle: 1, type: parseUuid(0x2800) }]), RangeError, 'a declaration needs its value')
+  t.throws(
+    () =>
+      databaseHashInput([
+        { handle: 2, type: parseUuid(0x2800), value: fromHex('0018') },
+        { handle: 2, type: parseUuid(0x2800), value: fromHex('0018') },
+      ]),
+    RangeError,
+  )
+  t.throws(
+    () => databaseHashInput([{ handle: 1, type: parseUuid(0x2800) }]),
+    RangeError,
+    'a declaration needs its value',
+  )
 })
 
 t.test('the characteristic value is the hash as a little-endian uint128', async (t) => {
@@ -120,12 +144,27 @@ t.test('the hash changes exactly when the database changes', async (t) => {
   // Values change, the structure does not.
   db.setValue(db.characteristic(0x2a19), new Uint8Array([42]))
   t.equal(toHex(db.hash()), base, 'a new static value')
-  t.equal(toHex((await handleRequest(db, conn, fromHex('1203004e6577206e616d65')))!), '13', 'a client writes the Device Name')
-  t.equal(toHex((await handleRequest(db, conn, fromHex('1209000200')))!), '13', 'a client writes the Service Changed CCCD')
-  t.equal(toHex((await handleRequest(db, conn, fromHex('120b0001')))!), '13', 'a client writes Client Supported Features')
+  t.equal(
+    toHex((await handleRequest(db, conn, fromHex('1203004e6577206e616d65')))!),
+    '13',
+    'a client writes the Device Name',
+  )
+  t.equal(
+    toHex((await handleRequest(db, conn, fromHex('1209000200')))!),
+    '13',
+    'a client writes the Service Changed CCCD',
+  )
+  t.equal(
+    toHex((await handleRequest(db, conn, fromHex('120b0001')))!),
+    '13',
+    'a client writes Client Supported Features',
+  )
   t.equal(toHex(db.hash()), base, 'after writes')
 
-  const added = db.addService({ uuid: 0x180a, characteristics: [{ uuid: 0x2a29, properties: ['read'], value: 'hcikit' }] })
+  const added = db.addService({
+    uuid: 0x180a,
+    characteristics: [{ uuid: 0x2a29, properties: ['read'], value: 'hcikit' }],
+  })
   const grown = toHex(db.hash())
   t.not(grown, base, 'adding a service')
   t.equal(added.handle, 0x17, 'after the last handle')
@@ -134,10 +173,17 @@ t.test('the hash changes exactly when the database changes', async (t) => {
 
   // Every kind of structural difference shows.
   const variants: [string, (d: DatabaseDeclaration) => void][] = [
-    ['a characteristic property', (d) => ((d.services![1]!.characteristics![0] as { properties: readonly string[] }).properties = ['read', 'notify'])],
+    [
+      'a characteristic property',
+      (d) =>
+        ((d.services![1]!.characteristics![0] as { properties: readonly string[] }).properties = ['read', 'notify']),
+    ],
     ['a service UUID', (d) => ((d.services![1] as { uuid: number }).uuid = 0x180e)],
     ['primary instead of secondary', (d) => ((d.services![1] as { primary: boolean }).primary = true)],
-    ['a descriptor added', (d) => ((d.services![1]!.characteristics![0] as { description?: string }).description = 'Level')],
+    [
+      'a descriptor added',
+      (d) => ((d.services![1]!.characteristics![0] as { description?: string }).description = 'Level'),
+    ],
     ['a handle moved', (d) => ((d.services![1] as { handle?: number }).handle = 0x20)],
     ['Device Name not writable', (d) => (d.gap!.deviceNameWritable = false)],
   ]

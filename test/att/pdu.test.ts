@@ -99,7 +99,9 @@ const SPEC_ERRORS: Record<number, string> = {
 t.test('every opcode of the spec is declared, with its spec name, and nothing else', async (t) => {
   t.same(
     ATT_PDUS.map((s) => s.opcode).sort((a, b) => a - b),
-    Object.keys(SPEC_OPCODES).map(Number).sort((a, b) => a - b),
+    Object.keys(SPEC_OPCODES)
+      .map(Number)
+      .sort((a, b) => a - b),
   )
   for (const [op, name] of Object.entries(SPEC_OPCODES)) {
     t.equal(attOpcodeName(Number(op)), name, `0x${Number(op).toString(16)}`)
@@ -134,7 +136,12 @@ interface Vector {
 // Bytes laid out from the PDU formats of Core v5.4 Vol 3 Part F 3.4 (the ones marked "real" are
 // copied from phlash__blefun__btsnoop_hci.log, frames 419, 421, 433, 488 and 493).
 const VECTORS: Vector[] = [
-  { hex: '01 08 01 00 0a', opcode: 0x01, handle: 0x0001, params: { requestOpcode: 0x08, handle: 0x0001, errorCode: 0x0a } },
+  {
+    hex: '01 08 01 00 0a',
+    opcode: 0x01,
+    handle: 0x0001,
+    params: { requestOpcode: 0x08, handle: 0x0001, errorCode: 0x0a },
+  },
   { hex: '02 f7 00', opcode: 0x02, params: { clientRxMtu: 247 } },
   { hex: '03 17 00', opcode: 0x03, params: { serverRxMtu: 23 } },
   { hex: '04 01 00 ff ff', opcode: 0x04, params: { startingHandle: 1, endingHandle: 0xffff } },
@@ -142,7 +149,13 @@ const VECTORS: Vector[] = [
     hex: '05 01 0c 00 02 29 0d 00 01 29',
     opcode: 0x05,
     handle: 0x000c,
-    params: { format: 1, information: [{ handle: 0x0c, uuid: '2902' }, { handle: 0x0d, uuid: '2901' }] },
+    params: {
+      format: 1,
+      information: [
+        { handle: 0x0c, uuid: '2902' },
+        { handle: 0x0d, uuid: '2901' },
+      ],
+    },
   },
   {
     hex: '05 02 20 00 9e ca dc 24 0e e5 a9 e0 93 f3 a3 b5 01 00 40 6e',
@@ -159,9 +172,18 @@ const VECTORS: Vector[] = [
     hex: '07 10 00 15 00 20 00 ff ff',
     opcode: 0x07,
     handle: 0x0010,
-    params: { handlesInformation: [{ foundHandle: 0x10, groupEndHandle: 0x15 }, { foundHandle: 0x20, groupEndHandle: 0xffff }] },
+    params: {
+      handlesInformation: [
+        { foundHandle: 0x10, groupEndHandle: 0x15 },
+        { foundHandle: 0x20, groupEndHandle: 0xffff },
+      ],
+    },
   },
-  { hex: '08 01 00 ff ff 03 28', opcode: 0x08, params: { startingHandle: 1, endingHandle: 0xffff, attributeType: '2803' } },
+  {
+    hex: '08 01 00 ff ff 03 28',
+    opcode: 0x08,
+    params: { startingHandle: 1, endingHandle: 0xffff, attributeType: '2803' },
+  },
   {
     hex: '08 0c 00 16 00 9e ca dc 24 0e e5 a9 e0 93 f3 a3 b5 02 00 40 6e',
     opcode: 0x08,
@@ -203,30 +225,63 @@ const VECTORS: Vector[] = [
   },
   { hex: '12 11 00 01 00', opcode: 0x12, handle: 0x0011, value: '0100', params: { handle: 0x11, value: '0100' } }, // real: 488
   { hex: '13', opcode: 0x13, params: {} },
-  { hex: '16 20 00 00 00 68 65 6c 6c 6f', opcode: 0x16, handle: 0x0020, value: '68656c6c6f', params: { handle: 0x20, offset: 0, value: '68656c6c6f' } },
-  { hex: '17 20 00 05 00 21', opcode: 0x17, handle: 0x0020, value: '21', params: { handle: 0x20, offset: 5, value: '21' } },
+  {
+    hex: '16 20 00 00 00 68 65 6c 6c 6f',
+    opcode: 0x16,
+    handle: 0x0020,
+    value: '68656c6c6f',
+    params: { handle: 0x20, offset: 0, value: '68656c6c6f' },
+  },
+  {
+    hex: '17 20 00 05 00 21',
+    opcode: 0x17,
+    handle: 0x0020,
+    value: '21',
+    params: { handle: 0x20, offset: 5, value: '21' },
+  },
   { hex: '18 01', opcode: 0x18, params: { flags: 1 } },
   { hex: '19', opcode: 0x19, params: {} },
   { hex: '1b 0e 00 48 49', opcode: 0x1b, handle: 0x000e, value: '4849', params: { handle: 0x0e, value: '4849' } },
-  { hex: '1d 03 00 01 00 ff ff', opcode: 0x1d, handle: 0x0003, value: '0100ffff', params: { handle: 3, value: '0100ffff' } },
+  {
+    hex: '1d 03 00 01 00 ff ff',
+    opcode: 0x1d,
+    handle: 0x0003,
+    value: '0100ffff',
+    params: { handle: 3, value: '0100ffff' },
+  },
   { hex: '1e', opcode: 0x1e, params: {} },
   { hex: '20 03 00 05 00', opcode: 0x20, handle: 0x0003, params: { handles: [3, 5] } },
   {
     hex: '21 02 00 aa bb 01 00 cc',
     opcode: 0x21,
-    params: { values: [{ length: 2, value: 'aabb' }, { length: 1, value: 'cc' }] },
+    params: {
+      values: [
+        { length: 2, value: 'aabb' },
+        { length: 1, value: 'cc' },
+      ],
+    },
   },
   {
     // the last tuple cut short by ATT_MTU (3.4.4.12)
     hex: '21 02 00 aa bb 05 00 cc dd',
     opcode: 0x21,
-    params: { values: [{ length: 2, value: 'aabb' }, { length: 5, value: 'ccdd' }] },
+    params: {
+      values: [
+        { length: 2, value: 'aabb' },
+        { length: 5, value: 'ccdd' },
+      ],
+    },
   },
   {
     hex: '23 10 00 02 00 aa bb 12 00 01 00 cc',
     opcode: 0x23,
     handle: 0x0010,
-    params: { tuples: [{ handle: 0x10, value: 'aabb' }, { handle: 0x12, value: 'cc' }] },
+    params: {
+      tuples: [
+        { handle: 0x10, value: 'aabb' },
+        { handle: 0x12, value: 'cc' },
+      ],
+    },
   },
   { hex: '52 0e 00 aa bb', opcode: 0x52, handle: 0x000e, value: 'aabb', params: { handle: 0x0e, value: 'aabb' } },
   {
@@ -255,7 +310,13 @@ t.test('hand-written PDUs decode to the expected fields and re-encode identicall
     t.same(plain(p.params), v.params, `${v.hex} params`)
     t.equal(toHex(encodeAttPdu(p.spec!, p.params as never)), toHex(bytes), `${v.hex} re-encodes`)
   }
-  t.same([...seen].sort((a, b) => a - b), Object.keys(SPEC_OPCODES).map(Number).sort((a, b) => a - b), 'every opcode has a vector')
+  t.same(
+    [...seen].sort((a, b) => a - b),
+    Object.keys(SPEC_OPCODES)
+      .map(Number)
+      .sort((a, b) => a - b),
+    'every opcode has a vector',
+  )
 })
 
 t.test('values and lists are views of the input, not copies', async (t) => {
@@ -323,25 +384,44 @@ t.test('an unknown opcode decodes to its name and raw parameters, and re-encodes
 
 t.test('typed encode, narrowing and log format', async (t) => {
   t.equal(toHex(encodeAttPdu(ReadRequest, { handle: 0x0013 })), '0a1300')
-  t.equal(toHex(encodeAttPdu(ReadByTypeRequest, { startingHandle: 1, endingHandle: 0xffff, attributeType: '2a00' })), '080100ffff002a')
   t.equal(
-    toHex(encodeAttPdu(HandleValueNotification, { handle: 0x2a, value: fromHex('0102') })),
-    '1b2a000102',
+    toHex(encodeAttPdu(ReadByTypeRequest, { startingHandle: 1, endingHandle: 0xffff, attributeType: '2a00' })),
+    '080100ffff002a',
   )
+  t.equal(toHex(encodeAttPdu(HandleValueNotification, { handle: 0x2a, value: fromHex('0102') })), '1b2a000102')
   const p = decodeAttPdu(fromHex('01 0a 13 00 02')) as AttPdu
   t.ok(isAttPdu(p, ErrorResponse))
   t.notOk(isAttPdu(p, ReadRequest))
   if (isAttPdu(p, ErrorResponse)) t.equal(p.params.errorCode, 2)
-  t.equal(formatAttPdu(p), 'Error Response requestOpcode=Read Request handle=0x0013 errorCode=Read Not Permitted (0x02)')
+  t.equal(
+    formatAttPdu(p),
+    'Error Response requestOpcode=Read Request handle=0x0013 errorCode=Read Not Permitted (0x02)',
+  )
   t.equal(formatAttPdu(decodeAttPdu(fromHex('1e')) as AttPdu), 'Handle Value Confirmation')
 })
 
 t.test('encode refuses parameters that do not fit their declaration', async (t) => {
-  t.throws(() => encodeAttPdu(ReadByTypeResponse, { length: 7, attributeData: [{ handle: 1, value: fromHex('010203') }] }), RangeError)
+  t.throws(
+    () => encodeAttPdu(ReadByTypeResponse, { length: 7, attributeData: [{ handle: 1, value: fromHex('010203') }] }),
+    RangeError,
+  )
   t.throws(() => encodeAttPdu(ReadByTypeResponse, { length: 1, attributeData: [] }), RangeError)
-  t.throws(() => encodeAttPdu(FindInformationResponse, { format: 1, information: [{ handle: 1, uuid: '6e400001-b5a3-f393-e0a9-e50e24dcca9e' }] }), RangeError)
-  t.throws(() => encodeAttPdu(ReadByTypeRequest, { startingHandle: 1, endingHandle: 2, attributeType: '12345' }), RangeError)
-  t.throws(() => encodeAttPdu(SignedWriteCommand, { handle: 1, value: new Uint8Array(0), signature: new Uint8Array(8) }), RangeError)
+  t.throws(
+    () =>
+      encodeAttPdu(FindInformationResponse, {
+        format: 1,
+        information: [{ handle: 1, uuid: '6e400001-b5a3-f393-e0a9-e50e24dcca9e' }],
+      }),
+    RangeError,
+  )
+  t.throws(
+    () => encodeAttPdu(ReadByTypeRequest, { startingHandle: 1, endingHandle: 2, attributeType: '12345' }),
+    RangeError,
+  )
+  t.throws(
+    () => encodeAttPdu(SignedWriteCommand, { handle: 1, value: new Uint8Array(0), signature: new Uint8Array(8) }),
+    RangeError,
+  )
   t.throws(() => encodeAttPdu(ReadRequest, { handle: 0x10000 }), RangeError)
 })
 
@@ -440,7 +520,9 @@ function compare(f: OracleFrame, tally: Tally, problems: string[]): void {
   if (theirs === ours) return
   const start = f.layerPos + (p.value.byteOffset - l2.payload.byteOffset)
   if (!typedFrom(f, start, f.layerPos + l2.payload.length)) {
-    problems.push(`${at} ${p.name}: value ${ours} vs tshark ${theirs ?? '(none)'}, and tshark's fields do not start where it does`)
+    problems.push(
+      `${at} ${p.name}: value ${ours} vs tshark ${theirs ?? '(none)'}, and tshark's fields do not start where it does`,
+    )
   } else if (theirs === undefined) {
     tally.typedValue++
   } else if (ours.endsWith(theirs)) {
@@ -451,41 +533,64 @@ function compare(f: OracleFrame, tally: Tally, problems: string[]): void {
 }
 
 // Opcodes present in those traces (tshark's count per opcode, all files): every one must be met.
-const OPCODES_IN_TRACES = [0x01, 0x02, 0x03, 0x04, 0x05, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x11, 0x12, 0x13, 0x18, 0x1b, 0x1d, 0x1e, 0x52]
+const OPCODES_IN_TRACES = [
+  0x01, 0x02, 0x03, 0x04, 0x05, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x11, 0x12, 0x13, 0x18, 0x1b,
+  0x1d, 0x1e, 0x52,
+]
 
-t.test('oracle: opcode, handle and value agree with tshark on real traces', { skip: haveTshark() ? false : 'tshark is not installed' }, async (t) => {
-  t.jobs = 2
-  const all = new Set<number>()
-  let total = 0
-  const runs = TRACES.map((name) =>
-    t.test(name, async (t) => {
-      const frames = await l2capFrames(fileURLToPath(new URL(name, REAL)), 'btatt', 'btatt')
-      const tally: Tally = { compared: 0, reassembled: 0, vendorHandle: 0, malformed: [], typedValue: 0, splitValue: [], opcodes: new Set() }
-      const problems: string[] = []
-      for (const f of frames) compare(f, tally, problems)
-      t.same(problems.slice(0, 20), [], `${problems.length} disagreements`)
-      t.ok(tally.compared > 0, `compared ${tally.compared} ATT PDUs`)
-      for (const op of tally.opcodes) all.add(op)
-      total += tally.compared
-      t.comment(
-        `compared ${tally.compared} (${tally.reassembled} reassembled by tshark); exempt: ` +
-          `vendor handle 0x0EDC ${tally.vendorHandle}, malformed per tshark [${tally.malformed.join(' ')}]; ` +
-          `value shown as typed GATT fields ${tally.typedValue}, value split by tshark [${tally.splitValue.join(' ')}]`,
-      )
-      if (name.startsWith('Syed')) {
-        // Frame 50623 is a Write Request that tshark flags after a semantic GATT check (writing to
-        // what it believes is a Characteristic declaration). Frames 49247, 50170, 50187, 50662
-        // and two more are Write Requests to a handle its attribute tracking takes for a
-        // Characteristic declaration (learnt from another connection): it shows the first 3
-        // octets as properties + value handle and only the rest as btatt.value.
-        t.same(tally.malformed, [50623], 'the one frame tshark flags malformed')
-        t.same(tally.splitValue.slice(0, 4), [49247, 50170, 50187, 50662], 'the split-value frames are the known ones')
-      }
-      if (name.startsWith('jpvargasdev')) t.ok(tally.vendorHandle > 0, 'vendor handle met')
-      if (name.startsWith('durnerj')) t.ok(tally.reassembled > 0, 'reassembled PDUs met')
-    }),
-  )
-  await Promise.all(runs)
-  t.same(OPCODES_IN_TRACES.filter((op) => !all.has(op)), [], 'every opcode present in the traces was compared')
-  t.ok(total > 30000, `${total} ATT PDUs compared in all`)
-})
+t.test(
+  'oracle: opcode, handle and value agree with tshark on real traces',
+  { skip: haveTshark() ? false : 'tshark is not installed' },
+  async (t) => {
+    t.jobs = 2
+    const all = new Set<number>()
+    let total = 0
+    const runs = TRACES.map((name) =>
+      t.test(name, async (t) => {
+        const frames = await l2capFrames(fileURLToPath(new URL(name, REAL)), 'btatt', 'btatt')
+        const tally: Tally = {
+          compared: 0,
+          reassembled: 0,
+          vendorHandle: 0,
+          malformed: [],
+          typedValue: 0,
+          splitValue: [],
+          opcodes: new Set(),
+        }
+        const problems: string[] = []
+        for (const f of frames) compare(f, tally, problems)
+        t.same(problems.slice(0, 20), [], `${problems.length} disagreements`)
+        t.ok(tally.compared > 0, `compared ${tally.compared} ATT PDUs`)
+        for (const op of tally.opcodes) all.add(op)
+        total += tally.compared
+        t.comment(
+          `compared ${tally.compared} (${tally.reassembled} reassembled by tshark); exempt: ` +
+            `vendor handle 0x0EDC ${tally.vendorHandle}, malformed per tshark [${tally.malformed.join(' ')}]; ` +
+            `value shown as typed GATT fields ${tally.typedValue}, value split by tshark [${tally.splitValue.join(' ')}]`,
+        )
+        if (name.startsWith('Syed')) {
+          // Frame 50623 is a Write Request that tshark flags after a semantic GATT check (writing to
+          // what it believes is a Characteristic declaration). Frames 49247, 50170, 50187, 50662
+          // and two more are Write Requests to a handle its attribute tracking takes for a
+          // Characteristic declaration (learnt from another connection): it shows the first 3
+          // octets as properties + value handle and only the rest as btatt.value.
+          t.same(tally.malformed, [50623], 'the one frame tshark flags malformed')
+          t.same(
+            tally.splitValue.slice(0, 4),
+            [49247, 50170, 50187, 50662],
+            'the split-value frames are the known ones',
+          )
+        }
+        if (name.startsWith('jpvargasdev')) t.ok(tally.vendorHandle > 0, 'vendor handle met')
+        if (name.startsWith('durnerj')) t.ok(tally.reassembled > 0, 'reassembled PDUs met')
+      }),
+    )
+    await Promise.all(runs)
+    t.same(
+      OPCODES_IN_TRACES.filter((op) => !all.has(op)),
+      [],
+      'every opcode present in the traces was compared',
+    )
+    t.ok(total > 30000, `${total} ATT PDUs compared in all`)
+  },
+)

@@ -39,7 +39,12 @@ export interface Fixture {
 
 export function fixture(): Fixture {
   const writes: Fixture['writes'] = []
-  const battery = { uuid: 0x180f, primary: false, handle: 0x40, characteristics: [{ uuid: 0x2a19, handle: 0x41, properties: ['read'] as const, value: new Uint8Array([100]) }] }
+  const battery = {
+    uuid: 0x180f,
+    primary: false,
+    handle: 0x40,
+    characteristics: [{ uuid: 0x2a19, handle: 0x41, properties: ['read'] as const, value: new Uint8Array([100]) }],
+  }
   const db = new AttributeDatabase({
     gap: { deviceName: 'hcikit' },
     services: [
@@ -50,10 +55,34 @@ export function fixture(): Fixture {
           { uuid: 0xaa01, handle: 0x11, properties: ['read', 'write'], value: 'hello' },
           { uuid: 0xaa02, handle: 0x13, properties: ['read', 'write'], value: LONG },
           { uuid: 0xaa03, handle: 0x15, properties: ['read', 'notify', 'indicate'], value: new Uint8Array([0x42]) },
-          { uuid: 0xaa04, handle: 0x18, properties: ['read'], permissions: { read: 'encrypted' }, value: new Uint8Array([1]) },
-          { uuid: 0xaa05, handle: 0x1a, properties: ['read', 'write'], permissions: { read: 'authenticated', write: 'authenticated' }, value: new Uint8Array([2]) },
-          { uuid: 0xaa06, handle: 0x1c, properties: ['read'], permissions: { read: { keySize: 16 } }, value: new Uint8Array([3]) },
-          { uuid: 0xaa07, handle: 0x1e, properties: ['read'], permissions: { read: { authorized: true } }, value: new Uint8Array([4]) },
+          {
+            uuid: 0xaa04,
+            handle: 0x18,
+            properties: ['read'],
+            permissions: { read: 'encrypted' },
+            value: new Uint8Array([1]),
+          },
+          {
+            uuid: 0xaa05,
+            handle: 0x1a,
+            properties: ['read', 'write'],
+            permissions: { read: 'authenticated', write: 'authenticated' },
+            value: new Uint8Array([2]),
+          },
+          {
+            uuid: 0xaa06,
+            handle: 0x1c,
+            properties: ['read'],
+            permissions: { read: { keySize: 16 } },
+            value: new Uint8Array([3]),
+          },
+          {
+            uuid: 0xaa07,
+            handle: 0x1e,
+            properties: ['read'],
+            permissions: { read: { authorized: true } },
+            value: new Uint8Array([4]),
+          },
           { uuid: 0xaa08, handle: 0x20, properties: ['writeWithoutResponse', 'authenticatedSignedWrites'] },
           { uuid: 0xaa09, handle: 0x22, properties: ['read'], onRead: async () => new Uint8Array([9, 9]) },
           {
@@ -67,7 +96,12 @@ export function fixture(): Fixture {
               throw new Error('boom')
             },
           },
-          { uuid: 0xaa0b, handle: 0x26, properties: ['write'], onWrite: (_c, value, opts) => void writes.push({ handle: 0x27, value: toHex(value), opts }) },
+          {
+            uuid: 0xaa0b,
+            handle: 0x26,
+            properties: ['write'],
+            onWrite: (_c, value, opts) => void writes.push({ handle: 0x27, value: toHex(value), opts }),
+          },
           { uuid: 0xaa0c, handle: 0x28, properties: ['notify'] },
         ],
       },
@@ -75,7 +109,9 @@ export function fixture(): Fixture {
         uuid: '6e400001-b5a3-f393-e0a9-e50e24dcca9e',
         handle: 0x30,
         includes: [battery],
-        characteristics: [{ uuid: '6e400002-b5a3-f393-e0a9-e50e24dcca9e', handle: 0x32, properties: ['read'], value: 'x' }],
+        characteristics: [
+          { uuid: '6e400002-b5a3-f393-e0a9-e50e24dcca9e', handle: 0x32, properties: ['read'], value: 'x' },
+        ],
       },
       battery,
     ],

@@ -11,8 +11,15 @@ const NUS2 = '9ecadc240ee5a9e093f3a3b50200406e'
 t.test('Find Information (3.4.3.1)', async (t) => {
   const { db } = fixture()
   const c = connection()
-  t.equal(await ask(db, c, '04 0100 0700'), h('05 01  0100 0028  0200 0328  0300 002a  0400 0328  0500 012a'), 'MTU 23: five pairs fit')
-  t.equal(await ask(db, connection({ mtu: 517 }), '04 0100 0700'), h('05 01  0100 0028  0200 0328  0300 002a  0400 0328  0500 012a  0600 0028  0700 0328'))
+  t.equal(
+    await ask(db, c, '04 0100 0700'),
+    h('05 01  0100 0028  0200 0328  0300 002a  0400 0328  0500 012a'),
+    'MTU 23: five pairs fit',
+  )
+  t.equal(
+    await ask(db, connection({ mtu: 517 }), '04 0100 0700'),
+    h('05 01  0100 0028  0200 0328  0300 002a  0400 0328  0500 012a  0600 0028  0700 0328'),
+  )
   t.equal(await ask(db, c, '04 3200 3300'), h('05 01 3200 0328'), 'stops before a 128-bit type')
   t.equal(await ask(db, c, '04 3300 ffff'), h(`05 02 3300 ${NUS2}`), '128-bit format')
   t.equal(await ask(db, c, '04 0000 0100'), h('01 04 0000 01'), 'starting handle 0: Invalid Handle')
@@ -25,18 +32,34 @@ t.test('Find By Type Value (3.4.3.3)', async (t) => {
   const { db } = fixture()
   const c = connection()
   t.equal(await ask(db, c, '06 0100 ffff 0028 0118'), h('07 0600 0d00'), 'the GATT service with its group end')
-  t.equal(await ask(db, c, '06 0100 ffff 0028 fb349b5f8000008000100000 0118 0000'), h('07 0600 0d00'), 'the same UUID in 128 bits')
+  t.equal(
+    await ask(db, c, '06 0100 ffff 0028 fb349b5f8000008000100000 0118 0000'),
+    h('07 0600 0d00'),
+    'the same UUID in 128 bits',
+  )
   t.equal(await ask(db, c, `06 0100 ffff 0028 ${NUS1}`), h('07 3000 3300'))
   t.equal(await ask(db, c, '06 0100 ffff 0128 0f18'), h('07 4000 4200'), 'secondary service')
   t.equal(await ask(db, c, '06 0100 ffff 0028 0f18'), h('01 06 0100 0a'), 'a secondary service is not primary')
   t.equal(await ask(db, c, '06 0700 ffff 0028 0118'), h('01 06 0700 0a'), 'outside the range')
-  t.equal(await ask(db, c, '06 0100 ffff 002a 6863696b6974'), h('07 0300 0300'), 'a non-grouping attribute ends its own group')
+  t.equal(
+    await ask(db, c, '06 0100 ffff 002a 6863696b6974'),
+    h('07 0300 0300'),
+    'a non-grouping attribute ends its own group',
+  )
   // CCCD values are per connection: all three read 0000 here.
   t.equal(await ask(db, c, '06 0100 ffff 0229 0000'), h('07 0900 0900 1700 1700 2a00 2a00'))
   t.equal(await ask(db, c, '12 1700 0100'), '13')
   t.equal(await ask(db, c, '06 0100 ffff 0229 0000'), h('07 0900 0900 2a00 2a00'))
-  t.equal(await ask(db, connection(), '06 0100 ffff 0229 0000'), h('07 0900 0900 1700 1700 2a00 2a00'), 'another connection')
-  t.equal(await ask(db, c, '06 0100 ffff 04aa 01'), h('01 06 0100 0a'), 'an attribute the client may not read is not compared')
+  t.equal(
+    await ask(db, connection(), '06 0100 ffff 0229 0000'),
+    h('07 0900 0900 1700 1700 2a00 2a00'),
+    'another connection',
+  )
+  t.equal(
+    await ask(db, c, '06 0100 ffff 04aa 01'),
+    h('01 06 0100 0a'),
+    'an attribute the client may not read is not compared',
+  )
   t.equal(await ask(db, c, '06 0000 ffff 0028 0018'), h('01 06 0000 01'))
   // Five handle pairs fit at MTU 23 ((23 - 1) / 4).
   const many = new AttributeDatabase({ services: Array.from({ length: 7 }, () => ({ uuid: 0xfeed })) })
@@ -48,11 +71,19 @@ t.test('Read By Group Type (3.4.4.9)', async (t) => {
   const c = connection()
   const first3 = h('11 06  0100 0500 0018  0600 0d00 0118  1000 2a00 00a0')
   t.equal(await ask(db, c, '10 0100 ffff 0028'), first3, 'MTU 23: three groups of six octets')
-  t.equal(await ask(db, connection({ mtu: 517 }), '10 0100 ffff 0028'), first3, 'stops at the first group of another length')
+  t.equal(
+    await ask(db, connection({ mtu: 517 }), '10 0100 ffff 0028'),
+    first3,
+    'stops at the first group of another length',
+  )
   t.equal(await ask(db, c, '10 2b00 ffff 0028'), h(`11 14 3000 3300 ${NUS1}`), '128-bit group')
   t.equal(await ask(db, c, '10 0100 ffff fb349b5f80000080001000000028 0000'), first3, 'the group type in 128 bits')
   t.equal(await ask(db, c, '10 0100 ffff 0128'), h('11 06 4000 4200 0f18'), 'secondary services')
-  t.equal(await ask(db, c, '10 0100 ffff 0328'), h('01 10 0100 10'), 'characteristics do not group: Unsupported Group Type')
+  t.equal(
+    await ask(db, c, '10 0100 ffff 0328'),
+    h('01 10 0100 10'),
+    'characteristics do not group: Unsupported Group Type',
+  )
   t.equal(await ask(db, c, '10 4300 ffff 0028'), h('01 10 4300 0a'))
   t.equal(await ask(db, c, '10 0200 0100 0028'), h('01 10 0200 01'))
   t.equal(await ask(db, c, '10 0100 ffff 0028 00'), h('01 10 0000 04'), 'a 3-octet UUID: Invalid PDU')
@@ -61,15 +92,39 @@ t.test('Read By Group Type (3.4.4.9)', async (t) => {
 t.test('Read By Type (3.4.4.1)', async (t) => {
   const { db } = fixture()
   const c = connection()
-  t.equal(await ask(db, c, '08 0100 ffff 0328'), h('09 07  0200 02 0300 002a  0400 02 0500 012a  0700 20 0800 052a'), 'three declarations of seven octets')
+  t.equal(
+    await ask(db, c, '08 0100 ffff 0328'),
+    h('09 07  0200 02 0300 002a  0400 02 0500 012a  0700 20 0800 052a'),
+    'three declarations of seven octets',
+  )
   t.equal(await ask(db, c, '08 0100 ffff 002a'), h('09 08 0300 6863696b6974'), 'Device Name by UUID')
-  t.equal(await ask(db, c, '08 1300 1400 02aa'), h(`09 15 1400 ${longHex(0, 19)}`), 'MTU 23: a value is cut to ATT_MTU - 4')
-  t.equal(await ask(db, connection({ mtu: 517 }), '08 1300 1400 02aa'), h(`09 ff 1400 ${longHex(0, 253)}`), 'and never past 253 octets')
+  t.equal(
+    await ask(db, c, '08 1300 1400 02aa'),
+    h(`09 15 1400 ${longHex(0, 19)}`),
+    'MTU 23: a value is cut to ATT_MTU - 4',
+  )
+  t.equal(
+    await ask(db, connection({ mtu: 517 }), '08 1300 1400 02aa'),
+    h(`09 ff 1400 ${longHex(0, 253)}`),
+    'and never past 253 octets',
+  )
   t.equal(await ask(db, c, `08 3000 ffff ${NUS2}`), h('09 03 3300 78'), 'by a 128-bit UUID')
   t.equal(await ask(db, c, '08 0100 ffff 2a2b'), h(`09 12 0d00 ${toHex(db.hashValue())}`), 'the Database Hash')
   t.equal(await ask(db, c, '08 2200 2300 09aa'), h('09 04 2300 0909'), 'an async handler')
-  t.equal(await ask(db, c, '08 0100 ffff 04aa'), h('01 08 1900 0f'), 'the first attribute needs encryption: its handle and error')
-  t.equal(await ask(db, connection({ security: { encrypted: false, authenticated: false, keySize: 0, bonded: false } }), '08 0100 ffff 04aa'), h('01 08 1900 05'), 'no bond: pair first')
+  t.equal(
+    await ask(db, c, '08 0100 ffff 04aa'),
+    h('01 08 1900 0f'),
+    'the first attribute needs encryption: its handle and error',
+  )
+  t.equal(
+    await ask(
+      db,
+      connection({ security: { encrypted: false, authenticated: false, keySize: 0, bonded: false } }),
+      '08 0100 ffff 04aa',
+    ),
+    h('01 08 1900 05'),
+    'no bond: pair first',
+  )
   t.equal(await ask(db, connection({ security: ENCRYPTED }), '08 0100 ffff 04aa'), h('09 03 1900 01'))
   t.equal(await ask(db, c, '08 0100 ffff 0aaa'), h('01 08 2500 80'), 'an application error from the handler')
   t.equal(await ask(db, c, '08 0100 ffff 9999'), h('01 08 0100 0a'))
@@ -224,12 +279,19 @@ t.test('Read Multiple Variable (3.4.4.11)', async (t) => {
   const { db } = fixture()
   const c = connection()
   t.equal(await ask(db, c, '20 1200 1600'), h('21 0500 68656c6c6f 0100 42'))
-  t.equal(await ask(db, c, '20 1400 1200'), h(`21 0002 ${longHex(0, 20)}`), 'the first value fills the PDU; its length says 512')
+  t.equal(
+    await ask(db, c, '20 1400 1200'),
+    h(`21 0002 ${longHex(0, 20)}`),
+    'the first value fills the PDU; its length says 512',
+  )
   t.equal(await ask(db, c, '20 1200 1400'), h(`21 0500 68656c6c6f 0002 ${longHex(0, 13)}`), 'the last value is cut')
   t.equal(await ask(db, c, '20 2300 1600'), h('21 0200 0909 0100 42'))
   t.equal(await ask(db, c, '20 1200'), h('01 20 1200 04'))
   t.equal(await ask(db, c, '20 1200 9900'), h('01 20 9900 01'))
   t.equal(await ask(db, c, '20 1b00 1200'), h('01 20 1b00 05'))
   const d = decodeAttPdu(fromHex(await ask(db, c, '20 1200 1400')))
-  t.ok(!(d instanceof Error) && isAttPdu(d, ReadMultipleVariableResponse) && d.params.values[1]!.length === 512, 'our decoder reads the cut tuple')
+  t.ok(
+    !(d instanceof Error) && isAttPdu(d, ReadMultipleVariableResponse) && d.params.values[1]!.length === 512,
+    'our decoder reads the cut tuple',
+  )
 })

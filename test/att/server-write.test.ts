@@ -21,7 +21,11 @@ t.test('Write Request (3.4.5.1)', async (t) => {
   t.equal(await ask(db, c, '12 0000 00'), h('01 12 0000 01'))
   t.equal(await ask(db, c, '12 1b00 05'), h('01 12 1b00 05'), 'needs authentication')
   t.equal(await ask(db, connection({ security: AUTHENTICATED }), '12 1b00 05'), '13')
-  t.equal(await ask(db, connection({ mtu: 517 }), `12 1400 ${'00'.repeat(513)}`), h('01 12 1400 0d'), '513 octets: Invalid Attribute Value Length')
+  t.equal(
+    await ask(db, connection({ mtu: 517 }), `12 1400 ${'00'.repeat(513)}`),
+    h('01 12 1400 0d'),
+    '513 octets: Invalid Attribute Value Length',
+  )
   t.equal(await ask(db, connection({ mtu: 517 }), `12 1400 ${'ab'.repeat(512)}`), '13', '512 octets')
   t.equal(await ask(db, c, '12 2500 01'), h('01 12 2500 0e'), 'a handler that throws: Unlikely Error')
   t.equal(c.stats.handlerErrors, 1)
@@ -60,7 +64,11 @@ t.test('Client Characteristic Configuration per connection (Part G 3.3.3.3)', as
   t.equal(await ask(db, b, '0a 1700'), h('0b 0000'), 'the other connection has its own')
   t.equal(await ask(db, a, '12 1700 0300'), '13', 'notifications and indications')
   t.equal(a.cccdValue(0x17), 3)
-  t.equal(await ask(db, a, '12 2a00 0200'), h('01 12 2a00 13'), 'indications on a notify-only characteristic: Value Not Allowed')
+  t.equal(
+    await ask(db, a, '12 2a00 0200'),
+    h('01 12 2a00 13'),
+    'indications on a notify-only characteristic: Value Not Allowed',
+  )
   t.equal(await ask(db, a, '12 1700 0400'), h('01 12 1700 13'), 'a reserved bit')
   t.equal(await ask(db, a, '12 1700 01'), h('01 12 1700 0d'), 'one octet')
   t.equal(await ask(db, a, '12 1700 010000'), h('01 12 1700 0d'), 'three octets')
@@ -158,7 +166,11 @@ t.test('Prepare Write and Execute Write (3.4.6)', async (t) => {
   t.equal(await ask(db, c, '16 2700 0200 0304'), h('17 2700 0200 0304'))
   t.equal(await ask(db, c, '18 01'), '19')
   t.equal(await ask(db, c, '0a 1200'), h('0b 4f4b'))
-  t.strictSame(writes, [{ handle: 0x27, value: '01020304', opts: { offset: 0, withoutResponse: false, prepared: true } }], 'contiguous parts reach the handler as one value')
+  t.strictSame(
+    writes,
+    [{ handle: 0x27, value: '01020304', opts: { offset: 0, withoutResponse: false, prepared: true } }],
+    'contiguous parts reach the handler as one value',
+  )
 
   // A CCCD through the queue.
   t.equal(await ask(db, c, '16 1700 0000 0200'), h('17 1700 0000 0200'))

@@ -56,13 +56,25 @@ t.test('robust caching: Database Out Of Sync (Part G 2.5.2.1)', async (t) => {
   t.equal(await ask(db, c, '12 0b00 01'), '13', 'robust caching on')
   c.databaseChanged()
   t.equal(c.changeAware, false)
-  t.equal(await ask(db, c, '10 0100 ffff 0028'), h('11 06  0100 0500 0018  0600 0d00 0118  1000 2a00 00a0'), 'service discovery is served')
+  t.equal(
+    await ask(db, c, '10 0100 ffff 0028'),
+    h('11 06  0100 0500 0018  0600 0d00 0118  1000 2a00 00a0'),
+    'service discovery is served',
+  )
   t.equal(await ask(db, c, '04 1000 1200'), h('05 01 1000 0028 1100 0328 1200 01aa'), 'so is Find Information')
-  t.equal(await ask(db, c, '08 1000 2000 0328'), h('09 07 1100 0a 1200 01aa 1300 0a 1400 02aa 1500 32 1600 03aa'), 'and Read By Type for characteristics')
+  t.equal(
+    await ask(db, c, '08 1000 2000 0328'),
+    h('09 07 1100 0a 1200 01aa 1300 0a 1400 02aa 1500 32 1600 03aa'),
+    'and Read By Type for characteristics',
+  )
   t.equal(c.changeAware, false)
   t.equal(await ask(db, c, '52 2100 05'), 'none')
   t.equal(db.get(0x21)!.value!.length, 0, 'a command from a change-unaware client is ignored')
-  t.equal(await ask(db, c, '08 1000 2000 02aa'), h('01 08 1000 12'), 'Read By Type of a value over part of the range: Database Out Of Sync')
+  t.equal(
+    await ask(db, c, '08 1000 2000 02aa'),
+    h('01 08 1000 12'),
+    'Read By Type of a value over part of the range: Database Out Of Sync',
+  )
   t.equal(c.outOfSyncSent, true)
   t.equal(await ask(db, c, '52 2100 05'), 'none', 'still ignored until the next request')
   t.equal(db.get(0x21)!.value!.length, 0)
@@ -118,7 +130,10 @@ t.test('robust caching: Database Out Of Sync (Part G 2.5.2.1)', async (t) => {
 // ---------------------------------------------------------------------------------------------
 // Property: any PDU, never a throw; a request always gets its response or an Error Response.
 
-const KNOWN = [0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x11, 0x12, 0x13, 0x16, 0x17, 0x18, 0x19, 0x1b, 0x1d, 0x1e, 0x20, 0x21, 0x23, 0x52, 0xd2]
+const KNOWN = [
+  0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x11, 0x12, 0x13,
+  0x16, 0x17, 0x18, 0x19, 0x1b, 0x1d, 0x1e, 0x20, 0x21, 0x23, 0x52, 0xd2,
+]
 
 function isRequest(opcode: number): boolean {
   const spec = attPduSpec(opcode)
@@ -177,7 +192,18 @@ t.test('property: random PDUs never throw and requests are always answered prope
 
 t.test('property: every response fits the ATT_MTU of the moment', async (t) => {
   const { db } = fixture()
-  const requests = ['04 0100 ffff', '08 0100 ffff 0328', '10 0100 ffff 0028', '0a 1400', '0c 1400 0100', '0e 1400 1200 1400', '20 1400 1400 1200', '06 0100 ffff 0229 0000', '08 1300 1400 02aa', '04 3300 3300']
+  const requests = [
+    '04 0100 ffff',
+    '08 0100 ffff 0328',
+    '10 0100 ffff 0028',
+    '0a 1400',
+    '0c 1400 0100',
+    '0e 1400 1200 1400',
+    '20 1400 1400 1200',
+    '06 0100 ffff 0229 0000',
+    '08 1300 1400 02aa',
+    '04 3300 3300',
+  ]
   await fc.assert(
     fc.asyncProperty(fc.integer({ min: 23, max: 600 }), fc.constantFrom(...requests), async (mtu, req) => {
       const conn = connection({ mtu, maxMtu: Math.max(23, mtu) })
@@ -263,8 +289,15 @@ t.test('GattServer: requests through the bearer, notifications to subscribers on
   // A failing bearer is reported, not thrown.
   b.fail = true
   const mixed = await server.notify(hr, new Uint8Array([4]))
-  t.strictSame(mixed.map((r) => r.ok), [true, false])
-  t.throws(() => server.notify(db.characteristic(0xaa01), new Uint8Array(1)), GattServerError, 'not a notifying characteristic')
+  t.strictSame(
+    mixed.map((r) => r.ok),
+    [true, false],
+  )
+  t.throws(
+    () => server.notify(db.characteristic(0xaa01), new Uint8Array(1)),
+    GattServerError,
+    'not a notifying characteristic',
+  )
   t.throws(() => server.indicate(db.characteristic(0xaa0c), new Uint8Array(1)), /does not indicate/)
   // A closed bearer is forgotten.
   a.close()
@@ -289,7 +322,10 @@ t.test('GattServer: indications wait for the confirmation', async (t) => {
   t.strictSame(a.sent, ['I 16 09'])
   t.equal(done, false, 'not before the confirmation')
   a.waiting.shift()!.resolve()
-  t.strictSame((await p).map((r) => r.ok), [true])
+  t.strictSame(
+    (await p).map((r) => r.ok),
+    [true],
+  )
   const q = server.indicate(hr, new Uint8Array([8]))
   await flush()
   a.waiting.shift()!.reject(new Error('timeout'))
@@ -392,12 +428,21 @@ t.test('GattServer on AttBearer over an ATT channel pair', async (t) => {
   t.equal(rsp.opcode, 0x0b)
   t.equal(rsp.value?.length, 512, 'a 512-octet value in one Read Response')
   const got: string[] = []
-  client.onNotification((handle, value, indication) => void got.push(`${indication ? 'I' : 'N'} ${handle.toString(16)} ${toHex(value)}`))
+  client.onNotification(
+    (handle, value, indication) => void got.push(`${indication ? 'I' : 'N'} ${handle.toString(16)} ${toHex(value)}`),
+  )
   await client.request(fromHex('1217000300'))
   const results = await server.notify(db.characteristic(0xaa03), new Uint8Array([1, 2]))
-  t.strictSame(results.map((r) => r.ok), [true])
+  t.strictSame(
+    results.map((r) => r.ok),
+    [true],
+  )
   const ind = await server.indicate(db.characteristic(0xaa03), new Uint8Array([3]))
-  t.strictSame(ind.map((r) => r.ok), [true], 'confirmed by the client bearer')
+  t.strictSame(
+    ind.map((r) => r.ok),
+    [true],
+    'confirmed by the client bearer',
+  )
   await flush()
   t.strictSame(got, ['N 16 0102', 'I 16 03'])
   // Service Changed through the real bearer.

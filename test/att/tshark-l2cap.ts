@@ -80,7 +80,19 @@ export function flatten(obj: unknown, out: Field[] = []): Field[] {
  * (e.g. "btatt"). Runs tshark once.
  */
 export async function l2capFrames(file: string, filter: string, layer: string): Promise<OracleFrame[]> {
-  const args = ['-r', file, '-n', '-Y', filter, '-T', 'json', '-x', '--no-duplicate-keys', '-J', `frame bthci_acl btl2cap ${layer} _ws.malformed`]
+  const args = [
+    '-r',
+    file,
+    '-n',
+    '-Y',
+    filter,
+    '-T',
+    'json',
+    '-x',
+    '--no-duplicate-keys',
+    '-J',
+    `frame bthci_acl btl2cap ${layer} _ws.malformed`,
+  ]
   const child = spawn('tshark', args, { stdio: ['ignore', 'pipe', 'pipe'] })
   let stderr = ''
   child.stderr.on('data', (d: Buffer) => {

@@ -22,7 +22,18 @@ const HRS = '0000180d-0000-1000-8000-00805f9b34fb'
 const NUS = '6e400001-b5a3-f393-e0a9-e50e24dcca9e'
 
 t.test('parse: every accepted spelling gives the canonical 128-bit form', async (t) => {
-  for (const s of ['180d', '180D', '0x180d', '0X180D', ' 180d ', '0000180d', '0x0000180D', HRS, HRS.toUpperCase(), '0000180d00001000800000805f9b34fb']) {
+  for (const s of [
+    '180d',
+    '180D',
+    '0x180d',
+    '0X180D',
+    ' 180d ',
+    '0000180d',
+    '0x0000180D',
+    HRS,
+    HRS.toUpperCase(),
+    '0000180d00001000800000805f9b34fb',
+  ]) {
     t.equal(parseUuid(s), HRS, s)
   }
   t.equal(parseUuid(0x180d), HRS)
@@ -32,7 +43,16 @@ t.test('parse: every accepted spelling gives the canonical 128-bit form', async 
 })
 
 t.test('parse: bad input is a UuidError naming the input', async (t) => {
-  for (const bad of ['', '18d', '180g', '0x', '12345', '0000180d-0000-1000-8000', '6e400001-b5a3f393-e0a9-e50e24dcca9e', '6e400001b5a3f393e0a9e50e24dcca9e00']) {
+  for (const bad of [
+    '',
+    '18d',
+    '180g',
+    '0x',
+    '12345',
+    '0000180d-0000-1000-8000',
+    '6e400001-b5a3f393-e0a9-e50e24dcca9e',
+    '6e400001b5a3f393e0a9e50e24dcca9e00',
+  ]) {
     const e = t.throws(() => parseUuid(bad)) as unknown
     t.ok(e instanceof UuidError && e instanceof HcikitError, `${JSON.stringify(bad)} is a UuidError`)
     t.equal((e as UuidError).code, 'UUID_INVALID')

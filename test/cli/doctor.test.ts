@@ -16,12 +16,15 @@ async function run(argv: string[], facts?: DoctorFacts): Promise<{ rc: number; o
 t.test('this machine', async (t) => {
   const facts = await gatherDoctorFacts()
   const { rc, out } = await run([])
-  t.match(out, /^Permissions\n  uid /)
+  t.match(out, /^Permissions\n {2}uid /)
   t.match(out, /\nHCI adapters \(--transport hciN\)\n/)
   t.match(out, /\nUSB Bluetooth controllers \(--transport usb or usb:VID:PID\)\n/)
   t.match(out, /\nSerial ports \(--transport uart:PATH\[@BAUD\]\)\n/)
   if (process.platform === 'linux') t.match(out, /CAP_NET_ADMIN (yes|no), CAP_NET_RAW (yes|no)/)
-  const none = (!facts.hci.ok || facts.hci.devices.length === 0) && (!facts.usb.ok || facts.usb.devices.length === 0) && (!facts.serial.ok || facts.serial.ports.length === 0)
+  const none =
+    (!facts.hci.ok || facts.hci.devices.length === 0) &&
+    (!facts.usb.ok || facts.usb.devices.length === 0) &&
+    (!facts.serial.ok || facts.serial.ports.length === 0)
   t.comment(out)
   if (none) {
     // This machine (CI included) has no adapter: doctor says so and what to plug in.
@@ -35,7 +38,10 @@ t.test('this machine', async (t) => {
   }
   if (process.platform === 'linux' && !facts.hci.ok) {
     // The reason comes from the addon (or says why the addon is missing), not a generic line.
-    t.match(out, /HCI adapters \(--transport hciN\)\n  none usable: (this kernel has no Bluetooth sockets|no permission|the HCI socket addon)/)
+    t.match(
+      out,
+      /HCI adapters \(--transport hciN\)\n {2}none usable: (this kernel has no Bluetooth sockets|no permission|the HCI socket addon)/,
+    )
   }
   const json = await run(['--json'])
   const parsed = JSON.parse(json.out) as DoctorFacts & { problems: unknown[]; usable: number }
@@ -66,8 +72,8 @@ t.test('a held adapter and a user without capabilities: each problem with its fi
     },
   }
   const { rc, out } = await run([], facts)
-  t.match(out, /  hci0 00:1A:7D:DA:71:13: up: held by the OS \(bluetoothd\)/)
-  t.match(out, /  hci1 00:1A:7D:DA:71:14: down: free for hcikit/)
+  t.match(out, / {2}hci0 00:1A:7D:DA:71:13: up: held by the OS \(bluetoothd\)/)
+  t.match(out, / {2}hci1 00:1A:7D:DA:71:14: down: free for hcikit/)
   t.match(out, /CAP_NET_ADMIN no, CAP_NET_RAW no/)
   t.ok(out.includes('fix: sudo btmgmt --index 0 power off   (give it back later: sudo btmgmt --index 0 power on)'))
   t.ok(out.includes('fix: sudo setcap cap_net_admin,cap_net_raw+eip /opt/node/bin/node   (or run as root)'))
@@ -95,22 +101,29 @@ t.test('USB dongles: driver shown, a device node without permission gets a udev 
         { vendorId: 0x2fe3, productId: 0x000b, devnode: '/dev/bus/usb/001/005', writable: true },
       ],
     },
-    serial: { ok: true, ports: [{ path: '/dev/ttyACM0', manufacturer: 'ZEPHYR', vendorId: '2fe3', productId: '0100' }], how: 'test' },
+    serial: {
+      ok: true,
+      ports: [{ path: '/dev/ttyACM0', manufacturer: 'ZEPHYR', vendorId: '2fe3', productId: '0100' }],
+      how: 'test',
+    },
   }
   const { rc, out } = await run([], facts)
-  t.match(out, /  usb:0a12:0001: driver btusb, \/dev\/bus\/usb\/001\/004 not writable/)
+  t.match(out, / {2}usb:0a12:0001: driver btusb, \/dev\/bus\/usb\/001\/004 not writable/)
   t.match(out, /--transport usb:0a12:0001 detaches btusb/)
-  t.match(out, /  usb:2fe3:000b: driver none, \/dev\/bus\/usb\/001\/005 writable/)
+  t.match(out, / {2}usb:2fe3:000b: driver none, \/dev\/bus\/usb\/001\/005 writable/)
   t.ok(out.includes(`ATTRS{idVendor}=="0a12", ATTRS{idProduct}=="0001", MODE="0660", TAG+="uaccess"`))
   t.match(out, /sudo udevadm control --reload && sudo udevadm trigger/)
-  t.match(out, /  uart:\/dev\/ttyACM0 \(ZEPHYR, 2fe3:0100\)/)
+  t.match(out, / {2}uart:\/dev\/ttyACM0 \(ZEPHYR, 2fe3:0100\)/)
   t.equal(rc, 0, 'a usable dongle: exit 0')
 })
 
 t.test('nothing at all, and no Bluetooth in the kernel: says so and what to plug in', async (t) => {
-  const facts: DoctorFacts = { ...base, hci: { ok: false, reason: 'this kernel has no Bluetooth sockets (EAFNOSUPPORT)', hint: 'load the Bluetooth stack' } }
+  const facts: DoctorFacts = {
+    ...base,
+    hci: { ok: false, reason: 'this kernel has no Bluetooth sockets (EAFNOSUPPORT)', hint: 'load the Bluetooth stack' },
+  }
   const { rc, out } = await run([], facts)
-  t.match(out, /none usable: this kernel has no Bluetooth sockets \(EAFNOSUPPORT\)\n  load the Bluetooth stack/)
+  t.match(out, /none usable: this kernel has no Bluetooth sockets \(EAFNOSUPPORT\)\n {2}load the Bluetooth stack/)
   t.match(out, /No Bluetooth controller found/)
   t.match(out, /Plug in a USB Bluetooth dongle/)
   t.equal(rc, 1)

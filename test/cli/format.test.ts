@@ -1,7 +1,14 @@
 /** src/cli/format.ts: CHAR and HEX arguments, value text, RSSI bar, advertisement JSON from hand-written AD bytes. */
 import t from 'tap'
 import { parseAd } from '../../gap/ad.ts'
-import { advertisementJson, parseCharArg, parseHexArg, propertyNames, rssiBar, valueText } from '../../src/cli/format.ts'
+import {
+  advertisementJson,
+  parseCharArg,
+  parseHexArg,
+  propertyNames,
+  rssiBar,
+  valueText,
+} from '../../src/cli/format.ts'
 import type { Advertisement } from '../../src/index.ts'
 
 t.test('CHAR: 0x handles, UUIDs otherwise', async (t) => {
@@ -37,15 +44,19 @@ t.test('advertisement JSON from AD bytes written by hand', async (t) => {
   // flags 06; complete 16-bit UUIDs 180d 180f; complete name "HR"; TX power -4;
   // manufacturer 0x0059 data 01 02; service data 180f: 64
   const data = Uint8Array.from([
-    0x02, 0x01, 0x06,
-    0x05, 0x03, 0x0d, 0x18, 0x0f, 0x18,
-    0x03, 0x09, 0x48, 0x52,
-    0x02, 0x0a, 0xfc,
-    0x05, 0xff, 0x59, 0x00, 0x01, 0x02,
-    0x04, 0x16, 0x0f, 0x18, 0x64,
+    0x02, 0x01, 0x06, 0x05, 0x03, 0x0d, 0x18, 0x0f, 0x18, 0x03, 0x09, 0x48, 0x52, 0x02, 0x0a, 0xfc, 0x05, 0xff, 0x59,
+    0x00, 0x01, 0x02, 0x04, 0x16, 0x0f, 0x18, 0x64,
   ])
   const ad = parseAd(data)
-  const adv = { address: 'C0:00:00:00:00:01', addressType: 'random', rssi: -60, name: 'HR', connectable: true, ad, data } as unknown as Advertisement
+  const adv = {
+    address: 'C0:00:00:00:00:01',
+    addressType: 'random',
+    rssi: -60,
+    name: 'HR',
+    connectable: true,
+    ad,
+    data,
+  } as unknown as Advertisement
   t.same(advertisementJson(adv), {
     address: 'C0:00:00:00:00:01',
     addressType: 'random',

@@ -32,7 +32,10 @@ t.test('--json: services, characteristics, descriptors and values as issue 5 sha
   t.same(Object.keys(doc).sort(), ['address', 'mtu', 'services'])
   t.equal(doc.address, HRM)
   t.equal(doc.mtu, 517)
-  t.same(doc.services.map((s) => s.uuid), [base('1800'), base('1801'), base('180d'), base('180f')])
+  t.same(
+    doc.services.map((s) => s.uuid),
+    [base('1800'), base('1801'), base('180d'), base('180f')],
+  )
   let last = 0
   for (const s of doc.services) {
     t.same(Object.keys(s).sort(), ['characteristics', 'endHandle', 'handle', 'includes', 'primary', 'uuid'])
@@ -41,7 +44,11 @@ t.test('--json: services, characteristics, descriptors and values as issue 5 sha
     t.equal(s.primary, true)
     t.same(s.includes, [])
     for (const c of s.characteristics) {
-      t.ok(Object.keys(c).every((k) => ['uuid', 'handle', 'valueHandle', 'properties', 'value', 'descriptors'].includes(k)))
+      t.ok(
+        Object.keys(c).every((k) =>
+          ['uuid', 'handle', 'valueHandle', 'properties', 'value', 'descriptors'].includes(k),
+        ),
+      )
       t.equal(c.valueHandle, c.handle + 1, 'value right after the declaration')
       t.equal('value' in c, c.properties.includes('read'), `${c.uuid}: a value exactly when readable`)
     }
@@ -50,7 +57,11 @@ t.test('--json: services, characteristics, descriptors and values as issue 5 sha
   const [measurement, location] = hr.characteristics
   t.equal(measurement!.uuid, base('2a37'))
   t.same(measurement!.properties, ['notify'])
-  t.same(measurement!.descriptors.map((d) => [d.uuid, d.value]), [[base('2902'), '0000']], 'CCCD read: not subscribed')
+  t.same(
+    measurement!.descriptors.map((d) => [d.uuid, d.value]),
+    [[base('2902'), '0000']],
+    'CCCD read: not subscribed',
+  )
   t.equal(location!.uuid, base('2a38'))
   t.same(location!.properties, ['read'])
   t.equal(location!.value, '01', 'Body Sensor Location: chest')
@@ -61,13 +72,19 @@ t.test('--json: services, characteristics, descriptors and values as issue 5 sha
 })
 
 t.test('text tree, with and without the cache', async (t) => {
-  for (const args of [['gatt', SENSOR], ['gatt', SENSOR, '--no-cache']]) {
+  for (const args of [
+    ['gatt', SENSOR],
+    ['gatt', SENSOR, '--no-cache'],
+  ]) {
     const r = await run(args)
     t.equal(r.code, 0, r.stderr)
     t.match(r.lines[0], `${SENSOR}  (ATT MTU 517, 4 services)`)
     t.ok(r.lines.some((l) => /^service 180f \(Battery\)/.test(l)))
     const label = r.lines.find((l) => l.includes(SENSOR_LABEL))
-    t.match(label, /^ {2}characteristic 8f3a0003-.* \(label\) {2}@0x[0-9a-f]{4} {2}\[read, writeWithoutResponse, write\] = 68656c6c6f "hello"$/)
+    t.match(
+      label,
+      /^ {2}characteristic 8f3a0003-.* \(label\) {2}@0x[0-9a-f]{4} {2}\[read, writeWithoutResponse, write\] = 68656c6c6f "hello"$/,
+    )
   }
 })
 

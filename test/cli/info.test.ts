@@ -10,7 +10,11 @@ t.test('--json and text', async (t) => {
   t.equal(o['hciVersion'], 0x0d)
   t.equal(o['hciVersionName'], '5.4')
   t.equal(o['manufacturer'], 0xffff)
-  t.same(o['buffers'], { le: { length: 251, count: 8 }, iso: { length: 0, count: 0 } }, 'LE Read Buffer Size v2: no ISO buffers')
+  t.same(
+    o['buffers'],
+    { le: { length: 251, count: 8 }, iso: { length: 0, count: 0 } },
+    'LE Read Buffer Size v2: no ISO buffers',
+  )
   t.ok((o['leFeatures'] as string[]).includes('LE Encryption'))
   t.ok((o['supportedCommands'] as string[]).includes('LE Set Scan Enable'))
   t.match(o['supportedCommandBits'], /^[0-9a-f]{128}$/)

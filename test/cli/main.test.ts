@@ -11,7 +11,17 @@ import { errorLines, run } from './run.ts'
 t.test('help and version exit 0 and list the device commands', async (t) => {
   const help = await run(['help'])
   t.equal(help.code, 0)
-  for (const c of ['demo', 'scan', 'gatt ADDRESS', 'read ADDRESS CHAR', 'write ADDRESS CHAR HEX', 'notify ADDRESS CHAR', 'info', 'decode FILE', 'link SPEC']) {
+  for (const c of [
+    'demo',
+    'scan',
+    'gatt ADDRESS',
+    'read ADDRESS CHAR',
+    'write ADDRESS CHAR HEX',
+    'notify ADDRESS CHAR',
+    'info',
+    'decode FILE',
+    'link SPEC',
+  ]) {
     t.match(help.stdout, c, `help mentions ${c}`)
   }
   t.match(help.stdout, '--transport SPEC')

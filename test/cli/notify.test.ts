@@ -26,16 +26,27 @@ t.test('text output; counter values go up by one', async (t) => {
   t.match(r.stderr, 'subscribed to')
 })
 
-t.test('--timeout with --count not reached: exit 1; a characteristic that does not notify: exit 1 with a hint', async (t) => {
-  const short = await run(['notify', HRM, '2a37', '--count', '5', '--timeout', '0.3'])
-  t.equal(short.code, 1)
-  t.match(errorLines(short.stderr.split('\n').filter((l) => !l.startsWith('subscribed')).join('\n')).message, /^hcikit: 0 of 5 values arrived within 0.3 s/)
-  const plain = await run(['notify', HRM, '2a38'])
-  t.equal(plain.code, 1)
-  const e = errorLines(plain.stderr)
-  t.match(e.message, 'neither notifies nor indicates')
-  t.match(e.hint, 'hcikit read')
-})
+t.test(
+  '--timeout with --count not reached: exit 1; a characteristic that does not notify: exit 1 with a hint',
+  async (t) => {
+    const short = await run(['notify', HRM, '2a37', '--count', '5', '--timeout', '0.3'])
+    t.equal(short.code, 1)
+    t.match(
+      errorLines(
+        short.stderr
+          .split('\n')
+          .filter((l) => !l.startsWith('subscribed'))
+          .join('\n'),
+      ).message,
+      /^hcikit: 0 of 5 values arrived within 0.3 s/,
+    )
+    const plain = await run(['notify', HRM, '2a38'])
+    t.equal(plain.code, 1)
+    const e = errorLines(plain.stderr)
+    t.match(e.message, 'neither notifies nor indicates')
+    t.match(e.hint, 'hcikit read')
+  },
+)
 
 t.test('--timeout alone ends the subscription with exit 0', async (t) => {
   const r = await run(['notify', HRM, '2a37', '--timeout', '1.5'])

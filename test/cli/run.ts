@@ -14,7 +14,10 @@ export interface Run {
   lines: string[]
 }
 
-export async function run(args: string[], o: { env?: NodeJS.ProcessEnv; signal?: AbortSignal; tty?: boolean; onStdout?: (text: string) => void } = {}): Promise<Run> {
+export async function run(
+  args: string[],
+  o: { env?: NodeJS.ProcessEnv; signal?: AbortSignal; tty?: boolean; onStdout?: (text: string) => void } = {},
+): Promise<Run> {
   const out = new PassThrough()
   const err = new PassThrough()
   if (o.tty) (out as unknown as { isTTY: boolean }).isTTY = true
@@ -25,7 +28,12 @@ export async function run(args: string[], o: { env?: NodeJS.ProcessEnv; signal?:
     o.onStdout?.(stdout)
   })
   err.on('data', (c: Buffer) => (stderr += c.toString('utf8')))
-  const code = await main(args, { stdout: out, stderr: err, env: o.env ?? {}, ...(o.signal ? { signal: o.signal } : {}) })
+  const code = await main(args, {
+    stdout: out,
+    stderr: err,
+    env: o.env ?? {},
+    ...(o.signal ? { signal: o.signal } : {}),
+  })
   return { code, stdout, stderr, lines: stdout.split('\n').filter((l) => l !== '') }
 }
 

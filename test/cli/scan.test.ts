@@ -6,7 +6,17 @@ import t, { type Test } from 'tap'
 import { SENSOR_SERVICE } from '../../src/devices/index.ts'
 import { HRM, SENSOR, base, run } from './run.ts'
 
-const KEYS = ['address', 'addressType', 'connectable', 'manufacturerData', 'name', 'rssi', 'serviceData', 'serviceUuids', 'txPower']
+const KEYS = [
+  'address',
+  'addressType',
+  'connectable',
+  'manufacturerData',
+  'name',
+  'rssi',
+  'serviceData',
+  'serviceUuids',
+  'txPower',
+]
 const REQUIRED = ['address', 'addressType', 'connectable', 'manufacturerData', 'rssi', 'serviceData', 'serviceUuids']
 
 function parse(t: Test, lines: string[]): Record<string, unknown>[] {
@@ -18,7 +28,8 @@ function parse(t: Test, lines: string[]): Record<string, unknown>[] {
     t.ok(o['addressType'] === 'public' || o['addressType'] === 'random')
     t.type(o['rssi'], 'number')
     t.type(o['connectable'], 'boolean')
-    for (const u of o['serviceUuids'] as string[]) t.match(u, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/)
+    for (const u of o['serviceUuids'] as string[])
+      t.match(u, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/)
     return o
   })
 }
@@ -47,10 +58,16 @@ t.test('--json: one object per device, UUIDs as lowercase 128-bit strings', asyn
 t.test('--name and --service filter', async (t) => {
   const byName = await run(['scan', '--timeout', '1', '--json', '--name', 'hcikit Sensor'])
   t.equal(byName.code, 0, byName.stderr)
-  t.same(parse(t, byName.lines).map((o) => o['address']), [SENSOR])
+  t.same(
+    parse(t, byName.lines).map((o) => o['address']),
+    [SENSOR],
+  )
   const byService = await run(['scan', '--timeout', '1', '--json', '--service', '180d'])
   t.equal(byService.code, 0, byService.stderr)
-  t.same(parse(t, byService.lines).map((o) => o['address']), [HRM])
+  t.same(
+    parse(t, byService.lines).map((o) => o['address']),
+    [HRM],
+  )
   const none = await run(['scan', '--timeout', '0.5', '--json', '--service', 'fff0'])
   t.equal(none.code, 0)
   t.same(none.lines, [])
@@ -78,7 +95,7 @@ t.test('text: a header and a row per device with RSSI bar and services; live tab
   t.match(tty.stdout, /2 devices \(Ctrl-C to stop\)/)
 })
 
-t.test('the caller\'s signal (Ctrl-C in a terminal) ends a scan with exit code 0', async (t) => {
+t.test("the caller's signal (Ctrl-C in a terminal) ends a scan with exit code 0", async (t) => {
   const ac = new AbortController()
   // No --timeout: the scan runs until the signal, given once the first device is printed.
   const r = await run(['scan', '--json'], { signal: ac.signal, onStdout: (s) => s.includes('\n') && ac.abort() })

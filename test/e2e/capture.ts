@@ -59,8 +59,29 @@ export async function tsharkSummary(file: string): Promise<TsharkSummary> {
   const run = promisify(execFile)
   const { stdout } = await run(
     'tshark',
-    ['-r', file, '-n', '-T', 'fields', '-E', 'separator=/t', '-E', 'aggregator=|', '-E', 'occurrence=a',
-      '-e', 'frame.number', '-e', 'btl2cap.cid', '-e', 'btatt.opcode', '-e', 'btl2cap.cmd_code', '-e', '_ws.malformed'],
+    [
+      '-r',
+      file,
+      '-n',
+      '-T',
+      'fields',
+      '-E',
+      'separator=/t',
+      '-E',
+      'aggregator=|',
+      '-E',
+      'occurrence=a',
+      '-e',
+      'frame.number',
+      '-e',
+      'btl2cap.cid',
+      '-e',
+      'btatt.opcode',
+      '-e',
+      'btl2cap.cmd_code',
+      '-e',
+      '_ws.malformed',
+    ],
     { maxBuffer: 1 << 28 },
   )
   const s: TsharkSummary = { frames: 0, l2cap: 0, att: 0, attOpcodes: [], signaling: [], malformed: [] }

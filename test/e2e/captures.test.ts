@@ -13,9 +13,15 @@ import { haveTshark } from '../helpers/tshark.ts'
 import { attPdusIn, tsharkSummary, type Recorded } from './capture.ts'
 
 const DIR = fileURLToPath(new URL('../../fixtures/captures/', import.meta.url))
-const files = readdirSync(DIR).filter((f) => f.endsWith('.btsnoop')).sort()
+const files = readdirSync(DIR)
+  .filter((f) => f.endsWith('.btsnoop'))
+  .sort()
 
-t.same(files, ['gatt-bleno-central.btsnoop', 'gatt-noble-peripheral.btsnoop', 'gatt-virtual-central.btsnoop'], 'one capture per session')
+t.same(
+  files,
+  ['gatt-bleno-central.btsnoop', 'gatt-noble-peripheral.btsnoop', 'gatt-virtual-central.btsnoop'],
+  'one capture per session',
+)
 
 for (const f of files) {
   t.test(f, { skip: haveTshark() ? false : 'tshark is not installed' }, async (t) => {

@@ -57,7 +57,16 @@ function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   ])
 }
 
-async function session(t: Test, o: { attMtu?: number; decl?: DatabaseDeclaration } = {}): Promise<Rig & { client: GattClient; c: import('../../gap/connections.ts').Connection; p: import('../../gap/connections.ts').Connection }> {
+async function session(
+  t: Test,
+  o: { attMtu?: number; decl?: DatabaseDeclaration } = {},
+): Promise<
+  Rig & {
+    client: GattClient
+    c: import('../../gap/connections.ts').Connection
+    p: import('../../gap/connections.ts').Connection
+  }
+> {
   const r = await rig({ decl: o.decl ?? DECL, ...(o.attMtu !== undefined ? { attMtu: o.attMtu } : {}) })
   t.teardown(() => r.close())
   const { c, p } = await within(r.connect(), 20_000, 'scan and connect')
@@ -72,15 +81,27 @@ t.test('connect by scanning, discover, long reads at MTU 517 and at MTU 23', asy
     const s = await session(t, { attMtu: mtu })
     t.equal(s.c.role, 'central')
     t.equal(s.p.role, 'peripheral')
-    t.equal(s.c.peer.address, s.peripheral.controller.address.toUpperCase(), 'the central is connected to the peripheral')
+    t.equal(
+      s.c.peer.address,
+      s.peripheral.controller.address.toUpperCase(),
+      'the central is connected to the peripheral',
+    )
     t.equal(s.p.peer.address, s.central.controller.address.toUpperCase(), 'and the other way round')
     t.equal(s.c.att.mtu, mtu, `ATT_MTU ${mtu}`)
     const db = s.client.database!
-    t.same(db.services.map((x) => x.uuid.slice(4, 8)), ['1800', '1801', 'fff0'], 'GAP, GATT and our service')
+    t.same(
+      db.services.map((x) => x.uuid.slice(4, 8)),
+      ['1800', '1801', 'fff0'],
+      'GAP, GATT and our service',
+    )
     const counter = requestCounter(s.p)
     const long = db.characteristic('fff1')!
     t.same(await s.client.read(long), pattern(512), `MTU ${mtu}: the 512-octet value whole`)
-    t.equal(counter.count, mtu === 23 ? 1 + Math.ceil((512 - 22) / 22) : 1, `MTU ${mtu}: Read${mtu === 23 ? ' + Read Blobs' : ' only'}`)
+    t.equal(
+      counter.count,
+      mtu === 23 ? 1 + Math.ceil((512 - 22) / 22) : 1,
+      `MTU ${mtu}: Read${mtu === 23 ? ' + Read Blobs' : ' only'}`,
+    )
     t.equal(Buffer.from(await s.client.read(db.characteristic('2a00')!)).toString(), 'hcikit-e2e', 'Device Name')
   }
 })
@@ -123,7 +144,11 @@ t.test('1,000 notifications and 100 indications, in order', async (t) => {
     if (!res?.ok) t.fail(`notification ${i} not sent: ${String((res as { error?: unknown })?.error)}`)
   }
   await within(reading, 20_000, '1000 notifications')
-  t.same(got, Array.from({ length: 1000 }, (_, i) => i), '1000 notifications, every one, in order')
+  t.same(
+    got,
+    Array.from({ length: 1000 }, (_, i) => i),
+    '1000 notifications, every one, in order',
+  )
   t.equal(nsub.dropped, 0)
   const ind: number[] = []
   const indReading = (async () => {
@@ -137,7 +162,11 @@ t.test('1,000 notifications and 100 indications, in order', async (t) => {
     if (!res?.ok) t.fail(`indication ${i} not confirmed`)
   }
   await within(indReading, 20_000, '100 indications')
-  t.same(ind, Array.from({ length: 100 }, (_, i) => i), '100 indications, each confirmed, in order')
+  t.same(
+    ind,
+    Array.from({ length: 100 }, (_, i) => i),
+    '100 indications, each confirmed, in order',
+  )
 })
 
 t.test('CoC: a 1 MiB stream of SDUs, credits running out and coming back', async (t) => {
@@ -165,10 +194,17 @@ t.test('CoC: a 1 MiB stream of SDUs, credits running out and coming back', async
   await within(pipeline(Readable.from(sdus), tx), 60_000, 'sending 1 MiB')
   await within(reading, 60_000, 'receiving 1 MiB')
   const digest = (parts: Uint8Array[]) => parts.reduce((h, p) => h.update(p), createHash('sha256')).digest('hex')
-  t.same(got.map((x) => x.length), sdus.map((x) => x.length), 'SDU boundaries kept')
+  t.same(
+    got.map((x) => x.length),
+    sdus.map((x) => x.length),
+    'SDU boundaries kept',
+  )
   t.equal(digest(got), digest(sdus), 'the same 1 MiB, in order')
   t.ok(tx.stats.creditWaits > 100, `the sender ran out of credits ${tx.stats.creditWaits} times`)
-  t.ok(rx.stats.creditIndicationsSent > 100, `credits came back in ${rx.stats.creditIndicationsSent} Flow Control Credit Indications`)
+  t.ok(
+    rx.stats.creditIndicationsSent > 100,
+    `credits came back in ${rx.stats.creditIndicationsSent} Flow Control Credit Indications`,
+  )
   await tx.disconnect()
 })
 
@@ -198,8 +234,15 @@ t.test('large database: discovery in at most 12 requests, then a 1-request cache
   const db2 = await client2.discover()
   t.equal(client2.source, 'cache-validated', 'the cache was validated by the Database Hash')
   t.equal(counter2.since(), 1, 'one ATT request on the reconnection')
-  t.same(db2.services.map((x) => [x.uuid, x.start, x.end]), db1.services.map((x) => [x.uuid, x.start, x.end]))
-  t.equal(Buffer.from(await client2.read(db2.characteristic('2a00')!)).toString(), 'hcikit large-db', 'the cached model works')
+  t.same(
+    db2.services.map((x) => [x.uuid, x.start, x.end]),
+    db1.services.map((x) => [x.uuid, x.start, x.end]),
+  )
+  t.equal(
+    Buffer.from(await client2.read(db2.characteristic('2a00')!)).toString(),
+    'hcikit large-db',
+    'the cached model works',
+  )
 })
 
 t.test('disconnection with reasons on both sides', async (t) => {
@@ -208,8 +251,16 @@ t.test('disconnection with reasons on both sides', async (t) => {
   const local = await s.c.disconnect(0x13)
   t.same(local, { reason: 0x16, reasonName: 'Connection Terminated By Local Host (0x16)', local: true })
   t.same(await s.p.disconnected, { reason: 0x13, reasonName: 'Remote User Terminated Connection (0x13)', local: false })
-  t.match(await closedReason, { code: 'DISCONNECTED', status: 0x13, message: /Remote User Terminated Connection/ }, 'the link closes with the reason named')
-  await t.rejects(s.client.read(1), { code: 'ATT_CLOSED', message: /Connection Terminated By Local Host/ }, 'the bearer is closed with the link, naming the reason')
+  t.match(
+    await closedReason,
+    { code: 'DISCONNECTED', status: 0x13, message: /Remote User Terminated Connection/ },
+    'the link closes with the reason named',
+  )
+  await t.rejects(
+    s.client.read(1),
+    { code: 'ATT_CLOSED', message: /Connection Terminated By Local Host/ },
+    'the bearer is closed with the link, naming the reason',
+  )
   t.equal(s.central.connections.byHandle.size, 0)
   t.equal(s.peripheral.connections.byHandle.size, 0)
 
@@ -217,7 +268,11 @@ t.test('disconnection with reasons on both sides', async (t) => {
   const again = await within(s.connect({ direct: true }), 20_000, 'reconnect')
   const p = await again.p.disconnect(0x15)
   t.equal(p.reason, 0x16)
-  t.same(await again.c.disconnected, { reason: 0x15, reasonName: 'Remote Device Terminated Connection due to Power Off (0x15)', local: false })
+  t.same(await again.c.disconnected, {
+    reason: 0x15,
+    reasonName: 'Remote Device Terminated Connection due to Power Off (0x15)',
+    local: false,
+  })
 })
 
 t.test('parameters, data length, PHY and RSSI on the connection; connect timeout cancels', async (t) => {
@@ -247,27 +302,37 @@ t.test('parameters, data length, PHY and RSSI on the connection; connect timeout
   t.equal(again.c.role, 'central')
 })
 
-t.test('tshark reads every L2CAP and ATT PDU of a session, none malformed', { skip: haveTshark() ? false : 'tshark is not installed' }, async (t) => {
-  const s = await session(t, { attMtu: 23 })
-  const db = s.client.database!
-  await s.client.read(db.characteristic('fff1')!)
-  await s.client.write(db.characteristic('fff1')!, pattern(100, 1))
-  const sub = await s.client.subscribe(db.characteristic('fff4')!)
-  for (let i = 0; i < 5; i++) await s.server.notify('n', Uint8Array.of(i, 0))
-  let n = 0
-  for await (const _ of sub) if (++n === 5) break
-  await s.c.updateParameters({ intervalMin: 40, intervalMax: 40, latency: 0, timeout: 500 })
-  await s.p.updateParameters({ intervalMin: 24, intervalMax: 24, latency: 0, timeout: 300 })
-  await s.c.disconnect()
-  const dir = mkdtempSync(join(tmpdir(), 'hcikit-e2e-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  const file = join(dir, 'central.btsnoop')
-  await writeBtsnoop(file, s.records)
-  const sum = await tsharkSummary(file)
-  const ours = attPdusIn(s.records)
-  t.same(sum.malformed, [], 'no malformed frame')
-  t.equal(sum.att, ours.tx + ours.rx, `tshark decoded all ${ours.tx + ours.rx} ATT PDUs`)
-  t.ok(sum.signaling.includes(0x12) && sum.signaling.includes(0x13), 'the Connection Parameter Update Request and Response')
-  t.ok(sum.attOpcodes.includes(0x1b) && sum.attOpcodes.includes(0x16) && sum.attOpcodes.includes(0x0c), 'notifications, prepared writes, read blobs')
-  if (keepCapture(file, 'gatt-virtual-central.btsnoop')) t.pass('capture kept in fixtures/captures/')
-})
+t.test(
+  'tshark reads every L2CAP and ATT PDU of a session, none malformed',
+  { skip: haveTshark() ? false : 'tshark is not installed' },
+  async (t) => {
+    const s = await session(t, { attMtu: 23 })
+    const db = s.client.database!
+    await s.client.read(db.characteristic('fff1')!)
+    await s.client.write(db.characteristic('fff1')!, pattern(100, 1))
+    const sub = await s.client.subscribe(db.characteristic('fff4')!)
+    for (let i = 0; i < 5; i++) await s.server.notify('n', Uint8Array.of(i, 0))
+    let n = 0
+    for await (const _ of sub) if (++n === 5) break
+    await s.c.updateParameters({ intervalMin: 40, intervalMax: 40, latency: 0, timeout: 500 })
+    await s.p.updateParameters({ intervalMin: 24, intervalMax: 24, latency: 0, timeout: 300 })
+    await s.c.disconnect()
+    const dir = mkdtempSync(join(tmpdir(), 'hcikit-e2e-'))
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+    const file = join(dir, 'central.btsnoop')
+    await writeBtsnoop(file, s.records)
+    const sum = await tsharkSummary(file)
+    const ours = attPdusIn(s.records)
+    t.same(sum.malformed, [], 'no malformed frame')
+    t.equal(sum.att, ours.tx + ours.rx, `tshark decoded all ${ours.tx + ours.rx} ATT PDUs`)
+    t.ok(
+      sum.signaling.includes(0x12) && sum.signaling.includes(0x13),
+      'the Connection Parameter Update Request and Response',
+    )
+    t.ok(
+      sum.attOpcodes.includes(0x1b) && sum.attOpcodes.includes(0x16) && sum.attOpcodes.includes(0x0c),
+      'notifications, prepared writes, read blobs',
+    )
+    if (keepCapture(file, 'gatt-virtual-central.btsnoop')) t.pass('capture kept in fixtures/captures/')
+  },
+)

@@ -21,13 +21,23 @@ export function steps(p: Peer): Step[] {
 }
 
 /** Wait for a peer's step (the `n`th of that name); a peer that reports 'error' fails the wait with its message. */
-export function step(p: Peer, name: string, ms: number, n = 1, match: (s: Step) => boolean = () => true): Promise<Step> {
-  return p.until(`step '${name}'`, (peer) => {
-    const all = steps(peer)
-    const err = all.find((s) => s.step === 'error')
-    if (err) throw new Error(`${peer.name} failed: ${String(err.message)}\n${peer.tail()}`)
-    return all.filter((s) => s.step === name && match(s))[n - 1]
-  }, ms)
+export function step(
+  p: Peer,
+  name: string,
+  ms: number,
+  n = 1,
+  match: (s: Step) => boolean = () => true,
+): Promise<Step> {
+  return p.until(
+    `step '${name}'`,
+    (peer) => {
+      const all = steps(peer)
+      const err = all.find((s) => s.step === 'error')
+      if (err) throw new Error(`${peer.name} failed: ${String(err.message)}\n${peer.tail()}`)
+      return all.filter((s) => s.step === name && match(s))[n - 1]
+    },
+    ms,
+  )
 }
 
 /** Fail with a clear message instead of hanging past `ms`. */

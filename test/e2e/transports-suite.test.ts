@@ -15,13 +15,29 @@ import net from 'node:net'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { open, createVirtualLink, uuidEquals, type Adapter, type Central, type Client, type Disconnection } from '../../src/index.ts'
+import {
+  open,
+  createVirtualLink,
+  uuidEquals,
+  type Adapter,
+  type Advertisement,
+  type Central,
+  type Client,
+  type Disconnection,
+} from '../../src/index.ts'
 import { VirtualLink } from '../../src/virtual/link.ts'
 import { VirtualController } from '../../src/virtual/controller.ts'
 import { RealtimeScheduler } from '../../src/virtual/scheduler.ts'
 import { TcpServe, startSession, type Session } from '../../src/virtual/serve.ts'
 import { PtyServe } from '../../src/virtual/serve-pty.ts'
-import { startSensorDevice, SENSOR_SERVICE, SENSOR_COUNTER, SENSOR_LABEL, BATTERY_SERVICE, type SensorDevice } from '../../src/devices/index.ts'
+import {
+  startSensorDevice,
+  SENSOR_SERVICE,
+  SENSOR_COUNTER,
+  SENSOR_LABEL,
+  BATTERY_SERVICE,
+  type SensorDevice,
+} from '../../src/devices/index.ts'
 import { haveSocat, within } from '../transports/helpers.ts'
 
 t.setTimeout(240_000)
@@ -38,14 +54,23 @@ const u32 = (b: Uint8Array): number => new DataView(b.buffer, b.byteOffset, b.by
  * The shared suite: a central opened on `transportSpec` (with `link` for 'virtual') against
  * `device`, which advertises on the same link as the controller behind the transport.
  */
-async function sharedSuite(t: Test, transportSpec: string, link: VirtualLink | undefined, device: SensorDevice, label: string): Promise<void> {
-  const central: Adapter = await within(open({ transport: transportSpec, ...(link ? { link } : {}), env: {}, timeout: CALL_MS }), `open(${transportSpec})`)
+async function sharedSuite(
+  t: Test,
+  transportSpec: string,
+  link: VirtualLink | undefined,
+  device: SensorDevice,
+  label: string,
+): Promise<void> {
+  const central: Adapter = await within(
+    open({ transport: transportSpec, ...(link ? { link } : {}), env: {}, timeout: CALL_MS }),
+    `open(${transportSpec})`,
+  )
   t.teardown(() => central.close())
   t.equal(central.state, 'open', 'the central adapter is open')
   t.not(central.address, device.address, 'the central is a different controller from the peripheral')
 
   // Scan: the device is found by its name, with its address and service.
-  let found
+  let found: Advertisement | undefined
   for await (const ad of central.scan({ name: device.name, timeout: CALL_MS })) {
     found = ad
     break
@@ -57,8 +82,14 @@ async function sharedSuite(t: Test, transportSpec: string, link: VirtualLink | u
   t.ok(found.connectable, 'connectable advertising')
 
   // Connect (discovers the database).
-  const connected = within(new Promise<Central>((resolve) => device.adapter.on('connection', resolve)), 'the peripheral to see the central connect')
-  const client: Client = await within(central.connect(found, { timeout: CALL_MS, cachePolicy: 'off' }), `connect to ${device.address}`)
+  const connected = within(
+    new Promise<Central>((resolve) => device.adapter.on('connection', resolve)),
+    'the peripheral to see the central connect',
+  )
+  const client: Client = await within(
+    central.connect(found, { timeout: CALL_MS, cachePolicy: 'off' }),
+    `connect to ${device.address}`,
+  )
   t.teardown(() => client[Symbol.asyncDispose]())
   const peripheralSide = await connected
   t.equal(client.connected, true, 'client connected')
@@ -67,11 +98,20 @@ async function sharedSuite(t: Test, transportSpec: string, link: VirtualLink | u
 
   // Discover.
   const uuids = client.services.map((s) => s.uuid)
-  t.ok(uuids.some((u) => uuidEquals(u, SENSOR_SERVICE)), `sensor service discovered (${uuids.join(', ')})`)
-  t.ok(uuids.some((u) => uuidEquals(u, BATTERY_SERVICE)), 'battery service discovered')
+  t.ok(
+    uuids.some((u) => uuidEquals(u, SENSOR_SERVICE)),
+    `sensor service discovered (${uuids.join(', ')})`,
+  )
+  t.ok(
+    uuids.some((u) => uuidEquals(u, BATTERY_SERVICE)),
+    'battery service discovered',
+  )
   const labelChr = client.characteristic(SENSOR_SERVICE, SENSOR_LABEL)
   const counterChr = client.characteristic(SENSOR_SERVICE, SENSOR_COUNTER)
-  t.ok(labelChr.can('Write') && labelChr.can('WriteWithoutResponse') && labelChr.can('Read'), 'LABEL: read, write, write without response')
+  t.ok(
+    labelChr.can('Write') && labelChr.can('WriteWithoutResponse') && labelChr.can('Read'),
+    'LABEL: read, write, write without response',
+  )
   t.ok(counterChr.can('Notify'), 'COUNTER: notify')
 
   // Read.
@@ -81,12 +121,23 @@ async function sharedSuite(t: Test, transportSpec: string, link: VirtualLink | u
   const withResp = `${label}/with-response`
   await within(client.write(labelChr, enc(withResp), { timeout: CALL_MS }), 'write LABEL (with response)')
   t.equal(device.label, withResp, 'the device took the write request')
-  t.equal(dec(await within(client.read(labelChr, { timeout: CALL_MS }), 'read LABEL back')), withResp, 'read back after write with response')
+  t.equal(
+    dec(await within(client.read(labelChr, { timeout: CALL_MS }), 'read LABEL back')),
+    withResp,
+    'read back after write with response',
+  )
 
   // Write without response (ATT Write Command), read back: the read follows it on the same bearer.
   const noResp = `${label}/without-response`
-  await within(client.write(labelChr, enc(noResp), { withoutResponse: true, timeout: CALL_MS }), 'write LABEL (without response)')
-  t.equal(dec(await within(client.read(labelChr, { timeout: CALL_MS }), 'read LABEL back')), noResp, 'read back after write without response')
+  await within(
+    client.write(labelChr, enc(noResp), { withoutResponse: true, timeout: CALL_MS }),
+    'write LABEL (without response)',
+  )
+  t.equal(
+    dec(await within(client.read(labelChr, { timeout: CALL_MS }), 'read LABEL back')),
+    noResp,
+    'read back after write without response',
+  )
   t.equal(device.label, noResp, 'the device took the write command')
 
   // Notify: N notifications of consecutive counter values.
@@ -121,11 +172,18 @@ async function sharedSuite(t: Test, transportSpec: string, link: VirtualLink | u
 }
 
 /** A realtime link with a controller to serve and the sensor attached in process. */
-async function servedRig(t: Test, seed: number, label: string): Promise<{ link: VirtualLink; controller: VirtualController; device: SensorDevice }> {
+async function servedRig(
+  t: Test,
+  seed: number,
+  label: string,
+): Promise<{ link: VirtualLink; controller: VirtualController; device: SensorDevice }> {
   const link = new VirtualLink({ seed, scheduler: new RealtimeScheduler({ seed }) })
   const controller = new VirtualController(link, {})
   t.teardown(() => controller.detach())
-  const device = await within(startSensorDevice({ link, label, name: `e2e ${label}`, intervalMs: 100 }), 'the sensor device to start')
+  const device = await within(
+    startSensorDevice({ link, label, name: `e2e ${label}`, intervalMs: 100 }),
+    'the sensor device to start',
+  )
   t.teardown(() => device.close())
   return { link, controller, device }
 }
@@ -138,7 +196,10 @@ function tempDir(t: Test, prefix: string): string {
 
 t.test('virtual (in-process)', async (t) => {
   const link = createVirtualLink({ seed: 61 })
-  const device = await within(startSensorDevice({ link, label: 'virtual', name: 'e2e virtual', intervalMs: 100 }), 'the sensor device to start')
+  const device = await within(
+    startSensorDevice({ link, label: 'virtual', name: 'e2e virtual', intervalMs: 100 }),
+    'the sensor device to start',
+  )
   t.teardown(() => device.close())
   await sharedSuite(t, 'virtual', link, device, 'virtual')
 })
@@ -181,13 +242,25 @@ t.test('UART through a pty (PtyServe via socat)', { skip: haveSocat ? false : 's
  * where they are not set (our machines have no radio).
  */
 const env = process.env
-const realCentral = env['HCIKIT_TEST_USB'] ? `usb:${env['HCIKIT_TEST_USB']}` : env['HCIKIT_TEST_HCI'] ? `hci${env['HCIKIT_TEST_HCI']}` : undefined
+const realCentral = env['HCIKIT_TEST_USB']
+  ? `usb:${env['HCIKIT_TEST_USB']}`
+  : env['HCIKIT_TEST_HCI']
+    ? `hci${env['HCIKIT_TEST_HCI']}`
+    : undefined
 const realPeripheral = env['HCIKIT_TEST_PERIPHERAL']
 t.test(
   'real controllers (HCIKIT_TEST_USB or HCIKIT_TEST_HCI, with HCIKIT_TEST_PERIPHERAL)',
-  { skip: realCentral && realPeripheral ? false : 'needs HCIKIT_TEST_USB=VID:PID or HCIKIT_TEST_HCI=N, and HCIKIT_TEST_PERIPHERAL=SPEC' },
+  {
+    skip:
+      realCentral && realPeripheral
+        ? false
+        : 'needs HCIKIT_TEST_USB=VID:PID or HCIKIT_TEST_HCI=N, and HCIKIT_TEST_PERIPHERAL=SPEC',
+  },
   async (t) => {
-    const device = await within(startSensorDevice({ transport: realPeripheral!, label: 'real', name: 'e2e real', intervalMs: 100 }), `the sensor device to start on ${realPeripheral}`)
+    const device = await within(
+      startSensorDevice({ transport: realPeripheral!, label: 'real', name: 'e2e real', intervalMs: 100 }),
+      `the sensor device to start on ${realPeripheral}`,
+    )
     t.teardown(() => device.close())
     await sharedSuite(t, realCentral!, undefined, device, 'real')
   },

@@ -89,7 +89,9 @@ export async function rig(o: { decl: DatabaseDeclaration; attMtu?: number; seed?
 }
 
 /** ATT request opcodes (Core v5.4 Vol 3 Part F 3.4): the PDUs a client sends and waits on. */
-export const ATT_REQUESTS: ReadonlySet<number> = new Set([0x02, 0x04, 0x06, 0x08, 0x0a, 0x0c, 0x0e, 0x10, 0x12, 0x16, 0x18, 0x20])
+export const ATT_REQUESTS: ReadonlySet<number> = new Set([
+  0x02, 0x04, 0x06, 0x08, 0x0a, 0x0c, 0x0e, 0x10, 0x12, 0x16, 0x18, 0x20,
+])
 
 /** Count the ATT requests a connection's peer sends, as `link` (the receiving end) sees them. */
 export function requestCounter(link: Connection): { readonly count: number; mark(): void; since(): number } {

@@ -30,7 +30,13 @@ t.test('real device: PLAYBULB CANDLE advertising and scan response', async (t) =
   t.equal(toHex(adv.manufacturerData[0]!.data), '504f57')
   t.same(
     adv.structures.map((s) => [s.type, s.offset, toHex(s.data)]),
-    [[0x01, 0, '06'], [0x03, 3, '02ff'], [0x19, 7, '4003'], [0x0a, 11, 'fe'], [0xff, 14, '4d49504f57']],
+    [
+      [0x01, 0, '06'],
+      [0x03, 3, '02ff'],
+      [0x19, 7, '4003'],
+      [0x0a, 11, 'fe'],
+      [0xff, 14, '4d49504f57'],
+    ],
   )
   t.equal(adv.structures[4]!.typeName, 'Manufacturer Specific Data')
   const rsp = parseAd(hex('1009 504c415942554c422043414e444c45'))
@@ -204,10 +210,11 @@ t.test('every data type of CSS v11 Part A', async (t) => {
   t.equal(toHex(more.resolvableSetIdentifier!), '0a0b0c0d0e0f')
   t.equal(more.advertisingInterval, 0x080000)
   t.equal(more.broadcastName, 'Jazz')
-  t.same(
-    Object.fromEntries(Object.entries(more.encryptedData!).map(([k, v]) => [k, toHex(v)])),
-    { randomizer: '0102030405', payload: 'aabbcc', mic: 'ddeeff00' },
-  )
+  t.same(Object.fromEntries(Object.entries(more.encryptedData!).map(([k, v]) => [k, toHex(v)])), {
+    randomizer: '0102030405',
+    payload: 'aabbcc',
+    mic: 'ddeeff00',
+  })
   t.same(more.periodicAdvertisingResponseTiming, {
     rspAccessAddress: 0x12345678,
     numSubevents: 5,
@@ -244,8 +251,13 @@ t.test('malformed data keeps what came before and reports the rest', async (t) =
   const past = parseAd(hex('020106 0b09414243'))
   t.equal(past.flags, 6)
   t.equal(past.localName, undefined)
-  t.same(past.structures.map((s) => s.type), [0x01])
-  t.same(past.errors, [{ offset: 3, message: 'AD structure (type 0x09) length 11 runs past the end of the data (4 bytes left)' }])
+  t.same(
+    past.structures.map((s) => s.type),
+    [0x01],
+  )
+  t.same(past.errors, [
+    { offset: 3, message: 'AD structure (type 0x09) length 11 runs past the end of the data (4 bytes left)' },
+  ])
 
   const lone = parseAd(hex('020106 01'))
   t.equal(lone.structures.length, 1)
@@ -260,8 +272,15 @@ t.test('malformed data keeps what came before and reports the rest', async (t) =
   const wrong = parseAd(hex('030a0102 02ff06 0119 03ff3400'))
   t.equal(wrong.txPower, undefined)
   t.equal(wrong.appearance, undefined)
-  t.same(wrong.manufacturerData.map((m) => m.companyId), [0x0034])
-  t.same(wrong.structures.map((s) => s.type), [0x0a, 0xff, 0x19, 0xff], 'wrong-size structures stay in the raw list')
+  t.same(
+    wrong.manufacturerData.map((m) => m.companyId),
+    [0x0034],
+  )
+  t.same(
+    wrong.structures.map((s) => s.type),
+    [0x0a, 0xff, 0x19, 0xff],
+    'wrong-size structures stay in the raw list',
+  )
   t.same(
     wrong.errors.map((e) => e.offset),
     [2, 6, 9],
@@ -273,7 +292,9 @@ t.test('malformed data keeps what came before and reports the rest', async (t) =
   t.equal(padded.structures.length, 1)
   const garbage = parseAd(hex('020106 00 0509'))
   t.equal(garbage.structures.length, 1, 'nothing after the zero length octet is parsed')
-  t.same(garbage.errors, [{ offset: 4, message: 'non-zero byte in the padding after the zero length octet at offset 3' }])
+  t.same(garbage.errors, [
+    { offset: 4, message: 'non-zero byte in the padding after the zero length octet at offset 3' },
+  ])
 
   t.same(parseAd(new Uint8Array(0)).structures, [])
   const ips = parseAd(hex('04 25 04 01 02'))
@@ -340,10 +361,16 @@ t.test('builder writes the bytes the spec describes', async (t) => {
     '05ff4c000215' + '04169ffe00' + '12219ecadc240ee5a9e093f3a3b50100406e01' + '0319c103',
   )
   t.equal(toHex(new AdBuilder().serviceUuids([]).build()), '0103', 'an empty complete list says "no services"')
-  t.equal(toHex(new AdBuilder().uri('https://www.bluetooth.com').build()), '1524172f2f7777772e626c7565746f6f74682e636f6d')
+  t.equal(
+    toHex(new AdBuilder().uri('https://www.bluetooth.com').build()),
+    '1524172f2f7777772e626c7565746f6f74682e636f6d',
+  )
   t.equal(toHex(new AdBuilder().uri('foo:bar').build()), '092401666f6f3a626172')
   t.equal(toHex(new AdBuilder().uri('maps:x').build()), '0424c28778')
-  t.equal(toHex(new AdBuilder().advertisingInterval(0x0800).advertisingInterval(0x010000).build()), '031a0008' + '042f000001')
+  t.equal(
+    toHex(new AdBuilder().advertisingInterval(0x0800).advertisingInterval(0x010000).build()),
+    '031a0008' + '042f000001',
+  )
   t.equal(
     toHex(
       new AdBuilder()
@@ -369,8 +396,14 @@ t.test('builder refuses what does not fit, naming it', async (t) => {
     message: 'Tx Power Level (3 bytes at offset 31) does not fit: the AD structures need 34 bytes, the limit is 31',
   })
   t.equal(full.build(34).length, 34, 'fits in a longer (extended) advertisement')
-  t.throws(() => new AdBuilder().flags(6).name('x'.repeat(27)).build(), /^Complete Local Name \(29 bytes at offset 3\) does not fit/)
-  t.throws(() => new AdBuilder().raw(0xff, new Uint8Array(255)), /Manufacturer Specific Data: 255 bytes of AD data do not fit in one AD structure/)
+  t.throws(
+    () => new AdBuilder().flags(6).name('x'.repeat(27)).build(),
+    /^Complete Local Name \(29 bytes at offset 3\) does not fit/,
+  )
+  t.throws(
+    () => new AdBuilder().raw(0xff, new Uint8Array(255)),
+    /Manufacturer Specific Data: 255 bytes of AD data do not fit in one AD structure/,
+  )
   t.doesNotThrow(() => new AdBuilder().raw(0xff, new Uint8Array(254)).build(256))
   t.throws(() => new AdBuilder().txPower(200), RangeError)
   t.throws(() => new AdBuilder().flags(256), RangeError)
@@ -396,8 +429,14 @@ t.test('builder -> parser round trip', async (t) => {
   t.same(ad.serviceUuids, [base('180a'), base('feedbeef'), 'a0b40001-926d-4d61-98df-8c5c62ee53b3'])
   t.equal(ad.serviceUuidsComplete, true)
   t.equal(ad.localName, 'Round trip ✓')
-  t.same(ad.manufacturerData.map((m) => [m.companyId, toHex(m.data)]), [[0x59, '010203']])
-  t.same(ad.serviceData.map((d) => [d.uuid, toHex(d.data)]), [[base('180f'), '55']])
+  t.same(
+    ad.manufacturerData.map((m) => [m.companyId, toHex(m.data)]),
+    [[0x59, '010203']],
+  )
+  t.same(
+    ad.serviceData.map((d) => [d.uuid, toHex(d.data)]),
+    [[base('180f'), '55']],
+  )
   t.equal(ad.appearance, 0x0340)
   t.equal(ad.txPower, 4)
   t.throws(() => new AdBuilder().name('x'.repeat(40)).build(), RangeError, 'legacy limit by default')
@@ -469,8 +508,14 @@ function tshark(file: string): Promise<Frame[]> {
           frames.push({ no: Number(m[1]), cols: cols as Frame['cols'], bytes: new Uint8Array(0), hex: [] })
           continue
         }
-        const h = /^[0-9a-f]{4,}  ((?:[0-9a-f]{2} ?)+)/.exec(line)
-        if (h && frames.length) frames.at(-1)!.hex.push(...h[1]!.trim().split(' ').map((x) => parseInt(x, 16)))
+        const h = /^[0-9a-f]{4,} {2}((?:[0-9a-f]{2} ?)+)/.exec(line)
+        if (h && frames.length)
+          frames.at(-1)!.hex.push(
+            ...h[1]!
+              .trim()
+              .split(' ')
+              .map((x) => parseInt(x, 16)),
+          )
       }
       resolve(frames.map((f) => ({ no: f.no, cols: f.cols, bytes: Uint8Array.from(f.hex) })))
     }),
@@ -547,9 +592,15 @@ function ourFields(data: Uint8Array): { fields: Record<Field, string[]>; errors:
     else if (s.type === 0x0a && s.data.length > 1) f.power_level.push(String((s.data[0]! << 24) >> 24)) // tshark: first octet
     if (one.appearance !== undefined) f.appearance.push(hex4(one.appearance))
     if (one.leBluetoothDeviceAddress) {
-      f.bd_addr.push([...s.data.subarray(1, 7)].reverse().map((x) => toHex(Uint8Array.of(x))).join(':')) // tshark's reading
+      f.bd_addr.push(
+        [...s.data.subarray(1, 7)]
+          .reverse()
+          .map((x) => toHex(Uint8Array.of(x)))
+          .join(':'),
+      ) // tshark's reading
     }
-    if (one.peripheralConnectionIntervalRange) f.connection_interval_min.push(String(one.peripheralConnectionIntervalRange.min))
+    if (one.peripheralConnectionIntervalRange)
+      f.connection_interval_min.push(String(one.peripheralConnectionIntervalRange.min))
   }
   let errors = 0
   let tolerated = 0
@@ -592,7 +643,8 @@ function compare(frame: Frame): { disagreements: string[]; ads: number; errors: 
       theirs = theirs.slice(0, -1)
       mine = mine.slice(0, theirs.length)
     }
-    if (theirs !== mine) out.push(`frame ${frame.no} ${k}: tshark ${JSON.stringify(theirs)}, ours ${JSON.stringify(mine)}`)
+    if (theirs !== mine)
+      out.push(`frame ${frame.no} ${k}: tshark ${JSON.stringify(theirs)}, ours ${JSON.stringify(mine)}`)
   }
   const malformed = frame.cols.malformed !== ''
   if (malformed && errors === 0) out.push(`frame ${frame.no}: tshark says malformed, we found nothing wrong`)
@@ -610,7 +662,11 @@ function checkFrames(t: Test, frames: Frame[], label: string): { ads: number; er
     ads += r.ads
     errors += r.errors
   }
-  t.same(disagreements.slice(0, 20), [], `${label}: ${frames.length} packets, ${ads} AD blocks, ${disagreements.length} disagreements with tshark`)
+  t.same(
+    disagreements.slice(0, 20),
+    [],
+    `${label}: ${frames.length} packets, ${ads} AD blocks, ${disagreements.length} disagreements with tshark`,
+  )
   return { ads, errors }
 }
 
@@ -619,7 +675,10 @@ function pool<T>(jobs: (() => Promise<T>)[], width: number): Promise<T>[] {
   const settle = jobs.map(() => {
     let resolve!: (v: T) => void
     let reject!: (e: unknown) => void
-    const promise = new Promise<T>((res, rej) => ((resolve = res), (reject = rej)))
+    const promise = new Promise<T>((res, rej) => {
+      resolve = res
+      reject = rej
+    })
     promise.catch(() => {}) // awaited later; do not let an early failure count as unhandled
     return { promise, resolve, reject }
   })
@@ -702,7 +761,7 @@ t.test('tshark agrees on edge cases, malformed ones included', async (t) => {
 /** Runs a fast-check property as one tap assertion (the counterexample is in the message). */
 function holds<T>(t: Test, property: fc.IProperty<T>, params: fc.Parameters<T>): void {
   const r = fc.check(property, params)
-  t.notOk(r.failed, r.failed ? fc.defaultReportMessage(r) ?? 'failed' : `${r.numRuns} runs`)
+  t.notOk(r.failed, r.failed ? (fc.defaultReportMessage(r) ?? 'failed') : `${r.numRuns} runs`)
 }
 
 /** Every byte array in the result is a view inside the input. */
@@ -710,7 +769,12 @@ function viewsInside(input: Uint8Array, ad: ParsedAd): boolean {
   let ok = true
   const visit = (v: unknown) => {
     if (v instanceof Uint8Array) {
-      if (v.buffer !== input.buffer || v.byteOffset < input.byteOffset || v.byteOffset + v.length > input.byteOffset + input.length) ok = false
+      if (
+        v.buffer !== input.buffer ||
+        v.byteOffset < input.byteOffset ||
+        v.byteOffset + v.length > input.byteOffset + input.length
+      )
+        ok = false
     } else if (v !== null && typeof v === 'object') Object.values(v).forEach(visit)
   }
   visit(ad)
@@ -726,22 +790,49 @@ function viewsInside(input: Uint8Array, ad: ParsedAd): boolean {
 const builderOps = fc.array(
   fc.oneof(
     fc.integer({ min: 0, max: 255 }).map((n) => (b: AdBuilder) => b.flags(n)),
-    fc.tuple(fc.string({ maxLength: 12 }), fc.boolean()).map(([s, c]) => (b: AdBuilder) => b.name(s, c)),
+    fc.tuple(fc.string({ maxLength: 12 }), fc.boolean()).map(
+      ([s, c]) =>
+        (b: AdBuilder) =>
+          b.name(s, c),
+    ),
     fc
-      .tuple(fc.array(fc.oneof(fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: 0x10000, max: 0xffffffff }), fc.uuid()), { maxLength: 4 }), fc.boolean())
-      .map(([l, c]) => (b: AdBuilder) => b.serviceUuids(l, c)),
-    fc.tuple(fc.integer({ min: 0, max: 0xffff }), fc.uint8Array({ maxLength: 12 })).map(([c, d]) => (b: AdBuilder) => b.manufacturerData(c, d)),
-    fc.tuple(fc.oneof(fc.integer({ min: 0, max: 0xffff }), fc.uuid()), fc.uint8Array({ maxLength: 8 })).map(([u, d]) => (b: AdBuilder) => b.serviceData(u, d)),
+      .tuple(
+        fc.array(
+          fc.oneof(fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: 0x10000, max: 0xffffffff }), fc.uuid()),
+          { maxLength: 4 },
+        ),
+        fc.boolean(),
+      )
+      .map(
+        ([l, c]) =>
+          (b: AdBuilder) =>
+            b.serviceUuids(l, c),
+      ),
+    fc.tuple(fc.integer({ min: 0, max: 0xffff }), fc.uint8Array({ maxLength: 12 })).map(
+      ([c, d]) =>
+        (b: AdBuilder) =>
+          b.manufacturerData(c, d),
+    ),
+    fc.tuple(fc.oneof(fc.integer({ min: 0, max: 0xffff }), fc.uuid()), fc.uint8Array({ maxLength: 8 })).map(
+      ([u, d]) =>
+        (b: AdBuilder) =>
+          b.serviceData(u, d),
+    ),
     fc.integer({ min: -128, max: 127 }).map((n) => (b: AdBuilder) => b.txPower(n)),
     fc.integer({ min: 0, max: 0xffff }).map((n) => (b: AdBuilder) => b.appearance(n)),
-    fc.tuple(fc.integer({ min: 0, max: 0xff }), fc.uint8Array({ maxLength: 10 })).map(([ty, d]) => (b: AdBuilder) => b.raw(ty, d)),
+    fc.tuple(fc.integer({ min: 0, max: 0xff }), fc.uint8Array({ maxLength: 10 })).map(
+      ([ty, d]) =>
+        (b: AdBuilder) =>
+          b.raw(ty, d),
+    ),
   ),
   { maxLength: 10 },
 )
 const built = builderOps.map((ops) => ops.reduce((b, op) => op(b), new AdBuilder()).build(1650))
 
 t.test('random bytes never throw and stay inside the input', async (t) => {
-  holds(t, 
+  holds(
+    t,
     fc.property(fc.uint8Array({ maxLength: 300 }), fc.nat(8), (bytes, lead) => {
       // Parse a window of a larger buffer so that views must carry the right byteOffset.
       const big = new Uint8Array(bytes.length + lead + 3)
@@ -755,27 +846,34 @@ t.test('random bytes never throw and stay inside the input', async (t) => {
   )
 })
 
-t.test('builder output parses cleanly; mutated output never throws and keeps the structures before the damage', async (t) => {
-  holds(t, 
-    fc.property(built, fc.nat(), fc.uint8Array({ minLength: 1, maxLength: 40 }), (data, at, junk) => {
-      const clean = parseAd(data)
-      // The builder frames every structure correctly (raw() may still carry a bad body).
-      if (clean.errors.some((e) => /runs past|padding/.test(e.message))) return false
-      if (clean.structures.reduce((n, s) => n + 2 + s.data.length, 0) !== data.length) return false
-      const cut = data.length ? at % (data.length + 1) : 0
-      const damaged = Uint8Array.from([...data.subarray(0, cut), ...junk])
-      const ad = parseAd(damaged)
-      if (!viewsInside(damaged, ad)) return false
-      // Every structure that ends before the damage is still there, unchanged.
-      const before = clean.structures.filter((s) => s.offset + 2 + s.data.length <= cut)
-      return before.every((s, i) => ad.structures[i]?.offset === s.offset && toHex(ad.structures[i]!.data) === toHex(s.data))
-    }),
-    { numRuns: 1000, seed: 42 },
-  )
-})
+t.test(
+  'builder output parses cleanly; mutated output never throws and keeps the structures before the damage',
+  async (t) => {
+    holds(
+      t,
+      fc.property(built, fc.nat(), fc.uint8Array({ minLength: 1, maxLength: 40 }), (data, at, junk) => {
+        const clean = parseAd(data)
+        // The builder frames every structure correctly (raw() may still carry a bad body).
+        if (clean.errors.some((e) => /runs past|padding/.test(e.message))) return false
+        if (clean.structures.reduce((n, s) => n + 2 + s.data.length, 0) !== data.length) return false
+        const cut = data.length ? at % (data.length + 1) : 0
+        const damaged = Uint8Array.from([...data.subarray(0, cut), ...junk])
+        const ad = parseAd(damaged)
+        if (!viewsInside(damaged, ad)) return false
+        // Every structure that ends before the damage is still there, unchanged.
+        const before = clean.structures.filter((s) => s.offset + 2 + s.data.length <= cut)
+        return before.every(
+          (s, i) => ad.structures[i]?.offset === s.offset && toHex(ad.structures[i]!.data) === toHex(s.data),
+        )
+      }),
+      { numRuns: 1000, seed: 42 },
+    )
+  },
+)
 
 t.test('builder -> parser round trip for arbitrary fields', async (t) => {
-  holds(t, 
+  holds(
+    t,
     fc.property(
       fc.string({ maxLength: 20 }).filter((s) => !s.endsWith('\u0000')),
       fc.array(fc.integer({ min: 0, max: 0xffff }), { maxLength: 5 }),
@@ -791,7 +889,8 @@ t.test('builder -> parser round trip for arbitrary fields', async (t) => {
           ad.localName === name.replace(/[\ud800-\udfff]/g, '\ufffd') &&
           ad.txPower === tx &&
           JSON.stringify(ad.serviceUuids) === JSON.stringify(uuids.map((u) => base(u.toString(16).padStart(4, '0')))) &&
-          JSON.stringify(ad.manufacturerData.map((m) => [m.companyId, toHex(m.data)])) === JSON.stringify(mfr.map(([c, d]) => [c, toHex(d)]))
+          JSON.stringify(ad.manufacturerData.map((m) => [m.companyId, toHex(m.data)])) ===
+            JSON.stringify(mfr.map(([c, d]) => [c, toHex(d)]))
         )
       },
     ),

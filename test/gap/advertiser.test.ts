@@ -26,7 +26,11 @@ t.test('extended set: parameters, data in fragments, enable with duration, termi
   t.equal(adv.extended, true, 'chosen from LE feature bit 12')
   const data = new Uint8Array(600).map((_, i) => i & 0xff)
   const created = adv.createSet({ data, connectable: false, intervalMs: 100, durationMs: 1000 })
-  t.equal(toHex(await s.answer(0x2036, '0000')), hex('01 0000 a00000 a00000 07 00 00 000000000000 00 7f 01 00 01 01 00'), 'handle 1, extended non-connectable non-scannable, 100 ms, 1M/1M, SID 1')
+  t.equal(
+    toHex(await s.answer(0x2036, '0000')),
+    hex('01 0000 a00000 a00000 07 00 00 000000000000 00 7f 01 00 01 01 00'),
+    'handle 1, extended non-connectable non-scannable, 100 ms, 1M/1M, SID 1',
+  )
   const f1 = await s.answer(0x2037)
   const f2 = await s.answer(0x2037)
   const f3 = await s.answer(0x2037)
@@ -56,9 +60,17 @@ t.test('extended set: parameters, data in fragments, enable with duration, termi
   s.injectEvent(ev.leEnhancedConnectionComplete(0x41))
   s.injectEvent(ev.raw(0x3e, '12 00 00 4100 03'))
   await settle()
-  t.equal(toHex(await s.answer(0x2039)), hex('01 01 00 0000 00'), 'restartOnConnect: set 0 enabled again after Advertising Set Terminated')
+  t.equal(
+    toHex(await s.answer(0x2039)),
+    hex('01 01 00 0000 00'),
+    'restartOnConnect: set 0 enabled again after Advertising Set Terminated',
+  )
   t.equal(set.enabled, true, 'the other set kept advertising')
-  await t.rejects(adv.createSet({ data: new Uint8Array(10), scanResponse: new Uint8Array(10), legacyPdu: false }), { code: 'INVALID_PARAMETERS' }, 'extended scannable with data refused')
+  await t.rejects(
+    adv.createSet({ data: new Uint8Array(10), scanResponse: new Uint8Array(10), legacyPdu: false }),
+    { code: 'INVALID_PARAMETERS' },
+    'extended scannable with data refused',
+  )
 })
 
 t.test('legacy duration on the host clock; one set only', async (t) => {
@@ -138,7 +150,10 @@ t.test('virtual link: a central connects; the set restarts; accept() gets the co
   t.teardown(() => scheduler.close())
   const pConns = new Connections(pHost, { clock })
   const cConns = new Connections(cHost, { clock })
-  t.teardown(() => (pConns.close(), cConns.close()))
+  t.teardown(() => {
+    pConns.close()
+    cConns.close()
+  })
   const adv = new Advertiser(pHost)
   await adv.start({ data: new AdBuilder().flags(6).name('restart'), intervalMs: 20, restartOnConnect: true })
   const set = adv.defaultSet!

@@ -19,7 +19,19 @@ const le16 = (v: number): string => toHex(Uint8Array.of(v & 0xff, v >> 8))
 
 /** 7.7.65.1 LE Connection Complete: status, handle, role, peer type, peer address (LE), interval 0x18, latency 0, timeout 0x190, SCA 0. */
 function leConnectionComplete(handle: number, role: number, status = 0, peer = 'aabbccddeeff'): string {
-  return ev.raw(0x3e, '01' + toHex(Uint8Array.of(status)) + le16(handle) + toHex(Uint8Array.of(role)) + '00' + peer + '1800' + '0000' + '9001' + '00')
+  return ev.raw(
+    0x3e,
+    '01' +
+      toHex(Uint8Array.of(status)) +
+      le16(handle) +
+      toHex(Uint8Array.of(role)) +
+      '00' +
+      peer +
+      '1800' +
+      '0000' +
+      '9001' +
+      '00',
+  )
 }
 
 async function ready(): Promise<Script> {
@@ -31,7 +43,7 @@ async function ready(): Promise<Script> {
 }
 
 /** What the host sent since the last call (type:hex). */
-async function drain(s: Script): Promise<string[]> {
+async function _drain(s: Script): Promise<string[]> {
   await settle()
   await settle()
   return s.received.splice(0).map((p) => `${p.type}:${toHex(p.data)}`)
@@ -59,7 +71,11 @@ t.test('connect (legacy): LE Create Connection, then the Connection from LE Conn
   // ACL for the handle reaches its mux: an Exchange MTU Request is answered by its ATT bearer.
   s.injectAcl(hex('4000 0700 0300 0400 02 1700'))
   const out = await s.expectAcl()
-  t.same([out.handle, out.pb, toHex(out.data)], [0x40, 0, hex('0300 0400 03 0502')], 'Exchange MTU Response 517 on handle 0x040')
+  t.same(
+    [out.handle, out.pb, toHex(out.data)],
+    [0x40, 0, hex('0300 0400 03 0502')],
+    'Exchange MTU Response 517 on handle 0x040',
+  )
   // ACL for another handle does not.
   s.injectAcl(hex('4100 0700 0300 0400 02 1700'))
   await s.expectNothing()
@@ -85,7 +101,10 @@ t.test('connect (legacy): LE Create Connection, then the Connection from LE Conn
 t.test('connect (extended): LE Extended Create Connection with the 1M PHY parameters', async (t) => {
   const s = await ready()
   const cs = new Connections(s.host, { clock: s.clock, extended: true })
-  const p = cs.connect({ address: 'C0:11:22:33:44:55', type: 'random' }, { parameters: { intervalMin: 6, intervalMax: 12, latency: 1, timeout: 42 } })
+  const p = cs.connect(
+    { address: 'C0:11:22:33:44:55', type: 'random' },
+    { parameters: { intervalMin: 6, intervalMax: 12, latency: 1, timeout: 42 } },
+  )
   t.equal(
     toHex(await s.expectCommand(0x2043)),
     hex('00 00 01 554433 2211c0 01  6000 6000 0600 0c00 0100 2a00 0000 0000'),
@@ -94,7 +113,11 @@ t.test('connect (extended): LE Extended Create Connection with the 1M PHY parame
   s.injectEvent(ev.commandStatus(0x2043))
   s.injectEvent(ev.raw(0x3e, '0a 00 4100 00 01 554433 2211c0 000000000000 000000000000 0600 0100 2a00 00'))
   const c = await p
-  t.same([c.handle, c.role, c.peer], [0x41, 'central', { address: 'C0:11:22:33:44:55', type: 'random' }], 'from LE Enhanced Connection Complete')
+  t.same(
+    [c.handle, c.role, c.peer],
+    [0x41, 'central', { address: 'C0:11:22:33:44:55', type: 'random' }],
+    'from LE Enhanced Connection Complete',
+  )
 })
 
 t.test('attempts are serialised; a failed one rejects with the status named', async (t) => {
@@ -200,6 +223,11 @@ t.test('virtual link: without legacy commands used, connect picks LE Extended Cr
   t.teardown(() => r.close())
   const { c } = await r.connect({ direct: true })
   t.equal(c.role, 'central')
-  const opcodes = r.records.filter((x) => x.direction === 'tx' && x.packetType === 1).map((x) => x.data[0]! | (x.data[1]! << 8))
-  t.ok(opcodes.includes(0x2043) && !opcodes.includes(0x200d), 'LE Extended Create Connection (the controller has LE feature bit 12)')
+  const opcodes = r.records
+    .filter((x) => x.direction === 'tx' && x.packetType === 1)
+    .map((x) => x.data[0]! | (x.data[1]! << 8))
+  t.ok(
+    opcodes.includes(0x2043) && !opcodes.includes(0x200d),
+    'LE Extended Create Connection (the controller has LE feature bit 12)',
+  )
 })

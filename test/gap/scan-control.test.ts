@@ -21,11 +21,20 @@ const report = (addr: string, data: string): string =>
   ev.raw(0x3e, hex(`02 01 03 00 ${addr} ${(data.length / 2).toString(16).padStart(2, '0')} ${data} d8`))
 /** 7.7.65.1 LE Connection Complete: status, handle, role 0, public peer, interval 0x18, latency 0, timeout 0x190, SCA 0. */
 const complete = (handle: number, status = 0, peer = 'aabbccddeeff'): string =>
-  ev.raw(0x3e, '01' + toHex(Uint8Array.of(status)) + le16(handle) + '00' + '00' + peer + '1800' + '0000' + '9001' + '00')
+  ev.raw(
+    0x3e,
+    '01' + toHex(Uint8Array.of(status)) + le16(handle) + '00' + '00' + peer + '1800' + '0000' + '9001' + '00',
+  )
 
 /** The scans end at their timeout (a pending next() would queue a return() behind it). */
 const SCAN_MS = 600_000
-async function end(t: Test, s: Script, pending: Promise<IteratorResult<Advertisement>>, opcode = 0x200c, off = '0000'): Promise<void> {
+async function end(
+  t: Test,
+  s: Script,
+  pending: Promise<IteratorResult<Advertisement>>,
+  opcode = 0x200c,
+  off = '0000',
+): Promise<void> {
   await settle()
   s.clock.advance(SCAN_MS)
   t.equal(toHex(await s.answer(opcode)), off, 'the scan ends at its timeout: disabled')
@@ -52,36 +61,43 @@ async function scanning(t: Test, s: Script) {
   return { scanner, it, first }
 }
 
-t.test('connect during a scan: Enable 0, Create Connection, Connection Complete, Enable 1; the scan goes on', async (t) => {
-  const s = await ready()
-  const { scanner, it, first } = await scanning(t, s)
-  s.injectEvent(report('111111111111', '020106'))
-  t.match((await first).value as Advertisement, { address: '11:11:11:11:11:11' })
-  const cs = new Connections(s.host, { clock: s.clock })
-  const p = cs.connect('FF:EE:DD:CC:BB:AA')
-  t.equal(toHex(await s.answer(0x200c)), '0000', 'scanning disabled before initiating')
-  t.equal(toHex(await s.expectCommand(0x200d)).slice(12, 24), 'aabbccddeeff', 'then LE Create Connection to the peer')
-  s.injectEvent(ev.commandStatus(0x200d))
-  await s.expectNothing()
-  s.injectEvent(complete(0x40))
-  const c = await p
-  t.equal(c.handle, 0x40)
-  t.equal(toHex(await s.answer(0x200c)), '0100', 'scanning enabled again after Connection Complete')
-  await settle()
-  // The iterator did not end; its dedup still knows the first device.
-  const next = it.next()
-  s.injectEvent(report('111111111111', '020106'))
-  s.injectEvent(report('222222222222', '020106'))
-  const r = await next
-  t.equal(r.done, false)
-  t.match(r.value as Advertisement, { address: '22:22:22:22:22:22' }, 'advertisements keep coming after the connection')
-  t.equal(scanner.stats.duplicates, 1, 'the repeat of the device seen before the pause is a duplicate')
-  t.same(scanControl(s.host).counts, { pauses: 1, resumes: 1 })
-  const done = it.return(undefined)
-  t.equal(toHex(await s.answer(0x200c)), '0000')
-  await done
-  await s.expectNothing()
-})
+t.test(
+  'connect during a scan: Enable 0, Create Connection, Connection Complete, Enable 1; the scan goes on',
+  async (t) => {
+    const s = await ready()
+    const { scanner, it, first } = await scanning(t, s)
+    s.injectEvent(report('111111111111', '020106'))
+    t.match((await first).value as Advertisement, { address: '11:11:11:11:11:11' })
+    const cs = new Connections(s.host, { clock: s.clock })
+    const p = cs.connect('FF:EE:DD:CC:BB:AA')
+    t.equal(toHex(await s.answer(0x200c)), '0000', 'scanning disabled before initiating')
+    t.equal(toHex(await s.expectCommand(0x200d)).slice(12, 24), 'aabbccddeeff', 'then LE Create Connection to the peer')
+    s.injectEvent(ev.commandStatus(0x200d))
+    await s.expectNothing()
+    s.injectEvent(complete(0x40))
+    const c = await p
+    t.equal(c.handle, 0x40)
+    t.equal(toHex(await s.answer(0x200c)), '0100', 'scanning enabled again after Connection Complete')
+    await settle()
+    // The iterator did not end; its dedup still knows the first device.
+    const next = it.next()
+    s.injectEvent(report('111111111111', '020106'))
+    s.injectEvent(report('222222222222', '020106'))
+    const r = await next
+    t.equal(r.done, false)
+    t.match(
+      r.value as Advertisement,
+      { address: '22:22:22:22:22:22' },
+      'advertisements keep coming after the connection',
+    )
+    t.equal(scanner.stats.duplicates, 1, 'the repeat of the device seen before the pause is a duplicate')
+    t.same(scanControl(s.host).counts, { pauses: 1, resumes: 1 })
+    const done = it.return(undefined)
+    t.equal(toHex(await s.answer(0x200c)), '0000')
+    await done
+    await s.expectNothing()
+  },
+)
 
 t.test('timeout: Enable 0, Create Connection, Cancel, Connection Complete (0x02), Enable 1', async (t) => {
   const s = await ready()
@@ -149,7 +165,11 @@ t.test('two concurrent connects during a scan pause once and resume once', async
   s.injectEvent(ev.commandStatus(0x200d))
   s.injectEvent(complete(0x40))
   t.equal((await p1).handle, 0x40)
-  t.equal(toHex(await s.expectCommand(0x200d)).slice(12, 24), '665544332211', 'the second attempt follows, scan still paused')
+  t.equal(
+    toHex(await s.expectCommand(0x200d)).slice(12, 24),
+    '665544332211',
+    'the second attempt follows, scan still paused',
+  )
   s.injectEvent(ev.commandStatus(0x200d))
   s.injectEvent(complete(0x41, 0, '665544332211'))
   t.equal((await p2).handle, 0x41)

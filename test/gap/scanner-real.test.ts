@@ -36,7 +36,21 @@ type Row = Record<(typeof FIELDS)[number], string[]>
 
 async function tsharkReports(file: string): Promise<Map<number, Row>> {
   const filter = 'bthci_evt.le_meta_subevent == 0x02 || bthci_evt.le_meta_subevent == 0x0d'
-  const args = ['-r', file, '-n', '-Y', filter, '-T', 'fields', '-E', 'separator=/t', '-E', 'aggregator=|', '-E', 'occurrence=a']
+  const args = [
+    '-r',
+    file,
+    '-n',
+    '-Y',
+    filter,
+    '-T',
+    'fields',
+    '-E',
+    'separator=/t',
+    '-E',
+    'aggregator=|',
+    '-E',
+    'occurrence=a',
+  ]
   for (const f of FIELDS) args.push('-e', f)
   const out = new Map<number, Row>()
   const child = spawn('tshark', args, { stdio: ['ignore', 'pipe', 'ignore'] })
@@ -64,8 +78,16 @@ async function ours(file: string): Promise<{ frames: Ours[]; decodeErrors: numbe
       decodeErrors++
       continue
     }
-    if (e.key === 'LeAdvertisingReport') frames.push({ frame: r.index, ads: e.params.reports.map((x) => toAdvertisement(fromLegacyReport(x), undefined, 0)) })
-    else if (e.key === 'LeExtendedAdvertisingReport') frames.push({ frame: r.index, ads: e.params.reports.map((x) => toAdvertisement(fromExtendedReport(x), undefined, 0)) })
+    if (e.key === 'LeAdvertisingReport')
+      frames.push({
+        frame: r.index,
+        ads: e.params.reports.map((x) => toAdvertisement(fromLegacyReport(x), undefined, 0)),
+      })
+    else if (e.key === 'LeExtendedAdvertisingReport')
+      frames.push({
+        frame: r.index,
+        ads: e.params.reports.map((x) => toAdvertisement(fromExtendedReport(x), undefined, 0)),
+      })
   }
   return { frames, decodeErrors }
 }
@@ -78,19 +100,27 @@ const raw = (a: Advertisement): Uint8Array => a.scanResponse ?? a.data
 function uuid16s(a: Advertisement): number[] {
   const out: number[] = []
   for (const s of a.ad.structures) {
-    if (s.type === 0x02 || s.type === 0x03 || s.type === 0x14) for (let i = 0; i + 1 < s.data.length; i += 2) out.push(s.data[i]! | (s.data[i + 1]! << 8))
+    if (s.type === 0x02 || s.type === 0x03 || s.type === 0x14)
+      for (let i = 0; i + 1 < s.data.length; i += 2) out.push(s.data[i]! | (s.data[i + 1]! << 8))
     else if (s.type === 0x16 && s.data.length >= 2) out.push(s.data[0]! | (s.data[1]! << 8))
   }
   return out
 }
 
-function compare(file: string, mine: Ours[], theirs: Map<number, Row>, bytes: Map<number, string[]>): { reports: number; diffs: string[] } {
+function compare(
+  file: string,
+  mine: Ours[],
+  theirs: Map<number, Row>,
+  bytes: Map<number, string[]>,
+): { reports: number; diffs: string[] } {
   const diffs: string[] = []
   let reports = 0
   const d = (frame: number, what: string, tv: unknown, ov: unknown): void => {
-    if (JSON.stringify(tv) !== JSON.stringify(ov)) diffs.push(`${shortName(file)} frame ${frame} ${what}: tshark ${JSON.stringify(tv)}, ours ${JSON.stringify(ov)}`)
+    if (JSON.stringify(tv) !== JSON.stringify(ov))
+      diffs.push(`${shortName(file)} frame ${frame} ${what}: tshark ${JSON.stringify(tv)}, ours ${JSON.stringify(ov)}`)
   }
-  if (mine.length !== theirs.size) diffs.push(`${shortName(file)}: ${theirs.size} report events for tshark, ${mine.length} for us`)
+  if (mine.length !== theirs.size)
+    diffs.push(`${shortName(file)}: ${theirs.size} report events for tshark, ${mine.length} for us`)
   for (const { frame, ads } of mine) {
     const row = theirs.get(frame)
     if (!row) {
@@ -99,41 +129,111 @@ function compare(file: string, mine: Ours[], theirs: Map<number, Row>, bytes: Ma
     }
     reports += ads.length
     const ext = ads.some((a) => a.extended)
-    d(frame, 'address', row['bthci_evt.bd_addr'].map((s) => s.toUpperCase()), ads.map((a) => a.address))
-    d(frame, 'address type', row['bthci_evt.le_peer_address_type'].map(num), ads.map((a) => a.rawAddressType))
-    d(frame, 'rssi', row['bthci_evt.rssi'].map(num), ads.map((a) => a.rssi))
+    d(
+      frame,
+      'address',
+      row['bthci_evt.bd_addr'].map((s) => s.toUpperCase()),
+      ads.map((a) => a.address),
+    )
+    d(
+      frame,
+      'address type',
+      row['bthci_evt.le_peer_address_type'].map(num),
+      ads.map((a) => a.rawAddressType),
+    )
+    d(
+      frame,
+      'rssi',
+      row['bthci_evt.rssi'].map(num),
+      ads.map((a) => a.rssi),
+    )
     if (ext) {
       // tshark prints the whole Event_Type, Data_Status included; ours has it removed.
-      d(frame, 'event type', row['bthci_evt.le_ext_advts_event_type'].map((s) => num(s)! & 0x1f), ads.map((a) => a.eventType))
-      d(frame, 'primary phy', row['bthci_evt.primary_phy'].map(num), ads.map((a) => ({ '1M': 1, '2M': 2, coded: 3 })[a.primaryPhy]))
-      d(frame, 'secondary phy', row['bthci_evt.secondary_phy'].map(num), ads.map((a) => (a.secondaryPhy ? { '1M': 1, '2M': 2, coded: 3 }[a.secondaryPhy] : 0)))
-      d(frame, 'sid', row['bthci_evt.advertising_sid'].map(num), ads.map((a) => a.sid ?? 0xff))
+      d(
+        frame,
+        'event type',
+        row['bthci_evt.le_ext_advts_event_type'].map((s) => num(s)! & 0x1f),
+        ads.map((a) => a.eventType),
+      )
+      d(
+        frame,
+        'primary phy',
+        row['bthci_evt.primary_phy'].map(num),
+        ads.map((a) => ({ '1M': 1, '2M': 2, coded: 3 })[a.primaryPhy]),
+      )
+      d(
+        frame,
+        'secondary phy',
+        row['bthci_evt.secondary_phy'].map(num),
+        ads.map((a) => (a.secondaryPhy ? { '1M': 1, '2M': 2, coded: 3 }[a.secondaryPhy] : 0)),
+      )
+      d(
+        frame,
+        'sid',
+        row['bthci_evt.advertising_sid'].map(num),
+        ads.map((a) => a.sid ?? 0xff),
+      )
       // Report TX power (127 = not available); ours falls back to the AD's Tx Power Level.
-      d(frame, 'tx power', row['bthci_evt.tx_power'].map(num).filter((v) => v !== 127), ads.filter((a) => a.txPower !== undefined && a.ad.txPower !== a.txPower || (a.txPower !== undefined && a.ad.txPower === undefined)).map((a) => a.txPower))
+      d(
+        frame,
+        'tx power',
+        row['bthci_evt.tx_power'].map(num).filter((v) => v !== 127),
+        ads
+          .filter(
+            (a) =>
+              (a.txPower !== undefined && a.ad.txPower !== a.txPower) ||
+              (a.txPower !== undefined && a.ad.txPower === undefined),
+          )
+          .map((a) => a.txPower),
+      )
     } else {
-      d(frame, 'event type', row['bthci_evt.le_advts_event_type'].map(num), ads.map((a) => a.eventType))
+      d(
+        frame,
+        'event type',
+        row['bthci_evt.le_advts_event_type'].map(num),
+        ads.map((a) => a.eventType),
+      )
     }
-    d(frame, 'raw data', bytes.get(frame) ?? [], ads.map((a) => toHex(raw(a))).filter((h) => h !== ''))
+    d(
+      frame,
+      'raw data',
+      bytes.get(frame) ?? [],
+      ads.map((a) => toHex(raw(a))).filter((h) => h !== ''),
+    )
     // AD fields in data order over the frame's reports.
-    d(frame, 'uuid_16', row['btcommon.eir_ad.entry.uuid_16'].map((s) => num(s)), ads.flatMap(uuid16s))
-    d(frame, 'company_id', row['btcommon.eir_ad.entry.company_id'].map((s) => hex4(num(s)!)), ads.flatMap((a) => a.ad.manufacturerData.map((m) => hex4(m.companyId))))
+    d(
+      frame,
+      'uuid_16',
+      row['btcommon.eir_ad.entry.uuid_16'].map((s) => num(s)),
+      ads.flatMap(uuid16s),
+    )
+    d(
+      frame,
+      'company_id',
+      row['btcommon.eir_ad.entry.company_id'].map((s) => hex4(num(s)!)),
+      ads.flatMap((a) => a.ad.manufacturerData.map((m) => hex4(m.companyId))),
+    )
   }
   return { reports, diffs }
 }
 
-t.test('every advertising report of the real traces, through the scanner path, as tshark reads it', { skip: haveTshark() ? false : 'tshark is not installed' }, async (t) => {
-  let total = 0
-  let extended = 0
-  const files = realTraces()
-  for (const file of files) {
-    const [mine, theirs, bytes] = await Promise.all([ours(file), tsharkReports(file), tsharkAdvertisingData(file)])
-    if (mine.frames.length === 0 && theirs.size === 0) continue
-    const { reports, diffs } = compare(file, mine.frames, theirs, bytes)
-    total += reports
-    extended += mine.frames.filter((f) => f.ads.some((a) => a.extended)).length
-    t.equal(mine.decodeErrors, 0, `${shortName(file)}: every report event decodes`)
-    t.same(diffs.slice(0, 10), [], `${shortName(file)}: ${reports} reports, ${diffs.length} disagreements`)
-  }
-  t.ok(total > 100_000, `${total} reports compared`)
-  t.ok(extended > 70_000, `${extended} extended report events among them`)
-})
+t.test(
+  'every advertising report of the real traces, through the scanner path, as tshark reads it',
+  { skip: haveTshark() ? false : 'tshark is not installed' },
+  async (t) => {
+    let total = 0
+    let extended = 0
+    const files = realTraces()
+    for (const file of files) {
+      const [mine, theirs, bytes] = await Promise.all([ours(file), tsharkReports(file), tsharkAdvertisingData(file)])
+      if (mine.frames.length === 0 && theirs.size === 0) continue
+      const { reports, diffs } = compare(file, mine.frames, theirs, bytes)
+      total += reports
+      extended += mine.frames.filter((f) => f.ads.some((a) => a.extended)).length
+      t.equal(mine.decodeErrors, 0, `${shortName(file)}: every report event decodes`)
+      t.same(diffs.slice(0, 10), [], `${shortName(file)}: ${reports} reports, ${diffs.length} disagreements`)
+    }
+    t.ok(total > 100_000, `${total} reports compared`)
+    t.ok(extended > 70_000, `${extended} extended report events among them`)
+  },
+)

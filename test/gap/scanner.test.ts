@@ -36,9 +36,17 @@ t.test('active scan: commands, scan response merged, a device without one not he
   s.injectEvent(report(3, 'bbbbbbbbbbbb', '0408616263'))
   s.injectEvent(report(4, '665544332211', '0409787978'))
   const a = (await first).value as Advertisement
-  t.match(a, { address: 'BB:BB:BB:BB:BB:BB', connectable: false, scannable: false, name: 'abc', rssi: -40 }, 'non-scannable: at once')
+  t.match(
+    a,
+    { address: 'BB:BB:BB:BB:BB:BB', connectable: false, scannable: false, name: 'abc', rssi: -40 },
+    'non-scannable: at once',
+  )
   const b = (await it.next()).value as Advertisement
-  t.match(b, { address: '11:22:33:44:55:66', addressType: 'public', connectable: true, scannable: true, name: 'xyx' }, 'ADV_IND with its SCAN_RSP')
+  t.match(
+    b,
+    { address: '11:22:33:44:55:66', addressType: 'public', connectable: true, scannable: true, name: 'xyx' },
+    'ADV_IND with its SCAN_RSP',
+  )
   t.equal(b.ad.flags, 0x06)
   t.equal(toHex(b.scanResponse!), '0409787978')
   // A scannable advertiser that never answers: yielded after the timeout, without a response.
@@ -75,8 +83,16 @@ t.test('passive scan ends at its timeout', async (t) => {
 t.test('advertiser: parameters, data, scan response, enable; too much data refused', async (t) => {
   const s = await ready()
   const adv = new Advertiser(s.host)
-  const started = adv.start({ data: new AdBuilder().flags(6), scanResponse: Uint8Array.of(2, 0x09, 0x41), intervalMs: 100 })
-  t.equal(toHex(await s.answer(0x2006)), hex('a000 a000 00 00 00 000000000000 07 00'), '100 ms, ADV_IND, public, all channels')
+  const started = adv.start({
+    data: new AdBuilder().flags(6),
+    scanResponse: Uint8Array.of(2, 0x09, 0x41),
+    intervalMs: 100,
+  })
+  t.equal(
+    toHex(await s.answer(0x2006)),
+    hex('a000 a000 00 00 00 000000000000 07 00'),
+    '100 ms, ADV_IND, public, all channels',
+  )
   t.equal(toHex(await s.answer(0x2008)), '03' + '020106' + '00'.repeat(28))
   t.equal(toHex(await s.answer(0x2009)), '03' + '020941' + '00'.repeat(28))
   t.equal(toHex(await s.answer(0x200a)), '01')
@@ -95,13 +111,17 @@ t.test('advertiser: parameters, data, scan response, enable; too much data refus
 import { ready as readyWith, EXTENDED, EXTENDED_CODED, extReport, legacyReport } from './scan-helpers.ts'
 
 /** Start an extended scan and answer its three commands; returns their parameter hex. */
-async function extStart(s: Script, it: AsyncGenerator<Advertisement>): Promise<{ first: Promise<IteratorResult<Advertisement>>; params: string[] }> {
+async function extStart(
+  s: Script,
+  it: AsyncGenerator<Advertisement>,
+): Promise<{ first: Promise<IteratorResult<Advertisement>>; params: string[] }> {
   const first = it.next()
   const params = [toHex(await s.answer(0x2042)), toHex(await s.answer(0x2041)), toHex(await s.answer(0x2042))]
   return { first, params }
 }
 
-const ramp = (n: number, from = 0): string => Array.from({ length: n }, (_, i) => ((i + from) & 0xff).toString(16).padStart(2, '0')).join('')
+const ramp = (n: number, from = 0): string =>
+  Array.from({ length: n }, (_, i) => ((i + from) & 0xff).toString(16).padStart(2, '0')).join('')
 
 t.test('extended scanning chosen from LE feature bit 12; coded added when bit 11 is set', async (t) => {
   const s = await readyWith(EXTENDED_CODED)
@@ -109,7 +129,11 @@ t.test('extended scanning chosen from LE feature bit 12; coded added when bit 11
   const it = scanner.scan({ active: false, interval: 0x20, window: 0x10, timeoutMs: 100 })
   const { first, params } = await extStart(s, it)
   t.equal(params[0], hex('00 00 0000 0000'), 'extended scan disabled first')
-  t.equal(params[1], hex('00 00 05 00 2000 1000 00 2000 1000'), 'public, accept all, 1M + coded, passive 20 ms / 10 ms each')
+  t.equal(
+    params[1],
+    hex('00 00 05 00 2000 1000 00 2000 1000'),
+    'public, accept all, 1M + coded, passive 20 ms / 10 ms each',
+  )
   t.equal(params[2], hex('01 00 0000 0000'), 'enabled, no controller duplicate filter, no duration')
   s.clock.advance(100)
   t.equal(toHex(await s.answer(0x2042)), hex('00 00 0000 0000'), 'the end of the scan disables the extended scan')
@@ -119,7 +143,11 @@ t.test('extended scanning chosen from LE feature bit 12; coded added when bit 11
   const ls = new Scanner(legacy.host, legacy.clock)
   await t.rejects(ls.scan({ phys: ['coded'] }).next(), { code: 'UNSUPPORTED' })
   const noCoded = await readyWith(EXTENDED)
-  await t.rejects(new Scanner(noCoded.host, noCoded.clock).scan({ phys: ['coded'] }).next(), { code: 'UNSUPPORTED' }, 'coded without feature bit 11')
+  await t.rejects(
+    new Scanner(noCoded.host, noCoded.clock).scan({ phys: ['coded'] }).next(),
+    { code: 'UNSUPPORTED' },
+    'coded without feature bit 11',
+  )
 })
 
 t.test('extended reports: fields, a 1000-octet chain reassembled, a truncated chain flagged', async (t) => {
@@ -129,13 +157,36 @@ t.test('extended reports: fields, a 1000-octet chain reassembled, a truncated ch
   const { first, params } = await extStart(s, it)
   t.equal(params[1], hex('00 00 01 00 1000 1000'), '1M only: no coded support')
   // 1000 octets of AD: three manufacturer-data structures of 255 octets and one of 235.
-  const ad = 'feff' + '3412' + ramp(251) + 'feff' + '3412' + ramp(251, 1) + 'feff' + '3412' + ramp(251, 2) + 'eaff' + '3412' + ramp(231, 3)
+  const ad =
+    'feff' +
+    '3412' +
+    ramp(251) +
+    'feff' +
+    '3412' +
+    ramp(251, 1) +
+    'feff' +
+    '3412' +
+    ramp(251, 2) +
+    'eaff' +
+    '3412' +
+    ramp(231, 3)
   t.equal(ad.length / 2, 1000)
   const chunks = [0, 229, 458, 687, 916].map((o) => ad.slice(o * 2, Math.min(1000, o + 229) * 2))
   chunks.forEach((c, i) => {
     const more = i < chunks.length - 1
     // Event type: non-connectable, non-scannable extended (0x0000), data status 01 while more come.
-    s.injectEvent(extReport({ eventType: more ? 0x20 : 0x00, addr: 'c0:11:22:33:44:55', addrType: 1, secondaryPhy: 2, sid: 3, txPower: -4, rssi: -60 - i, data: c }))
+    s.injectEvent(
+      extReport({
+        eventType: more ? 0x20 : 0x00,
+        addr: 'c0:11:22:33:44:55',
+        addrType: 1,
+        secondaryPhy: 2,
+        sid: 3,
+        txPower: -4,
+        rssi: -60 - i,
+        data: c,
+      }),
+    )
   })
   const a = (await first).value as Advertisement
   t.equal(a.data.length, 1000, 'five reports joined')
@@ -227,7 +278,11 @@ t.test('dedup: repeats dropped, changed data yielded, the table bounded (entries
   s.injectEvent(legacyReport(3, '11:11:11:11:11:11', '020104'))
   got.push((await first).value as Advertisement)
   got.push((await it.next()).value as Advertisement)
-  t.same(got.map((a) => a.ad.flags), [6, 4], 'five identical -> one; new data -> again')
+  t.same(
+    got.map((a) => a.ad.flags),
+    [6, 4],
+    'five identical -> one; new data -> again',
+  )
   t.equal(scanner.stats.duplicates, 4)
   // 10,000 distinct devices go by; the table never holds more than 100.
   let max = 0

@@ -1,13 +1,6 @@
 import t from 'tap'
 import fc from 'fast-check'
-import {
-  AclReassembler,
-  decodeAclHeader,
-  encodeAclHeader,
-  fragment,
-  PB,
-  DEFAULT_MAX_PDU_SIZE,
-} from '../../hci/acl.ts'
+import { AclReassembler, decodeAclHeader, encodeAclHeader, fragment, DEFAULT_MAX_PDU_SIZE } from '../../hci/acl.ts'
 import { AclError, DecodeError } from '../../hci/errors.ts'
 import { fromHex, toHex } from '../../hci/wire.ts'
 
@@ -25,7 +18,13 @@ function collect(options: { maxPduSize?: number } = {}) {
 t.test('header decode: handle 12 bits, PB, BC, length (Core v5.4 Vol 4 Part E 5.4.2)', async (t) => {
   // 0x2040: handle 0x040, PB 0b10, BC 0b00; 0xd123: handle 0x123, PB 0b01, BC 0b11
   const a = decodeAclHeader(fromHex('4020 0200 abcd'))
-  t.same(a instanceof DecodeError ? a : { ...a, data: toHex(a.data) }, { handle: 0x40, pb: 2, bc: 0, length: 2, data: 'abcd' })
+  t.same(a instanceof DecodeError ? a : { ...a, data: toHex(a.data) }, {
+    handle: 0x40,
+    pb: 2,
+    bc: 0,
+    length: 2,
+    data: 'abcd',
+  })
   const b = decodeAclHeader(fromHex('23d1 0000'))
   t.match(b, { handle: 0x123, pb: 1, bc: 3, length: 0 })
   t.equal(toHex(encodeAclHeader({ handle: 0x123, pb: 1, bc: 3, length: 0x0102 })), '23d10201')
@@ -52,7 +51,11 @@ t.test('header decode: truncated and lying headers are DecodeError values', asyn
 t.test('fragment: first PB=0b00, continuations PB=0b01, each at most maxDataLength', async (t) => {
   // L2CAP: length 0x0009, CID 0x0004 (ATT), 9 bytes payload
   const pdu = fromHex('0900 0400 1b2a00 010203040506')
-  t.same(fragment(0x040, pdu, 5).map(toHex), ['40000500' + '090004001b', '40100500' + '2a00010203', '40100300' + '040506'])
+  t.same(fragment(0x040, pdu, 5).map(toHex), [
+    '40000500' + '090004001b',
+    '40100500' + '2a00010203',
+    '40100300' + '040506',
+  ])
   t.same(fragment(0x040, pdu, 27).map(toHex), ['40000d00' + '09000400' + '1b2a00010203040506'])
   t.same(fragment(0xeff, pdu, 13).map(toHex), ['ff0e0d00' + toHex(pdu)], 'exactly one full fragment')
   t.same(fragment(1, new Uint8Array(0), 27).map(toHex), ['01000000'])
@@ -161,10 +164,13 @@ t.test('truncated ACL packets are reported as DecodeError values', async (t) => 
   const c = collect()
   c.push('4020')
   c.push('40200900' + '0100')
-  t.same(c.errors.map((e) => [e.constructor.name, (e as DecodeError).field]), [
-    ['DecodeError', 'dataTotalLength'],
-    ['DecodeError', 'data'],
-  ])
+  t.same(
+    c.errors.map((e) => [e.constructor.name, (e as DecodeError).field]),
+    [
+      ['DecodeError', 'dataTotalLength'],
+      ['DecodeError', 'data'],
+    ],
+  )
 })
 
 t.test('drop(handle) forgets a partial PDU', async (t) => {
@@ -187,7 +193,11 @@ t.test('fragment and reassemble round trip (PB flags from the spec, not from our
       pdu[2] = 4
       pdu.set(payload, 4)
       const frags = fragment(7, pdu, max)
-      const r = new AclReassembler({ onError: (e) => { throw e } })
+      const r = new AclReassembler({
+        onError: (e) => {
+          throw e
+        },
+      })
       let out: Uint8Array | undefined
       frags.forEach((f, i) => {
         const pb = (f[1]! >> 4) & 3
@@ -245,21 +255,25 @@ t.test('property: random and mutated ACL packets: only typed errors, bounded buf
 
 t.test('property: small L2CAP lengths, many continuations: buffered never exceeds the bound', async (t) => {
   // L2CAP lengths drawn small so that PDUs really complete and overflow, not only start.
-  const start = fc.record({ len: fc.integer({ min: 0, max: 24 }), extra: fc.uint8Array({ maxLength: 8 }) }).map(
-    ({ len, extra }) => fromHex('40200000' + toHex(new Uint8Array([len, 0, 4, 0])) + toHex(extra)),
-  )
+  const start = fc
+    .record({ len: fc.integer({ min: 0, max: 24 }), extra: fc.uint8Array({ maxLength: 8 }) })
+    .map(({ len, extra }) => fromHex('40200000' + toHex(new Uint8Array([len, 0, 4, 0])) + toHex(extra)))
   const cont = fc.uint8Array({ maxLength: 8 }).map((d) => fromHex('40100000' + toHex(d)))
   let complete = 0
   fc.assert(
-    fc.property(fc.array(fc.oneof(start, cont), { maxLength: 80 }), fc.integer({ min: 4, max: 48 }), (packets, bound) => {
-      const r = new AclReassembler({ maxPduSize: bound })
-      for (const p of packets) {
-        p[2] = p.length - 4 // fix up the ACL length
-        if (r.push(p)) complete++
-        if (r.buffered(0x40) > bound) return false
-      }
-      return true
-    }),
+    fc.property(
+      fc.array(fc.oneof(start, cont), { maxLength: 80 }),
+      fc.integer({ min: 4, max: 48 }),
+      (packets, bound) => {
+        const r = new AclReassembler({ maxPduSize: bound })
+        for (const p of packets) {
+          p[2] = p.length - 4 // fix up the ACL length
+          if (r.push(p)) complete++
+          if (r.buffered(0x40) > bound) return false
+        }
+        return true
+      },
+    ),
     { seed: 5, numRuns: 500 },
   )
   t.ok(complete > 30, `${complete} PDUs completed along the way`)

@@ -11,8 +11,15 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import * as commands from '../../hci/commands.ts'
 import {
-  COMMANDS, commandSpec, commandName, decodeCommand, encodeCommand, reencodeCommand,
-  decodeReturnParameters, encodeReturnParameters, type HciCommand,
+  COMMANDS,
+  commandSpec,
+  commandName,
+  decodeCommand,
+  encodeCommand,
+  reencodeCommand,
+  decodeReturnParameters,
+  encodeReturnParameters,
+  type HciCommand,
 } from '../../hci/commands.ts'
 import { DecodeError } from '../../hci/errors.ts'
 import type { CommandSpec } from '../../hci/spec.ts'
@@ -175,10 +182,23 @@ const OPCODES: Record<string, [ogf: number, ocf: number]> = {
 
 /** Commands the controller answers with Command Status (no Command Complete return block). */
 const COMMAND_STATUS = new Set([
-  'Disconnect', 'ReadRemoteVersionInformation', 'HostNumberOfCompletedPackets', 'LeCreateConnection',
-  'LeExtendedCreateConnection', 'LeExtendedCreateConnectionV2', 'LeConnectionUpdate', 'LeReadRemoteFeatures',
-  'LeEnableEncryption', 'LeSetPhy', 'LeReadLocalP256PublicKey', 'LeGenerateDhKey', 'LeGenerateDhKeyV2',
-  'LePeriodicAdvertisingCreateSync', 'LeRequestPeerSca', 'LeReadRemoteTransmitPowerLevel', 'LeSubrateRequest',
+  'Disconnect',
+  'ReadRemoteVersionInformation',
+  'HostNumberOfCompletedPackets',
+  'LeCreateConnection',
+  'LeExtendedCreateConnection',
+  'LeExtendedCreateConnectionV2',
+  'LeConnectionUpdate',
+  'LeReadRemoteFeatures',
+  'LeEnableEncryption',
+  'LeSetPhy',
+  'LeReadLocalP256PublicKey',
+  'LeGenerateDhKey',
+  'LeGenerateDhKeyV2',
+  'LePeriodicAdvertisingCreateSync',
+  'LeRequestPeerSca',
+  'LeReadRemoteTransmitPowerLevel',
+  'LeSubrateRequest',
 ])
 
 const isSpec = (v: unknown): v is CommandSpec =>
@@ -262,16 +282,20 @@ t.test('names of untyped, vendor and unknown opcodes', async (t) => {
 
 /** OCFs of each OGF defined by Core v5.4 Vol 4 Part E 7.1-7.8 (list written from the spec). */
 const SPEC_OCFS: Record<number, number[]> = {
-  0x01: [0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x11, 0x13, 0x15,
-    0x17, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1f, 0x20, 0x28, 0x29, 0x2a, 0x2b, 0x2c, 0x2d, 0x2e, 0x2f, 0x30, 0x33,
-    0x34, 0x3d, 0x3e, 0x3f, 0x40, 0x41, 0x42, 0x43, 0x44, 0x45],
+  0x01: [
+    0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x11, 0x13, 0x15, 0x17, 0x19,
+    0x1a, 0x1b, 0x1c, 0x1d, 0x1f, 0x20, 0x28, 0x29, 0x2a, 0x2b, 0x2c, 0x2d, 0x2e, 0x2f, 0x30, 0x33, 0x34, 0x3d, 0x3e,
+    0x3f, 0x40, 0x41, 0x42, 0x43, 0x44, 0x45,
+  ],
   0x02: [0x01, 0x03, 0x04, 0x07, 0x09, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x11],
-  0x03: [0x01, 0x03, 0x05, 0x08, 0x09, 0x0a, 0x0d, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19, 0x1a,
-    0x1b, 0x1c, 0x1d, 0x1e, 0x1f, 0x20, 0x23, 0x24, 0x25, 0x26, 0x27, 0x28, 0x29, 0x2a, 0x2b, 0x2c, 0x2d, 0x2e,
-    0x2f, 0x31, 0x33, 0x35, 0x36, 0x37, 0x38, 0x39, 0x3a, 0x3f, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47, 0x48, 0x49,
-    0x51, 0x52, 0x53, 0x55, 0x56, 0x57, 0x58, 0x59, 0x5a, 0x5b, 0x5f, 0x60, 0x63, 0x66, 0x67, 0x68, 0x69, 0x6a,
-    0x6c, 0x6d, 0x6e, 0x6f, 0x70, 0x71, 0x72, 0x73, 0x74, 0x75, 0x76, 0x77, 0x78, 0x79, 0x7a, 0x7b, 0x7c, 0x7d,
-    0x7e, 0x7f, 0x80, 0x81, 0x82, 0x83, 0x84],
+  0x03: [
+    0x01, 0x03, 0x05, 0x08, 0x09, 0x0a, 0x0d, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19, 0x1a, 0x1b, 0x1c,
+    0x1d, 0x1e, 0x1f, 0x20, 0x23, 0x24, 0x25, 0x26, 0x27, 0x28, 0x29, 0x2a, 0x2b, 0x2c, 0x2d, 0x2e, 0x2f, 0x31, 0x33,
+    0x35, 0x36, 0x37, 0x38, 0x39, 0x3a, 0x3f, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47, 0x48, 0x49, 0x51, 0x52, 0x53, 0x55,
+    0x56, 0x57, 0x58, 0x59, 0x5a, 0x5b, 0x5f, 0x60, 0x63, 0x66, 0x67, 0x68, 0x69, 0x6a, 0x6c, 0x6d, 0x6e, 0x6f, 0x70,
+    0x71, 0x72, 0x73, 0x74, 0x75, 0x76, 0x77, 0x78, 0x79, 0x7a, 0x7b, 0x7c, 0x7d, 0x7e, 0x7f, 0x80, 0x81, 0x82, 0x83,
+    0x84,
+  ],
   0x04: [0x01, 0x02, 0x03, 0x04, 0x05, 0x09, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f],
   0x05: [0x01, 0x02, 0x03, 0x05, 0x06, 0x07, 0x08, 0x0c, 0x0d],
   0x06: [0x01, 0x02, 0x03, 0x04, 0x0a],
@@ -306,27 +330,51 @@ const CASES: Case[] = [
   { spec: commands.Reset, bytes: '030c00', params: {} },
   // real: Android set event mask
   { spec: commands.SetEventMask, bytes: '010c08 ffffffffffffbf3d', params: { eventMask: h('ffffffffffffbf3d') } },
-  { spec: commands.SetEventMaskPage2, bytes: '630c08 0000000002000000', params: { eventMaskPage2: h('0000000002000000') } },
+  {
+    spec: commands.SetEventMaskPage2,
+    bytes: '630c08 0000000002000000',
+    params: { eventMaskPage2: h('0000000002000000') },
+  },
   // real: filter type 1 (inquiry result), condition type 0 (all devices)
   { spec: commands.SetEventFilter, bytes: '050c02 0100', params: { filterType: 1, condition: h('00') } },
   { spec: commands.SetEventFilter, bytes: '050c01 00', params: { filterType: 0, condition: h('') } },
   // real: yeelock host buffer size
   {
-    spec: commands.HostBufferSize, bytes: '330c07 9b06 ff 1400 0a00',
-    params: { hostAclDataPacketLength: 1691, hostSynchronousDataPacketLength: 255, hostTotalNumAclDataPackets: 20, hostTotalNumSynchronousDataPackets: 10 },
+    spec: commands.HostBufferSize,
+    bytes: '330c07 9b06 ff 1400 0a00',
+    params: {
+      hostAclDataPacketLength: 1691,
+      hostSynchronousDataPacketLength: 255,
+      hostTotalNumAclDataPackets: 20,
+      hostTotalNumSynchronousDataPackets: 10,
+    },
   },
   {
-    spec: commands.HostNumberOfCompletedPackets, bytes: '350c09 02 4000 0100 4100 0300',
-    params: { handles: [{ connectionHandle: 0x40, hostNumOfCompletedPackets: 1 }, { connectionHandle: 0x41, hostNumOfCompletedPackets: 3 }] },
+    spec: commands.HostNumberOfCompletedPackets,
+    bytes: '350c09 02 4000 0100 4100 0300',
+    params: {
+      handles: [
+        { connectionHandle: 0x40, hostNumOfCompletedPackets: 1 },
+        { connectionHandle: 0x41, hostNumOfCompletedPackets: 3 },
+      ],
+    },
   },
   { spec: commands.Disconnect, bytes: '060403 4000 13', params: { connectionHandle: 0x0040, reason: 0x13 } },
   { spec: commands.ReadRemoteVersionInformation, bytes: '1d0402 0200', params: { connectionHandle: 2 } },
   { spec: commands.WriteLeHostSupport, bytes: '6d0c02 0100', params: { leSupportedHost: 1, unused: 0 } },
   { spec: commands.WriteScanEnable, bytes: '1a0c01 03', params: { scanEnable: 3 } },
   { spec: commands.WriteClassOfDevice, bytes: '240c03 0c025a', params: { classOfDevice: 0x5a020c } },
-  { spec: commands.WriteLocalName, bytes: '130cf8 41424300' + '00'.repeat(244), params: { localName: new Uint8Array([0x41, 0x42, 0x43, ...zeros(245)]) } },
+  {
+    spec: commands.WriteLocalName,
+    bytes: '130cf8 41424300' + '00'.repeat(244),
+    params: { localName: new Uint8Array([0x41, 0x42, 0x43, ...zeros(245)]) },
+  },
   // real: Configure Data Path, direction 1, data path id 1, no vendor config
-  { spec: commands.ConfigureDataPath, bytes: '830c03 01 01 00', params: { dataPathDirection: 1, dataPathId: 1, vendorSpecificConfig: h('') } },
+  {
+    spec: commands.ConfigureDataPath,
+    bytes: '830c03 01 01 00',
+    params: { dataPathDirection: 1, dataPathId: 1, vendorSpecificConfig: h('') },
+  },
   { spec: commands.SetMinEncryptionKeySize, bytes: '840c01 07', params: { minEncryptionKeySize: 7 } },
   { spec: commands.ReadLocalExtendedFeatures, bytes: '041001 01', params: { pageNumber: 1 } },
   { spec: commands.ReadRssi, bytes: '051402 0100', params: { connectionHandle: 1 } },
@@ -334,111 +382,212 @@ const CASES: Case[] = [
   { spec: commands.LeSetEventMask, bytes: '012008 7f1e020000000000', params: { eventMask: h('7f1e020000000000') } },
   { spec: commands.LeSetRandomAddress, bytes: '052006 563412efcdab', params: { randomAddress: 'AB:CD:EF:12:34:56' } },
   {
-    spec: commands.LeSetAdvertisingParameters, bytes: '06200f 2000 3000 00 01 00 000000000000 07 00',
+    spec: commands.LeSetAdvertisingParameters,
+    bytes: '06200f 2000 3000 00 01 00 000000000000 07 00',
     params: {
-      advertisingIntervalMin: 0x20, advertisingIntervalMax: 0x30, advertisingType: 0, ownAddressType: 1,
-      peerAddressType: 0, peerAddress: '00:00:00:00:00:00', advertisingChannelMap: 7, advertisingFilterPolicy: 0,
+      advertisingIntervalMin: 0x20,
+      advertisingIntervalMax: 0x30,
+      advertisingType: 0,
+      ownAddressType: 1,
+      peerAddressType: 0,
+      peerAddress: '00:00:00:00:00:00',
+      advertisingChannelMap: 7,
+      advertisingFilterPolicy: 0,
     },
   },
   // real: flags AD (02 01 04) padded to 31 octets
   {
-    spec: commands.LeSetAdvertisingData, bytes: '082020 03 020104' + '00'.repeat(28),
+    spec: commands.LeSetAdvertisingData,
+    bytes: '082020 03 020104' + '00'.repeat(28),
     params: { advertisingDataLength: 3, advertisingData: new Uint8Array([2, 1, 4, ...zeros(28)]) },
   },
   {
-    spec: commands.LeSetScanResponseData, bytes: '092020 05 04094142 43' + '00'.repeat(26),
+    spec: commands.LeSetScanResponseData,
+    bytes: '092020 05 04094142 43' + '00'.repeat(26),
     params: { scanResponseDataLength: 5, scanResponseData: new Uint8Array([4, 9, 0x41, 0x42, 0x43, ...zeros(26)]) },
   },
   { spec: commands.LeSetAdvertisingEnable, bytes: '0a2001 01', params: { enable: 1 } },
   // real: yeelock scan parameters (active, 18 x 0.625 ms, RPA own address)
   {
-    spec: commands.LeSetScanParameters, bytes: '0b2007 01 1200 1200 03 00',
+    spec: commands.LeSetScanParameters,
+    bytes: '0b2007 01 1200 1200 03 00',
     params: { scanType: 1, scanInterval: 18, scanWindow: 18, ownAddressType: 3, scanningFilterPolicy: 0 },
   },
   { spec: commands.LeSetScanEnable, bytes: '0c2002 0100', params: { enable: 1, filterDuplicates: 0 } },
   // real: LE Create Connection to a public address
   {
-    spec: commands.LeCreateConnection, bytes: '0d2019 6000 3000 00 00 34d612cc3524 01 1800 2800 0000 d007 0000 0000',
+    spec: commands.LeCreateConnection,
+    bytes: '0d2019 6000 3000 00 00 34d612cc3524 01 1800 2800 0000 d007 0000 0000',
     params: {
-      scanInterval: 0x60, scanWindow: 0x30, initiatorFilterPolicy: 0, peerAddressType: 0, peerAddress: '24:35:CC:12:D6:34',
-      ownAddressType: 1, connectionIntervalMin: 0x18, connectionIntervalMax: 0x28, maxLatency: 0, supervisionTimeout: 2000,
-      minCeLength: 0, maxCeLength: 0,
+      scanInterval: 0x60,
+      scanWindow: 0x30,
+      initiatorFilterPolicy: 0,
+      peerAddressType: 0,
+      peerAddress: '24:35:CC:12:D6:34',
+      ownAddressType: 1,
+      connectionIntervalMin: 0x18,
+      connectionIntervalMax: 0x28,
+      maxLatency: 0,
+      supervisionTimeout: 2000,
+      minCeLength: 0,
+      maxCeLength: 0,
     },
   },
   { spec: commands.LeCreateConnectionCancel, bytes: '0e2000', params: {} },
   // real
   {
-    spec: commands.LeConnectionUpdate, bytes: '13200e 0a00 0600 0600 0000 f401 0000 0000',
-    params: { connectionHandle: 0x0a, connectionIntervalMin: 6, connectionIntervalMax: 6, maxLatency: 0, supervisionTimeout: 500, minCeLength: 0, maxCeLength: 0 },
+    spec: commands.LeConnectionUpdate,
+    bytes: '13200e 0a00 0600 0600 0000 f401 0000 0000',
+    params: {
+      connectionHandle: 0x0a,
+      connectionIntervalMin: 6,
+      connectionIntervalMax: 6,
+      maxLatency: 0,
+      supervisionTimeout: 500,
+      minCeLength: 0,
+      maxCeLength: 0,
+    },
   },
-  { spec: commands.LeAddDeviceToFilterAcceptList, bytes: '112007 01 665544332211', params: { addressType: 1, address: '11:22:33:44:55:66' } },
+  {
+    spec: commands.LeAddDeviceToFilterAcceptList,
+    bytes: '112007 01 665544332211',
+    params: { addressType: 1, address: '11:22:33:44:55:66' },
+  },
   { spec: commands.LeReadRemoteFeatures, bytes: '162002 4000', params: { connectionHandle: 0x40 } },
-  { spec: commands.LeEncrypt, bytes: '172020' + toHex(seq(16)) + toHex(seq(16, 0x10)), params: { key: seq(16), plaintextData: seq(16, 0x10) } },
+  {
+    spec: commands.LeEncrypt,
+    bytes: '172020' + toHex(seq(16)) + toHex(seq(16, 0x10)),
+    params: { key: seq(16), plaintextData: seq(16, 0x10) },
+  },
   { spec: commands.LeRand, bytes: '182000', params: {} },
   // real: LE Enable Encryption with EDIV 0 and Rand 0 (LE Secure Connections)
   {
-    spec: commands.LeEnableEncryption, bytes: '19201c 4000 0000000000000000 0000 ddf1d27a4ec82ecd01a0217cc8d3e0f6',
-    params: { connectionHandle: 0x40, randomNumber: zeros(8), encryptedDiversifier: 0, longTermKey: h('ddf1d27a4ec82ecd01a0217cc8d3e0f6') },
+    spec: commands.LeEnableEncryption,
+    bytes: '19201c 4000 0000000000000000 0000 ddf1d27a4ec82ecd01a0217cc8d3e0f6',
+    params: {
+      connectionHandle: 0x40,
+      randomNumber: zeros(8),
+      encryptedDiversifier: 0,
+      longTermKey: h('ddf1d27a4ec82ecd01a0217cc8d3e0f6'),
+    },
   },
-  { spec: commands.LeLongTermKeyRequestReply, bytes: '1a2012 4000' + toHex(seq(16)), params: { connectionHandle: 0x40, longTermKey: seq(16) } },
+  {
+    spec: commands.LeLongTermKeyRequestReply,
+    bytes: '1a2012 4000' + toHex(seq(16)),
+    params: { connectionHandle: 0x40, longTermKey: seq(16) },
+  },
   { spec: commands.LeLongTermKeyRequestNegativeReply, bytes: '1b2002 0100', params: { connectionHandle: 1 } },
   // real
   {
-    spec: commands.LeRemoteConnectionParameterRequestReply, bytes: '20200e 0200 0c00 1000 0000 f401 0000 0000',
-    params: { connectionHandle: 2, intervalMin: 12, intervalMax: 16, maxLatency: 0, timeout: 500, minCeLength: 0, maxCeLength: 0 },
+    spec: commands.LeRemoteConnectionParameterRequestReply,
+    bytes: '20200e 0200 0c00 1000 0000 f401 0000 0000',
+    params: {
+      connectionHandle: 2,
+      intervalMin: 12,
+      intervalMax: 16,
+      maxLatency: 0,
+      timeout: 500,
+      minCeLength: 0,
+      maxCeLength: 0,
+    },
   },
-  { spec: commands.LeRemoteConnectionParameterRequestNegativeReply, bytes: '212003 0200 3b', params: { connectionHandle: 2, reason: 0x3b } },
+  {
+    spec: commands.LeRemoteConnectionParameterRequestNegativeReply,
+    bytes: '212003 0200 3b',
+    params: { connectionHandle: 2, reason: 0x3b },
+  },
   // real: 251 octets, 17040 us
-  { spec: commands.LeSetDataLength, bytes: '222006 4100 fb00 9042', params: { connectionHandle: 0x41, txOctets: 251, txTime: 0x4290 } },
-  { spec: commands.LeWriteSuggestedDefaultDataLength, bytes: '242004 fb00 4808', params: { suggestedMaxTxOctets: 251, suggestedMaxTxTime: 2120 } },
+  {
+    spec: commands.LeSetDataLength,
+    bytes: '222006 4100 fb00 9042',
+    params: { connectionHandle: 0x41, txOctets: 251, txTime: 0x4290 },
+  },
+  {
+    spec: commands.LeWriteSuggestedDefaultDataLength,
+    bytes: '242004 fb00 4808',
+    params: { suggestedMaxTxOctets: 251, suggestedMaxTxTime: 2120 },
+  },
   { spec: commands.LeReadLocalP256PublicKey, bytes: '252000', params: {} },
   { spec: commands.LeGenerateDhKey, bytes: '262040' + toHex(seq(64)), params: { remoteP256PublicKey: seq(64) } },
-  { spec: commands.LeGenerateDhKeyV2, bytes: '5e2041' + toHex(seq(64)) + '01', params: { remoteP256PublicKey: seq(64), keyType: 1 } },
+  {
+    spec: commands.LeGenerateDhKeyV2,
+    bytes: '5e2041' + toHex(seq(64)) + '01',
+    params: { remoteP256PublicKey: seq(64), keyType: 1 },
+  },
   // real: resolving list entry with peer IRK and local IRK
   {
     spec: commands.LeAddDeviceToResolvingList,
     bytes: '272027 00 fbe89c851bce efcdab8967452301efcdab8967452301 5eb6b61f42f197682330bd0576b4131e',
     params: {
-      peerIdentityAddressType: 0, peerIdentityAddress: 'CE:1B:85:9C:E8:FB',
-      peerIrk: h('efcdab8967452301efcdab8967452301'), localIrk: h('5eb6b61f42f197682330bd0576b4131e'),
+      peerIdentityAddressType: 0,
+      peerIdentityAddress: 'CE:1B:85:9C:E8:FB',
+      peerIrk: h('efcdab8967452301efcdab8967452301'),
+      localIrk: h('5eb6b61f42f197682330bd0576b4131e'),
     },
   },
-  { spec: commands.LeRemoveDeviceFromResolvingList, bytes: '282007 01 060504030201', params: { peerIdentityAddressType: 1, peerIdentityAddress: '01:02:03:04:05:06' } },
+  {
+    spec: commands.LeRemoveDeviceFromResolvingList,
+    bytes: '282007 01 060504030201',
+    params: { peerIdentityAddressType: 1, peerIdentityAddress: '01:02:03:04:05:06' },
+  },
   { spec: commands.LeSetAddressResolutionEnable, bytes: '2d2001 01', params: { enable: 1 } },
   { spec: commands.LeSetResolvablePrivateAddressTimeout, bytes: '2e2002 8403', params: { rpaTimeout: 900 } },
   { spec: commands.LeReadPhy, bytes: '302002 4000', params: { connectionHandle: 0x40 } },
   { spec: commands.LeSetDefaultPhy, bytes: '312003 00 03 03', params: { allPhys: 0, txPhys: 3, rxPhys: 3 } },
-  { spec: commands.LeSetPhy, bytes: '322007 4000 00 02 02 0000', params: { connectionHandle: 0x40, allPhys: 0, txPhys: 2, rxPhys: 2, phyOptions: 0 } },
+  {
+    spec: commands.LeSetPhy,
+    bytes: '322007 4000 00 02 02 0000',
+    params: { connectionHandle: 0x40, allPhys: 0, txPhys: 2, rxPhys: 2, phyOptions: 0 },
+  },
   // real
-  { spec: commands.LeSetAdvertisingSetRandomAddress, bytes: '352007 05 125443f3f81f', params: { advertisingHandle: 5, randomAddress: '1F:F8:F3:43:54:12' } },
+  {
+    spec: commands.LeSetAdvertisingSetRandomAddress,
+    bytes: '352007 05 125443f3f81f',
+    params: { advertisingHandle: 5, randomAddress: '1F:F8:F3:43:54:12' },
+  },
   // real: Android extended advertising set, legacy scannable PDU, TX power -15 dBm, SID 1
   {
     spec: commands.LeSetExtendedAdvertisingParameters,
     bytes: '362019 00 1200 400600 720600 07 01 00 000000000000 00 f1 01 00 01 01 00',
     params: {
-      advertisingHandle: 0, advertisingEventProperties: 0x12, primaryAdvertisingIntervalMin: 1600,
-      primaryAdvertisingIntervalMax: 1650, primaryAdvertisingChannelMap: 7, ownAddressType: 1, peerAddressType: 0,
-      peerAddress: '00:00:00:00:00:00', advertisingFilterPolicy: 0, advertisingTxPower: -15, primaryAdvertisingPhy: 1,
-      secondaryAdvertisingMaxSkip: 0, secondaryAdvertisingPhy: 1, advertisingSid: 1, scanRequestNotificationEnable: 0,
+      advertisingHandle: 0,
+      advertisingEventProperties: 0x12,
+      primaryAdvertisingIntervalMin: 1600,
+      primaryAdvertisingIntervalMax: 1650,
+      primaryAdvertisingChannelMap: 7,
+      ownAddressType: 1,
+      peerAddressType: 0,
+      peerAddress: '00:00:00:00:00:00',
+      advertisingFilterPolicy: 0,
+      advertisingTxPower: -15,
+      primaryAdvertisingPhy: 1,
+      secondaryAdvertisingMaxSkip: 0,
+      secondaryAdvertisingPhy: 1,
+      advertisingSid: 1,
+      scanRequestNotificationEnable: 0,
     },
   },
   // real: complete data, no fragmentation, one service-UUID AD
   {
-    spec: commands.LeSetExtendedAdvertisingData, bytes: '372008 00 03 01 04 0303f3fe',
+    spec: commands.LeSetExtendedAdvertisingData,
+    bytes: '372008 00 03 01 04 0303f3fe',
     params: { advertisingHandle: 0, operation: 3, fragmentPreference: 1, advertisingData: h('0303f3fe') },
   },
   // real: empty scan response
   {
-    spec: commands.LeSetExtendedScanResponseData, bytes: '382004 00 03 01 00',
+    spec: commands.LeSetExtendedScanResponseData,
+    bytes: '382004 00 03 01 00',
     params: { advertisingHandle: 0, operation: 3, fragmentPreference: 1, scanResponseData: h('') },
   },
   // real: enable one set, no duration, no event limit
   {
-    spec: commands.LeSetExtendedAdvertisingEnable, bytes: '392006 01 01 00 0000 00',
+    spec: commands.LeSetExtendedAdvertisingEnable,
+    bytes: '392006 01 01 00 0000 00',
     params: { enable: 1, sets: [{ advertisingHandle: 0, duration: 0, maxExtendedAdvertisingEvents: 0 }] },
   },
   {
-    spec: commands.LeSetExtendedAdvertisingEnable, bytes: '39200a 01 02 00 6400 00 01 0000 05',
+    spec: commands.LeSetExtendedAdvertisingEnable,
+    bytes: '39200a 01 02 00 6400 00 01 0000 05',
     params: {
       enable: 1,
       sets: [
@@ -451,36 +600,72 @@ const CASES: Case[] = [
   { spec: commands.LeRemoveAdvertisingSet, bytes: '3c2001 03', params: { advertisingHandle: 3 } },
   { spec: commands.LeClearAdvertisingSets, bytes: '3d2000', params: {} },
   {
-    spec: commands.LeSetPeriodicAdvertisingParameters, bytes: '3e2007 01 5000 a000 4000',
-    params: { advertisingHandle: 1, periodicAdvertisingIntervalMin: 0x50, periodicAdvertisingIntervalMax: 0xa0, periodicAdvertisingProperties: 0x40 },
+    spec: commands.LeSetPeriodicAdvertisingParameters,
+    bytes: '3e2007 01 5000 a000 4000',
+    params: {
+      advertisingHandle: 1,
+      periodicAdvertisingIntervalMin: 0x50,
+      periodicAdvertisingIntervalMax: 0xa0,
+      periodicAdvertisingProperties: 0x40,
+    },
   },
-  { spec: commands.LeSetPeriodicAdvertisingData, bytes: '3f2006 01 03 03 020106', params: { advertisingHandle: 1, operation: 3, advertisingData: h('020106') } },
+  {
+    spec: commands.LeSetPeriodicAdvertisingData,
+    bytes: '3f2006 01 03 03 020106',
+    params: { advertisingHandle: 1, operation: 3, advertisingData: h('020106') },
+  },
   // real
   { spec: commands.LeSetPeriodicAdvertisingEnable, bytes: '402002 00 01', params: { enable: 0, advertisingHandle: 1 } },
   // real: one PHY (1M) only; scan interval 0x0ba1, window 0x0144
   {
-    spec: commands.LeSetExtendedScanParameters, bytes: '412008 01 00 01 01 a10b 4401',
-    params: { ownAddressType: 1, scanningFilterPolicy: 0, scanningPhys: 1, perPhy: [{ scanType: 1, scanInterval: 0x0ba1, scanWindow: 0x0144 }] },
+    spec: commands.LeSetExtendedScanParameters,
+    bytes: '412008 01 00 01 01 a10b 4401',
+    params: {
+      ownAddressType: 1,
+      scanningFilterPolicy: 0,
+      scanningPhys: 1,
+      perPhy: [{ scanType: 1, scanInterval: 0x0ba1, scanWindow: 0x0144 }],
+    },
   },
   // real: 1M and Coded (bits 0 and 2)
   {
-    spec: commands.LeSetExtendedScanParameters, bytes: '41200d 01 00 05 01 0014 0001 01 0014 0001',
+    spec: commands.LeSetExtendedScanParameters,
+    bytes: '41200d 01 00 05 01 0014 0001 01 0014 0001',
     params: {
-      ownAddressType: 1, scanningFilterPolicy: 0, scanningPhys: 5,
-      perPhy: [{ scanType: 1, scanInterval: 0x1400, scanWindow: 0x0100 }, { scanType: 1, scanInterval: 0x1400, scanWindow: 0x0100 }],
+      ownAddressType: 1,
+      scanningFilterPolicy: 0,
+      scanningPhys: 5,
+      perPhy: [
+        { scanType: 1, scanInterval: 0x1400, scanWindow: 0x0100 },
+        { scanType: 1, scanInterval: 0x1400, scanWindow: 0x0100 },
+      ],
     },
   },
   // real
-  { spec: commands.LeSetExtendedScanEnable, bytes: '422006 01 00 0000 0000', params: { enable: 1, filterDuplicates: 0, duration: 0, period: 0 } },
+  {
+    spec: commands.LeSetExtendedScanEnable,
+    bytes: '422006 01 00 0000 0000',
+    params: { enable: 1, filterDuplicates: 0, duration: 0, period: 0 },
+  },
   // real: initiate on 1M, 2M and Coded, filter accept list
   {
     spec: commands.LeExtendedCreateConnection,
     bytes: '43203a 01 01 00 000000000000 07' + '3000 3000 1800 2800 0000 f401 0000 0000'.repeat(3),
     params: {
-      initiatorFilterPolicy: 1, ownAddressType: 1, peerAddressType: 0, peerAddress: '00:00:00:00:00:00', initiatingPhys: 7,
+      initiatorFilterPolicy: 1,
+      ownAddressType: 1,
+      peerAddressType: 0,
+      peerAddress: '00:00:00:00:00:00',
+      initiatingPhys: 7,
       perPhy: Array.from({ length: 3 }, () => ({
-        scanInterval: 0x30, scanWindow: 0x30, connectionIntervalMin: 0x18, connectionIntervalMax: 0x28, maxLatency: 0,
-        supervisionTimeout: 500, minCeLength: 0, maxCeLength: 0,
+        scanInterval: 0x30,
+        scanWindow: 0x30,
+        connectionIntervalMin: 0x18,
+        connectionIntervalMax: 0x28,
+        maxLatency: 0,
+        supervisionTimeout: 500,
+        minCeLength: 0,
+        maxCeLength: 0,
       })),
     },
   },
@@ -488,31 +673,74 @@ const CASES: Case[] = [
     spec: commands.LeExtendedCreateConnectionV2,
     bytes: '85201c ff ff 00 00 00 665544332211 01 6000 6000 1800 2800 0000 f401 0000 0000',
     params: {
-      advertisingHandle: 0xff, subevent: 0xff, initiatorFilterPolicy: 0, ownAddressType: 0, peerAddressType: 0,
-      peerAddress: '11:22:33:44:55:66', initiatingPhys: 1,
-      perPhy: [{
-        scanInterval: 0x60, scanWindow: 0x60, connectionIntervalMin: 0x18, connectionIntervalMax: 0x28, maxLatency: 0,
-        supervisionTimeout: 500, minCeLength: 0, maxCeLength: 0,
-      }],
+      advertisingHandle: 0xff,
+      subevent: 0xff,
+      initiatorFilterPolicy: 0,
+      ownAddressType: 0,
+      peerAddressType: 0,
+      peerAddress: '11:22:33:44:55:66',
+      initiatingPhys: 1,
+      perPhy: [
+        {
+          scanInterval: 0x60,
+          scanWindow: 0x60,
+          connectionIntervalMin: 0x18,
+          connectionIntervalMax: 0x28,
+          maxLatency: 0,
+          supervisionTimeout: 500,
+          minCeLength: 0,
+          maxCeLength: 0,
+        },
+      ],
     },
   },
   // real
-  { spec: commands.LeSetPrivacyMode, bytes: '4e2008 01 53307b955dce 01', params: { peerIdentityAddressType: 1, peerIdentityAddress: 'CE:5D:95:7B:30:53', privacyMode: 1 } },
-  { spec: commands.LeWriteRfPathCompensation, bytes: '4d2004 0000 0000', params: { rfTxPathCompensationValue: 0, rfRxPathCompensationValue: 0 } },
-  { spec: commands.LeWriteRfPathCompensation, bytes: '4d2004 ceff 1400', params: { rfTxPathCompensationValue: -50, rfRxPathCompensationValue: 20 } },
+  {
+    spec: commands.LeSetPrivacyMode,
+    bytes: '4e2008 01 53307b955dce 01',
+    params: { peerIdentityAddressType: 1, peerIdentityAddress: 'CE:5D:95:7B:30:53', privacyMode: 1 },
+  },
+  {
+    spec: commands.LeWriteRfPathCompensation,
+    bytes: '4d2004 0000 0000',
+    params: { rfTxPathCompensationValue: 0, rfRxPathCompensationValue: 0 },
+  },
+  {
+    spec: commands.LeWriteRfPathCompensation,
+    bytes: '4d2004 ceff 1400',
+    params: { rfTxPathCompensationValue: -50, rfRxPathCompensationValue: 20 },
+  },
   // real: host feature bit 32 (Connection Subrating host support)
   { spec: commands.LeSetHostFeature, bytes: '742002 20 01', params: { bitNumber: 32, bitValue: 1 } },
-  { spec: commands.LeSetHostChannelClassification, bytes: '142005 ffffffff1f', params: { channelMap: h('ffffffff1f') } },
   {
-    spec: commands.LePeriodicAdvertisingCreateSync, bytes: '44200e 00 02 01 665544332211 0000 e803 00',
-    params: { options: 0, advertisingSid: 2, advertiserAddressType: 1, advertiserAddress: '11:22:33:44:55:66', skip: 0, syncTimeout: 1000, syncCteType: 0 },
+    spec: commands.LeSetHostChannelClassification,
+    bytes: '142005 ffffffff1f',
+    params: { channelMap: h('ffffffff1f') },
+  },
+  {
+    spec: commands.LePeriodicAdvertisingCreateSync,
+    bytes: '44200e 00 02 01 665544332211 0000 e803 00',
+    params: {
+      options: 0,
+      advertisingSid: 2,
+      advertiserAddressType: 1,
+      advertiserAddress: '11:22:33:44:55:66',
+      skip: 0,
+      syncTimeout: 1000,
+      syncCteType: 0,
+    },
   },
   { spec: commands.LePeriodicAdvertisingTerminateSync, bytes: '462002 0100', params: { syncHandle: 1 } },
   {
-    spec: commands.LeSetDefaultSubrate, bytes: '7d200a 0100 0400 0000 0100 f401',
+    spec: commands.LeSetDefaultSubrate,
+    bytes: '7d200a 0100 0400 0000 0100 f401',
     params: { subrateMin: 1, subrateMax: 4, maxLatency: 0, continuationNumber: 1, supervisionTimeout: 500 },
   },
-  { spec: commands.LeTransmitterTestV2, bytes: '342004 13 25 00 02', params: { txChannel: 0x13, testDataLength: 0x25, packetPayload: 0, phy: 2 } },
+  {
+    spec: commands.LeTransmitterTestV2,
+    bytes: '342004 13 25 00 02',
+    params: { txChannel: 0x13, testDataLength: 0x25, packetPayload: 0, phy: 2 },
+  },
 ]
 
 t.test('captured and hand-written command bytes decode field by field and re-encode identically', async (t) => {
@@ -591,7 +819,12 @@ t.test('truncated and length-lying command packets give DecodeError naming the f
   // LE Set Advertising Data must carry all 31 octets
   expectError(t, decodeCommand(h('082004 03 020106')), 'advertisingData', 4)
   // Extended Create Connection with three PHY bits and two blocks
-  expectError(t, decodeCommand(h('43202a 01 01 00 000000000000 07' + '3000 3000 1800 2800 0000 f401 0000 0000'.repeat(2))), 'perPhy[2].scanInterval', 45)
+  expectError(
+    t,
+    decodeCommand(h('43202a 01 01 00 000000000000 07' + '3000 3000 1800 2800 0000 f401 0000 0000'.repeat(2))),
+    'perPhy[2].scanInterval',
+    45,
+  )
 })
 
 t.test('encoding refuses values that do not fit', async (t) => {
@@ -599,10 +832,36 @@ t.test('encoding refuses values that do not fit', async (t) => {
   t.throws(() => encodeCommand(commands.LeSetScanEnable, { enable: 1 } as never), RangeError)
   t.throws(() => encodeCommand(commands.LeEncrypt, { key: seq(15), plaintextData: seq(16) }), RangeError)
   t.throws(() => encodeCommand(commands.LeSetRandomAddress, { randomAddress: 'not an address' }), RangeError)
-  t.throws(() => encodeCommand(commands.LeSetExtendedScanParameters, { ownAddressType: 0, scanningFilterPolicy: 0, scanningPhys: 5, perPhy: [] }), RangeError)
+  t.throws(
+    () =>
+      encodeCommand(commands.LeSetExtendedScanParameters, {
+        ownAddressType: 0,
+        scanningFilterPolicy: 0,
+        scanningPhys: 5,
+        perPhy: [],
+      }),
+    RangeError,
+  )
   // 4 + 252 parameter bytes do not fit the one-octet Parameter_Total_Length
-  t.throws(() => encodeCommand(commands.LeSetExtendedAdvertisingData, { advertisingHandle: 0, operation: 3, fragmentPreference: 1, advertisingData: zeros(252) }), RangeError)
-  t.equal(encodeCommand(commands.LeSetExtendedAdvertisingData, { advertisingHandle: 0, operation: 3, fragmentPreference: 1, advertisingData: zeros(251) }).length, 258)
+  t.throws(
+    () =>
+      encodeCommand(commands.LeSetExtendedAdvertisingData, {
+        advertisingHandle: 0,
+        operation: 3,
+        fragmentPreference: 1,
+        advertisingData: zeros(252),
+      }),
+    RangeError,
+  )
+  t.equal(
+    encodeCommand(commands.LeSetExtendedAdvertisingData, {
+      advertisingHandle: 0,
+      operation: 3,
+      fragmentPreference: 1,
+      advertisingData: zeros(251),
+    }).length,
+    258,
+  )
 })
 
 // ------------------------------------------------------------------------------------------------
@@ -619,51 +878,141 @@ const RETURNS: ReturnCase[] = [
   // real (AshMartian trace): LE Set Event Mask rejected with 0x20; Status is its whole block
   { spec: commands.LeSetEventMask, bytes: '20', value: { status: 0x20 } },
   // real (yeelock): 1021-octet ACL buffers, 26 of them, no SCO
-  { spec: commands.ReadBufferSize, bytes: '00 fd03 00 1a00 0000', value: { status: 0, aclDataPacketLength: 1021, synchronousDataPacketLength: 0, totalNumAclDataPackets: 26, totalNumSynchronousDataPackets: 0 } },
+  {
+    spec: commands.ReadBufferSize,
+    bytes: '00 fd03 00 1a00 0000',
+    value: {
+      status: 0,
+      aclDataPacketLength: 1021,
+      synchronousDataPacketLength: 0,
+      totalNumAclDataPackets: 26,
+      totalNumSynchronousDataPackets: 0,
+    },
+  },
   // real: HCI and LMP version 0x04 (2.1 + EDR), company 0x000f (Broadcom)
   {
-    spec: commands.ReadLocalVersionInformation, bytes: '00 04 7802 04 0f00 1742',
-    value: { status: 0, hciVersion: 4, hciSubversion: 0x0278, lmpVersion: 4, companyIdentifier: 0x000f, lmpSubversion: 0x4217 },
+    spec: commands.ReadLocalVersionInformation,
+    bytes: '00 04 7802 04 0f00 1742',
+    value: {
+      status: 0,
+      hciVersion: 4,
+      hciSubversion: 0x0278,
+      lmpVersion: 4,
+      companyIdentifier: 0x000f,
+      lmpSubversion: 0x4217,
+    },
   },
   // real
   { spec: commands.ReadBdAddr, bytes: '00 4cd3196d20d4', value: { status: 0, bdAddr: 'D4:20:6D:19:D3:4C' } },
   // real: page 0 of 1
-  { spec: commands.ReadLocalExtendedFeatures, bytes: '00 00 01 fffe8ffed83f5b87', value: { status: 0, pageNumber: 0, maxPageNumber: 1, extendedLmpFeatures: h('fffe8ffed83f5b87') } },
+  {
+    spec: commands.ReadLocalExtendedFeatures,
+    bytes: '00 00 01 fffe8ffed83f5b87',
+    value: { status: 0, pageNumber: 0, maxPageNumber: 1, extendedLmpFeatures: h('fffe8ffed83f5b87') },
+  },
   // real
-  { spec: commands.ReadLocalSimplePairingOptions, bytes: '00 01 10', value: { status: 0, simplePairingOptions: 1, maxEncryptionKeySize: 16 } },
+  {
+    spec: commands.ReadLocalSimplePairingOptions,
+    bytes: '00 01 10',
+    value: { status: 0, simplePairingOptions: 1, maxEncryptionKeySize: 16 },
+  },
   // real: RSSI -65 dBm
   { spec: commands.ReadRssi, bytes: '00 0100 bf', value: { status: 0, connectionHandle: 1, rssi: -65 } },
   // real: 7-octet key
   { spec: commands.ReadEncryptionKeySize, bytes: '00 0200 07', value: { status: 0, connectionHandle: 2, keySize: 7 } },
   // real
-  { spec: commands.LeReadBufferSize, bytes: '00 fd03 04', value: { status: 0, aclDataPacketLength: 1021, totalNumLeAclDataPackets: 4 } },
+  {
+    spec: commands.LeReadBufferSize,
+    bytes: '00 fd03 04',
+    value: { status: 0, aclDataPacketLength: 1021, totalNumLeAclDataPackets: 4 },
+  },
   // real
-  { spec: commands.LeReadBufferSizeV2, bytes: '00 fb00 0a 0002 1f', value: { status: 0, aclDataPacketLength: 251, totalNumLeAclDataPackets: 10, isoDataPacketLength: 512, totalNumIsoDataPackets: 31 } },
+  {
+    spec: commands.LeReadBufferSizeV2,
+    bytes: '00 fb00 0a 0002 1f',
+    value: {
+      status: 0,
+      aclDataPacketLength: 251,
+      totalNumLeAclDataPackets: 10,
+      isoDataPacketLength: 512,
+      totalNumIsoDataPackets: 31,
+    },
+  },
   // real
-  { spec: commands.LeReadLocalSupportedFeatures, bytes: '00 cf00000000000000', value: { status: 0, features: h('cf00000000000000') } },
-  { spec: commands.LeReadSupportedStates, bytes: '00 ffffffffff030000', value: { status: 0, states: h('ffffffffff030000') } },
+  {
+    spec: commands.LeReadLocalSupportedFeatures,
+    bytes: '00 cf00000000000000',
+    value: { status: 0, features: h('cf00000000000000') },
+  },
+  {
+    spec: commands.LeReadSupportedStates,
+    bytes: '00 ffffffffff030000',
+    value: { status: 0, states: h('ffffffffff030000') },
+  },
   // real
   { spec: commands.LeRand, bytes: '00 020d6a11ce573813', value: { status: 0, randomNumber: h('020d6a11ce573813') } },
   { spec: commands.LeEncrypt, bytes: '00' + toHex(seq(16, 0x80)), value: { status: 0, encryptedData: seq(16, 0x80) } },
   // real
-  { spec: commands.LeReadMaximumDataLength, bytes: '00 fb00 4808 fb00 4808', value: { status: 0, supportedMaxTxOctets: 251, supportedMaxTxTime: 2120, supportedMaxRxOctets: 251, supportedMaxRxTime: 2120 } },
+  {
+    spec: commands.LeReadMaximumDataLength,
+    bytes: '00 fb00 4808 fb00 4808',
+    value: {
+      status: 0,
+      supportedMaxTxOctets: 251,
+      supportedMaxTxTime: 2120,
+      supportedMaxRxOctets: 251,
+      supportedMaxRxTime: 2120,
+    },
+  },
   // real
-  { spec: commands.LeReadSuggestedDefaultDataLength, bytes: '00 1b00 4801', value: { status: 0, suggestedMaxTxOctets: 27, suggestedMaxTxTime: 328 } },
+  {
+    spec: commands.LeReadSuggestedDefaultDataLength,
+    bytes: '00 1b00 4801',
+    value: { status: 0, suggestedMaxTxOctets: 27, suggestedMaxTxTime: 328 },
+  },
   // real
   { spec: commands.LeSetDataLength, bytes: '00 0100', value: { status: 0, connectionHandle: 1 } },
   // real: selected TX power -15 dBm
   { spec: commands.LeSetExtendedAdvertisingParameters, bytes: '00 f1', value: { status: 0, selectedTxPower: -15 } },
   // real
-  { spec: commands.LeReadMaximumAdvertisingDataLength, bytes: '00 7206', value: { status: 0, maxAdvertisingDataLength: 1650 } },
-  { spec: commands.LeReadNumberOfSupportedAdvertisingSets, bytes: '00 10', value: { status: 0, numSupportedAdvertisingSets: 16 } },
+  {
+    spec: commands.LeReadMaximumAdvertisingDataLength,
+    bytes: '00 7206',
+    value: { status: 0, maxAdvertisingDataLength: 1650 },
+  },
+  {
+    spec: commands.LeReadNumberOfSupportedAdvertisingSets,
+    bytes: '00 10',
+    value: { status: 0, numSupportedAdvertisingSets: 16 },
+  },
   { spec: commands.LeReadResolvingListSize, bytes: '00 19', value: { status: 0, resolvingListSize: 25 } },
   { spec: commands.LeReadFilterAcceptListSize, bytes: '00 3c', value: { status: 0, filterAcceptListSize: 60 } },
-  { spec: commands.LeReadPeriodicAdvertiserListSize, bytes: '00 03', value: { status: 0, periodicAdvertiserListSize: 3 } },
-  { spec: commands.LeRemoteConnectionParameterRequestReply, bytes: '00 0200', value: { status: 0, connectionHandle: 2 } },
-  { spec: commands.LeReadPhy, bytes: '00 4000 02 01', value: { status: 0, connectionHandle: 0x40, txPhy: 2, rxPhy: 1 } },
+  {
+    spec: commands.LeReadPeriodicAdvertiserListSize,
+    bytes: '00 03',
+    value: { status: 0, periodicAdvertiserListSize: 3 },
+  },
+  {
+    spec: commands.LeRemoteConnectionParameterRequestReply,
+    bytes: '00 0200',
+    value: { status: 0, connectionHandle: 2 },
+  },
+  {
+    spec: commands.LeReadPhy,
+    bytes: '00 4000 02 01',
+    value: { status: 0, connectionHandle: 0x40, txPhy: 2, rxPhy: 1 },
+  },
   { spec: commands.LeReadTransmitPower, bytes: '00 ec 14', value: { status: 0, minTxPower: -20, maxTxPower: 20 } },
-  { spec: commands.LeReadRfPathCompensation, bytes: '00 f6ff 0a00', value: { status: 0, rfTxPathCompensationValue: -10, rfRxPathCompensationValue: 10 } },
-  { spec: commands.LeReadChannelMap, bytes: '00 4000 ffffffff1f', value: { status: 0, connectionHandle: 0x40, channelMap: h('ffffffff1f') } },
+  {
+    spec: commands.LeReadRfPathCompensation,
+    bytes: '00 f6ff 0a00',
+    value: { status: 0, rfTxPathCompensationValue: -10, rfRxPathCompensationValue: 10 },
+  },
+  {
+    spec: commands.LeReadChannelMap,
+    bytes: '00 4000 ffffffff1f',
+    value: { status: 0, connectionHandle: 0x40, channelMap: h('ffffffff1f') },
+  },
   { spec: commands.LeLongTermKeyRequestNegativeReply, bytes: '00 4000', value: { status: 0, connectionHandle: 0x40 } },
   { spec: commands.LeTestEnd, bytes: '00 e803', value: { status: 0, numPackets: 1000 } },
   { spec: commands.LeReadAdvertisingPhysicalChannelTxPower, bytes: '00 fc', value: { status: 0, txPowerLevel: -4 } },
@@ -682,7 +1031,11 @@ t.test('return parameter blocks decode field by field and re-encode identically'
     t.same(r.value, c.value, c.spec.name)
     t.equal(r.trailing, undefined)
     t.equal(r.statusOnly, undefined)
-    t.equal(toHex(encodeReturnParameters(c.spec, r.value as never, r.trailing)), toHex(bytes), `${c.spec.name} re-encodes`)
+    t.equal(
+      toHex(encodeReturnParameters(c.spec, r.value as never, r.trailing)),
+      toHex(bytes),
+      `${c.spec.name} re-encodes`,
+    )
     t.equal(toHex(encodeReturnParameters(c.spec, c.value as never)), toHex(bytes), `${c.spec.name} encodes from fields`)
   }
 })
@@ -704,8 +1057,18 @@ t.test('a status-only return block (real controllers send it on failure)', async
 
 t.test('return parameters: errors, trailing bytes and commands without a Command Complete block', async (t) => {
   expectError(t, decodeReturnParameters(commands.Reset.opcode, h('')), 'status', 0)
-  expectError(t, decodeReturnParameters(commands.ReadBufferSize.opcode, h('00fd03001a00')), 'totalNumSynchronousDataPackets', 6)
-  expectError(t, decodeReturnParameters(commands.ReadLocalSupportedCommands.opcode, h('00' + 'ff'.repeat(63))), 'supportedCommands', 1)
+  expectError(
+    t,
+    decodeReturnParameters(commands.ReadBufferSize.opcode, h('00fd03001a00')),
+    'totalNumSynchronousDataPackets',
+    6,
+  )
+  expectError(
+    t,
+    decodeReturnParameters(commands.ReadLocalSupportedCommands.opcode, h('00' + 'ff'.repeat(63))),
+    'supportedCommands',
+    1,
+  )
   t.equal(decodeReturnParameters(commands.LeCreateConnection.opcode, h('00')), undefined, 'Command Status command')
   t.equal(decodeReturnParameters(0x0401, h('00')), undefined, 'untyped command')
   t.equal(decodeReturnParameters(0xfc4c, h('00')), undefined, 'vendor command')
@@ -788,7 +1151,10 @@ async function tsharkRecords(file: string): Promise<{ cmds: Ek[]; completes: Ek[
   for (const line of stdout.split('\n')) {
     if (!line.startsWith('{"timestamp"')) continue
     const layers = (JSON.parse(line) as { layers: Record<string, unknown> }).layers
-    for (const [proto, out] of [['bthci_cmd', cmds], ['bthci_evt', completes]] as const) {
+    for (const [proto, out] of [
+      ['bthci_cmd', cmds],
+      ['bthci_evt', completes],
+    ] as const) {
       const raw = layers[`${proto}_raw`]
       if (typeof raw !== 'string') continue
       const fields: Record<string, unknown> = {}
@@ -816,70 +1182,114 @@ type P = Record<string, any>
 const perPhy = (k: string) => (p: P) => (p.perPhy as P[]).map((x) => x[k])
 const CMD_FIELDS: Record<number, Record<string, (p: P) => unknown>> = {
   0x200b: {
-    le_scan_type: (p) => p.scanType, le_scan_interval: (p) => p.scanInterval, le_scan_window: (p) => p.scanWindow,
-    le_own_address_type: (p) => p.ownAddressType, le_scan_filter_policy: (p) => p.scanningFilterPolicy,
+    le_scan_type: (p) => p.scanType,
+    le_scan_interval: (p) => p.scanInterval,
+    le_scan_window: (p) => p.scanWindow,
+    le_own_address_type: (p) => p.ownAddressType,
+    le_scan_filter_policy: (p) => p.scanningFilterPolicy,
   },
   0x200c: { le_scan_enable: (p) => p.enable, le_filter_duplicates: (p) => p.filterDuplicates },
   0x200d: {
-    le_scan_interval: (p) => p.scanInterval, le_scan_window: (p) => p.scanWindow,
-    le_initiator_filter_policy: (p) => p.initiatorFilterPolicy, le_peer_address_type: (p) => p.peerAddressType,
-    bd_addr: (p) => p.peerAddress, le_own_address_type: (p) => p.ownAddressType,
-    le_con_interval_min: (p) => p.connectionIntervalMin, le_con_interval_max: (p) => p.connectionIntervalMax,
-    le_con_latency: (p) => p.maxLatency, le_supv_timeout: (p) => p.supervisionTimeout,
-    le_min_ce_length: (p) => p.minCeLength, le_max_ce_length: (p) => p.maxCeLength,
+    le_scan_interval: (p) => p.scanInterval,
+    le_scan_window: (p) => p.scanWindow,
+    le_initiator_filter_policy: (p) => p.initiatorFilterPolicy,
+    le_peer_address_type: (p) => p.peerAddressType,
+    bd_addr: (p) => p.peerAddress,
+    le_own_address_type: (p) => p.ownAddressType,
+    le_con_interval_min: (p) => p.connectionIntervalMin,
+    le_con_interval_max: (p) => p.connectionIntervalMax,
+    le_con_latency: (p) => p.maxLatency,
+    le_supv_timeout: (p) => p.supervisionTimeout,
+    le_min_ce_length: (p) => p.minCeLength,
+    le_max_ce_length: (p) => p.maxCeLength,
   },
   0x2019: {
-    connection_handle: (p) => p.connectionHandle, le_random_number: (p) => p.randomNumber,
-    le_encrypted_diversifier: (p) => p.encryptedDiversifier, le_long_term_key: (p) => p.longTermKey,
+    connection_handle: (p) => p.connectionHandle,
+    le_random_number: (p) => p.randomNumber,
+    le_encrypted_diversifier: (p) => p.encryptedDiversifier,
+    le_long_term_key: (p) => p.longTermKey,
   },
   0x2036: {
-    advertising_handle: (p) => p.advertisingHandle, advertising_properties: (p) => p.advertisingEventProperties,
-    le_advts_interval_min: (p) => p.primaryAdvertisingIntervalMin, le_advts_interval_max: (p) => p.primaryAdvertisingIntervalMax,
-    le_own_address_type: (p) => p.ownAddressType, le_peer_address_type: (p) => p.peerAddressType, bd_addr: (p) => p.peerAddress,
-    le_advts_filter_policy: (p) => p.advertisingFilterPolicy, power_level: (p) => p.advertisingTxPower,
-    primary_advertising_phy: (p) => p.primaryAdvertisingPhy, secondary_advertising_max_skip: (p) => p.secondaryAdvertisingMaxSkip,
-    secondary_advertising_phy: (p) => p.secondaryAdvertisingPhy, advertising_sid: (p) => p.advertisingSid,
+    advertising_handle: (p) => p.advertisingHandle,
+    advertising_properties: (p) => p.advertisingEventProperties,
+    le_advts_interval_min: (p) => p.primaryAdvertisingIntervalMin,
+    le_advts_interval_max: (p) => p.primaryAdvertisingIntervalMax,
+    le_own_address_type: (p) => p.ownAddressType,
+    le_peer_address_type: (p) => p.peerAddressType,
+    bd_addr: (p) => p.peerAddress,
+    le_advts_filter_policy: (p) => p.advertisingFilterPolicy,
+    power_level: (p) => p.advertisingTxPower,
+    primary_advertising_phy: (p) => p.primaryAdvertisingPhy,
+    secondary_advertising_max_skip: (p) => p.secondaryAdvertisingMaxSkip,
+    secondary_advertising_phy: (p) => p.secondaryAdvertisingPhy,
+    advertising_sid: (p) => p.advertisingSid,
     scan_request_notification_enable: (p) => p.scanRequestNotificationEnable,
   },
   0x2037: {
-    advertising_handle: (p) => p.advertisingHandle, adv_data_operation: (p) => p.operation,
-    adv_fragment_preference: (p) => p.fragmentPreference, le_data_length: (p) => p.advertisingData.length,
+    advertising_handle: (p) => p.advertisingHandle,
+    adv_data_operation: (p) => p.operation,
+    adv_fragment_preference: (p) => p.fragmentPreference,
+    le_data_length: (p) => p.advertisingData.length,
   },
   0x2039: {
-    le_advts_enable: (p) => p.enable, adv_num_sets: (p) => p.sets.length,
-    advertising_handle: (p) => p.sets.map((s: P) => s.advertisingHandle), adv_duration: (p) => p.sets.map((s: P) => s.duration),
+    le_advts_enable: (p) => p.enable,
+    adv_num_sets: (p) => p.sets.length,
+    advertising_handle: (p) => p.sets.map((s: P) => s.advertisingHandle),
+    adv_duration: (p) => p.sets.map((s: P) => s.duration),
     max_extended_advertising_events: (p) => p.sets.map((s: P) => s.maxExtendedAdvertisingEvents),
   },
   0x2041: {
-    le_own_address_type: (p) => p.ownAddressType, le_scan_filter_policy: (p) => p.scanningFilterPolicy,
-    le_scan_phys: (p) => p.scanningPhys, le_scan_type: perPhy('scanType'), le_scan_interval: perPhy('scanInterval'),
+    le_own_address_type: (p) => p.ownAddressType,
+    le_scan_filter_policy: (p) => p.scanningFilterPolicy,
+    le_scan_phys: (p) => p.scanningPhys,
+    le_scan_type: perPhy('scanType'),
+    le_scan_interval: perPhy('scanInterval'),
     le_scan_window: perPhy('scanWindow'),
   },
   0x2042: {
-    le_scan_enable: (p) => p.enable, le_filter_duplicates: (p) => p.filterDuplicates,
-    scan_duration: (p) => p.duration, scan_period: (p) => p.period,
+    le_scan_enable: (p) => p.enable,
+    le_filter_duplicates: (p) => p.filterDuplicates,
+    scan_duration: (p) => p.duration,
+    scan_period: (p) => p.period,
   },
   0x2043: {
-    le_initiator_filter_policy: (p) => p.initiatorFilterPolicy, le_own_address_type: (p) => p.ownAddressType,
-    le_peer_address_type: (p) => p.peerAddressType, bd_addr: (p) => p.peerAddress, le_init_phys: (p) => p.initiatingPhys,
-    le_scan_interval: perPhy('scanInterval'), le_scan_window: perPhy('scanWindow'),
-    le_con_interval_min: perPhy('connectionIntervalMin'), le_con_interval_max: perPhy('connectionIntervalMax'),
-    le_con_latency: perPhy('maxLatency'), le_supv_timeout: perPhy('supervisionTimeout'),
+    le_initiator_filter_policy: (p) => p.initiatorFilterPolicy,
+    le_own_address_type: (p) => p.ownAddressType,
+    le_peer_address_type: (p) => p.peerAddressType,
+    bd_addr: (p) => p.peerAddress,
+    le_init_phys: (p) => p.initiatingPhys,
+    le_scan_interval: perPhy('scanInterval'),
+    le_scan_window: perPhy('scanWindow'),
+    le_con_interval_min: perPhy('connectionIntervalMin'),
+    le_con_interval_max: perPhy('connectionIntervalMax'),
+    le_con_latency: perPhy('maxLatency'),
+    le_supv_timeout: perPhy('supervisionTimeout'),
   },
 }
 const RETURN_FIELDS: Record<number, Record<string, (v: P) => unknown>> = {
   0x1005: {
-    max_data_length_acl: (v) => v.aclDataPacketLength, max_data_length_sco: (v) => v.synchronousDataPacketLength,
-    max_data_num_acl: (v) => v.totalNumAclDataPackets, max_data_num_sco: (v) => v.totalNumSynchronousDataPackets,
+    max_data_length_acl: (v) => v.aclDataPacketLength,
+    max_data_length_sco: (v) => v.synchronousDataPacketLength,
+    max_data_num_acl: (v) => v.totalNumAclDataPackets,
+    max_data_num_sco: (v) => v.totalNumSynchronousDataPackets,
   },
   0x1009: { bd_addr: (v) => v.bdAddr },
-  0x1001: { lmp_vers_nr: (v) => v.lmpVersion, comp_id: (v) => v.companyIdentifier, lmp_sub_vers_nr: (v) => v.lmpSubversion },
-  0x2002: { le_acl_data_pkt_len: (v) => v.aclDataPacketLength, le_total_num_acl_data_pkts: (v) => v.totalNumLeAclDataPackets },
+  0x1001: {
+    lmp_vers_nr: (v) => v.lmpVersion,
+    comp_id: (v) => v.companyIdentifier,
+    lmp_sub_vers_nr: (v) => v.lmpSubversion,
+  },
+  0x2002: {
+    le_acl_data_pkt_len: (v) => v.aclDataPacketLength,
+    le_total_num_acl_data_pkts: (v) => v.totalNumLeAclDataPackets,
+  },
   0x2018: { le_random_number: (v) => v.randomNumber },
 }
 
 t.test('real traces (tshark as the oracle)', async (t) => {
-  const files = readdirSync(REAL).filter((f) => f !== 'CATALOG.md' && f !== 'catalog.json').sort()
+  const files = readdirSync(REAL)
+    .filter((f) => f !== 'CATALOG.md' && f !== 'catalog.json')
+    .sort()
   t.ok(files.length >= 20, `${files.length} capture files`)
   const totals = { commands: 0, typed: 0, returns: 0, fields: 0 }
   const checkedOpcodes = new Set<number>()
@@ -907,7 +1317,8 @@ t.test('real traces (tshark as the oracle)', async (t) => {
       if (c.opcode !== opcode) failures.push(`${file}: opcode ${c.opcode} vs tshark ${opcode}`)
       if (!c.spec) continue
       totals.typed++
-      if (toHex(reencodeCommand(c)) !== toHex(raw)) failures.push(`${file}: ${c.name} ${toHex(raw)} re-encodes differently`)
+      if (toHex(reencodeCommand(c)) !== toHex(raw))
+        failures.push(`${file}: ${c.name} ${toHex(raw)} re-encodes differently`)
       if (c.trailing) failures.push(`${file}: ${c.name} ${toHex(raw)} has trailing bytes`)
       for (const [field, get] of Object.entries(CMD_FIELDS[opcode] ?? {})) {
         const ours = norm(get(c.params!))
@@ -940,7 +1351,8 @@ t.test('real traces (tshark as the oracle)', async (t) => {
         const theirs = norm(fields[field])
         totals.fields++
         checkedOpcodes.add(opcode)
-        if (ours.join() !== theirs.join()) failures.push(`${file}: return of ${spec.name} ${field}: ours ${ours} tshark ${theirs}`)
+        if (ours.join() !== theirs.join())
+          failures.push(`${file}: return of ${spec.name} ${field}: ours ${ours} tshark ${theirs}`)
       }
     }
   }

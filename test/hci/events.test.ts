@@ -31,7 +31,6 @@ import {
   Vendor,
   type HciEvent,
   type KnownEvent,
-  type EventKey,
 } from '../../hci/events.ts'
 import { DecodeError } from '../../hci/errors.ts'
 import { LE_META_EVENT } from '../../hci/spec.ts'
@@ -71,11 +70,14 @@ t.test('real events decode to the fields tshark shows, and re-encode identically
   t.equal(e.name, 'Command Status')
   // 2m frame 8206: Disconnection Complete, handle 0x000c, reason 0x16
   e = decoded(t, '0504000c0016')
-  t.same({ key: e.key, code: e.code, params: e.params }, {
-    key: 'DisconnectionComplete',
-    code: 5,
-    params: { status: 0, connectionHandle: 0x000c, reason: 0x16 },
-  })
+  t.same(
+    { key: e.key, code: e.code, params: e.params },
+    {
+      key: 'DisconnectionComplete',
+      code: 5,
+      params: { status: 0, connectionHandle: 0x000c, reason: 0x16 },
+    },
+  )
   // 2m frame 315: LMP 4.0 (6), Qualcomm (0x000a), subversion 8648
   e = decoded(t, '0c08000c00060a00c821')
   t.same(e.params, { status: 0, connectionHandle: 0x000c, version: 6, companyIdentifier: 0x000a, subversion: 8648 })
@@ -84,7 +86,13 @@ t.test('real events decode to the fields tshark shows, and re-encode identically
   t.same(e.params, { handles: [{ connectionHandle: 0x000c, numCompletedPackets: 1 }] })
   // 2m frame 307: BR/EDR Connection Complete, 00:18:6b:72:db:66, ACL, no encryption
   e = decoded(t, '030b000c0066db726b18000100')
-  t.same(e.params, { status: 0, connectionHandle: 0x000c, bdAddr: '00:18:6B:72:DB:66', linkType: 1, encryptionEnabled: 0 })
+  t.same(e.params, {
+    status: 0,
+    connectionHandle: 0x000c,
+    bdAddr: '00:18:6B:72:DB:66',
+    linkType: 1,
+    encryptionEnabled: 0,
+  })
   // 2m frame 318
   e = decoded(t, '0b0b000c00ffff8ffa9bff5987')
   t.equal(e.key, 'ReadRemoteSupportedFeaturesComplete')
@@ -98,13 +106,25 @@ t.test('real events decode to the fields tshark shows, and re-encode identically
   // 2m frame 583
   e = decoded(t, '2e0b000c002003200302000200')
   t.same(e.params, {
-    status: 0, connectionHandle: 0x000c, maxTxLatency: 800, maxRxLatency: 800, minRemoteTimeout: 2, minLocalTimeout: 2,
+    status: 0,
+    connectionHandle: 0x000c,
+    maxTxLatency: 800,
+    maxRxLatency: 800,
+    minRemoteTimeout: 2,
+    minLocalTimeout: 2,
   })
   // manojshakti77__bluetooth__btsnoop_hci.log frame 113: one response, RSSI -38, clock offset 0x662e
   e = decoded(t, '220f01a5a5005b020001020404202e66da')
   t.same(e.params, {
     responses: [
-      { bdAddr: '00:02:5B:00:A5:A5', pageScanRepetitionMode: 1, reserved: 2, classOfDevice: 0x200404, clockOffset: 0x662e, rssi: -38 },
+      {
+        bdAddr: '00:02:5B:00:A5:A5',
+        pageScanRepetitionMode: 1,
+        reserved: 2,
+        classOfDevice: 0x200404,
+        clockOffset: 0x662e,
+        rssi: -38,
+      },
     ],
   })
   // manojshakti77 frame 171: link key notification, key type 4
@@ -144,33 +164,77 @@ t.test('real LE Meta events', async (t) => {
     t.equal(toHex(r.data.subarray(0, 3)), '020106')
   }
   // NoahB10__MABIP__btsnoop_hci.log frame 178: extended report of a legacy scannable PDU
-  e = decoded(t, '3e390d011200015fe3ee1995240100ff7fa40000000000000000001f1e16f3fe4a17235654455111322057e8c28207e19d7c3a935da59eaed563f3')
+  e = decoded(
+    t,
+    '3e390d011200015fe3ee1995240100ff7fa40000000000000000001f1e16f3fe4a17235654455111322057e8c28207e19d7c3a935da59eaed563f3',
+  )
   t.equal(e.key, 'LeExtendedAdvertisingReport')
   if (e.key === 'LeExtendedAdvertisingReport') {
     const { data, ...r } = e.params.reports[0]!
     t.same(r, {
-      eventType: 0x0012, addressType: 1, address: '24:95:19:EE:E3:5F', primaryPhy: 1, secondaryPhy: 0,
-      advertisingSid: 0xff, txPower: 127, rssi: -92, periodicAdvertisingInterval: 0, directAddressType: 0,
+      eventType: 0x0012,
+      addressType: 1,
+      address: '24:95:19:EE:E3:5F',
+      primaryPhy: 1,
+      secondaryPhy: 0,
+      advertisingSid: 0xff,
+      txPower: 127,
+      rssi: -92,
+      periodicAdvertisingInterval: 0,
+      directAddressType: 0,
       directAddress: '00:00:00:00:00:00',
     })
     t.equal(data.length, 31)
   }
   // bbmp__AndroidPad__btsnoop_hci.cfa frame 481
   e = decoded(t, '3e1301004000000057f4bee4bad027000000f40100')
-  t.same([e.key, e.params], ['LeConnectionComplete', {
-    status: 0, connectionHandle: 0x0040, role: 0, peerAddressType: 0, peerAddress: 'D0:BA:E4:BE:F4:57',
-    connectionInterval: 39, peripheralLatency: 0, supervisionTimeout: 500, centralClockAccuracy: 0,
-  }])
+  t.same(
+    [e.key, e.params],
+    [
+      'LeConnectionComplete',
+      {
+        status: 0,
+        connectionHandle: 0x0040,
+        role: 0,
+        peerAddressType: 0,
+        peerAddress: 'D0:BA:E4:BE:F4:57',
+        connectionInterval: 39,
+        peripheralLatency: 0,
+        supervisionTimeout: 500,
+        centralClockAccuracy: 0,
+      },
+    ],
+  )
   // crossnite frame 575
   e = decoded(t, '3e1f0a 00 0200 00 01 b7437010c3f1 000000000000 000000000000 1800 0000 f401 00')
-  t.same([e.key, e.params], ['LeEnhancedConnectionComplete', {
-    status: 0, connectionHandle: 2, role: 0, peerAddressType: 1, peerAddress: 'F1:C3:10:70:43:B7',
-    localResolvablePrivateAddress: '00:00:00:00:00:00', peerResolvablePrivateAddress: '00:00:00:00:00:00',
-    connectionInterval: 24, peripheralLatency: 0, supervisionTimeout: 500, centralClockAccuracy: 0,
-  }])
+  t.same(
+    [e.key, e.params],
+    [
+      'LeEnhancedConnectionComplete',
+      {
+        status: 0,
+        connectionHandle: 2,
+        role: 0,
+        peerAddressType: 1,
+        peerAddress: 'F1:C3:10:70:43:B7',
+        localResolvablePrivateAddress: '00:00:00:00:00:00',
+        peerResolvablePrivateAddress: '00:00:00:00:00:00',
+        connectionInterval: 24,
+        peripheralLatency: 0,
+        supervisionTimeout: 500,
+        centralClockAccuracy: 0,
+      },
+    ],
+  )
   // Syed-Bipul-Rahman__bluethooth_light_controll__btsnoop_hci.log frames 34886, 47769, 47771
   e = decoded(t, '3e0a0300b30306000000f401')
-  t.same(e.params, { status: 0, connectionHandle: 0x03b3, connectionInterval: 6, peripheralLatency: 0, supervisionTimeout: 500 })
+  t.same(e.params, {
+    status: 0,
+    connectionHandle: 0x03b3,
+    connectionInterval: 6,
+    peripheralLatency: 0,
+    supervisionTimeout: 500,
+  })
   e = decoded(t, '3e060c00f3030202')
   t.same([e.key, e.params], ['LePhyUpdateComplete', { status: 0, connectionHandle: 0x03f3, txPhy: 2, rxPhy: 2 }])
   e = decoded(t, '3e0b07f3031b004801fb004808')
@@ -180,9 +244,19 @@ t.test('real LE Meta events', async (t) => {
   t.same([e.key, e.params], ['LeChannelSelectionAlgorithm', { connectionHandle: 2, channelSelectionAlgorithm: 0 }])
   // BeanCounterTop__ble-pcap-analyzer__hci.pcap: LE Remote Connection Parameter Request, 12..16, 0, 500
   e = decoded(t, '3e0b0602000c00100000 00f401')
-  t.same([e.key, e.params], ['LeRemoteConnectionParameterRequest', {
-    connectionHandle: 2, intervalMin: 12, intervalMax: 16, maxLatency: 0, timeout: 500,
-  }])
+  t.same(
+    [e.key, e.params],
+    [
+      'LeRemoteConnectionParameterRequest',
+      {
+        connectionHandle: 2,
+        intervalMin: 12,
+        intervalMax: 16,
+        maxLatency: 0,
+        timeout: 500,
+      },
+    ],
+  )
   // Syed frame 34850
   e = decoded(t, '3e0c0400b3030000000000000000')
   t.equal(e.key, 'LeReadRemoteFeaturesComplete')
@@ -193,7 +267,10 @@ t.test('real LE Meta events', async (t) => {
 
 t.test('events written by hand from the spec', async (t) => {
   let e = decoded(t, '59050040000110') // 7.7.8 [v2]: status, handle, enabled, key size
-  t.same([e.key, e.params], ['EncryptionChangeV2', { status: 0, connectionHandle: 0x40, encryptionEnabled: 1, encryptionKeySize: 16 }])
+  t.same(
+    [e.key, e.params],
+    ['EncryptionChangeV2', { status: 0, connectionHandle: 0x40, encryptionEnabled: 1, encryptionKeySize: 16 }],
+  )
   e = decoded(t, '3003004000')
   t.same([e.key, e.params], ['EncryptionKeyRefreshComplete', { status: 0, connectionHandle: 0x40 }])
   e = decoded(t, '57024000')
@@ -210,9 +287,18 @@ t.test('events written by hand from the spec', async (t) => {
     t.equal(e.params.encryptedDiversifier, 0x1234)
   }
   e = decoded(t, '3e0612 00 01 4000 05')
-  t.same([e.key, e.params], ['LeAdvertisingSetTerminated', {
-    status: 0, advertisingHandle: 1, connectionHandle: 0x40, numCompletedExtendedAdvertisingEvents: 5,
-  }])
+  t.same(
+    [e.key, e.params],
+    [
+      'LeAdvertisingSetTerminated',
+      {
+        status: 0,
+        advertisingHandle: 1,
+        connectionHandle: 0x40,
+        numCompletedExtendedAdvertisingEvents: 5,
+      },
+    ],
+  )
   e = decoded(t, '3e0913 01 01 665544332211')
   t.same(e.params, { advertisingHandle: 1, scannerAddressType: 1, scannerAddress: '11:22:33:44:55:66' })
   e = decoded(t, '3e0111')
@@ -229,12 +315,27 @@ t.test('events written by hand from the spec', async (t) => {
   t.equal(e.key, 'LeGenerateDhKeyComplete')
   // v2 adds Advertising_Handle and Sync_Handle after Central_Clock_Accuracy
   e = decoded(t, '3e2229 00 4100 01 01 665544332211 0a0b0c0d0e4f 000000000000 2800 0000 c800 01 03 ffff')
-  t.same([e.key, e.params], ['LeEnhancedConnectionCompleteV2', {
-    status: 0, connectionHandle: 0x41, role: 1, peerAddressType: 1, peerAddress: '11:22:33:44:55:66',
-    localResolvablePrivateAddress: '4F:0E:0D:0C:0B:0A', peerResolvablePrivateAddress: '00:00:00:00:00:00',
-    connectionInterval: 40, peripheralLatency: 0, supervisionTimeout: 200, centralClockAccuracy: 1,
-    advertisingHandle: 3, syncHandle: 0xffff,
-  }])
+  t.same(
+    [e.key, e.params],
+    [
+      'LeEnhancedConnectionCompleteV2',
+      {
+        status: 0,
+        connectionHandle: 0x41,
+        role: 1,
+        peerAddressType: 1,
+        peerAddress: '11:22:33:44:55:66',
+        localResolvablePrivateAddress: '4F:0E:0D:0C:0B:0A',
+        peerResolvablePrivateAddress: '00:00:00:00:00:00',
+        connectionInterval: 40,
+        peripheralLatency: 0,
+        supervisionTimeout: 200,
+        centralClockAccuracy: 1,
+        advertisingHandle: 3,
+        syncHandle: 0xffff,
+      },
+    ],
+  )
   e = decoded(t, '3e0b0f 0100 7f c4 ff 00 03020106')
   t.equal(e.key, 'LePeriodicAdvertisingReport')
   if (e.key === 'LePeriodicAdvertisingReport') {
@@ -256,7 +357,10 @@ t.test('events written by hand from the spec', async (t) => {
   t.equal(e.key, 'LeConnectionIqReport')
   if (e.key === 'LeConnectionIqReport') {
     t.equal(e.params.rssi, -600)
-    t.same(e.params.samples, [{ iSample: 127, qSample: -128 }, { iSample: 1, qSample: -1 }])
+    t.same(e.params.samples, [
+      { iSample: 127, qSample: -128 },
+      { iSample: 1, qSample: -1 },
+    ])
   }
 })
 
@@ -264,10 +368,7 @@ t.test('multi-report advertising events are interleaved per report', async (t) =
   // 3 reports: [ADV_IND public 66:55:44:33:22:11 "020106" -60], [SCAN_RSP random, no data, -80],
   // [ADV_NONCONN_IND random, short name "ABC", -40]
   const hex =
-    '3e2802 03' +
-    '00 00 112233445566 03 020106 c4' +
-    '04 01 aabbccddeeff 00 b0' +
-    '03 01 010203040506 05 0408414243 d8'
+    '3e2802 03' + '00 00 112233445566 03 020106 c4' + '04 01 aabbccddeeff 00 b0' + '03 01 010203040506 05 0408414243 d8'
   const e = decoded(t, hex)
   t.equal(e.key, 'LeAdvertisingReport')
   if (e.key !== 'LeAdvertisingReport') return
@@ -288,8 +389,19 @@ t.test('multi-report advertising events are interleaved per report', async (t) =
   const x = decoded(t, ext)
   if (x.key !== 'LeExtendedAdvertisingReport') return t.fail(x.key)
   t.same(
-    x.params.reports.map((r) => [r.eventType, r.address, r.primaryPhy, r.secondaryPhy, r.advertisingSid, r.txPower, r.rssi,
-      r.periodicAdvertisingInterval, r.directAddressType, r.directAddress, toHex(r.data)]),
+    x.params.reports.map((r) => [
+      r.eventType,
+      r.address,
+      r.primaryPhy,
+      r.secondaryPhy,
+      r.advertisingSid,
+      r.txPower,
+      r.rssi,
+      r.periodicAdvertisingInterval,
+      r.directAddressType,
+      r.directAddress,
+      toHex(r.data),
+    ]),
     [
       [0x13, '66:55:44:33:22:11', 1, 2, 5, 8, -60, 0, 0, '00:00:00:00:00:00', '020106'],
       [0x04, 'FF:EE:DD:CC:BB:AA', 3, 3, 1, 127, -80, 0xa0, 1, '06:05:04:03:02:01', ''],
@@ -298,8 +410,22 @@ t.test('multi-report advertising events are interleaved per report', async (t) =
   const d = decoded(t, '3e220b 02 01 00 112233445566 01 aabbccddeeff c4 01 01 010203040506 00 0a0b0c0d0e0f b0')
   if (d.key !== 'LeDirectedAdvertisingReport') return t.fail(d.key)
   t.same(d.params.reports, [
-    { eventType: 1, addressType: 0, address: '66:55:44:33:22:11', directAddressType: 1, directAddress: 'FF:EE:DD:CC:BB:AA', rssi: -60 },
-    { eventType: 1, addressType: 1, address: '06:05:04:03:02:01', directAddressType: 0, directAddress: '0F:0E:0D:0C:0B:0A', rssi: -80 },
+    {
+      eventType: 1,
+      addressType: 0,
+      address: '66:55:44:33:22:11',
+      directAddressType: 1,
+      directAddress: 'FF:EE:DD:CC:BB:AA',
+      rssi: -60,
+    },
+    {
+      eventType: 1,
+      addressType: 1,
+      address: '06:05:04:03:02:01',
+      directAddressType: 0,
+      directAddress: '0F:0E:0D:0C:0B:0A',
+      rssi: -80,
+    },
   ])
 })
 
@@ -312,7 +438,14 @@ t.test('Number Of Completed Packets with several handles', async (t) => {
     { connectionHandle: 0x0edc, numCompletedPackets: 2 },
   ])
   t.equal(
-    toHex(encodeEvent(NumberOfCompletedPackets, { handles: [{ connectionHandle: 0x40, numCompletedPackets: 1 }, { connectionHandle: 0x41, numCompletedPackets: 5 }] })),
+    toHex(
+      encodeEvent(NumberOfCompletedPackets, {
+        handles: [
+          { connectionHandle: 0x40, numCompletedPackets: 1 },
+          { connectionHandle: 0x41, numCompletedPackets: 5 },
+        ],
+      }),
+    ),
     '1309024000010041000500',
   )
   t.equal(toHex(encodeEvent(NumberOfCompletedPackets, { handles: [] })), '130100')
@@ -353,7 +486,13 @@ t.test('unknown events and unknown LE sub-events come back with a name and their
   t.same(e, { key: 'Unknown', code: 0x24, name: 'Unknown Event (0x24)', raw: fromHex('010203') })
   t.equal(toHex(reencodeEvent(e)), '2403010203')
   e = decodeEvent(fromHex('3e037f0102')) as HciEvent
-  t.same(e, { key: 'Unknown', code: 0x3e, subevent: 0x7f, name: 'Unknown LE Meta Sub-event (0x7f)', raw: fromHex('0102') })
+  t.same(e, {
+    key: 'Unknown',
+    code: 0x3e,
+    subevent: 0x7f,
+    name: 'Unknown LE Meta Sub-event (0x7f)',
+    raw: fromHex('0102'),
+  })
   t.equal(toHex(reencodeEvent(e)), '3e037f0102')
   // a standard code we have no spec for (AMP, removed in v5.3) still prints its name
   e = decodeEvent(fromHex('480100')) as HciEvent
@@ -368,7 +507,10 @@ t.test('trailing bytes after the declared parameters are kept', async (t) => {
   if (e instanceof DecodeError || e.key !== 'DisconnectionComplete') return t.fail('not decoded')
   t.equal(toHex(e.trailing!), 'aa')
   t.equal(toHex(reencodeEvent(e)), '0505000c0016aa')
-  t.match(formatEvent(e), /^Disconnection Complete status=Success \(0x00\) connectionHandle=0x000c reason=.*\(0x16\) trailing=aa$/)
+  t.match(
+    formatEvent(e),
+    /^Disconnection Complete status=Success \(0x00\) connectionHandle=0x000c reason=.*\(0x16\) trailing=aa$/,
+  )
   const le = decodeEvent(fromHex('3e070c0003000101 7f')) as HciEvent
   if (le instanceof DecodeError || le.key !== 'LePhyUpdateComplete') return t.fail('not decoded')
   t.same(le.params, { status: 0, connectionHandle: 3, txPhy: 1, rxPhy: 1 })
@@ -380,12 +522,20 @@ t.test('trailing bytes after the declared parameters are kept', async (t) => {
 // Encoding
 
 t.test('encodeEvent builds the packet the spec describes', async (t) => {
-  t.equal(toHex(encodeEvent(DisconnectionComplete, { status: 0, connectionHandle: 0x40, reason: 0x13 })), '050400400013')
-  t.equal(toHex(encodeEvent(DisconnectionComplete, { status: 0, connectionHandle: 0x40, reason: 0x13 }, fromHex('ee'))), '050500400013ee')
   t.equal(
-    toHex(encodeEvent(LeAdvertisingReport, {
-      reports: [{ eventType: 0, addressType: 1, address: 'E6:45:9D:5A:2E:EE', data: fromHex('020106'), rssi: -74 }],
-    })),
+    toHex(encodeEvent(DisconnectionComplete, { status: 0, connectionHandle: 0x40, reason: 0x13 })),
+    '050400400013',
+  )
+  t.equal(
+    toHex(encodeEvent(DisconnectionComplete, { status: 0, connectionHandle: 0x40, reason: 0x13 }, fromHex('ee'))),
+    '050500400013ee',
+  )
+  t.equal(
+    toHex(
+      encodeEvent(LeAdvertisingReport, {
+        reports: [{ eventType: 0, addressType: 1, address: 'E6:45:9D:5A:2E:EE', data: fromHex('020106'), rssi: -74 }],
+      }),
+    ),
     '3e0f02010001ee2e5a9d45e603020106b6',
   )
   t.equal(toHex(encodeEvent(Vendor, { data: fromHex('0102') })), 'ff020102')
@@ -401,10 +551,25 @@ t.test('encodeEvent refuses what cannot be encoded (programming errors)', async 
   t.throws(() => encodeEvent(DisconnectionComplete, { status: 256, connectionHandle: 0, reason: 0 }), RangeError)
   t.throws(() => encodeEvent(DisconnectionComplete, { status: 0, connectionHandle: 0 } as never), RangeError)
   t.throws(
-    () => encodeEvent(LeExtendedAdvertisingReport, {
-      reports: [{ eventType: 0, addressType: 0, address: 'nope', primaryPhy: 1, secondaryPhy: 0, advertisingSid: 0,
-        txPower: 0, rssi: 0, periodicAdvertisingInterval: 0, directAddressType: 0, directAddress: '00:00:00:00:00:00', data: new Uint8Array(0) }],
-    }),
+    () =>
+      encodeEvent(LeExtendedAdvertisingReport, {
+        reports: [
+          {
+            eventType: 0,
+            addressType: 0,
+            address: 'nope',
+            primaryPhy: 1,
+            secondaryPhy: 0,
+            advertisingSid: 0,
+            txPower: 0,
+            rssi: 0,
+            periodicAdvertisingInterval: 0,
+            directAddressType: 0,
+            directAddress: '00:00:00:00:00:00',
+            data: new Uint8Array(0),
+          },
+        ],
+      }),
     RangeError,
   )
 })
@@ -417,7 +582,11 @@ t.test('names and lookups', async (t) => {
   for (const [key, spec] of Object.entries(EventSpecs)) {
     t.equal(eventSpec(spec.code, spec.subevent), spec, `${key} is found by its code`)
     t.equal(eventName(spec.code, spec.subevent), spec.name, `${key}'s name agrees with the name table`)
-    t.equal(spec.subevent === undefined, spec.code !== LE_META_EVENT, `${key}: only LE Meta sub-events have a subevent code`)
+    t.equal(
+      spec.subevent === undefined,
+      spec.code !== LE_META_EVENT,
+      `${key}: only LE Meta sub-events have a subevent code`,
+    )
   }
   t.equal(eventName(0x3e, 0x02), 'LE Advertising Report')
   t.equal(eventName(0x3e), 'LE Meta')
@@ -430,7 +599,14 @@ t.test('names and lookups', async (t) => {
   // Core v5.4 7.7: event codes 0x01-0x23 (0x1F removed long ago), 0x2C-0x36, 0x38-0x39, 0x3B-0x3E,
   // 0x4E-0x59; LE sub-events 0x01-0x29. Every one of them is named and, in v5.4, typed.
   const v54 = [
-    ...range(0x01, 0x1e), ...range(0x20, 0x23), ...range(0x2c, 0x36), 0x38, 0x39, ...range(0x3b, 0x3d), ...range(0x4e, 0x59), 0xff,
+    ...range(0x01, 0x1e),
+    ...range(0x20, 0x23),
+    ...range(0x2c, 0x36),
+    0x38,
+    0x39,
+    ...range(0x3b, 0x3d),
+    ...range(0x4e, 0x59),
+    0xff,
   ]
   for (const c of v54) {
     t.ok(EVENT_NAMES[c], `event 0x${c.toString(16)} is named`)
@@ -483,7 +659,9 @@ function* h4Packets(file: string): Generator<Packet> {
   }
 }
 
-const captures = readdirSync(REAL).filter((f) => !/\.(md|json)$/.test(f)).sort()
+const captures = readdirSync(REAL)
+  .filter((f) => !/\.(md|json)$/.test(f))
+  .sort()
 
 /** Our parameter names -> tshark's bthci_evt field carrying the same value. */
 const TSHARK_FIELD: Record<string, string> = {
@@ -523,7 +701,14 @@ const TSHARK_FIELD: Record<string, string> = {
   rxPhy: 'le_rx_phy',
 }
 const LIST_COUNT: Record<string, string> = { handles: 'num_handles', reports: 'le_num_reports' }
-const FIELDS = [...new Set([...Object.values(TSHARK_FIELD), ...Object.values(LIST_COUNT), 'le_ext_advts_event_type', 'encryption_mode'])]
+const FIELDS = [
+  ...new Set([
+    ...Object.values(TSHARK_FIELD),
+    ...Object.values(LIST_COUNT),
+    'le_ext_advts_event_type',
+    'encryption_mode',
+  ]),
+]
 
 type Value = number | string
 
@@ -556,9 +741,26 @@ function tsharkValue(s: string): Value {
 }
 
 function tsharkEvents(file: string): Map<number, Map<string, Value[]>> {
-  const args = ['-r', file, '-Y', 'bthci_evt', '-T', 'fields', '-E', 'separator=/t', '-E', 'occurrence=a', '-E', 'aggregator=,']
+  const args = [
+    '-r',
+    file,
+    '-Y',
+    'bthci_evt',
+    '-T',
+    'fields',
+    '-E',
+    'separator=/t',
+    '-E',
+    'occurrence=a',
+    '-E',
+    'aggregator=,',
+  ]
   args.push('-e', 'frame.number', ...FIELDS.flatMap((f) => ['-e', `bthci_evt.${f}`]))
-  const text = execFileSync('tshark', args, { encoding: 'utf8', maxBuffer: 1 << 30, stdio: ['ignore', 'pipe', 'ignore'] })
+  const text = execFileSync('tshark', args, {
+    encoding: 'utf8',
+    maxBuffer: 1 << 30,
+    stdio: ['ignore', 'pipe', 'ignore'],
+  })
   const out = new Map<number, Map<string, Value[]>>()
   for (const line of text.split('\n')) {
     if (!line) continue
@@ -598,7 +800,9 @@ for (const name of captures) {
           totals.compared++
           const got = theirs?.get(field) ?? []
           if (JSON.stringify(got) !== JSON.stringify(ours)) {
-            problems.push(`frame ${p.frame} ${e.name} ${field}: ours ${JSON.stringify(ours)}, tshark ${JSON.stringify(got)}`)
+            problems.push(
+              `frame ${p.frame} ${e.name} ${field}: ours ${JSON.stringify(ours)}, tshark ${JSON.stringify(got)}`,
+            )
           }
         }
       }
@@ -659,12 +863,11 @@ function checkRoundTrip(packet: Uint8Array): void {
 t.test('property: random bytes never throw; what decodes re-encodes identically', async (t) => {
   fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), checkRoundTrip), { seed: 0x5eed, numRuns: 3000 })
   // well-framed packets of every typed event with random parameters
-  const framed = fc
-    .tuple(fc.constantFrom(...EVENTS), fc.uint8Array({ maxLength: 254 }))
-    .map(([spec, params]) => {
-      const head = spec.subevent === undefined ? [spec.code, params.length] : [spec.code, params.length + 1, spec.subevent]
-      return Uint8Array.from([...head, ...params])
-    })
+  const framed = fc.tuple(fc.constantFrom(...EVENTS), fc.uint8Array({ maxLength: 254 })).map(([spec, params]) => {
+    const head =
+      spec.subevent === undefined ? [spec.code, params.length] : [spec.code, params.length + 1, spec.subevent]
+    return Uint8Array.from([...head, ...params])
+  })
   fc.assert(fc.property(framed, checkRoundTrip), { seed: 0x5eed, numRuns: 5000 })
   t.pass('no counterexample')
 })
@@ -676,7 +879,8 @@ t.test('property: mutated real events never throw; what decodes re-encodes ident
     for (const p of h4Packets(join(REAL, name))) {
       if (p.type !== 4) continue
       const key = p.data[0] === LE_META_EVENT ? `3e/${p.data[2]}` : `${p.data[0]}`
-      if (!samples.has(key) || (samples.get(key)!.length < p.data.length && samples.size < 200)) samples.set(key, p.data)
+      if (!samples.has(key) || (samples.get(key)!.length < p.data.length && samples.size < 200))
+        samples.set(key, p.data)
     }
   }
   const real = [...samples.values()]

@@ -189,7 +189,10 @@ t.test("onUnknownType 'halt' drops everything until resync()", async (t) => {
   s.resync()
   s.push(fromHex('77' + '040100'))
   t.equal(errors.length, 1, 'hunting after resync() is silent')
-  t.same(packets.map((p) => toHex(p.data)), ['0100'])
+  t.same(
+    packets.map((p) => toHex(p.data)),
+    ['0100'],
+  )
   t.ok(s.synchronised)
 })
 
@@ -201,7 +204,10 @@ t.test('resync() discards a partial packet', async (t) => {
   s.resync()
   t.equal(s.buffered, 0)
   s.push(fromHex('040100'))
-  t.same(packets.map((p) => [p.type, toHex(p.data)]), [[4, '0100']])
+  t.same(
+    packets.map((p) => [p.type, toHex(p.data)]),
+    [[4, '0100']],
+  )
 })
 
 t.test('types narrows what counts as a type byte', async (t) => {
@@ -210,7 +216,11 @@ t.test('types narrows what counts as a type byte', async (t) => {
   const s = new H4Splitter({ onPacket: (p) => packets.push(p), onError: (e) => errors.push(e), types: [2, 4] })
   s.push(fromHex('01030c00' + '040100'))
   t.equal(errors[0]?.byte, 1, 'a command from the controller side is a framing error')
-  t.same(packets.map((p) => toHex(p.data)), ['0100'], 'hunting skipped 03 0c 00')
+  t.same(
+    packets.map((p) => toHex(p.data)),
+    ['0100'],
+    'hunting skipped 03 0c 00',
+  )
   t.throws(() => new H4Splitter({ onPacket: () => {}, types: [9] }), RangeError)
 })
 

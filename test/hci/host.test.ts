@@ -3,7 +3,13 @@ import fc from 'fast-check'
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { HciHost, PACKET_CHANNEL, type Clock, type PacketMessage } from '../../hci/host.ts'
 import { HciError, type HcikitError } from '../../hci/errors.ts'
-import { Disconnect, LeSetAdvertisingEnable, ReadBdAddr, Reset, ReadLocalVersionInformation } from '../../hci/commands.ts'
+import {
+  Disconnect,
+  LeSetAdvertisingEnable,
+  ReadBdAddr,
+  Reset,
+  ReadLocalVersionInformation,
+} from '../../hci/commands.ts'
 import type { HciEvent } from '../../hci/events.ts'
 import { fromHex, toHex } from '../../hci/wire.ts'
 import { Script, bringUp, ev, settle } from '../helpers/hci-script.ts'
@@ -335,31 +341,34 @@ t.test('init() stops at the first failing command with its error', async (t) => 
   t.equal(init.error?.message, 'Read Local Version Information failed: Hardware Failure (0x03)')
 })
 
-t.test('ACL: fragments to the buffer size; credits never exceeded; returned by Number Of Completed Packets', async (t) => {
-  const s = await ready([27, 2])
-  s.injectEvent(ev.leConnectionComplete(0x040))
-  await settle()
-  const payload = Array.from({ length: 60 }, (_, i) => i.toString(16).padStart(2, '0')).join('')
-  const pdu = '3c00' + '0400' + payload // L2CAP length 60, CID 4: 64 bytes, 3 fragments
-  const sent = outcome(s.host.sendAcl(0x040, fromHex(pdu)))
-  const f1 = await s.expectAcl()
-  const f2 = await s.expectAcl()
-  await s.expectNothing()
-  t.same([f1.handle, f1.pb, f1.data.length], [0x40, 0b00, 27])
-  t.same([f2.handle, f2.pb, f2.data.length], [0x40, 0b01, 27])
-  t.notOk(sent.done, 'not resolved until the last fragment is handed over')
-  t.same(s.host.aclBuffers(), { length: 27, count: 2, free: 0 })
-  s.injectEvent(ev.numberOfCompletedPackets([[0x040, 1]]))
-  const f3 = await s.expectAcl()
-  t.same([f3.pb, f3.data.length], [0b01, 10])
-  t.equal(toHex(f1.data) + toHex(f2.data) + toHex(f3.data), pdu)
-  await settle()
-  t.ok(sent.done && !sent.error)
-  s.injectEvent(ev.numberOfCompletedPackets([[0x040, 5]])) // more than in flight: clamped
-  await settle()
-  t.same(s.host.aclBuffers(), { length: 27, count: 2, free: 2 })
-  t.equal(s.host.stats.aclExcessCompletions, 3)
-})
+t.test(
+  'ACL: fragments to the buffer size; credits never exceeded; returned by Number Of Completed Packets',
+  async (t) => {
+    const s = await ready([27, 2])
+    s.injectEvent(ev.leConnectionComplete(0x040))
+    await settle()
+    const payload = Array.from({ length: 60 }, (_, i) => i.toString(16).padStart(2, '0')).join('')
+    const pdu = '3c00' + '0400' + payload // L2CAP length 60, CID 4: 64 bytes, 3 fragments
+    const sent = outcome(s.host.sendAcl(0x040, fromHex(pdu)))
+    const f1 = await s.expectAcl()
+    const f2 = await s.expectAcl()
+    await s.expectNothing()
+    t.same([f1.handle, f1.pb, f1.data.length], [0x40, 0b00, 27])
+    t.same([f2.handle, f2.pb, f2.data.length], [0x40, 0b01, 27])
+    t.notOk(sent.done, 'not resolved until the last fragment is handed over')
+    t.same(s.host.aclBuffers(), { length: 27, count: 2, free: 0 })
+    s.injectEvent(ev.numberOfCompletedPackets([[0x040, 1]]))
+    const f3 = await s.expectAcl()
+    t.same([f3.pb, f3.data.length], [0b01, 10])
+    t.equal(toHex(f1.data) + toHex(f2.data) + toHex(f3.data), pdu)
+    await settle()
+    t.ok(sent.done && !sent.error)
+    s.injectEvent(ev.numberOfCompletedPackets([[0x040, 5]])) // more than in flight: clamped
+    await settle()
+    t.same(s.host.aclBuffers(), { length: 27, count: 2, free: 2 })
+    t.equal(s.host.stats.aclExcessCompletions, 3)
+  },
+)
 
 t.test('property: ACL fragments outstanding at the controller never exceed its buffer count', async (t) => {
   await fc.assert(

@@ -59,7 +59,10 @@ function used(): number {
   return m.heapUsed + m.arrayBuffers
 }
 
-async function run(keepBytes: number, total = TOTAL): Promise<{ records: number; bytes: number; growth: number; errors: number }> {
+async function run(
+  keepBytes: number,
+  total = TOTAL,
+): Promise<{ records: number; bytes: number; growth: number; errors: number }> {
   const kept: Uint8Array[] = []
   let keptBytes = 0
   let records = 0

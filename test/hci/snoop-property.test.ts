@@ -19,7 +19,12 @@ t.teardown(() => rmSync(tmp, { recursive: true, force: true }))
 
 const HEAD = 3000
 const head = (file: string): Uint8Array => new Uint8Array(readFileSync(file)).subarray(0, HEAD)
-execFileSync('editcap', ['-F', 'pcapng', join(realDir, 'durnerj__PoGo-Plus-BLE__bt_log_plus_pair_2017_12_13.log'), join(tmp, 'a.pcapng')])
+execFileSync('editcap', [
+  '-F',
+  'pcapng',
+  join(realDir, 'durnerj__PoGo-Plus-BLE__bt_log_plus_pair_2017_12_13.log'),
+  join(tmp, 'a.pcapng'),
+])
 const REAL_HEADS = [
   head(join(realDir, 'cnrd__yeelock__btsnoop_hci.log')),
   head(join(realDir, 'felixwatts__batteread__capture.btsnoop')),
@@ -57,7 +62,11 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   }),
   fc.record({ op: fc.constant('cut' as const), at: fc.nat(HEAD) }),
   fc.record({ op: fc.constant('delete' as const), at: fc.nat(HEAD), n: fc.integer({ min: 1, max: 64 }) }),
-  fc.record({ op: fc.constant('insert' as const), at: fc.nat(HEAD), bytes: fc.uint8Array({ minLength: 1, maxLength: 32 }) }),
+  fc.record({
+    op: fc.constant('insert' as const),
+    at: fc.nat(HEAD),
+    bytes: fc.uint8Array({ minLength: 1, maxLength: 32 }),
+  }),
 )
 
 function mutate(input: Uint8Array, ms: Mutation[]): Uint8Array {
@@ -95,7 +104,12 @@ async function* chunked(bytes: Uint8Array, sizes: number[]): AsyncGenerator<Uint
   }
 }
 
-const options = fc.constantFrom<{ maxRecordBytes?: number }>({}, { maxRecordBytes: 1 }, { maxRecordBytes: 64 }, { maxRecordBytes: 4096 })
+const options = fc.constantFrom<{ maxRecordBytes?: number }>(
+  {},
+  { maxRecordBytes: 1 },
+  { maxRecordBytes: 64 },
+  { maxRecordBytes: 4096 },
+)
 const sizes = fc.array(fc.integer({ min: 1, max: 700 }), { maxLength: 20 })
 
 /** Read everything; check the promises this file makes. Returns a failure text or undefined. */
@@ -116,8 +130,10 @@ async function check(
   let total = 0
   for (const [i, r] of recs.entries()) {
     if (r.index !== i + 1) return `record ${i + 1} numbered ${r.index}`
-    if (r.data.length > input.length) return `record ${r.index} holds ${r.data.length} bytes of a ${input.length}-byte input`
-    if (!Number.isInteger(r.originalLength) || r.originalLength < 0) return `record ${r.index} original length ${r.originalLength}`
+    if (r.data.length > input.length)
+      return `record ${r.index} holds ${r.data.length} bytes of a ${input.length}-byte input`
+    if (!Number.isInteger(r.originalLength) || r.originalLength < 0)
+      return `record ${r.index} original length ${r.originalLength}`
     if (typeof r.timestampUs !== 'bigint') return `record ${r.index} timestamp ${String(r.timestampUs)}`
     if (r.note !== undefined && r.packetType !== undefined) return `record ${r.index} is both a note and a packet`
     total += r.data.length
@@ -141,11 +157,17 @@ t.test('random bytes', async (t) => {
 
 t.test('random bodies behind every magic we read', async (t) => {
   await fc.assert(
-    fc.asyncProperty(fc.constantFrom(...MAGICS), fc.uint8Array({ maxLength: 800 }), sizes, options, async (magic, body, s, o) => {
-      const input = new Uint8Array([...magic, ...body])
-      const failure = await check(input, s, o)
-      if (failure !== undefined) throw new Error(failure)
-    }),
+    fc.asyncProperty(
+      fc.constantFrom(...MAGICS),
+      fc.uint8Array({ maxLength: 800 }),
+      sizes,
+      options,
+      async (magic, body, s, o) => {
+        const input = new Uint8Array([...magic, ...body])
+        const failure = await check(input, s, o)
+        if (failure !== undefined) throw new Error(failure)
+      },
+    ),
     RUN,
   )
   t.pass('no property failed')
@@ -171,12 +193,20 @@ t.test('mutated heads of real traces', async (t) => {
 
 t.test('the checks can fail', async (t) => {
   // Readers that break the promises are caught by the same checks.
-  const one: CaptureRecord = { index: 1, timestampUs: 0n, direction: 'tx', packetType: 1, data: new Uint8Array(3), originalLength: 3 }
+  const one: CaptureRecord = {
+    index: 1,
+    timestampUs: 0n,
+    direction: 'tx',
+    packetType: 1,
+    data: new Uint8Array(3),
+    originalLength: 3,
+  }
   async function* throwsLate(): AsyncGenerator<CaptureRecord> {
     yield one
     throw new CaptureError('late')
   }
   async function* throwsOther(): AsyncGenerator<CaptureRecord> {
+    yield* []
     throw new RangeError('offset out of bounds')
   }
   async function* oversized(): AsyncGenerator<CaptureRecord> {

@@ -37,10 +37,14 @@ const FIELDS = [
 ] as const
 
 function tshark(file: string): string[][] {
-  const out = execFileSync('tshark', ['-r', file, '-n', '-T', 'fields', '-E', 'occurrence=f', ...FIELDS.flatMap((f) => ['-e', f])], {
-    stdio: ['ignore', 'pipe', 'ignore'],
-    maxBuffer: 1 << 28,
-  }).toString()
+  const out = execFileSync(
+    'tshark',
+    ['-r', file, '-n', '-T', 'fields', '-E', 'occurrence=f', ...FIELDS.flatMap((f) => ['-e', f])],
+    {
+      stdio: ['ignore', 'pipe', 'ignore'],
+      maxBuffer: 1 << 28,
+    },
+  ).toString()
   return out
     .split('\n')
     .filter((l) => l !== '')
@@ -61,7 +65,16 @@ function tsharkEpoch(us: bigint): string {
 }
 
 // BlueZ monitor opcodes of the packet records (the rest carry theirs in `note`).
-const MONITOR_OPCODE: Record<string, number> = { '1tx': 2, '4rx': 3, '2tx': 4, '2rx': 5, '3tx': 6, '3rx': 7, '5tx': 18, '5rx': 19 }
+const MONITOR_OPCODE: Record<string, number> = {
+  '1tx': 2,
+  '4rx': 3,
+  '2tx': 4,
+  '2rx': 5,
+  '3tx': 6,
+  '3rx': 7,
+  '5tx': 18,
+  '5rx': 19,
+}
 
 async function collect(it: AsyncIterable<CaptureRecord>): Promise<CaptureRecord[]> {
   const out: CaptureRecord[] = []
@@ -70,7 +83,17 @@ async function collect(it: AsyncIterable<CaptureRecord>): Promise<CaptureRecord[
 }
 
 function summary(r: CaptureRecord): unknown[] {
-  return [r.index, r.timestampUs, r.direction, r.packetType, toHex(r.data), r.originalLength, r.note, r.error, r.adapter]
+  return [
+    r.index,
+    r.timestampUs,
+    r.direction,
+    r.packetType,
+    toHex(r.data),
+    r.originalLength,
+    r.note,
+    r.error,
+    r.adapter,
+  ]
 }
 
 t.test('every real trace reads to the end and agrees with tshark frame by frame', async (t) => {
@@ -131,7 +154,11 @@ t.test('editcap conversions to pcapng and nanosecond pcap read identically', asy
       if (negative) for (const s of converted) s[1] = 'time not comparable'
       t.equal(converted.length, original.length, `${name} as ${format}: count`)
       const firstDiff = converted.findIndex((c, i) => JSON.stringify(c, big) !== JSON.stringify(original[i], big))
-      t.equal(firstDiff, -1, `${name} as ${format}: identical records` + (firstDiff >= 0 ? ` (first difference at ${firstDiff + 1})` : ''))
+      t.equal(
+        firstDiff,
+        -1,
+        `${name} as ${format}: identical records` + (firstDiff >= 0 ? ` (first difference at ${firstDiff + 1})` : ''),
+      )
       if (firstDiff >= 0) t.same(converted[firstDiff], original[firstDiff])
       rmSync(out)
     }
@@ -171,7 +198,12 @@ async function* whole(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
 
 t.test('random chunk boundaries give the same records as one chunk', async (t) => {
   const pcapng = join(tmp, 'chunks.pcapng')
-  execFileSync('editcap', ['-F', 'pcapng', join(realDir, 'durnerj__PoGo-Plus-BLE__bt_log_plus_pair_2017_12_13.log'), pcapng])
+  execFileSync('editcap', [
+    '-F',
+    'pcapng',
+    join(realDir, 'durnerj__PoGo-Plus-BLE__bt_log_plus_pair_2017_12_13.log'),
+    pcapng,
+  ])
   const samples = [
     join(realDir, 'cnrd__yeelock__btsnoop_hci.log'), // btsnoop 1002
     join(realDir, 'felixwatts__batteread__capture.btsnoop'), // btsnoop 2001

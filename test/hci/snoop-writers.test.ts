@@ -16,7 +16,10 @@ const tmp = mkdtempSync(join(tmpdir(), 'hcikit-snoop-writers-'))
 t.teardown(() => rmSync(tmp, { recursive: true, force: true }))
 
 // Compile-time: process.stdout is a sink as it is.
-export const toStdout = (): [BtsnoopWriter, PcapWriter] => [new BtsnoopWriter(process.stdout), new PcapWriter(process.stdout)]
+export const toStdout = (): [BtsnoopWriter, PcapWriter] => [
+  new BtsnoopWriter(process.stdout),
+  new PcapWriter(process.stdout),
+]
 
 function collector(): { chunks: Uint8Array[]; write(c: Uint8Array): void } {
   const chunks: Uint8Array[] = []
@@ -30,22 +33,34 @@ const COMPLETE: SnoopWriteRecord = {
   packetType: 4,
   data: fromHex('0e0401030c00'),
 }
-const ACL_IN: SnoopWriteRecord = { timestampUs: 1600000000123457n, direction: 'rx', packetType: 2, data: fromHex('40200000') }
+const ACL_IN: SnoopWriteRecord = {
+  timestampUs: 1600000000123457n,
+  direction: 'rx',
+  packetType: 2,
+  data: fromHex('40200000'),
+}
 
 t.test('btsnoop writer: header at once, then one chunk per record', async (t) => {
   const sink = collector()
   const w = new BtsnoopWriter(sink)
-  t.same(sink.chunks.map(toHex), ['6274736e6f6f7000' + '00000001' + '000003ea'], 'header: magic, version 1, datalink 1002')
+  t.same(
+    sink.chunks.map(toHex),
+    ['6274736e6f6f7000' + '00000001' + '000003ea'],
+    'header: magic, version 1, datalink 1002',
+  )
   t.equal(w.write(RESET), undefined, 'a synchronous sink keeps write synchronous')
   w.write(COMPLETE)
   w.write(ACL_IN)
-  t.same(sink.chunks.slice(1).map(toHex), [
-    // original, included, flags (sent, command), drops, 1970-01-01 as microseconds since year 0
-    '00000004 00000004 00000002 00000000 00dcddb30f2f8000 01 030c00',
-    // received, event; 1600000000123456 + 0x00dcddb30f2f8000 = 0x00e28ce416d56240
-    '00000007 00000007 00000003 00000000 00e28ce416d56240 04 0e0401030c00',
-    '00000005 00000005 00000001 00000000 00e28ce416d56241 02 40200000',
-  ].map((s) => s.replace(/ /g, '')))
+  t.same(
+    sink.chunks.slice(1).map(toHex),
+    [
+      // original, included, flags (sent, command), drops, 1970-01-01 as microseconds since year 0
+      '00000004 00000004 00000002 00000000 00dcddb30f2f8000 01 030c00',
+      // received, event; 1600000000123456 + 0x00dcddb30f2f8000 = 0x00e28ce416d56240
+      '00000007 00000007 00000003 00000000 00e28ce416d56240 04 0e0401030c00',
+      '00000005 00000005 00000001 00000000 00e28ce416d56241 02 40200000',
+    ].map((s) => s.replace(/ /g, '')),
+  )
 })
 
 t.test('pcap writer: link type 201, microseconds, direction word big-endian', async (t) => {
@@ -53,12 +68,15 @@ t.test('pcap writer: link type 201, microseconds, direction word big-endian', as
   const w = new PcapWriter(sink)
   w.write(COMPLETE)
   w.write({ ...RESET, timestampUs: 1600000000123456n })
-  t.same(sink.chunks.map(toHex), [
-    'd4c3b2a1 0200 0400 00000000 00000000 ffff0000 c9000000',
-    // 1600000000 = 0x5f5e1000, 123456 = 0x0001e240, 11 bytes: direction word 1, type, event
-    '00105e5f 40e20100 0b000000 0b000000 00000001 04 0e0401030c00',
-    '00105e5f 40e20100 08000000 08000000 00000000 01 030c00',
-  ].map((s) => s.replace(/ /g, '')))
+  t.same(
+    sink.chunks.map(toHex),
+    [
+      'd4c3b2a1 0200 0400 00000000 00000000 ffff0000 c9000000',
+      // 1600000000 = 0x5f5e1000, 123456 = 0x0001e240, 11 bytes: direction word 1, type, event
+      '00105e5f 40e20100 0b000000 0b000000 00000001 04 0e0401030c00',
+      '00105e5f 40e20100 08000000 08000000 00000000 01 030c00',
+    ].map((s) => s.replace(/ /g, '')),
+  )
 })
 
 t.test('writers refuse what their format cannot say', async (t) => {
@@ -89,7 +107,7 @@ t.test('an asynchronous sink: writes stay in order and the promise carries back-
   const w = new PcapWriter(sink)
   const p1 = w.write(RESET)
   const p2 = w.write(COMPLETE)
-  t.ok(p1 instanceof Promise && p2 instanceof Promise, 'write returns the sink\'s promise')
+  t.ok(p1 instanceof Promise && p2 instanceof Promise, "write returns the sink's promise")
   t.equal(pending.length, 1, 'only the header is with the sink; the records wait behind it')
   let flushed = false
   const f = w.flush().then(() => (flushed = true))
@@ -112,10 +130,28 @@ async function realPackets(n: number): Promise<CaptureRecord[]> {
   return out
 }
 
-const TS_FIELDS = ['frame.number', 'hci_h4.type', 'hci_h4.direction', '_ws.malformed', 'bthci_cmd.opcode', 'bthci_evt.code', 'bthci_acl.chandle']
+const TS_FIELDS = [
+  'frame.number',
+  'hci_h4.type',
+  'hci_h4.direction',
+  '_ws.malformed',
+  'bthci_cmd.opcode',
+  'bthci_evt.code',
+  'bthci_acl.chandle',
+]
 
 function tsharkArgs(input: string, count?: number): string[] {
-  return ['-r', input, '-n', ...(count ? ['-c', String(count)] : []), '-T', 'fields', '-E', 'occurrence=f', ...TS_FIELDS.flatMap((f) => ['-e', f])]
+  return [
+    '-r',
+    input,
+    '-n',
+    ...(count ? ['-c', String(count)] : []),
+    '-T',
+    'fields',
+    '-E',
+    'occurrence=f',
+    ...TS_FIELDS.flatMap((f) => ['-e', f]),
+  ]
 }
 
 function lines(out: string): string[][] {
@@ -129,14 +165,22 @@ t.test('a real trace written by each writer: tshark sees the same packets, nothi
   const packets = await realPackets(400)
   const types = new Set(packets.map((p) => p.packetType))
   t.same([...types].sort(), [1, 2, 4], 'the sample has commands, ACL and events')
-  const original = lines(execFileSync('tshark', tsharkArgs(join(realDir, 'tonton81__test__btsnoop_hci.log'), packets.length), { stdio: ['ignore', 'pipe', 'ignore'] }).toString())
+  const original = lines(
+    execFileSync('tshark', tsharkArgs(join(realDir, 'tonton81__test__btsnoop_hci.log'), packets.length), {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).toString(),
+  )
   t.equal(original.length, 400)
-  t.notOk(original.some((f) => f[3] !== ''), 'the original frames are not malformed either')
+  t.notOk(
+    original.some((f) => f[3] !== ''),
+    'the original frames are not malformed either',
+  )
 
   for (const format of ['btsnoop-1002', 'pcap'] as const) {
     const path = join(tmp, `written.${format}`)
     const file = createCaptureFile(path, format)
-    for (const p of packets) await file.write({ timestampUs: p.timestampUs, direction: p.direction!, packetType: p.packetType!, data: p.data })
+    for (const p of packets)
+      await file.write({ timestampUs: p.timestampUs, direction: p.direction!, packetType: p.packetType!, data: p.data })
     await file.close()
     const frames = lines(execFileSync('tshark', tsharkArgs(path), { stdio: ['ignore', 'pipe', 'ignore'] }).toString())
     t.equal(frames.length, packets.length, `${format}: frame count`)
@@ -166,7 +210,8 @@ t.test('streaming: records written to a pipe are read while it is being written'
     return got
   })()
   const w = new BtsnoopWriter(writableSink(pipe))
-  for (const p of packets) await w.write({ timestampUs: p.timestampUs, direction: p.direction!, packetType: p.packetType!, data: p.data })
+  for (const p of packets)
+    await w.write({ timestampUs: p.timestampUs, direction: p.direction!, packetType: p.packetType!, data: p.data })
   await w.flush()
   pipe.end()
   const got = await reading
@@ -184,7 +229,8 @@ t.test('streaming: tshark reads a pcap from its standard input as the writer pro
   child.stdout.on('data', (d: Buffer) => (out += d.toString()))
   const done = new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? 1)))
   const w = new PcapWriter(writableSink(child.stdin))
-  for (const p of packets) await w.write({ timestampUs: p.timestampUs, direction: p.direction!, packetType: p.packetType!, data: p.data })
+  for (const p of packets)
+    await w.write({ timestampUs: p.timestampUs, direction: p.direction!, packetType: p.packetType!, data: p.data })
   await w.flush()
   child.stdin.end()
   t.equal(await done, 0)
@@ -194,7 +240,10 @@ t.test('streaming: tshark reads a pcap from its standard input as the writer pro
     frames.map((f) => [f[1], f[2]]),
     packets.map((p) => [`0x0${p.packetType}`, p.direction === 'tx' ? '0x00' : '0x01']),
   )
-  t.notOk(frames.some((f) => f[3] !== ''), 'no malformed frames')
+  t.notOk(
+    frames.some((f) => f[3] !== ''),
+    'no malformed frames',
+  )
 })
 
 t.test('a capture file reports a failing disk as CaptureError', async (t) => {

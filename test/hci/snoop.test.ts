@@ -28,9 +28,13 @@ async function readAll(bytes: Uint8Array, opts = {}): Promise<CaptureRecord[]> {
 function tshark(bytes: Uint8Array, name: string, fields: string[]): string[][] {
   const file = join(tmp, name)
   writeFileSync(file, bytes)
-  const out = execFileSync('tshark', ['-r', file, '-n', '-T', 'fields', '-E', 'occurrence=f', ...fields.flatMap((f) => ['-e', f])], {
-    stdio: ['ignore', 'pipe', 'ignore'],
-  }).toString()
+  const out = execFileSync(
+    'tshark',
+    ['-r', file, '-n', '-T', 'fields', '-E', 'occurrence=f', ...fields.flatMap((f) => ['-e', f])],
+    {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    },
+  ).toString()
   return out
     .split('\n')
     .filter((l) => l !== '')
@@ -115,8 +119,19 @@ t.test('btsnoop 1002: odd records are reported and reading goes on', async (t) =
   `)
   const recs = await readAll(file)
   t.equal(recs.length, 4)
-  t.match(recs[0], { index: 1, packetType: undefined, direction: 'tx', timestampUs: 1700000000000000n, error: /type byte/ })
-  t.match(recs[1], { packetType: 7, direction: 'rx', timestampUs: -0x00dcddb30f2f8000n, error: /unknown H4 packet type 0x07/ })
+  t.match(recs[0], {
+    index: 1,
+    packetType: undefined,
+    direction: 'tx',
+    timestampUs: 1700000000000000n,
+    error: /type byte/,
+  })
+  t.match(recs[1], {
+    packetType: 7,
+    direction: 'rx',
+    timestampUs: -0x00dcddb30f2f8000n,
+    error: /unknown H4 packet type 0x07/,
+  })
   t.equal(toHex(recs[1]!.data), '010203')
   t.match(recs[2], { packetType: 4, direction: 'rx', originalLength: 31, timestampUs: 1700000000000005n })
   t.equal(recs[2]!.data.length, 3)
@@ -147,7 +162,13 @@ t.test('btsnoop 2001: the real monitor file is six control records, as tshark nu
       [6, undefined, undefined, 0xffff, 'ctrl-open', 14, 'bluetoothd'],
     ],
   )
-  const ts = tshark(bytes, 'mon.btsnoop', ['frame.number', 'hci_mon.opcode', 'hci_mon.adapter_id', 'frame.len', 'frame.time_epoch'])
+  const ts = tshark(bytes, 'mon.btsnoop', [
+    'frame.number',
+    'hci_mon.opcode',
+    'hci_mon.adapter_id',
+    'frame.len',
+    'frame.time_epoch',
+  ])
   t.equal(ts.length, recs.length)
   for (const [i, r] of recs.entries()) {
     t.same(ts[i]!.slice(1, 4), [String(r.note!.opcode), String(r.adapter), String(r.data.length)], `frame ${r.index}`)
@@ -235,11 +256,18 @@ t.test('pcap: both byte orders, micro- and nanoseconds, direction word, as tshar
     ],
   )
   // tshark gives up on the whole file at the short record, so it reads the file without it.
-  t.same(tshark(hex([beHeader, beCmd, beEvt, beAcl].join(' ')), 'be.pcap', ['hci_h4.type', 'hci_h4.direction', 'frame.time_epoch']), [
-    ['0x01', '0x00', '1600000000.123456000'],
-    ['0x04', '0x01', '1600000000.123457000'],
-    ['0x02', '0x01', '1600000000.123459000'],
-  ])
+  t.same(
+    tshark(hex([beHeader, beCmd, beEvt, beAcl].join(' ')), 'be.pcap', [
+      'hci_h4.type',
+      'hci_h4.direction',
+      'frame.time_epoch',
+    ]),
+    [
+      ['0x01', '0x00', '1600000000.123456000'],
+      ['0x04', '0x01', '1600000000.123457000'],
+      ['0x02', '0x01', '1600000000.123459000'],
+    ],
+  )
   t.same(tshark(ns, 'ns.pcap', ['hci_h4.type', 'hci_h4.direction', 'frame.time_epoch']), [
     ['0x01', '0x00', '1600000000.123456789'],
     ['0x04', '0x01', '1600000000.999999999'],
@@ -267,7 +295,8 @@ const SPB_EVT = '03000000 20000000 0b000000  00000001 040e0401 030c0000 00000000
 const SHB_BE = '0a0d0d0a 0000001c 1a2b3c4d 0001 0000 ffffffffffffffff 0000001c'
 const IDB_US_BE = '00000001 00000014 00c9 0000 00000000 00000014'
 // 1600000000123456 us = 0x0005af3107a5e240
-const EPB_ACL_BE = '00000006 0000002c 00000000 0005af31 07a5e240 00000009 00000009  00000001 02010000 00000000  0000002c'
+const EPB_ACL_BE =
+  '00000006 0000002c 00000000 0005af31 07a5e240 00000009 00000009  00000001 02010000 00000000  0000002c'
 
 t.test('pcapng: sections in both byte orders, if_tsresol, SPB, unknown blocks skipped', async (t) => {
   const file = hex([SHB_LE, IDB_NS, UNKNOWN, ISB, EPB_CMD, SPB_EVT, SHB_BE, IDB_US_BE, EPB_ACL_BE].join(' '))
@@ -283,14 +312,22 @@ t.test('pcapng: sections in both byte orders, if_tsresol, SPB, unknown blocks sk
   const ts = tshark(file, 'hand.pcapng', ['frame.number', 'hci_h4.type', 'hci_h4.direction', 'frame.len'])
   t.same(
     ts,
-    recs.map((r) => [String(r.index), `0x0${r.packetType}`, `0x0${r.direction === 'tx' ? 0 : 1}`, String(r.originalLength + 1)]),
+    recs.map((r) => [
+      String(r.index),
+      `0x0${r.packetType}`,
+      `0x0${r.direction === 'tx' ? 0 : 1}`,
+      String(r.originalLength + 1),
+    ]),
   )
 })
 
 t.test('pcapng: custom blocks keep their frame number; broken blocks end the read', async (t) => {
   const custom = 'ad0b0040 14000000 deadbeef 01020304 14000000'
   const recs = await readAll(hex([SHB_LE, IDB_NS, custom, EPB_CMD].join(' ')))
-  t.match(recs, [{ index: 1, packetType: undefined, note: { kind: 'pcapng-custom-block', opcode: 0x40000bad } }, { index: 2, packetType: 1 }])
+  t.match(recs, [
+    { index: 1, packetType: undefined, note: { kind: 'pcapng-custom-block', opcode: 0x40000bad } },
+    { index: 2, packetType: 1 },
+  ])
   t.equal(
     tshark(hex([SHB_LE, IDB_NS, custom, EPB_CMD].join(' ')), 'custom.pcapng', ['frame.number', 'hci_h4.type']).length,
     2,
@@ -303,8 +340,19 @@ t.test('pcapng: custom blocks keep their frame number; broken blocks end the rea
   t.match(mismatch, [{ index: 1, error: /trailing length/ }])
   t.equal(mismatch.length, 1)
   const noInterface = await readAll(hex([SHB_LE, EPB_CMD, IDB_NS, EPB_CMD].join(' ')))
-  t.match(noInterface, [{ index: 1, error: /interface 0/ }, { index: 2, packetType: 1, error: undefined }])
-  const tooLong = await readAll(hex([SHB_LE, IDB_NS, '06000000 28000000 00000000 85573416 15cdfbdf 09000000 08000000 00000000 01030c00 28000000'].join(' ')))
+  t.match(noInterface, [
+    { index: 1, error: /interface 0/ },
+    { index: 2, packetType: 1, error: undefined },
+  ])
+  const tooLong = await readAll(
+    hex(
+      [
+        SHB_LE,
+        IDB_NS,
+        '06000000 28000000 00000000 85573416 15cdfbdf 09000000 08000000 00000000 01030c00 28000000',
+      ].join(' '),
+    ),
+  )
   t.match(tooLong, [{ index: 1, error: /claims 9 captured bytes/ }])
 })
 
@@ -320,7 +368,11 @@ t.test('truncation: the last record reports it, nothing throws', async (t) => {
   t.notOk(atBoundary.some((r) => r.error !== undefined))
   const midData = await readAll(whole.subarray(0, end + 24 + 5))
   t.equal(midData.length, 11)
-  t.match(midData[10], { index: 11, packetType: undefined, error: /truncated record at byte \d+: header says \d+ bytes, the file ends after 5/ })
+  t.match(midData[10], {
+    index: 11,
+    packetType: undefined,
+    error: /truncated record at byte \d+: header says \d+ bytes, the file ends after 5/,
+  })
   const midHeader = await readAll(whole.subarray(0, end + 7))
   t.match(midHeader[10], { index: 11, error: /truncated record header: 7 of 24/ })
 })
@@ -334,16 +386,21 @@ t.test('a length over the bound ends the read without buffering', async (t) => {
   t.equal(recs.length, 2)
   t.match(recs[1], { index: 2, error: /claims 2147483647 bytes, over the 16777216-byte bound/ })
   t.equal(recs[1]!.data.length, 0)
-  const small = await readAll(hex(`${BTSNOOP} 000003ea 00000004 00000004 00000000 00000000 ${TS_1700000000} 01030c00`), {
-    maxRecordBytes: 3,
-  })
+  const small = await readAll(
+    hex(`${BTSNOOP} 000003ea 00000004 00000004 00000000 00000000 ${TS_1700000000} 01030c00`),
+    {
+      maxRecordBytes: 3,
+    },
+  )
   t.match(small, [{ error: /over the 3-byte bound/ }])
 })
 
 t.test('records are plain Uint8Array views of the chunks, and leaving early closes the source', async (t) => {
-  const file = Buffer.from(hex(`${BTSNOOP} 000003ea
+  const file = Buffer.from(
+    hex(`${BTSNOOP} 000003ea
     00000004 00000004 00000000 00000000 ${TS_1700000000} 01030c00
-    00000004 00000004 00000000 00000000 ${TS_1700000000} 01030c00`))
+    00000004 00000004 00000000 00000000 ${TS_1700000000} 01030c00`),
+  )
   let closed = false
   async function* source(): AsyncGenerator<Uint8Array> {
     try {

@@ -2,7 +2,18 @@ import t from 'tap'
 import { Reader, Writer, toHex, fromHex } from '../../hci/wire.ts'
 import { DecodeError } from '../../hci/errors.ts'
 import { statusName } from '../../hci/constants.ts'
-import { struct, u8, u16, i8, address, lengthPrefixed, list, perBit, decodeStruct, encodeStruct } from '../../hci/spec.ts'
+import {
+  struct,
+  u8,
+  u16,
+  i8,
+  address,
+  lengthPrefixed,
+  list,
+  perBit,
+  decodeStruct,
+  encodeStruct,
+} from '../../hci/spec.ts'
 
 t.test('reader reads little-endian and names the field on overrun', async (t) => {
   const r = new Reader(fromHex('0102030405'))

@@ -86,12 +86,29 @@ export const ev = {
   },
   /** 7.7.65.1 LE Connection Complete (sub-event 0x01), central role, public peer address */
   leConnectionComplete(handle: number, status = 0): string {
-    return ev.raw(0x3e, '01' + u8(status) + le16(handle) + '00' + '00' + 'aabbccddeeff' + '1800' + '0000' + 'c800' + '00')
+    return ev.raw(
+      0x3e,
+      '01' + u8(status) + le16(handle) + '00' + '00' + 'aabbccddeeff' + '1800' + '0000' + 'c800' + '00',
+    )
   },
   /** 7.7.65.10 LE Enhanced Connection Complete [v1] (sub-event 0x0a) */
   leEnhancedConnectionComplete(handle: number, status = 0): string {
     const zeros6 = '000000000000'
-    return ev.raw(0x3e, '0a' + u8(status) + le16(handle) + '01' + '01' + 'aabbccddeeff' + zeros6 + zeros6 + '2800' + '0000' + 'f401' + '00')
+    return ev.raw(
+      0x3e,
+      '0a' +
+        u8(status) +
+        le16(handle) +
+        '01' +
+        '01' +
+        'aabbccddeeff' +
+        zeros6 +
+        zeros6 +
+        '2800' +
+        '0000' +
+        'f401' +
+        '00',
+    )
   },
   /** 7.7.3 Connection Complete: Status, Handle, BD_ADDR, Link_Type, Encryption_Enabled */
   connectionComplete(handle: number, linkType = 0x01, status = 0): string {
@@ -141,7 +158,8 @@ export class Script {
         `expected command 0x${opcode.toString(16).padStart(4, '0')}, got type ${p.type} ${toHex(p.data.subarray(0, 8))}`,
       )
     }
-    if (p.data[2] !== p.data.length - 3) throw new Error(`command length byte ${p.data[2]} for ${p.data.length - 3} bytes`)
+    if (p.data[2] !== p.data.length - 3)
+      throw new Error(`command length byte ${p.data[2]} for ${p.data.length - 3} bytes`)
     return p.data.subarray(3)
   }
 
@@ -159,7 +177,9 @@ export class Script {
   async expectNothing(): Promise<void> {
     await settle()
     if (this.received.length > 0) {
-      throw new Error(`expected nothing from the host, got ${this.received.map((p) => `${p.type}:${toHex(p.data)}`).join(', ')}`)
+      throw new Error(
+        `expected nothing from the host, got ${this.received.map((p) => `${p.type}:${toHex(p.data)}`).join(', ')}`,
+      )
     }
   }
 
@@ -194,7 +214,8 @@ export interface BringUp {
 /** Play the controller through host.init(); returns the opcodes the host sent, in order. */
 export async function bringUp(s: Script, o: BringUp = {}): Promise<number[]> {
   const cmds = o.supportedCommands ?? '00'.repeat(64)
-  const bit = (octet: number, b: number): boolean => ((parseInt(cmds.slice(octet * 2, octet * 2 + 2), 16) >> b) & 1) === 1
+  const bit = (octet: number, b: number): boolean =>
+    ((parseInt(cmds.slice(octet * 2, octet * 2 + 2), 16) >> b) & 1) === 1
   const opcodes: number[] = []
   const step = async (opcode: number, ret: string): Promise<void> => {
     opcodes.push(opcode)

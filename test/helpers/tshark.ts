@@ -65,7 +65,12 @@ export async function tsharkFrames(file: string): Promise<Map<number, TsharkFram
  * and with `btatt` disabled L2CAP shows an ATT PDU as its payload. Returns the field by frame,
  * one entry per occurrence. (Reading tshark's JSON with raw bytes gives the same answer 20 times slower.)
  */
-async function tsharkDataBytes(file: string, disable: string, filter: string, field = 'data.data'): Promise<Map<number, string[]>> {
+async function tsharkDataBytes(
+  file: string,
+  disable: string,
+  filter: string,
+  field = 'data.data',
+): Promise<Map<number, string[]>> {
   const out = new Map<number, string[]>()
   const args = ['-r', file, '-n', '--disable-protocol', disable, '-Y', filter, '-T', 'fields']
   args.push('-E', 'separator=/t', '-E', 'aggregator=|', '-E', 'occurrence=a', '-e', 'frame.number', '-e', field)

@@ -72,7 +72,10 @@ export async function node(w: World, name: string, opts: NodeOptions = {}): Prom
       // Number Of Completed Packets (7.7.19): Num_Handles, then handle u16 and count u16 each.
       for (let i = 0; i < p.data[2]!; i++) {
         const at = 3 + i * 4
-        n.credits.push({ handle: (p.data[at]! | (p.data[at + 1]! << 8)) & 0x0fff, delta: -(p.data[at + 2]! | (p.data[at + 3]! << 8)) })
+        n.credits.push({
+          handle: (p.data[at]! | (p.data[at + 1]! << 8)) & 0x0fff,
+          delta: -(p.data[at + 2]! | (p.data[at + 3]! << 8)),
+        })
       }
     }
   })
@@ -101,7 +104,10 @@ export async function until(w: World, cond: () => boolean, limitMs = 10_000): Pr
 }
 
 /** Legacy connectable undirected advertising (ADV_IND) every 20 ms. */
-export async function advertise(n: Node, over: Partial<CommandParams<typeof C.LeSetAdvertisingParameters>> = {}): Promise<void> {
+export async function advertise(
+  n: Node,
+  over: Partial<CommandParams<typeof C.LeSetAdvertisingParameters>> = {},
+): Promise<void> {
   await n.host.send(C.LeSetAdvertisingParameters, {
     advertisingIntervalMin: 0x20,
     advertisingIntervalMax: 0x20,
@@ -140,7 +146,17 @@ export function createParams(peer: Node | string, over: Partial<CreateParams> = 
 const completeKeys = ['LeConnectionComplete', 'LeEnhancedConnectionComplete', 'LeEnhancedConnectionCompleteV2'] as const
 
 /** Connection-complete events (any version) a node received. */
-export function completes(n: Node): Array<{ status: number; connectionHandle: number; role: number; peerAddress: string; peerAddressType: number; connectionInterval: number; peripheralLatency: number; supervisionTimeout: number; key: string }> {
+export function completes(n: Node): Array<{
+  status: number
+  connectionHandle: number
+  role: number
+  peerAddress: string
+  peerAddressType: number
+  connectionInterval: number
+  peripheralLatency: number
+  supervisionTimeout: number
+  key: string
+}> {
   return n.events
     .filter((e) => (completeKeys as readonly string[]).includes(e.key))
     .map((e) => ({ ...(e as EventOf<'LeConnectionComplete'>).params, key: e.key }))

@@ -8,76 +8,129 @@
 //     the build fails, the install still succeeds, and the script says what to run.
 import t from 'tap'
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import { homedir, tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { packageRoot } from '../../src/native/load.ts'
 
-const npmCli = [process.env['npm_execpath'], join(dirname(realpathSync(process.execPath)), '..', 'lib', 'node_modules', 'npm', 'bin', 'npm-cli.js')].find(
-  (p) => p !== undefined && /npm-cli\.js$/.test(p) && existsSync(p),
-)
+const npmCli = [
+  process.env['npm_execpath'],
+  join(dirname(realpathSync(process.execPath)), '..', 'lib', 'node_modules', 'npm', 'bin', 'npm-cli.js'),
+].find((p) => p !== undefined && /npm-cli\.js$/.test(p) && existsSync(p))
 
-t.test('npm install of the packed package without a toolchain', { skip: process.platform !== 'linux' ? 'the addon is Linux only' : false, timeout: 300_000 }, async (t) => {
-  t.ok(npmCli, 'npm-cli.js found')
-  if (!npmCli) return
-  const root = packageRoot()
-  t.ok(existsSync(join(root, 'dist', 'src', 'native', 'load.js')), 'dist is built (npm test runs tsc first)')
-  const work = mkdtempSync(join(tmpdir(), 'hcikit-install-'))
-  t.teardown(() => rmSync(work, { recursive: true, force: true }))
-  const bin = join(work, 'bin')
-  mkdirSync(bin)
-  symlinkSync(realpathSync(process.execPath), join(bin, 'node'))
-  symlinkSync('/bin/sh', join(bin, 'sh'))
-  for (const tool of ['python3', 'python', 'make', 'g++', 'gcc', 'cc', 'c++']) t.notOk(existsSync(join(bin, tool)), `no ${tool} on the PATH`)
+t.test(
+  'npm install of the packed package without a toolchain',
+  { skip: process.platform !== 'linux' ? 'the addon is Linux only' : false, timeout: 300_000 },
+  async (t) => {
+    t.ok(npmCli, 'npm-cli.js found')
+    if (!npmCli) return
+    const root = packageRoot()
+    t.ok(existsSync(join(root, 'dist', 'src', 'native', 'load.js')), 'dist is built (npm test runs tsc first)')
+    const work = mkdtempSync(join(tmpdir(), 'hcikit-install-'))
+    t.teardown(() => rmSync(work, { recursive: true, force: true }))
+    const bin = join(work, 'bin')
+    mkdirSync(bin)
+    symlinkSync(realpathSync(process.execPath), join(bin, 'node'))
+    symlinkSync('/bin/sh', join(bin, 'sh'))
+    for (const tool of ['python3', 'python', 'make', 'g++', 'gcc', 'cc', 'c++'])
+      t.notOk(existsSync(join(bin, tool)), `no ${tool} on the PATH`)
 
-  const env = {
-    HOME: process.env['HOME'] ?? homedir(),
-    PATH: bin,
-    npm_config_cache: process.env['npm_config_cache'] ?? join(process.env['HOME'] ?? homedir(), '.npm'),
-    npm_config_update_notifier: 'false',
-  }
-  const npm = (cwd: string, args: string[], extra: Record<string, string> = {}) =>
-    spawnSync(process.execPath, [npmCli, ...args], { cwd, env: { ...env, ...extra }, encoding: 'utf8', timeout: 240_000 })
-
-  const pack = npm(root, ['pack', '--ignore-scripts', '--pack-destination', work, '--silent'])
-  t.equal(pack.status, 0, `npm pack: ${pack.stderr}`)
-  const tarball = readdirSync(work).find((f) => f.endsWith('.tgz'))
-  t.ok(tarball, 'a tarball')
-  if (!tarball) return
-  const flags = ['install', '--offline', '--no-audit', '--no-fund', '--no-package-lock', '--foreground-scripts', join(work, tarball)]
-
-  await t.test('plain install: succeeds and the shipped prebuilt loads', async (t) => {
-    const proj = join(work, 'plain')
-    mkdirSync(proj)
-    writeFileSync(join(proj, 'package.json'), '{"name":"consumer","version":"1.0.0","private":true}')
-    const r = npm(proj, flags)
-    t.equal(r.status, 0, `npm install: ${r.stderr}`)
-    const load = spawnSync(
-      process.execPath,
-      ['--input-type=module', '-e', "const m = await import('hcikit/dist/src/native/load.js'); const r = m.loadHciSocketAddon(); console.log(JSON.stringify({ ok: r.ok, path: r.path, reason: r.reason }))"],
-      { cwd: proj, env, encoding: 'utf8' },
-    )
-    t.equal(load.status, 0, load.stderr)
-    const got = JSON.parse(load.stdout.trim() || '{}') as { ok?: boolean; path?: string; reason?: string }
-    if (process.arch === 'x64') {
-      t.equal(got.ok, true, got.reason ?? '')
-      t.ok(got.path?.startsWith(join(realpathSync(proj), 'node_modules', 'hcikit', 'prebuilds', 'linux-x64')), got.path ?? '')
-    } else {
-      t.equal(got.ok, false, 'no prebuilt for this arch and no build: unavailable, explained')
-      t.match(got.reason, /not built/)
+    const env = {
+      HOME: process.env['HOME'] ?? homedir(),
+      PATH: bin,
+      npm_config_cache: process.env['npm_config_cache'] ?? join(process.env['HOME'] ?? homedir(), '.npm'),
+      npm_config_update_notifier: 'false',
     }
-  })
+    const npm = (cwd: string, args: string[], extra: Record<string, string> = {}) =>
+      spawnSync(process.execPath, [npmCli, ...args], {
+        cwd,
+        env: { ...env, ...extra },
+        encoding: 'utf8',
+        timeout: 240_000,
+      })
 
-  await t.test('install script allowed, build forced, no toolchain: the build fails, the install does not', async (t) => {
-    const proj = join(work, 'scripts')
-    mkdirSync(proj)
-    writeFileSync(join(proj, 'package.json'), '{"name":"consumer","version":"1.0.0","private":true,"allowScripts":{"hcikit":true}}')
-    const r = npm(proj, flags, { HCIKIT_NATIVE_BUILD: 'force' })
-    const output = r.stdout + r.stderr
-    t.equal(r.status, 0, `npm install: ${output}`)
-    t.match(output, /hcikit: the HCI socket addon was not built: node-gyp rebuild failed/, 'our install script ran and its build failed')
-    t.match(output, /sudo apt-get install -y build-essential python3/)
-    t.ok(output.includes(`node ${join(realpathSync(proj), 'node_modules', 'hcikit', 'scripts', 'build-native.mjs')}`) || output.includes(`node ${join(proj, 'node_modules', 'hcikit', 'scripts', 'build-native.mjs')}`), 'the exact command to build it later')
-    t.notOk(existsSync(join(proj, 'node_modules', 'hcikit', 'build', 'Release', 'hcikit_hci_socket.node')), 'nothing was built')
-  })
-})
+    const pack = npm(root, ['pack', '--ignore-scripts', '--pack-destination', work, '--silent'])
+    t.equal(pack.status, 0, `npm pack: ${pack.stderr}`)
+    const tarball = readdirSync(work).find((f) => f.endsWith('.tgz'))
+    t.ok(tarball, 'a tarball')
+    if (!tarball) return
+    const flags = [
+      'install',
+      '--offline',
+      '--no-audit',
+      '--no-fund',
+      '--no-package-lock',
+      '--foreground-scripts',
+      join(work, tarball),
+    ]
+
+    await t.test('plain install: succeeds and the shipped prebuilt loads', async (t) => {
+      const proj = join(work, 'plain')
+      mkdirSync(proj)
+      writeFileSync(join(proj, 'package.json'), '{"name":"consumer","version":"1.0.0","private":true}')
+      const r = npm(proj, flags)
+      t.equal(r.status, 0, `npm install: ${r.stderr}`)
+      const load = spawnSync(
+        process.execPath,
+        [
+          '--input-type=module',
+          '-e',
+          "const m = await import('hcikit/dist/src/native/load.js'); const r = m.loadHciSocketAddon(); console.log(JSON.stringify({ ok: r.ok, path: r.path, reason: r.reason }))",
+        ],
+        { cwd: proj, env, encoding: 'utf8' },
+      )
+      t.equal(load.status, 0, load.stderr)
+      const got = JSON.parse(load.stdout.trim() || '{}') as { ok?: boolean; path?: string; reason?: string }
+      if (process.arch === 'x64') {
+        t.equal(got.ok, true, got.reason ?? '')
+        t.ok(
+          got.path?.startsWith(join(realpathSync(proj), 'node_modules', 'hcikit', 'prebuilds', 'linux-x64')),
+          got.path ?? '',
+        )
+      } else {
+        t.equal(got.ok, false, 'no prebuilt for this arch and no build: unavailable, explained')
+        t.match(got.reason, /not built/)
+      }
+    })
+
+    await t.test(
+      'install script allowed, build forced, no toolchain: the build fails, the install does not',
+      async (t) => {
+        const proj = join(work, 'scripts')
+        mkdirSync(proj)
+        writeFileSync(
+          join(proj, 'package.json'),
+          '{"name":"consumer","version":"1.0.0","private":true,"allowScripts":{"hcikit":true}}',
+        )
+        const r = npm(proj, flags, { HCIKIT_NATIVE_BUILD: 'force' })
+        const output = r.stdout + r.stderr
+        t.equal(r.status, 0, `npm install: ${output}`)
+        t.match(
+          output,
+          /hcikit: the HCI socket addon was not built: node-gyp rebuild failed/,
+          'our install script ran and its build failed',
+        )
+        t.match(output, /sudo apt-get install -y build-essential python3/)
+        t.ok(
+          output.includes(
+            `node ${join(realpathSync(proj), 'node_modules', 'hcikit', 'scripts', 'build-native.mjs')}`,
+          ) || output.includes(`node ${join(proj, 'node_modules', 'hcikit', 'scripts', 'build-native.mjs')}`),
+          'the exact command to build it later',
+        )
+        t.notOk(
+          existsSync(join(proj, 'node_modules', 'hcikit', 'build', 'Release', 'hcikit_hci_socket.node')),
+          'nothing was built',
+        )
+      },
+    )
+  },
+)

@@ -4,7 +4,13 @@ import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { TransportError } from '../../hci/errors.ts'
-import { buildCommand, loadHciSocketAddon, packageRoot, requireHciSocketAddon, type HciSocketHandle } from '../../src/native/load.ts'
+import {
+  buildCommand,
+  loadHciSocketAddon,
+  packageRoot,
+  requireHciSocketAddon,
+  type HciSocketHandle,
+} from '../../src/native/load.ts'
 
 const linux = process.platform === 'linux'
 
@@ -21,40 +27,54 @@ t.test('off Linux the transport is unavailable and says what to use instead', as
     t.match(r.reason, /only on Linux, not on darwin/)
     t.match(r.hint, /--transport usb/)
   }
-  t.throws(() => requireHciSocketAddon('hci0', { platform: 'win32' }), { name: 'TransportError', message: /^hci0: unavailable: .*only on Linux/ })
+  t.throws(() => requireHciSocketAddon('hci0', { platform: 'win32' }), {
+    name: 'TransportError',
+    message: /^hci0: unavailable: .*only on Linux/,
+  })
 })
 
-t.test('where nothing is built, the reason names the files looked for and the hint the exact command', { skip: !linux }, async (t) => {
-  const root = mkdtempSync(join(tmpdir(), 'hcikit-load-'))
-  t.teardown(() => rmSync(root, { recursive: true, force: true }))
-  writeFileSync(join(root, 'package.json'), '{"name":"hcikit"}')
-  const r = loadHciSocketAddon({ root, arch: 'x64' })
-  t.equal(r.ok, false)
-  if (!r.ok) {
-    t.match(r.reason, /not built for linux-x64 \(no prebuilds\/linux-x64\/hcikit_hci_socket\.node or build\/Release\/hcikit_hci_socket\.node/)
-    t.ok(r.hint.includes(`node ${join(root, 'scripts', 'build-native.mjs')}`), r.hint)
-    t.match(r.hint, /build-essential/)
-  }
-  // A broken binary is a different story: it exists but does not load.
-  mkdirSync(join(root, 'prebuilds', 'linux-x64'), { recursive: true })
-  writeFileSync(join(root, 'prebuilds', 'linux-x64', 'hcikit_hci_socket.node'), 'not an ELF file')
-  const broken = loadHciSocketAddon({ root, arch: 'x64' })
-  t.equal(broken.ok, false)
-  if (!broken.ok) t.match(broken.reason, /does not load/)
-  t.throws(() => requireHciSocketAddon('hci1', { root, arch: 'x64' }), TransportError)
-})
+t.test(
+  'where nothing is built, the reason names the files looked for and the hint the exact command',
+  { skip: !linux },
+  async (t) => {
+    const root = mkdtempSync(join(tmpdir(), 'hcikit-load-'))
+    t.teardown(() => rmSync(root, { recursive: true, force: true }))
+    writeFileSync(join(root, 'package.json'), '{"name":"hcikit"}')
+    const r = loadHciSocketAddon({ root, arch: 'x64' })
+    t.equal(r.ok, false)
+    if (!r.ok) {
+      t.match(
+        r.reason,
+        /not built for linux-x64 \(no prebuilds\/linux-x64\/hcikit_hci_socket\.node or build\/Release\/hcikit_hci_socket\.node/,
+      )
+      t.ok(r.hint.includes(`node ${join(root, 'scripts', 'build-native.mjs')}`), r.hint)
+      t.match(r.hint, /build-essential/)
+    }
+    // A broken binary is a different story: it exists but does not load.
+    mkdirSync(join(root, 'prebuilds', 'linux-x64'), { recursive: true })
+    writeFileSync(join(root, 'prebuilds', 'linux-x64', 'hcikit_hci_socket.node'), 'not an ELF file')
+    const broken = loadHciSocketAddon({ root, arch: 'x64' })
+    t.equal(broken.ok, false)
+    if (!broken.ok) t.match(broken.reason, /does not load/)
+    t.throws(() => requireHciSocketAddon('hci1', { root, arch: 'x64' }), TransportError)
+  },
+)
 
-t.test('the shipped prebuilt binary loads first on linux-x64', { skip: !(linux && process.arch === 'x64') }, async (t) => {
-  const r = loadHciSocketAddon()
-  t.equal(r.ok, true, r.ok ? '' : `${r.reason}; ${r.hint}`)
-  if (r.ok) {
-    t.match(r.path, /prebuilds[/\\]linux-x64[/\\]hcikit_hci_socket\.node$/)
-    for (const f of ['close', 'listDevices', 'open', 'start', 'write'] as const) t.type(r.addon[f], 'function', f)
-    t.equal(loadHciSocketAddon(), r, 'cached')
-  }
-})
+t.test(
+  'the shipped prebuilt binary loads first on linux-x64',
+  { skip: !(linux && process.arch === 'x64') },
+  async (t) => {
+    const r = loadHciSocketAddon()
+    t.equal(r.ok, true, r.ok ? '' : `${r.reason}; ${r.hint}`)
+    if (r.ok) {
+      t.match(r.path, /prebuilds[/\\]linux-x64[/\\]hcikit_hci_socket\.node$/)
+      for (const f of ['close', 'listDevices', 'open', 'start', 'write'] as const) t.type(r.addon[f], 'function', f)
+      t.equal(loadHciSocketAddon(), r, 'cached')
+    }
+  },
+)
 
-t.test('the addon: errno errors like Node\'s own, argument checks', { skip: !linux }, async (t) => {
+t.test("the addon: errno errors like Node's own, argument checks", { skip: !linux }, async (t) => {
   const r = loadHciSocketAddon()
   if (!r.ok) return t.fail(`${r.reason}; ${r.hint}`)
   const addon = r.addon

@@ -24,7 +24,14 @@
 import t from 'tap'
 import { openCapture } from '../../src/capture-file.ts'
 import { TraceDecoder, type DecodedRecord } from '../../src/decoder.ts'
-import { haveTshark, tsharkFrames, tsharkAdvertisingData, tsharkAttBytes, num, type TsharkFrame } from '../helpers/tshark.ts'
+import {
+  haveTshark,
+  tsharkFrames,
+  tsharkAdvertisingData,
+  tsharkAttBytes,
+  num,
+  type TsharkFrame,
+} from '../helpers/tshark.ts'
 import { realTraces, shortName } from '../helpers/real.ts'
 
 const VENDOR_HANDLE = 0x0edc
@@ -35,13 +42,32 @@ const VENDOR_HANDLE = 0x0edc
  * and prints no `btatt.value`; then the value is compared with tshark's PDU bytes after this
  * header.
  */
-const VALUE_HEADER: Record<number, number> = { 0x0b: 1, 0x0d: 1, 0x12: 3, 0x52: 3, 0xd2: 3, 0x16: 5, 0x17: 5, 0x1b: 3, 0x1d: 3 }
+const VALUE_HEADER: Record<number, number> = {
+  0x0b: 1,
+  0x0d: 1,
+  0x12: 3,
+  0x52: 3,
+  0xd2: 3,
+  0x16: 5,
+  0x17: 5,
+  0x1b: 3,
+  0x1d: 3,
+}
 const SIGNATURE = 12
 /** Opcodes of ATT PDUs that carry no attribute handle (tshark may add a generated one). */
 const NO_HANDLE = new Set([0x03, 0x0b, 0x0d, 0x0f, 0x13, 0x19, 0x1e])
 const TYPES: Record<number, DecodedRecord['type']> = { 1: 'cmd', 2: 'acl', 3: 'sco', 4: 'evt', 5: 'iso' }
 // btsnoop 2001 (BlueZ monitor) opcodes -> packet type, as tshark's hci_mon reads them
-const MON_TYPES: Record<number, DecodedRecord['type']> = { 2: 'cmd', 3: 'evt', 4: 'acl', 5: 'acl', 6: 'sco', 7: 'sco', 18: 'iso', 19: 'iso' }
+const MON_TYPES: Record<number, DecodedRecord['type']> = {
+  2: 'cmd',
+  3: 'evt',
+  4: 'acl',
+  5: 'acl',
+  6: 'sco',
+  7: 'sco',
+  18: 'iso',
+  19: 'iso',
+}
 
 if (!haveTshark()) {
   t.fail('tshark is not installed: .ci/run installs it (apt-get install tshark)')
@@ -58,7 +84,7 @@ if (!haveTshark()) {
       const problems: string[] = []
       const exempt = { vendorHandle: 0, generatedHandle: 0, interpretedValue: 0 }
       let count = 0
-      let compared = { adv: 0, att: 0, smp: 0, sig: 0, cmd: 0, evt: 0 }
+      const compared = { adv: 0, att: 0, smp: 0, sig: 0, cmd: 0, evt: 0 }
       for await (const rec of openCapture(file)) {
         count++
         const ours = decoder.decode(rec)
@@ -71,7 +97,11 @@ if (!haveTshark()) {
         if (problems.length > 50) break
       }
       t.equal(count, frames.size, 'same number of records as tshark has frames')
-      t.same(problems, [], `no disagreements with tshark (compared ${JSON.stringify(compared)}; exemptions ${JSON.stringify(exempt)})`)
+      t.same(
+        problems,
+        [],
+        `no disagreements with tshark (compared ${JSON.stringify(compared)}; exemptions ${JSON.stringify(exempt)})`,
+      )
     })
   }
 }
@@ -98,7 +128,8 @@ function compareRecord(
   // type and direction
   const h4 = num(th['hci_h4.type'][0])
   const mon = num(th['hci_mon.opcode'][0])
-  const theirType = h4 !== undefined ? (TYPES[h4] ?? 'other') : mon !== undefined ? (MON_TYPES[mon] ?? 'other') : 'other'
+  const theirType =
+    h4 !== undefined ? (TYPES[h4] ?? 'other') : mon !== undefined ? (MON_TYPES[mon] ?? 'other') : 'other'
   if (ours.type !== theirType) say('type', ours.type, theirType)
   const d = num(th['hci_h4.direction'][0])
   if (d !== undefined) {

@@ -50,9 +50,13 @@ for (const file of realTraces()) {
           const r = decodeReturnParameters(e.params.opcode, e.params.returnParameters)
           if (!spec?.returns || !r || r instanceof DecodeError) continue
           totals.returns++
-          const bytes = r.statusOnly ? new Uint8Array([r.value['status'] as number]) : encodeStruct(spec.returns, r.value as never, r.trailing)
+          const bytes = r.statusOnly
+            ? new Uint8Array([r.value['status'] as number])
+            : encodeStruct(spec.returns, r.value as never, r.trailing)
           if (toHex(bytes) !== toHex(e.params.returnParameters)) {
-            mismatches.push(`frame ${rec.index} return of ${spec.name}: ${toHex(e.params.returnParameters)} -> ${toHex(bytes)}`)
+            mismatches.push(
+              `frame ${rec.index} return of ${spec.name}: ${toHex(e.params.returnParameters)} -> ${toHex(bytes)}`,
+            )
           }
         }
       }

@@ -9,10 +9,19 @@ import { open, createVirtualLink, HcikitError, type Adapter } from '../../src/in
 
 const DECL = {
   gap: { deviceName: 'peer' },
-  services: [{ uuid: 'fff0', characteristics: [{ id: 'v', uuid: 'fff1', properties: ['read', 'write'] as const, value: 'hello' }] }],
+  services: [
+    {
+      uuid: 'fff0',
+      characteristics: [{ id: 'v', uuid: 'fff1', properties: ['read', 'write'] as const, value: 'hello' }],
+    },
+  ],
 }
 
-async function peer(link: ReturnType<typeof createVirtualLink>, name: string, extra: Parameters<Adapter['advertise']>[0] = {}): Promise<Adapter> {
+async function peer(
+  link: ReturnType<typeof createVirtualLink>,
+  name: string,
+  extra: Parameters<Adapter['advertise']>[0] = {},
+): Promise<Adapter> {
   const a = await open({ transport: 'virtual', link, name })
   a.serve(DECL)
   await a.advertise({ name, services: ['fff0'], ...extra })
@@ -70,7 +79,7 @@ t.test('scan with filters; find; connect; read', async (t) => {
   t.throws(() => client.characteristic('fff0', 'fff9'), { code: 'NOT_FOUND' })
   t.equal(central.clients.length, 1)
   const d = await client.disconnect()
-  t.equal(d.reason, 0x16, "our controller reports Connection Terminated By Local Host")
+  t.equal(d.reason, 0x16, 'our controller reports Connection Terminated By Local Host')
   t.equal(d.local, true)
 })
 

@@ -7,8 +7,16 @@
  * counter), not from our client.
  */
 import t from 'tap'
-import { open, createVirtualLink, HcikitError, type Advertisement } from '../../src/index.ts'
-import { startHeartRateDevice, startSensorDevice, heartRateAt, SENSOR_SERVICE, SENSOR_COUNTER, SENSOR_LABEL, SENSOR_ECHO } from '../../src/devices/index.ts'
+import { open, createVirtualLink, HcikitError, type Advertisement, type Client } from '../../src/index.ts'
+import {
+  startHeartRateDevice,
+  startSensorDevice,
+  heartRateAt,
+  SENSOR_SERVICE,
+  SENSOR_COUNTER,
+  SENSOR_LABEL,
+  SENSOR_ECHO,
+} from '../../src/devices/index.ts'
 
 const u32 = (v: Uint8Array): number => new DataView(v.buffer, v.byteOffset, v.byteLength).getUint32(0, true)
 
@@ -20,17 +28,25 @@ t.test('the first hour: scan, find, connect, discover, read, notifications, writ
 
   const seen: Advertisement[] = []
   for await (const ad of adapter.scan({ services: ['180d'], timeout: 3000 })) seen.push(ad)
-  t.same(seen.map((a) => a.name), ['Polar H10'], 'only the heart-rate sensor advertises 180d, seen once')
+  t.same(
+    seen.map((a) => a.name),
+    ['Polar H10'],
+    'only the heart-rate sensor advertises 180d, seen once',
+  )
   t.equal(seen[0]!.address, hrm.address)
   t.equal(seen[0]!.ad.appearance, 0x0341)
 
   const device = await adapter.find({ name: 'Polar H10' }, { timeout: 5000 })
-  let client
+  let client: Client
   {
     await using c = await adapter.connect(device, { timeout: 10_000 })
     client = c
     t.equal(c.address, hrm.address)
-    t.same(c.services.map((s) => s.uuid.slice(4, 8)), ['1800', '1801', '180d', '180f'], 'GAP, GATT, heart rate, battery')
+    t.same(
+      c.services.map((s) => s.uuid.slice(4, 8)),
+      ['1800', '1801', '180d', '180f'],
+      'GAP, GATT, heart rate, battery',
+    )
     t.equal(c.mtu, 517)
     t.same([...(await c.read(c.characteristic('180d', '2a38')))], [0x01], 'body sensor location: chest')
     t.same([...(await c.read(c.characteristic('2a19')))], [100], 'battery level')
@@ -44,7 +60,8 @@ t.test('the first hour: scan, find, connect, discover, read, notifications, writ
       if (values.length === 5) break
     }
     t.equal(values.length, 5)
-    for (const [i, v] of values.entries()) t.same(v, [0x06, heartRateAt(70, start + 1 + i)], `measurement ${i}: flags, rate`)
+    for (const [i, v] of values.entries())
+      t.same(v, [0x06, heartRateAt(70, start + 1 + i)], `measurement ${i}: flags, rate`)
     t.same(hrm.server.connections[0]!.cccd.get(hr.cccd!.handle) ?? 0, 0, 'leaving the loop cleared the CCCD')
   }
   t.equal(client.connected, false, 'disposed: disconnected')

@@ -13,7 +13,14 @@ import { fromHex } from '../../hci/wire.ts'
 let index = 0
 function rec(packetType: number | undefined, hex: string, direction: 'tx' | 'rx' = 'rx'): CaptureRecord {
   const data = fromHex(hex)
-  return { index: ++index, timestampUs: 1_700_000_000_000_000n, direction, packetType, data, originalLength: data.length }
+  return {
+    index: ++index,
+    timestampUs: 1_700_000_000_000_000n,
+    direction,
+    packetType,
+    data,
+    originalLength: data.length,
+  }
 }
 
 t.test('command, event, advertising report', async (t) => {
@@ -27,8 +34,11 @@ t.test('command, event, advertising report', async (t) => {
   // LE Advertising Report: 1 report, ADV_IND, random, address EE:2E:5A:9D:45:E6, 3 bytes of data (flags), rssi -74
   const adv = d.decode(rec(4, '3e0f020100' + '01' + 'e6459d5a2eee' + '03' + '020106' + 'b6'))
   t.equal(adv.subevent, 2)
-  t.same(adv.reports?.map((r) => [r.address, r.addressType, r.rssi, r.eventType, r.data]), [['EE:2E:5A:9D:45:E6', 1, -74, 0, '020106']])
-  t.equal((adv.reports?.[0]?.ad as { flags?: number }).flags, 6)
+  t.same(
+    adv.reports?.map((r) => [r.address, r.addressType, r.rssi, r.eventType, r.data]),
+    [['EE:2E:5A:9D:45:E6', 1, -74, 0, '020106']],
+  )
+  t.equal((adv.reports?.[0]?.ad as { flags?: number } | undefined)?.flags, 6)
   t.equal(adv.params, undefined, 'reports replace params')
 })
 
@@ -82,7 +92,14 @@ t.test('property: random records never throw and never hit an internal error', a
   let n = 0
   fc.assert(
     fc.property(fc.integer({ min: 0, max: 7 }), fc.uint8Array({ maxLength: 300 }), fc.boolean(), (type, data, tx) => {
-      const r: DecodedRecord = d.decode({ index: ++n, timestampUs: 0n, direction: tx ? 'tx' : 'rx', packetType: type, data, originalLength: data.length })
+      const r: DecodedRecord = d.decode({
+        index: ++n,
+        timestampUs: 0n,
+        direction: tx ? 'tx' : 'rx',
+        packetType: type,
+        data,
+        originalLength: data.length,
+      })
       JSON.stringify(r)
       formatRecord(r)
       return !(r.error ?? '').startsWith('internal')
@@ -91,17 +108,29 @@ t.test('property: random records never throw and never hit an internal error', a
   )
   // ACL starts that announce big PDUs on many handles: held bytes stay within the bound per handle
   fc.assert(
-    fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 0xeff }), fc.uint8Array({ minLength: 4, maxLength: 60 })), { maxLength: 200 }), (pkts) => {
-      for (const [h, body] of pkts) {
-        const hdr = new Uint8Array([h & 0xff, ((h >> 8) & 0x0f) | 0x20, body.length & 0xff, body.length >> 8])
-        const data = new Uint8Array(4 + body.length)
-        data.set(hdr)
-        data.set(body, 4)
-        const r = d.decode({ index: ++n, timestampUs: 0n, direction: 'rx', packetType: 2, data, originalLength: data.length })
-        if ((r.error ?? '').startsWith('internal')) return false
-      }
-      return true
-    }),
+    fc.property(
+      fc.array(fc.tuple(fc.integer({ min: 0, max: 0xeff }), fc.uint8Array({ minLength: 4, maxLength: 60 })), {
+        maxLength: 200,
+      }),
+      (pkts) => {
+        for (const [h, body] of pkts) {
+          const hdr = new Uint8Array([h & 0xff, ((h >> 8) & 0x0f) | 0x20, body.length & 0xff, body.length >> 8])
+          const data = new Uint8Array(4 + body.length)
+          data.set(hdr)
+          data.set(body, 4)
+          const r = d.decode({
+            index: ++n,
+            timestampUs: 0n,
+            direction: 'rx',
+            packetType: 2,
+            data,
+            originalLength: data.length,
+          })
+          if ((r.error ?? '').startsWith('internal')) return false
+        }
+        return true
+      },
+    ),
     { numRuns: 200, seed: 7 },
   )
   t.pass('no throw, no internal error')

@@ -19,7 +19,12 @@ import {
 const u32 = (v: Uint8Array): number => new DataView(v.buffer, v.byteOffset, v.byteLength).getUint32(0, true)
 
 /** Read `n` notifications of `uuid`, or until the stream ends; what ended it. */
-async function collect(c: Client, uuid: string, n: number, onValue?: (i: number) => void): Promise<{ values: Uint8Array[]; error?: unknown }> {
+async function collect(
+  c: Client,
+  uuid: string,
+  n: number,
+  onValue?: (i: number) => void,
+): Promise<{ values: Uint8Array[]; error?: unknown }> {
   const values: Uint8Array[] = []
   try {
     for await (const v of c.notifications(c.characteristic(uuid))) {
@@ -46,7 +51,11 @@ for (const vanish of ['out of range', 'adapter closed'] as const) {
     devices.push(hrm, hrm2, sensor)
     await using central = await open({ transport: 'virtual', link, name: 'central' })
 
-    const [c1, c2, c3] = await Promise.all([central.connect(hrm.address), central.connect(hrm2.address), central.connect(sensor.address)])
+    const [c1, c2, c3] = await Promise.all([
+      central.connect(hrm.address),
+      central.connect(hrm2.address),
+      central.connect(sensor.address),
+    ])
     t.equal(central.clients.length, 3, 'three links on one adapter')
     t.same(new Set([c1!.connection.handle, c2!.connection.handle, c3!.connection.handle]).size, 3, 'three handles')
 
@@ -58,7 +67,8 @@ for (const vanish of ['out of range', 'adapter closed'] as const) {
         if (i !== 10) return
         // the second heart-rate sensor goes away mid-stream
         if (vanish === 'out of range') {
-          for (const other of link.controllers) if (other !== hrm2.adapter.virtualController) link.setInRange(hrm2.adapter.virtualController!, other, false)
+          for (const other of link.controllers)
+            if (other !== hrm2.adapter.virtualController) link.setInRange(hrm2.adapter.virtualController!, other, false)
         } else void hrm2.close()
       }),
       collect(c3!, SENSOR_COUNTER, N),
@@ -71,15 +81,29 @@ for (const vanish of ['out of range', 'adapter closed'] as const) {
     // the tick of the first value: the first k from before the loop whose two rates match (bounded)
     let k = start1
     while (k < start1 + 100 && (heartRateAt(60, k) !== first1 || heartRateAt(60, k + 1) !== r[0].values[1]![1])) k++
-    t.same(r[0].values.map((v) => v[1]), Array.from({ length: N }, (_, i) => heartRateAt(60, k + i)), 'HRM 1: its own consecutive measurements')
+    t.same(
+      r[0].values.map((v) => v[1]),
+      Array.from({ length: N }, (_, i) => heartRateAt(60, k + i)),
+      'HRM 1: its own consecutive measurements',
+    )
     // 3: the counter, consecutive
     t.equal(r[2].values.length, N)
     const c0 = u32(r[2].values[0]!)
-    t.same(r[2].values.map(u32), Array.from({ length: N }, (_, i) => c0 + i), 'sensor: consecutive counter values')
+    t.same(
+      r[2].values.map(u32),
+      Array.from({ length: N }, (_, i) => c0 + i),
+      'sensor: consecutive counter values',
+    )
     // 2: its own values until it vanished, then a typed error
     t.ok(r[1].values.length >= 10 && r[1].values.length < N, `HRM 2: ${r[1].values.length} values before it vanished`)
-    t.ok(r[1].values.every((v) => v[1]! >= 114), 'HRM 2 values are its own (around 120)')
-    t.ok(r[1].error instanceof HcikitError && (r[1].error as HcikitError).code === 'DISCONNECTED', 'HRM 2 stream ended: DISCONNECTED')
+    t.ok(
+      r[1].values.every((v) => v[1]! >= 114),
+      'HRM 2 values are its own (around 120)',
+    )
+    t.ok(
+      r[1].error instanceof HcikitError && (r[1].error as HcikitError).code === 'DISCONNECTED',
+      'HRM 2 stream ended: DISCONNECTED',
+    )
     t.equal(c2!.connected, false)
 
     // the other two links are still up and answer
@@ -101,12 +125,20 @@ t.test('each device: services, properties, values', async (t) => {
   const levels: number[] = []
   for await (const v of b.notifications(level)) if (levels.push(v[0]!) === 3) break
   const t0 = battery.ticks - 2
-  t.same(levels, [batteryLevelAt(50, t0), batteryLevelAt(50, t0 + 1), batteryLevelAt(50, t0 + 2)], 'draining one percent per tick')
+  t.same(
+    levels,
+    [batteryLevelAt(50, t0), batteryLevelAt(50, t0 + 1), batteryLevelAt(50, t0 + 2)],
+    'draining one percent per tick',
+  )
   t.same([...(await b.read(level))], [battery.level], 'read gives the current level')
 
   await using h = await central.connect(hrm.address)
   const hr = h.characteristic('180d', '2a37')
   t.ok(hr.can('Notify') && !hr.can('Read'), 'heart rate measurement: notify only')
   t.ok(h.characteristic('180d', '2a38').can('Read'), 'body sensor location: read')
-  await t.rejects(h.read(hr), { code: 'ATT_ERROR_RESPONSE', statusName: 'Read Not Permitted' }, 'typed ATT error with the spec name')
+  await t.rejects(
+    h.read(hr),
+    { code: 'ATT_ERROR_RESPONSE', statusName: 'Read Not Permitted' },
+    'typed ATT error with the spec name',
+  )
 })

@@ -18,14 +18,24 @@ t.test('advertisingData: flags, name, services; overflow to the scan response', 
   const long = 'a-rather-long-name-x' // 20
   const r = advertisingData({ name: long, services: ['8f3a0001-4b1c-4e2a-9c1d-6863696b6974'] })
   t.equal(hex(r.data), '020106' + '1509' + Buffer.from(long).toString('hex'), 'complete name in the advertising data')
-  t.equal(hex(r.scanResponse), '1107' + '7469 6b69 6368 1d9c 2a4e 1c4b 0100 3a8f'.replace(/ /g, ''), '128-bit list in the scan response, little-endian')
+  t.equal(
+    hex(r.scanResponse),
+    '1107' + '7469 6b69 6368 1d9c 2a4e 1c4b 0100 3a8f'.replace(/ /g, ''),
+    '128-bit list in the scan response, little-endian',
+  )
   // a name longer than fits: shortened (0x08) in the advertising data, complete in the scan response
   const huge = 'n'.repeat(29)
   const s = advertisingData({ name: huge })
   t.equal(hex(s.data), '020106' + '1b08' + '6e'.repeat(26))
   t.equal(hex(s.scanResponse), '1e09' + '6e'.repeat(29))
-  t.equal(hex(advertisingData({ manufacturerData: { companyId: 0x0059, data: new Uint8Array([1, 2]) } }).data), '020106' + '05ff590001 02'.replace(/ /g, ''))
-  t.throws(() => advertisingData({ services: Array.from({ length: 4 }, (_, i) => `8f3a000${i}-4b1c-4e2a-9c1d-6863696b6974`) }), RangeError)
+  t.equal(
+    hex(advertisingData({ manufacturerData: { companyId: 0x0059, data: new Uint8Array([1, 2]) } }).data),
+    '020106' + '05ff590001 02'.replace(/ /g, ''),
+  )
+  t.throws(
+    () => advertisingData({ services: Array.from({ length: 4 }, (_, i) => `8f3a000${i}-4b1c-4e2a-9c1d-6863696b6974`) }),
+    RangeError,
+  )
 })
 
 t.test('serve, advertise, connection event, notify the subscriber, re-advertise, disconnect a central', async (t) => {
@@ -38,7 +48,13 @@ t.test('serve, advertise, connection event, notify the subscriber, re-advertise,
       {
         uuid: 'aaa0',
         characteristics: [
-          { id: 'msg', uuid: 'aaa1', properties: ['read', 'write'], value: 'hi', onWrite: (_c, v) => void (written = new TextDecoder().decode(v)) },
+          {
+            id: 'msg',
+            uuid: 'aaa1',
+            properties: ['read', 'write'],
+            value: 'hi',
+            onWrite: (_c, v) => void (written = new TextDecoder().decode(v)),
+          },
           { id: 'tick', uuid: 'aaa2', properties: ['notify'] },
         ],
       },

@@ -34,7 +34,29 @@ async function recordBringUp(path: string, format?: 'pcap'): Promise<number[]> {
 }
 
 function tshark(file: string): string[] {
-  const r = spawnSync('tshark', ['-r', file, '-n', '-T', 'fields', '-e', 'frame.number', '-e', 'hci_h4.direction', '-e', 'hci_h4.type', '-e', 'bthci_cmd.opcode', '-e', 'bthci_evt.code', '-e', '_ws.malformed'], { encoding: 'utf8' })
+  const r = spawnSync(
+    'tshark',
+    [
+      '-r',
+      file,
+      '-n',
+      '-T',
+      'fields',
+      '-e',
+      'frame.number',
+      '-e',
+      'hci_h4.direction',
+      '-e',
+      'hci_h4.type',
+      '-e',
+      'bthci_cmd.opcode',
+      '-e',
+      'bthci_evt.code',
+      '-e',
+      '_ws.malformed',
+    ],
+    { encoding: 'utf8' },
+  )
   if (r.status !== 0) throw new Error(`tshark failed: ${r.stderr}`)
   return r.stdout.trim().split('\n')
 }

@@ -28,7 +28,11 @@ async function initOver(t: Test, transport: Transport): Promise<string> {
   const closed = new Promise<Error | undefined>((resolve) => host.onClose(resolve))
   await host.close()
   t.equal(await within(closed, 'onClose'), undefined, 'closed by us: onClose without an error')
-  await t.rejects(Promise.resolve().then(() => transport.send({ type: 1, data: Uint8Array.of(3, 12, 0) })), { name: 'TransportError' }, 'send after close is a TransportError')
+  await t.rejects(
+    Promise.resolve().then(() => transport.send({ type: 1, data: Uint8Array.of(3, 12, 0) })),
+    { name: 'TransportError' },
+    'send after close is a TransportError',
+  )
   return info.address
 }
 
@@ -47,7 +51,12 @@ t.test('TCP and UART (pty) to `hcikit link`', { skip: haveSocat ? false : 'socat
   t.equal(await initOver(t, overUart), ptyLine[1], 'UART over the pty: init() read the BD_ADDR hcikit link printed')
 
   // Once more: each opening of the pty is a new session on a new pty (serve-pty.ts): wait for it.
-  await peer.line('stderr', /pty:.*ready \(\/dev\/pts\/\d+\)/, WAIT_MS, peer.stderr.findIndex((l) => /pty:.*host disconnected/.test(l)))
+  await peer.line(
+    'stderr',
+    /pty:.*ready \(\/dev\/pts\/\d+\)/,
+    WAIT_MS,
+    peer.stderr.findIndex((l) => /pty:.*host disconnected/.test(l)),
+  )
   const again = await openTransport(`uart:${uart},noflow`, { env: {}, timeoutMs: WAIT_MS })
   t.equal(await initOver(t, again), ptyLine[1], 'UART without flow control, second session')
 })

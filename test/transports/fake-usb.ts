@@ -11,14 +11,22 @@ import type { HciPacket, Transport } from '../../hci/transport.ts'
 import type { UsbDeviceLike, UsbEndpointLike, UsbInterfaceLike, UsbLike } from '../../src/transports/usb.ts'
 
 class LibusbError extends Error {
-  constructor(readonly code: string, message: string) {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
     super(message)
   }
 }
 
 export const usbError = (code: string, message: string): Error => new LibusbError(code, message)
 
-const ep = (endpointNumber: number, direction: 'in' | 'out', type: UsbEndpointLike['type'], packetSize: number): UsbEndpointLike => ({
+const ep = (
+  endpointNumber: number,
+  direction: 'in' | 'out',
+  type: UsbEndpointLike['type'],
+  packetSize: number,
+): UsbEndpointLike => ({
   endpointNumber,
   direction,
   type,
@@ -37,7 +45,12 @@ export const BLUETOOTH_INTERFACES: UsbInterfaceLike[] = [
   },
   {
     interfaceNumber: 1,
-    alternate: { interfaceClass: 0xe0, interfaceSubclass: 0x01, interfaceProtocol: 0x01, endpoints: [ep(3, 'in', 'isochronous', 0), ep(3, 'out', 'isochronous', 0)] },
+    alternate: {
+      interfaceClass: 0xe0,
+      interfaceSubclass: 0x01,
+      interfaceProtocol: 0x01,
+      endpoints: [ep(3, 'in', 'isochronous', 0), ep(3, 'out', 'isochronous', 0)],
+    },
   },
 ]
 
@@ -62,8 +75,14 @@ export class FakeBtDevice implements UsbDeviceLike {
   chunk = 16
   /** When false, sends stay pending (to test unplugging with transfers in flight). */
   answerOut = true
-  private readonly queues = new Map<number, Uint8Array>([[1, new Uint8Array(0)], [2, new Uint8Array(0)]])
-  private readonly waiters = new Map<number, Waiter[]>([[1, []], [2, []]])
+  private readonly queues = new Map<number, Uint8Array>([
+    [1, new Uint8Array(0)],
+    [2, new Uint8Array(0)],
+  ])
+  private readonly waiters = new Map<number, Waiter[]>([
+    [1, []],
+    [2, []],
+  ])
   private readonly outPending: Array<(e: Error) => void> = []
   private unplugged = false
   private controller: Transport | undefined
@@ -108,7 +127,8 @@ export class FakeBtDevice implements UsbDeviceLike {
   }
 
   private check(): void {
-    if (this.unplugged) throw usbError('LIBUSB_ERROR_NO_DEVICE', 'LIBUSB_ERROR_NO_DEVICE: No such device (it may have been disconnected)')
+    if (this.unplugged)
+      throw usbError('LIBUSB_ERROR_NO_DEVICE', 'LIBUSB_ERROR_NO_DEVICE: No such device (it may have been disconnected)')
     if (!this.opened) throw new Error('device not open')
   }
 
@@ -121,7 +141,8 @@ export class FakeBtDevice implements UsbDeviceLike {
   async close(): Promise<void> {
     this.calls.push('close')
     this.opened = false
-    for (const [, ws] of this.waiters) for (const w of ws.splice(0)) w.reject(usbError('LIBUSB_TRANSFER_CANCELLED', 'transfer was cancelled'))
+    for (const [, ws] of this.waiters)
+      for (const w of ws.splice(0)) w.reject(usbError('LIBUSB_TRANSFER_CANCELLED', 'transfer was cancelled'))
   }
 
   async selectConfiguration(v: number): Promise<void> {
@@ -162,7 +183,13 @@ export class FakeBtDevice implements UsbDeviceLike {
     this.calls.push('control')
     if (this.faults.controlOut) throw this.faults.controlOut
     // Part B 2.2.1: bmRequestType 0x20 (class, host-to-device, device), bRequest 0, wValue 0, wIndex 0.
-    if (setup.requestType !== 'class' || setup.recipient !== 'device' || setup.request !== 0 || setup.value !== 0 || setup.index !== 0) {
+    if (
+      setup.requestType !== 'class' ||
+      setup.recipient !== 'device' ||
+      setup.request !== 0 ||
+      setup.value !== 0 ||
+      setup.index !== 0
+    ) {
       throw new Error(`not an HCI command request: ${JSON.stringify(setup)}`)
     }
     const bytes = data!.slice()
@@ -204,7 +231,10 @@ export class FakeBtDevice implements UsbDeviceLike {
   /** The device goes away: pending transfers fail as libusb reports it. */
   unplug(): void {
     this.unplugged = true
-    const err = usbError('LIBUSB_ERROR_NO_DEVICE', 'LIBUSB_ERROR_NO_DEVICE: No such device (it may have been disconnected)')
+    const err = usbError(
+      'LIBUSB_ERROR_NO_DEVICE',
+      'LIBUSB_ERROR_NO_DEVICE: No such device (it may have been disconnected)',
+    )
     for (const [, ws] of this.waiters) for (const w of ws.splice(0)) w.reject(err)
     for (const r of this.outPending.splice(0)) r(err)
   }

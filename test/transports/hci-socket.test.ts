@@ -10,7 +10,8 @@ import { HciSocketError, explainHciSocketError, openHciSocket } from '../../src/
 import { openTransport } from '../../src/transports/index.ts'
 import { realClock, within } from './helpers.ts'
 
-const errno = (code: string, syscall = 'bind'): NodeJS.ErrnoException => Object.assign(new Error(`${syscall} ${code}: x`), { code, syscall, errno: -1 })
+const errno = (code: string, syscall = 'bind'): NodeJS.ErrnoException =>
+  Object.assign(new Error(`${syscall} ${code}: x`), { code, syscall, errno: -1 })
 
 class FakeAddon implements HciSocketAddon {
   opened: number[] = []
@@ -109,7 +110,11 @@ t.test('each errno is explained with the command that fixes it', async (t) => {
   t.match(explainHciSocketError(0, errno('ERFKILL')), { hint: /sudo rfkill unblock bluetooth/ })
   const eaf = explainHciSocketError(0, errno('EAFNOSUPPORT', 'socket'))
   t.match(eaf, { errnoCode: 'EAFNOSUPPORT', message: /no Bluetooth sockets/, hint: /modprobe bluetooth/ })
-  t.match(explainHciSocketError(0, errno('EIO')), { errnoCode: 'EIO', message: /HCI socket failed/, hint: /hcikit doctor/ })
+  t.match(explainHciSocketError(0, errno('EIO')), {
+    errnoCode: 'EIO',
+    message: /HCI socket failed/,
+    hint: /hcikit doctor/,
+  })
   t.equal(explainHciSocketError(0, errno('EIO')).cause instanceof Error, true, 'the errno error is the cause')
 
   const existing: HciDeviceInfo[] = [
@@ -118,8 +123,14 @@ t.test('each errno is explained with the command that fixes it', async (t) => {
   ]
   const enodev = explainHciSocketError(5, errno('ENODEV'), () => existing)
   t.match(enodev, { errnoCode: 'ENODEV', message: /^hci5: no such adapter/ })
-  t.match(enodev.hint, /adapters here: hci0 \(up: held by the OS\), hci1 \(down: free\); use one of those \(--transport hci0\)/)
-  t.match(explainHciSocketError(5, errno('ENODEV'), () => []).hint, /no Bluetooth adapter at all: plug in a USB Bluetooth dongle/)
+  t.match(
+    enodev.hint,
+    /adapters here: hci0 \(up: held by the OS\), hci1 \(down: free\); use one of those \(--transport hci0\)/,
+  )
+  t.match(
+    explainHciSocketError(5, errno('ENODEV'), () => []).hint,
+    /no Bluetooth adapter at all: plug in a USB Bluetooth dongle/,
+  )
   const unlisted = explainHciSocketError(5, errno('ENODEV'), () => {
     throw errno('EAFNOSUPPORT', 'socket')
   })
@@ -130,7 +141,11 @@ t.test('open errors from the addon come back explained, listing what exists', as
   const addon = new FakeAddon()
   addon.openError = errno('ENODEV')
   addon.devices = [{ index: 1, name: 'hci1', up: false }]
-  await t.rejects(openTransport('hci7', { env: {}, hciSocket: addon }), { name: 'HciSocketError', errnoCode: 'ENODEV', hint: /hci1 \(down: free\)/ })
+  await t.rejects(openTransport('hci7', { env: {}, hciSocket: addon }), {
+    name: 'HciSocketError',
+    errnoCode: 'ENODEV',
+    hint: /hci1 \(down: free\)/,
+  })
   const aborted = new AbortController()
   aborted.abort()
   await t.rejects(openHciSocket(0, { addon, signal: aborted.signal }))
@@ -146,34 +161,46 @@ const EXPECTED: Record<string, [RegExp, RegExp]> = {
   EBUSY: [/held by the OS Bluetooth daemon/, /btmgmt --index 0 power off/],
 }
 
-t.test('this machine: opening hci0 fails with the explanation of the errno it gets', { skip: process.platform !== 'linux' || process.env['HCIKIT_TEST_HCI'] === '0' }, async (t) => {
-  const err = await openTransport('hci0', { env: {} }).then(
-    async (tr) => {
-      await tr.close()
-      return undefined
-    },
-    (e: unknown) => e,
-  )
-  if (err === undefined) return t.pass('hci0 is free on this machine and opened (HCIKIT_TEST_HCI=0 drives it)')
-  t.type(err, HciSocketError, `the addon loaded and the kernel answered: ${(err as Error).message}`)
-  const e = err as HciSocketError
-  const cause = e.cause as NodeJS.ErrnoException
-  t.equal(e.errnoCode, cause.code, 'the errno of the system call')
-  t.comment(`errno here: ${e.errnoCode} from ${cause.syscall}: ${e.message} / ${e.hint}`)
-  const expected = EXPECTED[e.errnoCode]
-  t.ok(expected, `an errno a machine without a free adapter gives (${e.errnoCode})`)
-  if (expected) {
-    t.match(e.message, expected[0])
-    t.match(e.hint, expected[1])
-  }
-})
+t.test(
+  'this machine: opening hci0 fails with the explanation of the errno it gets',
+  { skip: process.platform !== 'linux' || process.env['HCIKIT_TEST_HCI'] === '0' },
+  async (t) => {
+    const err = await openTransport('hci0', { env: {} }).then(
+      async (tr) => {
+        await tr.close()
+        return undefined
+      },
+      (e: unknown) => e,
+    )
+    if (err === undefined) return t.pass('hci0 is free on this machine and opened (HCIKIT_TEST_HCI=0 drives it)')
+    t.type(err, HciSocketError, `the addon loaded and the kernel answered: ${(err as Error).message}`)
+    const e = err as HciSocketError
+    const cause = e.cause as NodeJS.ErrnoException
+    t.equal(e.errnoCode, cause.code, 'the errno of the system call')
+    t.comment(`errno here: ${e.errnoCode} from ${cause.syscall}: ${e.message} / ${e.hint}`)
+    const expected = EXPECTED[e.errnoCode]
+    t.ok(expected, `an errno a machine without a free adapter gives (${e.errnoCode})`)
+    if (expected) {
+      t.match(e.message, expected[0])
+      t.match(e.hint, expected[1])
+    }
+  },
+)
 
 const realIndex = process.env['HCIKIT_TEST_HCI']
-t.test('a real adapter (HCIKIT_TEST_HCI=N): init() over the user channel', { skip: realIndex === undefined ? 'set HCIKIT_TEST_HCI=N to drive hciN' : false }, async (t) => {
-  const tr = await openTransport(`hci${realIndex}`, { env: {} })
-  t.teardown(() => tr.close())
-  const host = new HciHost(tr, { clock: realClock })
-  const info = await within(host.init(), 'init() on the real adapter')
-  t.match(info, { address: /\S/ })
-  t.comment(JSON.stringify(info, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v)).slice(0, 400))
-})
+t.test(
+  'a real adapter (HCIKIT_TEST_HCI=N): init() over the user channel',
+  { skip: realIndex === undefined ? 'set HCIKIT_TEST_HCI=N to drive hciN' : false },
+  async (t) => {
+    const tr = await openTransport(`hci${realIndex}`, { env: {} })
+    t.teardown(() => tr.close())
+    const host = new HciHost(tr, { clock: realClock })
+    const info = await within(host.init(), 'init() on the real adapter')
+    t.match(info, { address: /\S/ })
+    t.comment(
+      JSON.stringify(info, (_k, v: unknown) =>
+        typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v,
+      ).slice(0, 400),
+    )
+  },
+)

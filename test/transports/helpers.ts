@@ -53,7 +53,9 @@ export function virtualController(t: Teardown, seed = 3): VirtualController {
 export async function ptyPair(t: Teardown, dir: string): Promise<{ a: string; b: string }> {
   const a = join(dir, 'a')
   const b = join(dir, 'b')
-  const child = spawn('socat', ['-d', '-d', `PTY,raw,echo=0,link=${a}`, `PTY,raw,echo=0,link=${b}`], { stdio: ['ignore', 'ignore', 'pipe'] })
+  const child = spawn('socat', ['-d', '-d', `PTY,raw,echo=0,link=${a}`, `PTY,raw,echo=0,link=${b}`], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  })
   t.teardown(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
   })

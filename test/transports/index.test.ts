@@ -89,23 +89,40 @@ t.test('bad specs: typed error, what is wrong, what to write', async (t) => {
 })
 
 t.test('HCIKIT_TRANSPORT is the default; an explicit spec wins', async (t) => {
-  t.same(resolveTransportSpec(undefined, { HCIKIT_TRANSPORT: 'tcp:127.0.0.1:9' }), { kind: 'tcp', host: '127.0.0.1', port: 9 })
+  t.same(resolveTransportSpec(undefined, { HCIKIT_TRANSPORT: 'tcp:127.0.0.1:9' }), {
+    kind: 'tcp',
+    host: '127.0.0.1',
+    port: 9,
+  })
   t.same(resolveTransportSpec('virtual', { HCIKIT_TRANSPORT: 'usb' }), { kind: 'virtual' })
   t.same(resolveTransportSpec({ kind: 'virtual' }, {}), { kind: 'virtual' })
-  t.throws(() => resolveTransportSpec(undefined, {}), { name: 'TransportSpecError', message: /no transport given/, hint: /HCIKIT_TRANSPORT=usb/ })
-  t.throws(() => resolveTransportSpec(undefined, { HCIKIT_TRANSPORT: 'nope' }), { name: 'TransportSpecError', message: /'nope'/ })
+  t.throws(() => resolveTransportSpec(undefined, {}), {
+    name: 'TransportSpecError',
+    message: /no transport given/,
+    hint: /HCIKIT_TRANSPORT=usb/,
+  })
+  t.throws(() => resolveTransportSpec(undefined, { HCIKIT_TRANSPORT: 'nope' }), {
+    name: 'TransportSpecError',
+    message: /'nope'/,
+  })
   await t.rejects(openTransport(undefined, { env: {} }), { code: 'TRANSPORT_SPEC' })
 })
 
-t.test('openTransport: hci0 with no adapter is explained (test/transports/hci-socket.test.ts has the details); tcp refused says how to serve one', async (t) => {
-  const hci = await openTransport('hci0', { env: {} }).catch((e: unknown) => e)
-  t.type(hci, TransportError)
-  t.match(hci, { message: /^hci0: /, hint: /\S/ })
-  // Port 1 on 127.0.0.1: nothing listens there (privileged, never a test server).
-  await t.rejects(openTransport('tcp:127.0.0.1:1', { env: {}, timeoutMs: 5000 }), {
-    name: 'TransportError',
-    message: /cannot connect/,
-    hint: /hcikit link tcp-server:127\.0\.0\.1:1/,
-  })
-  await t.rejects(openTransport('unix:/nonexistent/hcikit.sock', { env: {} }), { name: 'TransportError', hint: /no socket at/ })
-})
+t.test(
+  'openTransport: hci0 with no adapter is explained (test/transports/hci-socket.test.ts has the details); tcp refused says how to serve one',
+  async (t) => {
+    const hci = await openTransport('hci0', { env: {} }).catch((e: unknown) => e)
+    t.type(hci, TransportError)
+    t.match(hci, { message: /^hci0: /, hint: /\S/ })
+    // Port 1 on 127.0.0.1: nothing listens there (privileged, never a test server).
+    await t.rejects(openTransport('tcp:127.0.0.1:1', { env: {}, timeoutMs: 5000 }), {
+      name: 'TransportError',
+      message: /cannot connect/,
+      hint: /hcikit link tcp-server:127\.0\.0\.1:1/,
+    })
+    await t.rejects(openTransport('unix:/nonexistent/hcikit.sock', { env: {} }), {
+      name: 'TransportError',
+      hint: /no socket at/,
+    })
+  },
+)

@@ -16,7 +16,11 @@ import { openCapture } from '../../src/capture-file.ts'
 import { realClock, within } from './helpers.ts'
 
 const REAL = new URL('../../../shared/fixtures/real/', import.meta.url)
-const catalog = JSON.parse(readFileSync(new URL('catalog.json', REAL), 'utf8')) as Array<{ file: string; hci_events: number; hci_cmds: number }>
+const catalog = JSON.parse(readFileSync(new URL('catalog.json', REAL), 'utf8')) as Array<{
+  file: string
+  hci_events: number
+  hci_cmds: number
+}>
 const entry = (file: string): { path: string; hci_events: number; hci_cmds: number } => {
   const e = catalog.find((c) => c.file === file)!
   return { path: fileURLToPath(new URL(file, REAL)), hci_events: e.hci_events, hci_cmds: e.hci_cmds }
@@ -32,18 +36,26 @@ for (const file of ['cnrd__yeelock__btsnoop_hci.log', 'BeanCounterTop__ble-pcap-
     host.onClose((e) => (closedWith = e))
     const replay = transport as Awaited<ReturnType<typeof openReplay>>
     const stats = await within(replay.finished, 'the replay to finish', 60_000)
-    t.equal(host.stats.eventsReceived + host.stats.eventDecodeErrors, hci_events, `all ${hci_events} events (tshark's count) reached the host`)
-    t.ok(stats.delivered >= hci_events, 'events and the controller\'s ACL were delivered')
+    t.equal(
+      host.stats.eventsReceived + host.stats.eventDecodeErrors,
+      hci_events,
+      `all ${hci_events} events (tshark's count) reached the host`,
+    )
+    t.ok(stats.delivered >= hci_events, "events and the controller's ACL were delivered")
     t.equal(stats.ignored, 0, 'the host sent nothing: nothing to ignore')
     t.equal(closedWith, null, 'the transport stays open after the last record')
     t.ok(host.stats.unmatchedResponses > 0, 'answers to commands this host never sent are counted, not fatal')
     await host.close()
     t.equal(closedWith, undefined)
-    t.same(errors.filter((e) => !('handle' in e)), [], 'no decode errors other than ACL on unknown links')
+    t.same(
+      errors.filter((e) => !('handle' in e)),
+      [],
+      'no decode errors other than ACL on unknown links',
+    )
   })
 }
 
-t.test('lockstep: the capture\'s own host packets drive the replay; a stray packet ends it', async (t) => {
+t.test("lockstep: the capture's own host packets drive the replay; a stray packet ends it", async (t) => {
   const { path, hci_events, hci_cmds } = entry('cnrd__yeelock__btsnoop_hci.log')
   const transport = await openReplay(path, { mode: 'lockstep' })
   let events = 0
@@ -65,15 +77,25 @@ t.test('lockstep: the capture\'s own host packets drive the replay; a stray pack
   // Sent before the replay reaches the first recorded host packet: held, then compared with it.
   again.send({ type: 1, data: Uint8Array.of(0x01, 0xfc, 0x00) })
   const err = await within(closed, 'the stray packet to close the replay')
-  t.match(err, { name: 'TransportError', message: /record \d+: the host sent 1: 01 fc 00, the capture has 1: /, hint: /mode 'ignore'/ })
+  t.match(err, {
+    name: 'TransportError',
+    message: /record \d+: the host sent 1: 01 fc 00, the capture has 1: /,
+    hint: /mode 'ignore'/,
+  })
   t.equal((await again.finished).matched, 0)
 })
 
-t.test('a file that is no capture fails the open with the reader\'s explanation', async (t) => {
+t.test("a file that is no capture fails the open with the reader's explanation", async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'hcikit-replay-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   const bad = join(dir, 'notes.txt')
   writeFileSync(bad, 'these are not packets, just words')
-  await t.rejects(openTransport(`replay:${bad}`, { env: {} }), { name: 'TransportError', message: /not a capture hcikit reads/ })
-  await t.rejects(openTransport(`replay:${join(dir, 'missing.btsnoop')}`, { env: {} }), { name: 'TransportError', message: /cannot read|ENOENT/ })
+  await t.rejects(openTransport(`replay:${bad}`, { env: {} }), {
+    name: 'TransportError',
+    message: /not a capture hcikit reads/,
+  })
+  await t.rejects(openTransport(`replay:${join(dir, 'missing.btsnoop')}`, { env: {} }), {
+    name: 'TransportError',
+    message: /cannot read|ENOENT/,
+  })
 })

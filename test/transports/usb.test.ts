@@ -37,13 +37,20 @@ t.test('init() over USB; the kernel driver is detached and given back; SCO endpo
   t.equal(host.stats.eventDecodeErrors, 0, 'events cut into 16-byte transfers were put back together')
   // Reset's bytes on the control endpoint, by hand from Vol 4 Part E 7.3.2: opcode 0x0C03, no parameters.
   t.same(dev.commands[0], hex('03 0c 00'), 'commands go out as class requests on the control endpoint')
-  t.notOk(dev.calls.some((c) => / 3$/.test(c)), 'interface 1 (isochronous endpoints 3) never touched')
+  t.notOk(
+    dev.calls.some((c) => / 3$/.test(c)),
+    'interface 1 (isochronous endpoints 3) never touched',
+  )
   t.notOk(dev.claimed.has(1))
 
   const closed = new Promise<Error | undefined>((resolve) => transport.onClose(resolve))
   await transport.close()
   t.equal(await closed, undefined)
-  t.same(dev.calls.slice(-3), ['release 0', 'attach 0', 'close'], 'interface released, kernel driver reattached, device closed')
+  t.same(
+    dev.calls.slice(-3),
+    ['release 0', 'attach 0', 'close'],
+    'interface released, kernel driver reattached, device closed',
+  )
   t.equal(usb.listenerCount, 0, 'no disconnect listener left behind')
   await t.rejects(sendP(transport, { type: 1, data: hex('03 0c 00') }), TransportError)
 })
@@ -81,7 +88,10 @@ t.test('ACL both ways on the bulk endpoints, cut anywhere; SCO and ISO are refus
 
   await sendP(transport, { type: 2, data: hex('40 00 05 00 01 00 04 00 0a') })
   t.same(dev.aclOut, [hex('40 00 05 00 01 00 04 00 0a')], 'ACL out on bulk endpoint 2')
-  await t.rejects(sendP(transport, { type: 3, data: hex('40 00 00') }), { name: 'TransportError', message: /SCO and ISO endpoints are left alone/ })
+  await t.rejects(sendP(transport, { type: 3, data: hex('40 00 00') }), {
+    name: 'TransportError',
+    message: /SCO and ISO endpoints are left alone/,
+  })
   await t.rejects(sendP(transport, { type: 5, data: hex('40 00 00 00') }), { name: 'TransportError' })
 })
 
@@ -94,7 +104,11 @@ t.test('unplugging rejects everything pending and closes with a TransportError',
   const command = transport.send({ type: 1, data: hex('03 0c 00') }) as Promise<void>
   const data = transport.send({ type: 2, data: hex('40 00 00 00') }) as Promise<void>
   usb.unplug(dev)
-  await t.rejects(command, { name: 'TransportError', message: /unplugged|No such device/, hint: /plug it back in/ }, 'the pending command transfer')
+  await t.rejects(
+    command,
+    { name: 'TransportError', message: /unplugged|No such device/, hint: /plug it back in/ },
+    'the pending command transfer',
+  )
   await t.rejects(data, TransportError, 'the pending ACL transfer')
   const err = await within(closed, 'onClose after unplugging')
   t.type(err, TransportError)
@@ -143,28 +157,52 @@ t.test('errors are explained: access denied, busy, Windows without WinUSB', asyn
     message: /claiming interface 0 failed: LIBUSB_ERROR_BUSY/,
     hint: /btusb[\s\S]*modprobe -r btusb/,
   })
-  t.same(busy.calls, ['open', 'detach 0', 'claim 0', 'close'], 'closed again after the failure, no attach (nothing was detached)')
+  t.same(
+    busy.calls,
+    ['open', 'detach 0', 'claim 0', 'close'],
+    'closed again after the failure, no attach (nothing was detached)',
+  )
 
   const win = new FakeBtDevice(0x0a12, 0x0001)
-  win.faults.open = usbError('LIBUSB_ERROR_NOT_SUPPORTED', 'LIBUSB_ERROR_NOT_SUPPORTED: Operation not supported or unimplemented on this platform')
-  await t.rejects(openUsb({ nth: 0 }, { usb: new FakeUsb([win]), platform: 'win32' }), { name: 'TransportError', hint: /WinUSB[\s\S]*Zadig[\s\S]*0a12:0001/ })
+  win.faults.open = usbError(
+    'LIBUSB_ERROR_NOT_SUPPORTED',
+    'LIBUSB_ERROR_NOT_SUPPORTED: Operation not supported or unimplemented on this platform',
+  )
+  await t.rejects(openUsb({ nth: 0 }, { usb: new FakeUsb([win]), platform: 'win32' }), {
+    name: 'TransportError',
+    hint: /WinUSB[\s\S]*Zadig[\s\S]*0a12:0001/,
+  })
   t.notOk(win.calls.includes('detach 0'), 'no kernel driver detaching off Linux')
 
   const claimFails = new FakeBtDevice(0x0a12, 0x0001)
   claimFails.faults.claim = usbError('LIBUSB_ERROR_BUSY', 'LIBUSB_ERROR_BUSY: Resource busy')
-  await t.rejects(openUsb({ nth: 0 }, { usb: new FakeUsb([claimFails]), platform: 'linux' }), { name: 'TransportError', hint: /btusb/ })
-  t.same(claimFails.calls.slice(-2), ['attach 0', 'close'], 'the detached kernel driver is given back when claiming fails')
+  await t.rejects(openUsb({ nth: 0 }, { usb: new FakeUsb([claimFails]), platform: 'linux' }), {
+    name: 'TransportError',
+    hint: /btusb/,
+  })
+  t.same(
+    claimFails.calls.slice(-2),
+    ['attach 0', 'close'],
+    'the detached kernel driver is given back when claiming fails',
+  )
 
   const list = new FakeUsb([])
   list.listFault = new Error('getDevices error: /sys/bus/usb/devices/ not found (errno 2)')
-  await t.rejects(openUsb({ nth: 0 }, { usb: list, platform: 'linux' }), { message: /cannot list USB devices/, hint: /\/sys\/bus\/usb/ })
+  await t.rejects(openUsb({ nth: 0 }, { usb: list, platform: 'linux' }), {
+    message: /cannot list USB devices/,
+    hint: /\/sys\/bus\/usb/,
+  })
 })
 
 const real = process.env['HCIKIT_TEST_USB']
-t.test('a real dongle (HCIKIT_TEST_USB=VID:PID)', { skip: real ? false : 'set HCIKIT_TEST_USB=VID:PID to run against a real dongle' }, async (t) => {
-  const transport = await openTransport(`usb:${real}`, { env: {} })
-  t.teardown(() => transport.close())
-  const host = new HciHost(transport, { clock: realClock })
-  const info = await within(host.init(), 'init() on the real dongle')
-  t.match(info.address, /^([0-9A-F]{2}:){5}[0-9A-F]{2}$/)
-})
+t.test(
+  'a real dongle (HCIKIT_TEST_USB=VID:PID)',
+  { skip: real ? false : 'set HCIKIT_TEST_USB=VID:PID to run against a real dongle' },
+  async (t) => {
+    const transport = await openTransport(`usb:${real}`, { env: {} })
+    t.teardown(() => transport.close())
+    const host = new HciHost(transport, { clock: realClock })
+    const info = await within(host.init(), 'init() on the real dongle')
+    t.match(info.address, /^([0-9A-F]{2}:){5}[0-9A-F]{2}$/)
+  },
+)

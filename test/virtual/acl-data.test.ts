@@ -18,7 +18,9 @@ import { connectionsOf } from '../../src/virtual/connections.ts'
 import { aclStats } from '../../src/virtual/acl-data.ts'
 
 /** Payload sizes around every boundary that matters (27, 100, 251) and up to past 2000. */
-const SIZES = [0, 1, 2, 22, 23, 24, 26, 27, 28, 96, 97, 99, 100, 101, 247, 250, 251, 252, 500, 1000, 1999, 2000, 2001, 2100]
+const SIZES = [
+  0, 1, 2, 22, 23, 24, 26, 27, 28, 96, 97, 99, 100, 101, 247, 250, 251, 252, 500, 1000, 1999, 2000, 2001, 2100,
+]
 
 /** Check the raw fragments a host received for `pdus` (in order): sizes and PB flags. */
 function checkFragments(t: Tap, rx: Node, pdus: Uint8Array[], bufferSize: number, handle: number): void {
@@ -29,10 +31,23 @@ function checkFragments(t: Tap, rx: Node, pdus: Uint8Array[], bufferSize: number
     const mine = frags.slice(i, i + expect)
     i += expect
     t.equal(mine[0]?.h.pb, 0b10, `PDU ${k} (${pdu.length} bytes): first fragment PB 0b10`)
-    t.ok(mine.slice(1).every((f) => f.h.pb === 0b01), `PDU ${k}: continuations PB 0b01`)
-    t.ok(mine.every((f) => f.h.bc === 0), `PDU ${k}: BC 0`)
-    t.ok(mine.slice(0, -1).every((f) => f.data.length === bufferSize), `PDU ${k}: full fragments of ${bufferSize}`)
-    t.equal(mine.reduce((n, f) => n + f.data.length, 0), pdu.length, `PDU ${k}: all bytes`)
+    t.ok(
+      mine.slice(1).every((f) => f.h.pb === 0b01),
+      `PDU ${k}: continuations PB 0b01`,
+    )
+    t.ok(
+      mine.every((f) => f.h.bc === 0),
+      `PDU ${k}: BC 0`,
+    )
+    t.ok(
+      mine.slice(0, -1).every((f) => f.data.length === bufferSize),
+      `PDU ${k}: full fragments of ${bufferSize}`,
+    )
+    t.equal(
+      mine.reduce((n, f) => n + f.data.length, 0),
+      pdu.length,
+      `PDU ${k}: all bytes`,
+    )
   }
   t.equal(i, frags.length, 'no extra fragments')
 }
@@ -55,31 +70,56 @@ function checkCredits(t: Tap, n: Node, count: number): void {
   t.equal(aclStats(n.controller).overflows, 0, `${n.name}: the controller never overflowed`)
 }
 
-async function pair(w: World, timing: 'fast' | 'realistic', extra: { aLen?: number; bLen?: number; aCount?: number; bCount?: number; ppe?: number } = {}): Promise<{ a: Node; b: Node; ch: number; ph: number }> {
-  const a = await node(w, 'a', { timing, aclDataLength: extra.aLen ?? 27, aclCount: extra.aCount ?? 3, packetsPerEvent: extra.ppe ?? 4 })
-  const b = await node(w, 'b', { timing, aclDataLength: extra.bLen ?? 100, aclCount: extra.bCount ?? 5, packetsPerEvent: extra.ppe ?? 4 })
+async function pair(
+  w: World,
+  timing: 'fast' | 'realistic',
+  extra: { aLen?: number; bLen?: number; aCount?: number; bCount?: number; ppe?: number } = {},
+): Promise<{ a: Node; b: Node; ch: number; ph: number }> {
+  const a = await node(w, 'a', {
+    timing,
+    aclDataLength: extra.aLen ?? 27,
+    aclCount: extra.aCount ?? 3,
+    packetsPerEvent: extra.ppe ?? 4,
+  })
+  const b = await node(w, 'b', {
+    timing,
+    aclDataLength: extra.bLen ?? 100,
+    aclCount: extra.bCount ?? 5,
+    packetsPerEvent: extra.ppe ?? 4,
+  })
   const { ch, ph } = await connect(w, a, b)
   return { a, b, ch, ph }
 }
 
 for (const timing of ['fast', 'realistic'] as const) {
-  t.test(`${timing}: PDUs of 0-2100 payload bytes both ways, fragmented to each host's buffer, credits respected`, async (t) => {
-    const w = world()
-    const { a, b, ch, ph } = await pair(w, timing)
-    const toB = SIZES.map((n, i) => l2cap(n, i))
-    const toA = SIZES.map((n, i) => l2cap(n, 100 + i, 0x0005))
-    for (const p of toB) void a.host.sendAcl(ch, p)
-    for (const p of toA) void b.host.sendAcl(ph, p)
-    t.ok(await until(w, () => b.pdus.length === toB.length && a.pdus.length === toA.length, 30_000), 'all delivered')
-    t.same(b.pdus.map((p) => toHex(p.pdu)), toB.map(toHex), 'a -> b: every PDU, in order')
-    t.same(a.pdus.map((p) => toHex(p.pdu)), toA.map(toHex), 'b -> a: every PDU, in order')
-    t.ok(b.pdus.every((p) => p.handle === ph) && a.pdus.every((p) => p.handle === ch))
-    checkFragments(t, b, toB, 100, ph)
-    checkFragments(t, a, toA, 27, ch)
-    await w.run(100)
-    checkCredits(t, a, 3)
-    checkCredits(t, b, 5)
-  })
+  t.test(
+    `${timing}: PDUs of 0-2100 payload bytes both ways, fragmented to each host's buffer, credits respected`,
+    async (t) => {
+      const w = world()
+      const { a, b, ch, ph } = await pair(w, timing)
+      const toB = SIZES.map((n, i) => l2cap(n, i))
+      const toA = SIZES.map((n, i) => l2cap(n, 100 + i, 0x0005))
+      for (const p of toB) void a.host.sendAcl(ch, p)
+      for (const p of toA) void b.host.sendAcl(ph, p)
+      t.ok(await until(w, () => b.pdus.length === toB.length && a.pdus.length === toA.length, 30_000), 'all delivered')
+      t.same(
+        b.pdus.map((p) => toHex(p.pdu)),
+        toB.map(toHex),
+        'a -> b: every PDU, in order',
+      )
+      t.same(
+        a.pdus.map((p) => toHex(p.pdu)),
+        toA.map(toHex),
+        'b -> a: every PDU, in order',
+      )
+      t.ok(b.pdus.every((p) => p.handle === ph) && a.pdus.every((p) => p.handle === ch))
+      checkFragments(t, b, toB, 100, ph)
+      checkFragments(t, a, toA, 27, ch)
+      await w.run(100)
+      checkCredits(t, a, 3)
+      checkCredits(t, b, 5)
+    },
+  )
 }
 
 t.test('realistic timing: connection interval x packets per event x LL payload size', async (t) => {
@@ -122,11 +162,25 @@ t.test('loss on the air delays data, never loses or reorders it', async (t) => {
     const toA = sizes.map((n, i) => l2cap(n, 50 + i))
     for (const p of toB) void a.host.sendAcl(ch, p)
     for (const p of toA) void b.host.sendAcl(ph, p)
-    t.ok(await until(w, () => b.pdus.length === toB.length && a.pdus.length === toA.length, 60_000), `${timing}: all delivered`)
-    t.same(b.pdus.map((p) => toHex(p.pdu)), toB.map(toHex), `${timing}: a -> b intact, in order`)
-    t.same(a.pdus.map((p) => toHex(p.pdu)), toA.map(toHex), `${timing}: b -> a intact, in order`)
+    t.ok(
+      await until(w, () => b.pdus.length === toB.length && a.pdus.length === toA.length, 60_000),
+      `${timing}: all delivered`,
+    )
+    t.same(
+      b.pdus.map((p) => toHex(p.pdu)),
+      toB.map(toHex),
+      `${timing}: a -> b intact, in order`,
+    )
+    t.same(
+      a.pdus.map((p) => toHex(p.pdu)),
+      toA.map(toHex),
+      `${timing}: b -> a intact, in order`,
+    )
     const ll = connectionsOf(a.controller).byHandle.get(ch)!.ll
-    t.ok(w.link.stats.lost > 0 && ll.stats.retransmissions > 0, `${timing}: PDUs were lost and sent again (${ll.stats.retransmissions})`)
+    t.ok(
+      w.link.stats.lost > 0 && ll.stats.retransmissions > 0,
+      `${timing}: PDUs were lost and sent again (${ll.stats.retransmissions})`,
+    )
     t.equal(a.ev('DisconnectionComplete').length, 0, `${timing}: the link survived`)
     w.link.setLoss(0)
     await w.run(100)
@@ -135,34 +189,40 @@ t.test('loss on the air delays data, never loses or reorders it', async (t) => {
   }
 })
 
-t.test('raw host: one packet over the buffer count -> Data Buffer Overflow; unknown handle and bad flags dropped', async (t) => {
-  const w = world()
-  const { raw, controller } = rawOn(w, { aclCount: 2, timing: 'realistic' })
-  const b = await node(w, 'b')
-  raw.command('010c08 ffffffffffffff3f')
-  await advertise(b)
-  raw.command(toHex(encodeCommand(C.LeCreateConnection, createParams(b))))
-  await until(w, () => b.ev('LeEnhancedConnectionComplete').length === 1)
-  await w.run(1)
-  raw.takeEvents()
-  const h = [...connectionsOf(controller).byHandle.keys()][0]!
-  const send = (handle: number, pb: number, data: Uint8Array, bc = 0): void =>
-    void raw.transport.send({ type: H4Type.Acl, data: encodeAcl(handle, pb, bc, data) })
-  send(0x0eee, 0b00, l2cap(3, 1)) // unknown handle
-  send(h, 0b11, l2cap(3, 1)) // PB 0b11 is not for LE
-  send(h, 0b00, l2cap(3, 1), 1) // broadcast flag
-  send(h, 0b00, l2cap(3, 1))
-  send(h, 0b00, l2cap(3, 2))
-  send(h, 0b00, l2cap(3, 3)) // the third: no buffer
-  await settle()
-  t.same(raw.takeEvents(), ['1a0101'], 'Data Buffer Overflow, link type ACL')
-  t.match(aclStats(controller), { unknownHandle: 1, malformed: 2, overflows: 1, fromHost: 2 })
-  await w.run(100)
-  const nocp = raw.takeEvents()
-  const hLe = (h & 0xff).toString(16).padStart(2, '0') + (h >> 8).toString(16).padStart(2, '0')
-  t.same(nocp, ['130501' + hLe + '0200'], 'one Number Of Completed Packets for the two held packets')
-  t.same(b.pdus.map((p) => toHex(p.pdu)), [toHex(l2cap(3, 1)), toHex(l2cap(3, 2))])
-})
+t.test(
+  'raw host: one packet over the buffer count -> Data Buffer Overflow; unknown handle and bad flags dropped',
+  async (t) => {
+    const w = world()
+    const { raw, controller } = rawOn(w, { aclCount: 2, timing: 'realistic' })
+    const b = await node(w, 'b')
+    raw.command('010c08 ffffffffffffff3f')
+    await advertise(b)
+    raw.command(toHex(encodeCommand(C.LeCreateConnection, createParams(b))))
+    await until(w, () => b.ev('LeEnhancedConnectionComplete').length === 1)
+    await w.run(1)
+    raw.takeEvents()
+    const h = [...connectionsOf(controller).byHandle.keys()][0]!
+    const send = (handle: number, pb: number, data: Uint8Array, bc = 0): void =>
+      void raw.transport.send({ type: H4Type.Acl, data: encodeAcl(handle, pb, bc, data) })
+    send(0x0eee, 0b00, l2cap(3, 1)) // unknown handle
+    send(h, 0b11, l2cap(3, 1)) // PB 0b11 is not for LE
+    send(h, 0b00, l2cap(3, 1), 1) // broadcast flag
+    send(h, 0b00, l2cap(3, 1))
+    send(h, 0b00, l2cap(3, 2))
+    send(h, 0b00, l2cap(3, 3)) // the third: no buffer
+    await settle()
+    t.same(raw.takeEvents(), ['1a0101'], 'Data Buffer Overflow, link type ACL')
+    t.match(aclStats(controller), { unknownHandle: 1, malformed: 2, overflows: 1, fromHost: 2 })
+    await w.run(100)
+    const nocp = raw.takeEvents()
+    const hLe = (h & 0xff).toString(16).padStart(2, '0') + (h >> 8).toString(16).padStart(2, '0')
+    t.same(nocp, ['130501' + hLe + '0200'], 'one Number Of Completed Packets for the two held packets')
+    t.same(
+      b.pdus.map((p) => toHex(p.pdu)),
+      [toHex(l2cap(3, 1)), toHex(l2cap(3, 2))],
+    )
+  },
+)
 
 t.test('a disconnection frees the buffers of the packets still held, without completions', async (t) => {
   const w = world()
@@ -177,6 +237,9 @@ t.test('a disconnection frees the buffers of the packets still held, without com
   t.ok(completedAfter.reduce((n, c) => n - c.delta, 0) < sent, 'some packets were never completed')
   const { ch: ch2 } = await connect(w, a, b)
   for (let i = 0; i < 3; i++) void a.host.sendAcl(ch2, l2cap(20, i))
-  t.ok(await until(w, () => b.pdus.filter((p) => p.pdu.length === 24).length === 3), 'the full buffer count is available again')
+  t.ok(
+    await until(w, () => b.pdus.filter((p) => p.pdu.length === 24).length === 3),
+    'the full buffer count is available again',
+  )
   t.equal(aclStats(a.controller).overflows, 0)
 })

@@ -14,7 +14,8 @@ import { world, rawOn, settle } from '../helpers/virtual.ts'
 import { advertise, completes, connect, createParams, node, until } from '../helpers/virtual-conn.ts'
 import { connectionsOf } from '../../src/virtual/connections.ts'
 
-const cmd = (spec: Parameters<typeof encodeCommand>[0], params: unknown): string => toHex(encodeCommand(spec, params as never))
+const cmd = (spec: Parameters<typeof encodeCommand>[0], params: unknown): string =>
+  toHex(encodeCommand(spec, params as never))
 /** Little-endian hex of an address "AA:BB:...". */
 const addrLe = (a: string): string => a.split(':').reverse().join('').toLowerCase()
 
@@ -32,11 +33,28 @@ t.test('connect: Enhanced Connection Complete on both sides with roles, peers an
   const w = world()
   const a = await node(w, 'central', { address: 'C0:00:00:00:00:0A' })
   const b = await node(w, 'peripheral', { address: 'C0:00:00:00:00:0B' })
-  const { ch, ph } = await connect(w, a, b, { connectionIntervalMin: 24, connectionIntervalMax: 40, maxLatency: 2, supervisionTimeout: 300 })
+  const { ch, ph } = await connect(w, a, b, {
+    connectionIntervalMin: 24,
+    connectionIntervalMax: 40,
+    maxLatency: 2,
+    supervisionTimeout: 300,
+  })
   const [ca] = completes(a)
   const [cb] = completes(b)
-  t.match(ca, { key: 'LeEnhancedConnectionComplete', status: 0, role: 0, peerAddressType: 0, peerAddress: 'C0:00:00:00:00:0B' })
-  t.match(cb, { key: 'LeEnhancedConnectionComplete', status: 0, role: 1, peerAddressType: 0, peerAddress: 'C0:00:00:00:00:0A' })
+  t.match(ca, {
+    key: 'LeEnhancedConnectionComplete',
+    status: 0,
+    role: 0,
+    peerAddressType: 0,
+    peerAddress: 'C0:00:00:00:00:0B',
+  })
+  t.match(cb, {
+    key: 'LeEnhancedConnectionComplete',
+    status: 0,
+    role: 1,
+    peerAddressType: 0,
+    peerAddress: 'C0:00:00:00:00:0A',
+  })
   for (const x of [ca!, cb!]) {
     t.equal(x.connectionInterval, 24)
     t.equal(x.peripheralLatency, 2)
@@ -75,13 +93,20 @@ t.test('legacy LE Connection Complete byte for byte when the Enhanced event is m
   await settle()
   raw.takeEvents()
   await advertise(b)
-  raw.command(cmd(C.LeCreateConnection, createParams(b, { connectionIntervalMin: 0x18, connectionIntervalMax: 0x28, supervisionTimeout: 0x64 })))
+  raw.command(
+    cmd(
+      C.LeCreateConnection,
+      createParams(b, { connectionIntervalMin: 0x18, connectionIntervalMax: 0x28, supervisionTimeout: 0x64 }),
+    ),
+  )
   await settle()
   t.same(raw.takeEvents(), ['0f0400010d20'], 'Command Status, success')
   await until(w, () => completes(b).length > 0)
   await w.run(1)
   // 3E 13 | 01 | status 00 | handle 0001 | role 00 | peer type 00 | peer addr | interval 0018 | latency 0000 | timeout 0064 | CA 00
-  t.same(raw.takeEvents(), ['3e1301' + '00' + '0100' + '00' + '00' + addrLe('C0:00:00:00:00:0B') + '1800' + '0000' + '6400' + '00'])
+  t.same(raw.takeEvents(), [
+    '3e1301' + '00' + '0100' + '00' + '00' + addrLe('C0:00:00:00:00:0B') + '1800' + '0000' + '6400' + '00',
+  ])
   t.equal(controller.busy('connected'), true)
   t.equal(completes(b)[0]!.key, 'LeEnhancedConnectionComplete', 'the other host chose the enhanced event')
 })
@@ -137,7 +162,10 @@ t.test('Create Connection parameter validation (0x12) and own random address', a
     ['interval above 4 s', { connectionIntervalMax: 0x0c81 }],
     ['latency above 0x01F3', { maxLatency: 0x01f4 }],
     ['timeout below 100 ms', { supervisionTimeout: 0x0009 }],
-    ['timeout not above (1 + latency) * interval * 2', { connectionIntervalMax: 40, maxLatency: 1, supervisionTimeout: 20 }],
+    [
+      'timeout not above (1 + latency) * interval * 2',
+      { connectionIntervalMax: 40, maxLatency: 1, supervisionTimeout: 20 },
+    ],
     ['scan window > interval', { scanInterval: 0x10, scanWindow: 0x20 }],
     ['scan interval below 2.5 ms', { scanInterval: 0x03, scanWindow: 0x03 }],
     ['filter policy 2', { initiatorFilterPolicy: 2 }],
@@ -146,7 +174,8 @@ t.test('Create Connection parameter validation (0x12) and own random address', a
     ['own random address not set', { ownAddressType: 1 }],
     ['CE length min > max', { minCeLength: 2, maxCeLength: 1 }],
   ]
-  for (const [what, over] of bad) await rejects(t, a.host.send(C.LeCreateConnection, createParams('C0:FF:EE:00:00:01', over)), 0x12, what)
+  for (const [what, over] of bad)
+    await rejects(t, a.host.send(C.LeCreateConnection, createParams('C0:FF:EE:00:00:01', over)), 0x12, what)
   t.equal(a.controller.busy('initiating'), false)
 })
 
@@ -154,8 +183,20 @@ t.test('Extended Create Connection: connects to a legacy advertiser; PHY validat
   const w = world()
   const a = await node(w, 'a')
   const b = await node(w, 'b')
-  const block = { scanInterval: 0x10, scanWindow: 0x10, connectionIntervalMin: 24, connectionIntervalMax: 24, maxLatency: 0, supervisionTimeout: 100, minCeLength: 0, maxCeLength: 0 }
-  const ext = (initiatingPhys: number, n: number): Parameters<typeof a.host.send<typeof C.LeExtendedCreateConnection>>[1] => ({
+  const block = {
+    scanInterval: 0x10,
+    scanWindow: 0x10,
+    connectionIntervalMin: 24,
+    connectionIntervalMax: 24,
+    maxLatency: 0,
+    supervisionTimeout: 100,
+    minCeLength: 0,
+    maxCeLength: 0,
+  }
+  const ext = (
+    initiatingPhys: number,
+    n: number,
+  ): Parameters<typeof a.host.send<typeof C.LeExtendedCreateConnection>>[1] => ({
     initiatorFilterPolicy: 0,
     ownAddressType: 0,
     peerAddressType: 0,
@@ -167,7 +208,12 @@ t.test('Extended Create Connection: connects to a legacy advertiser; PHY validat
   await rejects(t, a.host.send(C.LeExtendedCreateConnection, ext(0x02, 1)), 0x12, '2M only: no primary-channel PHY')
   await rejects(t, a.host.send(C.LeExtendedCreateConnection, ext(0x08, 1)), 0x12, 'reserved PHY bit')
   await rejects(t, a.host.send(C.LeExtendedCreateConnection, ext(0x05, 2)), 0x11, 'Coded PHY not supported')
-  await rejects(t, a.host.send(C.LeExtendedCreateConnection, { ...ext(0x01, 1), perPhy: [{ ...block, supervisionTimeout: 5 }] }), 0x12, 'bad block')
+  await rejects(
+    t,
+    a.host.send(C.LeExtendedCreateConnection, { ...ext(0x01, 1), perPhy: [{ ...block, supervisionTimeout: 5 }] }),
+    0x12,
+    'bad block',
+  )
   await advertise(b)
   // Mixing legacy and extended commands is refused after Reset (3.1.1): b used legacy advertising, a is fresh.
   await a.host.send(C.LeExtendedCreateConnection, ext(0x03, 2))
@@ -177,28 +223,50 @@ t.test('Extended Create Connection: connects to a legacy advertiser; PHY validat
   t.same([phy.txPhy, phy.rxPhy], [1, 1], 'a legacy advertiser: the connection starts on LE 1M')
 })
 
-t.test('Filter Accept List: initiator policy 1 connects to a listed advertiser only; list guarded while in use', async (t) => {
-  const w = world()
-  const a = await node(w, 'a')
-  const b = await node(w, 'b')
-  const c = await node(w, 'c')
-  t.equal((await a.host.send(C.LeReadFilterAcceptListSize, {})).filterAcceptListSize, 16)
-  await rejects(t, a.host.send(C.LeAddDeviceToFilterAcceptList, { addressType: 2, address: b.controller.address }), 0x12, 'address type 2')
-  await a.host.send(C.LeAddDeviceToFilterAcceptList, { addressType: 0, address: 'C0:FF:EE:00:00:99' })
-  await a.host.send(C.LeRemoveDeviceFromFilterAcceptList, { addressType: 0, address: 'C0:FF:EE:00:00:99' })
-  await a.host.send(C.LeAddDeviceToFilterAcceptList, { addressType: 0, address: c.controller.address })
-  await advertise(b)
-  await advertise(c)
-  await a.host.send(C.LeCreateConnection, createParams('00:00:00:00:00:00', { initiatorFilterPolicy: 1 }))
-  await rejects(t, a.host.send(C.LeAddDeviceToFilterAcceptList, { addressType: 0, address: b.controller.address }), 0x0c, 'add while initiating with the list')
-  await rejects(t, a.host.send(C.LeClearFilterAcceptList, {}), 0x0c, 'clear while in use')
-  t.ok(await until(w, () => completes(a).length === 1))
-  t.equal(completes(a)[0]!.peerAddress, c.controller.address, 'connected to the listed device')
-  t.equal(completes(b).length, 0, 'the unlisted advertiser got nothing')
-  await a.host.send(C.LeClearFilterAcceptList, {})
-  for (let i = 0; i < 16; i++) await a.host.send(C.LeAddDeviceToFilterAcceptList, { addressType: 1, address: `C0:00:00:00:00:${i.toString(16).padStart(2, '0')}` })
-  await rejects(t, a.host.send(C.LeAddDeviceToFilterAcceptList, { addressType: 1, address: 'C0:00:00:00:01:00' }), 0x07, 'list full: Memory Capacity Exceeded')
-})
+t.test(
+  'Filter Accept List: initiator policy 1 connects to a listed advertiser only; list guarded while in use',
+  async (t) => {
+    const w = world()
+    const a = await node(w, 'a')
+    const b = await node(w, 'b')
+    const c = await node(w, 'c')
+    t.equal((await a.host.send(C.LeReadFilterAcceptListSize, {})).filterAcceptListSize, 16)
+    await rejects(
+      t,
+      a.host.send(C.LeAddDeviceToFilterAcceptList, { addressType: 2, address: b.controller.address }),
+      0x12,
+      'address type 2',
+    )
+    await a.host.send(C.LeAddDeviceToFilterAcceptList, { addressType: 0, address: 'C0:FF:EE:00:00:99' })
+    await a.host.send(C.LeRemoveDeviceFromFilterAcceptList, { addressType: 0, address: 'C0:FF:EE:00:00:99' })
+    await a.host.send(C.LeAddDeviceToFilterAcceptList, { addressType: 0, address: c.controller.address })
+    await advertise(b)
+    await advertise(c)
+    await a.host.send(C.LeCreateConnection, createParams('00:00:00:00:00:00', { initiatorFilterPolicy: 1 }))
+    await rejects(
+      t,
+      a.host.send(C.LeAddDeviceToFilterAcceptList, { addressType: 0, address: b.controller.address }),
+      0x0c,
+      'add while initiating with the list',
+    )
+    await rejects(t, a.host.send(C.LeClearFilterAcceptList, {}), 0x0c, 'clear while in use')
+    t.ok(await until(w, () => completes(a).length === 1))
+    t.equal(completes(a)[0]!.peerAddress, c.controller.address, 'connected to the listed device')
+    t.equal(completes(b).length, 0, 'the unlisted advertiser got nothing')
+    await a.host.send(C.LeClearFilterAcceptList, {})
+    for (let i = 0; i < 16; i++)
+      await a.host.send(C.LeAddDeviceToFilterAcceptList, {
+        addressType: 1,
+        address: `C0:00:00:00:00:${i.toString(16).padStart(2, '0')}`,
+      })
+    await rejects(
+      t,
+      a.host.send(C.LeAddDeviceToFilterAcceptList, { addressType: 1, address: 'C0:00:00:00:01:00' }),
+      0x07,
+      'list full: Memory Capacity Exceeded',
+    )
+  },
+)
 
 t.test('Disconnect: reason to the peer, 0x16 locally; validation', async (t) => {
   const w = world()
@@ -207,7 +275,12 @@ t.test('Disconnect: reason to the peer, 0x16 locally; validation', async (t) => 
   const { ch, ph } = await connect(w, a, b)
   await rejects(t, a.host.send(C.Disconnect, { connectionHandle: 0x0123, reason: 0x13 }), 0x02, 'unknown handle')
   for (const reason of [0x00, 0x08, 0x16, 0x3d, 0x12]) {
-    await rejects(t, a.host.send(C.Disconnect, { connectionHandle: ch, reason }), 0x12, `reason 0x${reason.toString(16)}`)
+    await rejects(
+      t,
+      a.host.send(C.Disconnect, { connectionHandle: ch, reason }),
+      0x12,
+      `reason 0x${reason.toString(16)}`,
+    )
   }
   await a.host.send(C.Disconnect, { connectionHandle: ch, reason: 0x13 })
   await rejects(t, a.host.send(C.Disconnect, { connectionHandle: ch, reason: 0x13 }), 0x0c, 'already disconnecting')
@@ -238,7 +311,13 @@ t.test('supervision timeout: a device leaving range ends the link with 0x08 on b
   t.equal(a.ev('DisconnectionComplete').length, 0, 'in range: stays up')
   const left = w.scheduler.now()
   w.link.setInRange(a.controller, b.controller, false)
-  t.ok(await until(w, () => a.ev('DisconnectionComplete').length === 1 && b.ev('DisconnectionComplete').length === 1, 2000))
+  t.ok(
+    await until(
+      w,
+      () => a.ev('DisconnectionComplete').length === 1 && b.ev('DisconnectionComplete').length === 1,
+      2000,
+    ),
+  )
   t.same(a.ev('DisconnectionComplete')[0]!.params, { status: 0, connectionHandle: ch, reason: 0x08 })
   t.same(b.ev('DisconnectionComplete')[0]!.params, { status: 0, connectionHandle: ph, reason: 0x08 })
   const after = a.ev('DisconnectionComplete')[0]!.at - left
@@ -251,7 +330,10 @@ t.test('a connection never established ends with 0x3E on the central (6 events w
   const b = await node(w, 'b')
   w.link.setDelay(100) // every PDU takes 100 ms: longer than 6 intervals of 7.5 ms
   await advertise(b)
-  await a.host.send(C.LeCreateConnection, createParams(b, { connectionIntervalMin: 6, connectionIntervalMax: 6, supervisionTimeout: 100 }))
+  await a.host.send(
+    C.LeCreateConnection,
+    createParams(b, { connectionIntervalMin: 6, connectionIntervalMax: 6, supervisionTimeout: 100 }),
+  )
   t.ok(await until(w, () => a.ev('DisconnectionComplete').length === 1, 2000))
   t.equal(a.ev('DisconnectionComplete')[0]!.params.reason, 0x3e)
   t.ok(await until(w, () => b.ev('DisconnectionComplete').length === 1, 3000))
@@ -297,51 +379,86 @@ t.test('directed advertising: only the targeted initiator connects', async (t) =
   t.equal(completes(b)[0]!.peerAddress, c.controller.address)
 })
 
-t.test('extended advertising: Extended Create Connection on the 2M secondary PHY; Advertising Set Terminated; legacy initiators ignore it', async (t) => {
-  const w = world()
-  const mask = new Uint8Array(8)
-  mask.set([0xff, 0xff, 0x0f, 0, 0, 0x01]) // bits 0-19 (incl. 17: Advertising Set Terminated) and 40 (Enhanced v2)
-  const a = await node(w, 'a')
-  const b = await node(w, 'b', { init: { leEventMask: mask } })
-  const legacyInitiator = await node(w, 'c')
-  await b.host.send(C.LeSetExtendedAdvertisingParameters, {
-    advertisingHandle: 3,
-    advertisingEventProperties: 0x0001, // connectable, not scannable, undirected, extended PDUs
-    primaryAdvertisingIntervalMin: 0x20,
-    primaryAdvertisingIntervalMax: 0x20,
-    primaryAdvertisingChannelMap: 7,
-    ownAddressType: 0,
-    peerAddressType: 0,
-    peerAddress: '00:00:00:00:00:00',
-    advertisingFilterPolicy: 0,
-    advertisingTxPower: 0x7f,
-    primaryAdvertisingPhy: 1,
-    secondaryAdvertisingMaxSkip: 0,
-    secondaryAdvertisingPhy: 2,
-    advertisingSid: 1,
-    scanRequestNotificationEnable: 0,
-  })
-  await b.host.send(C.LeSetExtendedAdvertisingEnable, { enable: 1, sets: [{ advertisingHandle: 3, duration: 0, maxExtendedAdvertisingEvents: 0 }] })
-  await legacyInitiator.host.send(C.LeCreateConnection, createParams(b))
-  await w.run(200)
-  t.equal(completes(legacyInitiator).length, 0, 'LE Create Connection does not answer extended advertising')
-  const block = (interval: number) => ({ scanInterval: 0x10, scanWindow: 0x10, connectionIntervalMin: interval, connectionIntervalMax: interval, maxLatency: 0, supervisionTimeout: 100, minCeLength: 0, maxCeLength: 0 })
-  await a.host.send(C.LeExtendedCreateConnection, {
-    initiatorFilterPolicy: 0, ownAddressType: 0, peerAddressType: 0, peerAddress: b.controller.address,
-    initiatingPhys: 0x03, perPhy: [block(24), block(12)],
-  })
-  await rejects(t, a.host.send(C.LeExtendedCreateConnection, {
-    initiatorFilterPolicy: 0, ownAddressType: 0, peerAddressType: 0, peerAddress: b.controller.address,
-    initiatingPhys: 0x01, perPhy: [block(24)],
-  }), 0x0c, 'a second Extended Create Connection while one is pending')
-  t.ok(await until(w, () => completes(a).length === 1 && completes(b).length === 1))
-  const pc = b.ev('LeEnhancedConnectionCompleteV2')[0]!.params
-  t.match(pc, { status: 0, role: 1, advertisingHandle: 3, connectionInterval: 12, peerAddress: a.controller.address })
-  t.equal(completes(a)[0]!.connectionInterval, 12, 'the 2M parameters were used')
-  t.ok(await until(w, () => b.ev('LeAdvertisingSetTerminated').length === 1))
-  t.match(b.ev('LeAdvertisingSetTerminated')[0]!.params, { status: 0, advertisingHandle: 3, connectionHandle: pc.connectionHandle })
-  const keys = b.events.map((e) => e.key)
-  t.ok(keys.indexOf('LeEnhancedConnectionCompleteV2') < keys.indexOf('LeAdvertisingSetTerminated'), 'Connection Complete first')
-  const phy = await a.host.send(C.LeReadPhy, { connectionHandle: completes(a)[0]!.connectionHandle })
-  t.same([phy.txPhy, phy.rxPhy], [2, 2], 'the connection starts on LE 2M')
-})
+t.test(
+  'extended advertising: Extended Create Connection on the 2M secondary PHY; Advertising Set Terminated; legacy initiators ignore it',
+  async (t) => {
+    const w = world()
+    const mask = new Uint8Array(8)
+    mask.set([0xff, 0xff, 0x0f, 0, 0, 0x01]) // bits 0-19 (incl. 17: Advertising Set Terminated) and 40 (Enhanced v2)
+    const a = await node(w, 'a')
+    const b = await node(w, 'b', { init: { leEventMask: mask } })
+    const legacyInitiator = await node(w, 'c')
+    await b.host.send(C.LeSetExtendedAdvertisingParameters, {
+      advertisingHandle: 3,
+      advertisingEventProperties: 0x0001, // connectable, not scannable, undirected, extended PDUs
+      primaryAdvertisingIntervalMin: 0x20,
+      primaryAdvertisingIntervalMax: 0x20,
+      primaryAdvertisingChannelMap: 7,
+      ownAddressType: 0,
+      peerAddressType: 0,
+      peerAddress: '00:00:00:00:00:00',
+      advertisingFilterPolicy: 0,
+      advertisingTxPower: 0x7f,
+      primaryAdvertisingPhy: 1,
+      secondaryAdvertisingMaxSkip: 0,
+      secondaryAdvertisingPhy: 2,
+      advertisingSid: 1,
+      scanRequestNotificationEnable: 0,
+    })
+    await b.host.send(C.LeSetExtendedAdvertisingEnable, {
+      enable: 1,
+      sets: [{ advertisingHandle: 3, duration: 0, maxExtendedAdvertisingEvents: 0 }],
+    })
+    await legacyInitiator.host.send(C.LeCreateConnection, createParams(b))
+    await w.run(200)
+    t.equal(completes(legacyInitiator).length, 0, 'LE Create Connection does not answer extended advertising')
+    const block = (interval: number) => ({
+      scanInterval: 0x10,
+      scanWindow: 0x10,
+      connectionIntervalMin: interval,
+      connectionIntervalMax: interval,
+      maxLatency: 0,
+      supervisionTimeout: 100,
+      minCeLength: 0,
+      maxCeLength: 0,
+    })
+    await a.host.send(C.LeExtendedCreateConnection, {
+      initiatorFilterPolicy: 0,
+      ownAddressType: 0,
+      peerAddressType: 0,
+      peerAddress: b.controller.address,
+      initiatingPhys: 0x03,
+      perPhy: [block(24), block(12)],
+    })
+    await rejects(
+      t,
+      a.host.send(C.LeExtendedCreateConnection, {
+        initiatorFilterPolicy: 0,
+        ownAddressType: 0,
+        peerAddressType: 0,
+        peerAddress: b.controller.address,
+        initiatingPhys: 0x01,
+        perPhy: [block(24)],
+      }),
+      0x0c,
+      'a second Extended Create Connection while one is pending',
+    )
+    t.ok(await until(w, () => completes(a).length === 1 && completes(b).length === 1))
+    const pc = b.ev('LeEnhancedConnectionCompleteV2')[0]!.params
+    t.match(pc, { status: 0, role: 1, advertisingHandle: 3, connectionInterval: 12, peerAddress: a.controller.address })
+    t.equal(completes(a)[0]!.connectionInterval, 12, 'the 2M parameters were used')
+    t.ok(await until(w, () => b.ev('LeAdvertisingSetTerminated').length === 1))
+    t.match(b.ev('LeAdvertisingSetTerminated')[0]!.params, {
+      status: 0,
+      advertisingHandle: 3,
+      connectionHandle: pc.connectionHandle,
+    })
+    const keys = b.events.map((e) => e.key)
+    t.ok(
+      keys.indexOf('LeEnhancedConnectionCompleteV2') < keys.indexOf('LeAdvertisingSetTerminated'),
+      'Connection Complete first',
+    )
+    const phy = await a.host.send(C.LeReadPhy, { connectionHandle: completes(a)[0]!.connectionHandle })
+    t.same([phy.txPhy, phy.rxPhy], [2, 2], 'the connection starts on LE 2M')
+  },
+)

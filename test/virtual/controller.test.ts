@@ -9,7 +9,7 @@ import * as C from '../../hci/commands.ts'
 import { encodeCommand } from '../../hci/commands.ts'
 import { HardwareError } from '../../hci/events.ts'
 import { fromHex, toHex } from '../../hci/wire.ts'
-import { HciError } from '../../hci/errors.ts'
+import type { HciError } from '../../hci/errors.ts'
 import { knownSupportedCommandOpcodes, supportedCommandBit } from '../../src/virtual/supported-commands.ts'
 import type { AdvPdu } from '../../src/virtual/link.ts'
 import { VirtualController } from '../../src/virtual/controller.ts'
@@ -130,7 +130,8 @@ t.test('Supported_Commands: bit set for exactly the handled opcodes', async (t) 
     ['LE Read Local P-256 Public Key', 34, 1, false],
     ['LE Set Periodic Advertising Enable', 37, 4, false],
   ]
-  for (const [name, octet, bit, expected] of known) t.equal(has(octet, bit), expected, `${name}: octet ${octet} bit ${bit}`)
+  for (const [name, octet, bit, expected] of known)
+    t.equal(has(octet, bit), expected, `${name}: octet ${octet} bit ${bit}`)
   // Against the table: every bit of the table is set iff the opcode has a handler.
   for (const op of knownSupportedCommandOpcodes()) {
     const [octet, bit] = supportedCommandBit(op)!
@@ -151,11 +152,23 @@ async function advertiserAndScanner(w: ReturnType<typeof world>) {
   await a.host.init()
   await b.host.init()
   await a.host.send(C.LeSetAdvertisingParameters, {
-    advertisingIntervalMin: 32, advertisingIntervalMax: 32, advertisingType: 3, ownAddressType: 0,
-    peerAddressType: 0, peerAddress: '00:00:00:00:00:00', advertisingChannelMap: 7, advertisingFilterPolicy: 0,
+    advertisingIntervalMin: 32,
+    advertisingIntervalMax: 32,
+    advertisingType: 3,
+    ownAddressType: 0,
+    peerAddressType: 0,
+    peerAddress: '00:00:00:00:00:00',
+    advertisingChannelMap: 7,
+    advertisingFilterPolicy: 0,
   })
   await a.host.send(C.LeSetAdvertisingEnable, { enable: 1 })
-  await b.host.send(C.LeSetScanParameters, { scanType: 0, scanInterval: 16, scanWindow: 16, ownAddressType: 0, scanningFilterPolicy: 0 })
+  await b.host.send(C.LeSetScanParameters, {
+    scanType: 0,
+    scanInterval: 16,
+    scanWindow: 16,
+    ownAddressType: 0,
+    scanningFilterPolicy: 0,
+  })
   await b.host.send(C.LeSetScanEnable, { enable: 1, filterDuplicates: 0 })
   const reports: number[] = []
   b.host.onEvent((e) => {
@@ -164,26 +177,29 @@ async function advertiserAndScanner(w: ReturnType<typeof world>) {
   return { a, b, reports }
 }
 
-t.test('event masks: masked events are not sent (LE Meta bit 61, LE mask bit 1), unmasked again they are', async (t) => {
-  const w = world()
-  const { b, reports } = await advertiserAndScanner(w)
-  await w.run(200, 5)
-  t.ok(reports.length >= 8, `${reports.length} reports with the default masks`)
-  const mask = new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff, 0x1f, 0x00, 0x00]) // bits 0-44, no LE Meta
-  await b.host.send(C.SetEventMask, { eventMask: mask })
-  reports.length = 0
-  const masked = b.controller.stats.masked
-  await w.run(200, 5)
-  t.equal(reports.length, 0, 'LE Meta masked')
-  t.ok(b.controller.stats.masked > masked, 'the controller counted what it did not send')
-  await b.host.send(C.SetEventMask, { eventMask: new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff, 0x1f, 0x00, 0x20]) })
-  await b.host.send(C.LeSetEventMask, { eventMask: new Uint8Array([0x1d, 0, 0, 0, 0, 0, 0, 0]) }) // bit 1 off
-  await w.run(200, 5)
-  t.equal(reports.length, 0, 'LE Advertising Report masked')
-  await b.host.send(C.LeSetEventMask, { eventMask: new Uint8Array([0x1f, 0, 0, 0, 0, 0, 0, 0]) })
-  await w.run(200, 5)
-  t.ok(reports.length >= 8, 'unmasked: reports again')
-})
+t.test(
+  'event masks: masked events are not sent (LE Meta bit 61, LE mask bit 1), unmasked again they are',
+  async (t) => {
+    const w = world()
+    const { b, reports } = await advertiserAndScanner(w)
+    await w.run(200, 5)
+    t.ok(reports.length >= 8, `${reports.length} reports with the default masks`)
+    const mask = new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff, 0x1f, 0x00, 0x00]) // bits 0-44, no LE Meta
+    await b.host.send(C.SetEventMask, { eventMask: mask })
+    reports.length = 0
+    const masked = b.controller.stats.masked
+    await w.run(200, 5)
+    t.equal(reports.length, 0, 'LE Meta masked')
+    t.ok(b.controller.stats.masked > masked, 'the controller counted what it did not send')
+    await b.host.send(C.SetEventMask, { eventMask: new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff, 0x1f, 0x00, 0x20]) })
+    await b.host.send(C.LeSetEventMask, { eventMask: new Uint8Array([0x1d, 0, 0, 0, 0, 0, 0, 0]) }) // bit 1 off
+    await w.run(200, 5)
+    t.equal(reports.length, 0, 'LE Advertising Report masked')
+    await b.host.send(C.LeSetEventMask, { eventMask: new Uint8Array([0x1f, 0, 0, 0, 0, 0, 0, 0]) })
+    await w.run(200, 5)
+    t.ok(reports.length >= 8, 'unmasked: reports again')
+  },
+)
 
 t.test('Hardware Error: sent (7.7.16) unless masked (bit 15); the controller loses its state', async (t) => {
   const w = world()
@@ -216,27 +232,30 @@ t.test('events raised while a command is handled go out after its Command Comple
   t.throws(() => controller.handle(C.ReadLocalName, () => ({ status: 0, localName: new Uint8Array(248) })), /twice/)
 })
 
-t.test('stuck: no answer at all (the host times out in virtual time), events still flow; unstuck answers again', async (t) => {
-  const w = world()
-  const { host, controller } = hostOn(w)
-  await host.init()
-  controller.stuck = true
-  const p = host.send(C.ReadBdAddr, {}, { timeoutMs: 1000 })
-  let err: unknown
-  p.catch((e) => (err = e))
-  await w.run(999, 100)
-  t.equal(err, undefined, 'nothing yet')
-  await w.run(2, 1)
-  t.type(err, Error)
-  t.match(String(err), /time/i)
-  const events: string[] = []
-  host.onEvent((e) => events.push(e.name))
-  controller.injectHardwareError(3)
-  await settle()
-  t.same(events, ['Hardware Error'])
-  controller.stuck = false
-  t.equal((await host.send(C.ReadBdAddr, {})).bdAddr, controller.address)
-})
+t.test(
+  'stuck: no answer at all (the host times out in virtual time), events still flow; unstuck answers again',
+  async (t) => {
+    const w = world()
+    const { host, controller } = hostOn(w)
+    await host.init()
+    controller.stuck = true
+    const p = host.send(C.ReadBdAddr, {}, { timeoutMs: 1000 })
+    let err: unknown
+    p.catch((e) => (err = e))
+    await w.run(999, 100)
+    t.equal(err, undefined, 'nothing yet')
+    await w.run(2, 1)
+    t.type(err, Error)
+    t.match(String(err), /time/i)
+    const events: string[] = []
+    host.onEvent((e) => events.push(e.name))
+    controller.injectHardwareError(3)
+    await settle()
+    t.same(events, ['Hardware Error'])
+    controller.stuck = false
+    t.equal((await host.send(C.ReadBdAddr, {})).bdAddr, controller.address)
+  },
+)
 
 t.test('attach() again: the previous host is closed and the new one finds a reset controller', async (t) => {
   const w = world()
@@ -295,7 +314,11 @@ t.test('Reset stops advertising and scanning', async (t) => {
 t.test('LE Set Random Address: Command Disallowed while legacy advertising or scanning is enabled', async (t) => {
   const w = world()
   const { a, b } = await advertiserAndScanner(w)
-  const status = (p: Promise<unknown>): Promise<number> => p.then(() => 0, (e: HciError) => e.status ?? -1)
+  const status = (p: Promise<unknown>): Promise<number> =>
+    p.then(
+      () => 0,
+      (e: HciError) => e.status ?? -1,
+    )
   t.equal(await status(a.host.send(C.LeSetRandomAddress, { randomAddress: 'C0:00:00:00:00:01' })), 0x0c)
   t.equal(await status(b.host.send(C.LeSetRandomAddress, { randomAddress: 'C0:00:00:00:00:01' })), 0x0c)
   await b.host.send(C.LeSetScanEnable, { enable: 0, filterDuplicates: 0 })
@@ -321,25 +344,28 @@ t.test('the virtual transport: devices on one link, hosts in process, a new tran
   t.equal((await again.send(C.ReadBdAddr, {})).bdAddr, '01:00:00:00:00:01')
 })
 
-t.test('mask bits: event code - 1 on page 1, code - 0x40 on page 2, LE sub-event - 1 under LE Meta (bit 61)', async (t) => {
-  const E = await import('../../hci/events.ts')
-  const w = world()
-  const { host, controller: c } = hostOn(w)
-  t.equal(c.eventEnabled(E.DisconnectionComplete), true, 'bit 4 is in the default mask')
-  t.equal(c.eventEnabled(E.EncryptionChangeV2), false, 'page 2 is empty by default')
-  t.equal(c.eventEnabled(E.LeConnectionComplete), false, 'LE Meta is off by default')
-  t.equal(c.eventEnabled(E.CommandComplete), true)
-  await host.send(C.SetEventMask, { eventMask: new Uint8Array([0xef, 0, 0, 0, 0, 0, 0, 0x20]) })
-  t.equal(c.eventEnabled(E.DisconnectionComplete), false, 'bit 4 cleared')
-  t.equal(c.eventEnabled(E.InquiryComplete), true, 'bit 0')
-  t.equal(c.eventEnabled(E.CommandStatus), true, 'never masked')
-  t.equal(c.eventEnabled(E.NumberOfCompletedPackets), true, 'never masked')
-  t.equal(c.eventEnabled(E.LeConnectionComplete), true, 'LE Meta on, LE bit 0 on by default')
-  t.equal(c.eventEnabled(E.LeEnhancedConnectionComplete), false, 'LE bit 9 off by default')
-  await host.send(C.SetEventMaskPage2, { eventMaskPage2: new Uint8Array([0, 0, 0, 0x02, 0, 0, 0, 0]) })
-  t.equal(c.eventEnabled(E.EncryptionChangeV2), true, 'page 2 bit 25 = event 0x59')
-  t.equal(c.eventEnabled(E.AuthenticatedPayloadTimeoutExpired), false, 'page 2 bit 23 = event 0x57')
-  await host.send(C.LeSetEventMask, { eventMask: new Uint8Array([0, 0x02, 0, 0, 0, 0, 0, 0]) })
-  t.equal(c.eventEnabled(E.LeEnhancedConnectionComplete), true)
-  t.equal(c.eventEnabled(E.LeConnectionComplete), false)
-})
+t.test(
+  'mask bits: event code - 1 on page 1, code - 0x40 on page 2, LE sub-event - 1 under LE Meta (bit 61)',
+  async (t) => {
+    const E = await import('../../hci/events.ts')
+    const w = world()
+    const { host, controller: c } = hostOn(w)
+    t.equal(c.eventEnabled(E.DisconnectionComplete), true, 'bit 4 is in the default mask')
+    t.equal(c.eventEnabled(E.EncryptionChangeV2), false, 'page 2 is empty by default')
+    t.equal(c.eventEnabled(E.LeConnectionComplete), false, 'LE Meta is off by default')
+    t.equal(c.eventEnabled(E.CommandComplete), true)
+    await host.send(C.SetEventMask, { eventMask: new Uint8Array([0xef, 0, 0, 0, 0, 0, 0, 0x20]) })
+    t.equal(c.eventEnabled(E.DisconnectionComplete), false, 'bit 4 cleared')
+    t.equal(c.eventEnabled(E.InquiryComplete), true, 'bit 0')
+    t.equal(c.eventEnabled(E.CommandStatus), true, 'never masked')
+    t.equal(c.eventEnabled(E.NumberOfCompletedPackets), true, 'never masked')
+    t.equal(c.eventEnabled(E.LeConnectionComplete), true, 'LE Meta on, LE bit 0 on by default')
+    t.equal(c.eventEnabled(E.LeEnhancedConnectionComplete), false, 'LE bit 9 off by default')
+    await host.send(C.SetEventMaskPage2, { eventMaskPage2: new Uint8Array([0, 0, 0, 0x02, 0, 0, 0, 0]) })
+    t.equal(c.eventEnabled(E.EncryptionChangeV2), true, 'page 2 bit 25 = event 0x59')
+    t.equal(c.eventEnabled(E.AuthenticatedPayloadTimeoutExpired), false, 'page 2 bit 23 = event 0x57')
+    await host.send(C.LeSetEventMask, { eventMask: new Uint8Array([0, 0x02, 0, 0, 0, 0, 0, 0]) })
+    t.equal(c.eventEnabled(E.LeEnhancedConnectionComplete), true)
+    t.equal(c.eventEnabled(E.LeConnectionComplete), false)
+  },
+)

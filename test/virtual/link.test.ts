@@ -27,9 +27,16 @@ const adv = (data = new Uint8Array([1, 2, 3])): AdvPdu => ({
 t.test('broadcast reaches every other controller in range, never the sender, never re-entrantly', async (t) => {
   const { scheduler, link, cs, heard } = setup(3)
   link.broadcast(cs[0]!, adv())
-  t.same(heard.map((h) => h.length), [0, 0, 0], 'delivered later, through the scheduler')
+  t.same(
+    heard.map((h) => h.length),
+    [0, 0, 0],
+    'delivered later, through the scheduler',
+  )
   scheduler.advance(0)
-  t.same(heard.map((h) => h.length), [0, 1, 1])
+  t.same(
+    heard.map((h) => h.length),
+    [0, 1, 1],
+  )
   t.equal(heard[1]![0]!.from, cs[0]!.id)
   t.equal(heard[1]![0]!.rssi, -50, 'default RSSI')
   t.equal(link.controllers.size, 3)
@@ -56,7 +63,10 @@ t.test('out of range: nothing delivered, unicast says so; back in range works ag
   t.equal(link.unicast(cs[0]!, cs[1]!, adv()), false)
   t.equal(link.unicast(cs[0]!, cs[2]!, adv()), true)
   scheduler.advance(0)
-  t.same(heard.map((h) => h.length), [0, 0, 2])
+  t.same(
+    heard.map((h) => h.length),
+    [0, 0, 2],
+  )
   link.setInRange(cs[0]!, cs[1]!, true)
   link.broadcast(cs[0]!, adv())
   scheduler.advance(0)

@@ -34,7 +34,7 @@ t.test('cancel', async (t) => {
   const s = new VirtualScheduler()
   let ran = 0
   const cancel = s.schedule(5, () => ran++)
-  s.schedule(6, () => ran += 10)
+  s.schedule(6, () => (ran += 10))
   cancel()
   s.advance(10)
   t.equal(ran, 10)
@@ -137,6 +137,6 @@ t.test('auto mode: close() stops periodic work', async (t) => {
   await new Promise((r) => setImmediate(r))
   await new Promise((r) => setImmediate(r))
   t.equal(n, seen)
-  t.equal(seen, 9, "ties at 1000 ms: the earlier-scheduled resolve runs first")
+  t.equal(seen, 9, 'ties at 1000 ms: the earlier-scheduled resolve runs first')
   t.equal(s.pending, 0)
 })

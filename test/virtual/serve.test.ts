@@ -89,7 +89,10 @@ class Recorder implements ServeObserver {
   }
 
   next(kind: ServeEvent['kind']): Promise<ServeEvent> {
-    return within(new Promise((resolve) => this.waiters.push({ pred: (e) => e.kind === kind, resolve })), `a '${kind}' event`)
+    return within(
+      new Promise((resolve) => this.waiters.push({ pred: (e) => e.kind === kind, resolve })),
+      `a '${kind}' event`,
+    )
   }
 
   until(pred: () => boolean, what: string): Promise<void> {
@@ -169,10 +172,13 @@ async function tcpHost(port: number): Promise<{ socket: net.Socket; sink: ByteSi
   socket.on('data', (d: Buffer) => sink.push(d))
   socket.on('close', () => sink.close())
   socket.on('error', () => undefined)
-  await within(new Promise<void>((resolve, reject) => {
-    socket.once('connect', resolve)
-    socket.once('error', reject)
-  }), 'the TCP connection')
+  await within(
+    new Promise<void>((resolve, reject) => {
+      socket.once('connect', resolve)
+      socket.once('error', reject)
+    }),
+    'the TCP connection',
+  )
   return { socket, sink }
 }
 
@@ -210,12 +216,25 @@ t.test('TCP: H4 cut anywhere is reassembled, answers come back framed, in order'
   t.same(await sink.take(7, 'Reset complete'), hex('04 0e 04 01 03 0c 00'))
   t.same(await sink.take(7, 'vendor complete'), hex('04 0e 04 01 01 fc 00'))
   for (let i = 0; i < 50; i++) {
-    t.same(await sink.take(5, 'burst'), hex(`04 ff 02 ee ${i.toString(16).padStart(2, '0')}`), `burst event ${i}`, { diagnostic: false })
+    t.same(await sink.take(5, 'burst'), hex(`04 ff 02 ee ${i.toString(16).padStart(2, '0')}`), `burst event ${i}`, {
+      diagnostic: false,
+    })
   }
   t.same(await sink.take(7, 'LE Read Buffer Size complete'), hex('04 0e 04 01 02 20 00'))
   await rec.until(() => rec.packets.some((p) => p.direction === 'tx' && p.packet.type === 2), 'the ACL packet')
-  const tx = rec.packets.filter((p) => p.direction === 'tx').map((p) => [p.packet.type, Buffer.from(p.packet.data).toString('hex')])
-  t.same(tx, [[1, '030c00'], [1, '01fc02aabb'], [1, '022000'], [2, '01000300dead00']], 'host packets seen as tx')
+  const tx = rec.packets
+    .filter((p) => p.direction === 'tx')
+    .map((p) => [p.packet.type, Buffer.from(p.packet.data).toString('hex')])
+  t.same(
+    tx,
+    [
+      [1, '030c00'],
+      [1, '01fc02aabb'],
+      [1, '022000'],
+      [2, '01000300dead00'],
+    ],
+    'host packets seen as tx',
+  )
   t.equal(rec.packets.filter((p) => p.direction === 'rx').length, 1 + 3 + 50, 'controller packets seen as rx')
 })
 
@@ -277,7 +296,10 @@ t.test('TCP: close() ends the session and frees the port', async (t) => {
   await sink.whenClosed('the host connection to close')
   t.equal(ctl.detaches, 1)
   const again = net.connect({ host: '127.0.0.1', port: served.spec.port })
-  const err = await within(new Promise<NodeJS.ErrnoException>((resolve) => again.once('error', resolve)), 'a refused connection')
+  const err = await within(
+    new Promise<NodeJS.ErrnoException>((resolve) => again.once('error', resolve)),
+    'a refused connection',
+  )
   t.equal(err.code, 'ECONNREFUSED')
 })
 
@@ -305,63 +327,80 @@ function ptyHost(path: string): { sink: ByteSink; write(b: Buffer): void; close(
   }
 }
 
-t.test('pty: served through socat, a fresh controller per opening, nothing stale', { skip: haveSocat ? false : 'socat is not installed' }, async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'hcikit-serve-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  const path = join(dir, 'uart')
-  const ctl = new ScriptedController()
-  const rec = new Recorder()
-  const served = await PtyServe.open(path, ctl, rec)
-  t.teardown(() => served.close())
-  const first = served.device!
-  t.match(first, /^\/dev\/pts\/\d+$/)
-  t.equal(fs.readlinkSync(path), first, 'the symlink points at the pty')
-  t.equal(ctl.attaches, 0, 'nobody opened the pty: the controller is not attached, so it produces nothing')
+t.test(
+  'pty: served through socat, a fresh controller per opening, nothing stale',
+  { skip: haveSocat ? false : 'socat is not installed' },
+  async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'hcikit-serve-'))
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+    const path = join(dir, 'uart')
+    const ctl = new ScriptedController()
+    const rec = new Recorder()
+    const served = await PtyServe.open(path, ctl, rec)
+    t.teardown(() => served.close())
+    const first = served.device!
+    t.match(first, /^\/dev\/pts\/\d+$/)
+    t.equal(fs.readlinkSync(path), first, 'the symlink points at the pty')
+    t.equal(ctl.attaches, 0, 'nobody opened the pty: the controller is not attached, so it produces nothing')
 
-  // Session 1: the host asks for a burst, never reads it, and goes away.
-  const connected = rec.next('host-connected')
-  const h1 = ptyHost(path)
-  t.teardown(() => h1.close())
-  h1.pause()
-  h1.write(hex('01 01 fc 00'))
-  await connected
-  await rec.until(() => rec.packets.filter((p) => p.direction === 'rx' && p.packet.data[0] === 0xff && p.packet.data[2] === 0xee).length === 50, 'the burst to be written to the pty')
-  const gone = rec.next('host-disconnected')
-  const ready = rec.next('ready')
-  h1.close()
-  await gone
-  t.equal(ctl.detaches, 1, 'detached when the host closed the pty')
-  t.match(await ready, { kind: 'ready' }, 'a new pty is ready for the next host')
-  t.equal(fs.readlinkSync(path), served.device, 'the symlink points at the new pty')
+    // Session 1: the host asks for a burst, never reads it, and goes away.
+    const connected = rec.next('host-connected')
+    const h1 = ptyHost(path)
+    t.teardown(() => h1.close())
+    h1.pause()
+    h1.write(hex('01 01 fc 00'))
+    await connected
+    await rec.until(
+      () =>
+        rec.packets.filter((p) => p.direction === 'rx' && p.packet.data[0] === 0xff && p.packet.data[2] === 0xee)
+          .length === 50,
+      'the burst to be written to the pty',
+    )
+    const gone = rec.next('host-disconnected')
+    const ready = rec.next('ready')
+    h1.close()
+    await gone
+    t.equal(ctl.detaches, 1, 'detached when the host closed the pty')
+    t.match(await ready, { kind: 'ready' }, 'a new pty is ready for the next host')
+    t.equal(fs.readlinkSync(path), served.device, 'the symlink points at the new pty')
 
-  // Session 2: the very first bytes are the new session's, then exactly the answer to Reset.
-  const h2 = ptyHost(path)
-  t.teardown(() => h2.close())
-  t.same(await h2.sink.take(4, 'greeting 2'), hex('04 ff 01 02'), 'first bytes come from a fresh controller (session 2)')
-  h2.write(hex('01 03 0c 00'))
-  t.same(await h2.sink.take(7, 'Reset complete'), hex('04 0e 04 01 03 0c 00'), 'no stale burst bytes in between')
-  t.equal(ctl.attaches, 2)
+    // Session 2: the very first bytes are the new session's, then exactly the answer to Reset.
+    const h2 = ptyHost(path)
+    t.teardown(() => h2.close())
+    t.same(
+      await h2.sink.take(4, 'greeting 2'),
+      hex('04 ff 01 02'),
+      'first bytes come from a fresh controller (session 2)',
+    )
+    h2.write(hex('01 03 0c 00'))
+    t.same(await h2.sink.take(7, 'Reset complete'), hex('04 0e 04 01 03 0c 00'), 'no stale burst bytes in between')
+    t.equal(ctl.attaches, 2)
 
-  // Closing the server: the session ends, the symlink goes.
-  const gone2 = rec.next('host-disconnected')
-  await served.close()
-  await gone2
-  t.throws(() => lstatSync(path), { code: 'ENOENT' }, 'symlink removed')
-  t.equal(ctl.detaches, 2)
-})
+    // Closing the server: the session ends, the symlink goes.
+    const gone2 = rec.next('host-disconnected')
+    await served.close()
+    await gone2
+    t.throws(() => lstatSync(path), { code: 'ENOENT' }, 'symlink removed')
+    t.equal(ctl.detaches, 2)
+  },
+)
 
-t.test('pty: refuses to replace a file that is not a symlink; replaces a stale symlink', { skip: haveSocat ? false : 'socat is not installed' }, async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'hcikit-serve-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  const file = join(dir, 'file')
-  fs.writeFileSync(file, 'x')
-  await t.rejects(PtyServe.open(file, new ScriptedController()), /exists and is not a symlink/)
-  const stale = join(dir, 'stale')
-  fs.symlinkSync('/dev/pts/does-not-exist', stale)
-  const served = await PtyServe.open(stale, new ScriptedController())
-  t.teardown(() => served.close())
-  t.equal(fs.readlinkSync(stale), served.device)
-})
+t.test(
+  'pty: refuses to replace a file that is not a symlink; replaces a stale symlink',
+  { skip: haveSocat ? false : 'socat is not installed' },
+  async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'hcikit-serve-'))
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+    const file = join(dir, 'file')
+    fs.writeFileSync(file, 'x')
+    await t.rejects(PtyServe.open(file, new ScriptedController()), /exists and is not a symlink/)
+    const stale = join(dir, 'stale')
+    fs.symlinkSync('/dev/pts/does-not-exist', stale)
+    const served = await PtyServe.open(stale, new ScriptedController())
+    t.teardown(() => served.close())
+    t.equal(fs.readlinkSync(stale), served.device)
+  },
+)
 
 // --- `hcikit link` with the real virtual controller, as a separate process ---------------------
 
@@ -370,83 +409,111 @@ const LINK_MS = 120_000
 /** BD_ADDR bytes on the wire (little-endian) from "AA:BB:CC:DD:EE:FF". */
 const addrBytes = (a: string): string => a.split(':').reverse().join('').toLowerCase()
 
-t.test('hcikit link: TCP and pty hosts that leave and come back get a fresh controller; clean shutdown', { skip: haveSocat ? false : 'socat is not installed' }, async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'hcikit-link-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  const uart = join(dir, 'uart')
-  const { peer, served } = await startLink(t, ['--seed', '7', '--trace', '--snoop', join(dir, 'snoop'), 'tcp-server:127.0.0.1:0', `pty:${uart}`], 2, LINK_MS)
-  const [tcpLine, ptyLine] = served as [string[], string[]]
-  t.match(tcpLine[0], /^tcp-server:127\.0\.0\.1:\d+$/, 'the chosen port is printed')
-  t.equal(ptyLine[0], `pty:${uart}`)
-  t.match(tcpLine[1], /^([0-9A-F]{2}:){5}[0-9A-F]{2}$/, 'an address is printed')
-  t.not(tcpLine[1], ptyLine[1], 'controllers have distinct addresses')
-  const port = Number(tcpLine[0]!.split(':').pop())
+t.test(
+  'hcikit link: TCP and pty hosts that leave and come back get a fresh controller; clean shutdown',
+  { skip: haveSocat ? false : 'socat is not installed' },
+  async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'hcikit-link-'))
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+    const uart = join(dir, 'uart')
+    const { peer, served } = await startLink(
+      t,
+      ['--seed', '7', '--trace', '--snoop', join(dir, 'snoop'), 'tcp-server:127.0.0.1:0', `pty:${uart}`],
+      2,
+      LINK_MS,
+    )
+    const [tcpLine, ptyLine] = served as [string[], string[]]
+    t.match(tcpLine[0], /^tcp-server:127\.0\.0\.1:\d+$/, 'the chosen port is printed')
+    t.equal(ptyLine[0], `pty:${uart}`)
+    t.match(tcpLine[1], /^([0-9A-F]{2}:){5}[0-9A-F]{2}$/, 'an address is printed')
+    t.not(tcpLine[1], ptyLine[1], 'controllers have distinct addresses')
+    const port = Number(tcpLine[0]!.split(':').pop())
 
-  // Read LE Host Support (Vol 4 Part E 7.3.78) shows state a host changed with Write LE Host Support
-  // (7.3.79) and that only a reset puts back: it tells a fresh controller from a used one.
-  const readHost = hex('01 6c 0c 00')
-  const writeHost = hex('01 6d 0c 02 01 00')
-  const hostIs = (v: string): Buffer => hex(`04 0e 06 01 6c 0c 00 ${v} 00`)
+    // Read LE Host Support (Vol 4 Part E 7.3.78) shows state a host changed with Write LE Host Support
+    // (7.3.79) and that only a reset puts back: it tells a fresh controller from a used one.
+    const readHost = hex('01 6c 0c 00')
+    const writeHost = hex('01 6d 0c 02 01 00')
+    const hostIs = (v: string): Buffer => hex(`04 0e 06 01 6c 0c 00 ${v} 00`)
 
-  // TCP, session 1.
-  const a = await tcpHost(port)
-  t.teardown(() => a.socket.destroy())
-  a.socket.write(hex('01 03 0c 00'))
-  t.same(await a.sink.take(7, 'Reset complete'), hex('04 0e 04 01 03 0c 00'), 'Reset: Command Complete, exactly as UART hosts expect it')
-  a.socket.write(hex('01 09 10 00'))
-  t.same(await a.sink.take(13, 'Read BD_ADDR'), hex(`04 0e 0a 01 09 10 00 ${addrBytes(tcpLine[1]!)}`), 'the printed address is the BD_ADDR')
-  a.socket.write(readHost)
-  t.same(await a.sink.take(9, 'Read LE Host Support'), hostIs('00'), 'fresh: LE host support off')
-  a.socket.write(writeHost)
-  t.same(await a.sink.take(7, 'Write LE Host Support'), hex('04 0e 04 01 6d 0c 00'))
-  a.socket.write(readHost)
-  t.same(await a.sink.take(9, 'Read LE Host Support'), hostIs('01'), 'the host changed it')
+    // TCP, session 1.
+    const a = await tcpHost(port)
+    t.teardown(() => a.socket.destroy())
+    a.socket.write(hex('01 03 0c 00'))
+    t.same(
+      await a.sink.take(7, 'Reset complete'),
+      hex('04 0e 04 01 03 0c 00'),
+      'Reset: Command Complete, exactly as UART hosts expect it',
+    )
+    a.socket.write(hex('01 09 10 00'))
+    t.same(
+      await a.sink.take(13, 'Read BD_ADDR'),
+      hex(`04 0e 0a 01 09 10 00 ${addrBytes(tcpLine[1]!)}`),
+      'the printed address is the BD_ADDR',
+    )
+    a.socket.write(readHost)
+    t.same(await a.sink.take(9, 'Read LE Host Support'), hostIs('00'), 'fresh: LE host support off')
+    a.socket.write(writeHost)
+    t.same(await a.sink.take(7, 'Write LE Host Support'), hex('04 0e 04 01 6d 0c 00'))
+    a.socket.write(readHost)
+    t.same(await a.sink.take(9, 'Read LE Host Support'), hostIs('01'), 'the host changed it')
 
-  // A second host while the first is connected is refused.
-  const from = peer.stderr.length
-  const b = await tcpHost(port)
-  t.teardown(() => b.socket.destroy())
-  await b.sink.whenClosed('the second TCP host to be refused')
-  t.equal(b.sink.pending, 0, 'the refused host received nothing')
-  await peer.line('stderr', /tcp-server.*refused .*already connected/, WAIT_MS, from)
+    // A second host while the first is connected is refused.
+    const from = peer.stderr.length
+    const b = await tcpHost(port)
+    t.teardown(() => b.socket.destroy())
+    await b.sink.whenClosed('the second TCP host to be refused')
+    t.equal(b.sink.pending, 0, 'the refused host received nothing')
+    await peer.line('stderr', /tcp-server.*refused .*already connected/, WAIT_MS, from)
 
-  // TCP, session 2: no Reset sent, yet the controller is fresh.
-  const left = peer.stderr.length
-  a.socket.end()
-  await peer.line('stderr', /tcp-server.*host disconnected/, WAIT_MS, left)
-  const c = await tcpHost(port)
-  t.teardown(() => c.socket.destroy())
-  c.socket.write(readHost)
-  t.same(await c.sink.take(9, 'Read LE Host Support'), hostIs('00'), 'a host that comes back over TCP meets a reset controller')
+    // TCP, session 2: no Reset sent, yet the controller is fresh.
+    const left = peer.stderr.length
+    a.socket.end()
+    await peer.line('stderr', /tcp-server.*host disconnected/, WAIT_MS, left)
+    const c = await tcpHost(port)
+    t.teardown(() => c.socket.destroy())
+    c.socket.write(readHost)
+    t.same(
+      await c.sink.take(9, 'Read LE Host Support'),
+      hostIs('00'),
+      'a host that comes back over TCP meets a reset controller',
+    )
 
-  // pty, session 1: change the state, ask for answers and never read them, go away.
-  t.equal(fs.readlinkSync(uart).startsWith('/dev/pts/'), true, 'the pty symlink exists before anyone opens it')
-  const h1 = ptyHost(uart)
-  t.teardown(() => h1.close())
-  h1.pause()
-  h1.write(Buffer.concat([writeHost, readHost, readHost, readHost]))
-  await peer.line('stderr', /pty:.*host connected/, WAIT_MS)
-  // --trace shows the four answers going out to the pty, unread.
-  const answered = (p: { stderr: string[] }): true | undefined =>
-    p.stderr.filter((l) => /^\[pty:.*\] #\d+ > EVT Command Complete/.test(l)).length === 4 ? true : undefined
-  await peer.until('the four answers of pty session 1', answered, WAIT_MS)
-  const gone = peer.stderr.length
-  h1.close()
-  await peer.line('stderr', /pty:.*host disconnected/, WAIT_MS, gone)
-  await peer.line('stderr', /pty:.*ready \(\/dev\/pts\/\d+\)/, WAIT_MS, gone)
+    // pty, session 1: change the state, ask for answers and never read them, go away.
+    t.equal(fs.readlinkSync(uart).startsWith('/dev/pts/'), true, 'the pty symlink exists before anyone opens it')
+    const h1 = ptyHost(uart)
+    t.teardown(() => h1.close())
+    h1.pause()
+    h1.write(Buffer.concat([writeHost, readHost, readHost, readHost]))
+    await peer.line('stderr', /pty:.*host connected/, WAIT_MS)
+    // --trace shows the four answers going out to the pty, unread.
+    const answered = (p: { stderr: string[] }): true | undefined =>
+      p.stderr.filter((l) => /^\[pty:.*\] #\d+ > EVT Command Complete/.test(l)).length === 4 ? true : undefined
+    await peer.until('the four answers of pty session 1', answered, WAIT_MS)
+    const gone = peer.stderr.length
+    h1.close()
+    await peer.line('stderr', /pty:.*host disconnected/, WAIT_MS, gone)
+    await peer.line('stderr', /pty:.*ready \(\/dev\/pts\/\d+\)/, WAIT_MS, gone)
 
-  // pty, session 2: the first bytes are the answer to its own command, from a fresh controller.
-  const h2 = ptyHost(uart)
-  t.teardown(() => h2.close())
-  h2.write(readHost)
-  t.same(await h2.sink.take(9, 'Read LE Host Support on the pty'), hostIs('00'), 'no stale bytes, fresh controller on the pty')
-  h2.close()
+    // pty, session 2: the first bytes are the answer to its own command, from a fresh controller.
+    const h2 = ptyHost(uart)
+    t.teardown(() => h2.close())
+    h2.write(readHost)
+    t.same(
+      await h2.sink.take(9, 'Read LE Host Support on the pty'),
+      hostIs('00'),
+      'no stale bytes, fresh controller on the pty',
+    )
+    h2.close()
 
-  // Clean shutdown.
-  const pgid = peer.child.pid!
-  const exit = await peer.stop('SIGTERM')
-  t.same(exit, { code: 0, signal: null }, 'exit code 0 on SIGTERM')
-  t.throws(() => lstatSync(uart), { code: 'ENOENT' }, 'pty symlink removed')
-  t.notOk(groupAlive(pgid), 'no child (socat) survives')
-  t.ok(fs.statSync(tcpLine[2]!).size > 16 && fs.statSync(ptyLine[2]!).size > 16, 'one capture per controller, with records')
-})
+    // Clean shutdown.
+    const pgid = peer.child.pid!
+    const exit = await peer.stop('SIGTERM')
+    t.same(exit, { code: 0, signal: null }, 'exit code 0 on SIGTERM')
+    t.throws(() => lstatSync(uart), { code: 'ENOENT' }, 'pty symlink removed')
+    t.notOk(groupAlive(pgid), 'no child (socat) survives')
+    t.ok(
+      fs.statSync(tcpLine[2]!).size > 16 && fs.statSync(ptyLine[2]!).size > 16,
+      'one capture per controller, with records',
+    )
+  },
+)

@@ -42,7 +42,13 @@ const digest = (parts: Uint8Array[]): string => {
   return h.digest('hex')
 }
 
-async function open(from: L2capMux, to: L2capMux, psm: number, window: number, maxQueuedSdus = 32): Promise<[CreditChannel, CreditChannel]> {
+async function open(
+  from: L2capMux,
+  to: L2capMux,
+  psm: number,
+  window: number,
+  maxQueuedSdus = 32,
+): Promise<[CreditChannel, CreditChannel]> {
   let accepted: CreditChannel | undefined
   to.listen(psm, { mtu: 65535, mps: 247, initialCredits: window }, (c) => (accepted = c))
   const ch = await from.connect(psm, { mtu: 65535, mps: 100, initialCredits: window, maxQueuedSdus })
@@ -51,55 +57,58 @@ async function open(from: L2capMux, to: L2capMux, psm: number, window: number, m
 }
 
 for (const initiator of ['central', 'peripheral'] as const) {
-  t.test(`1 MiB of SDUs through a channel opened by the ${initiator}, credits running out and coming back`, async (t) => {
-    // Delivery on setImmediate: the sender uses up its credits before the receiver sees a frame.
-    const pair = muxPair({ link: { schedule: setImmediate } })
-    const [a, b] = initiator === 'central' ? [pair.central, pair.peripheral] : [pair.peripheral, pair.central]
-    const [tx, rx] = await open(a, b, 0x0080, 8)
-    const data = sdus(1 << 20, initiator === 'central' ? 1 : 2)
-    t.ok(data.length > 16, `${data.length} SDUs`)
-    const got: Uint8Array[] = []
-    let maxPeerCredits = 0
-    let maxCredits = 0
-    const reading = (async () => {
-      let n = 0
-      for await (const sdu of rx.sdus()) {
-        got.push(sdu)
-        maxPeerCredits = Math.max(maxPeerCredits, rx.peerCredits)
-        maxCredits = Math.max(maxCredits, tx.credits)
-        if ((n += sdu.length) >= 1 << 20) break
-      }
-    })()
-    await pipeline(Readable.from(data), tx)
-    await reading
-    t.equal(got.length, data.length, 'SDU boundaries kept')
-    t.same(
-      got.map((s) => s.length),
-      data.map((s) => s.length),
-    )
-    t.equal(digest(got), digest(data), 'same octets in the same order')
-    t.ok(tx.stats.creditWaits > 100, `the sender ran out of credits ${tx.stats.creditWaits} times`)
-    t.ok(rx.stats.creditIndicationsSent > 100, `${rx.stats.creditIndicationsSent} Flow Control Credit Indications`)
-    t.equal(rx.stats.framesReceived, tx.stats.framesSent)
-    // Credits granted = frames received + credits the peer still has + credits owed (under half the window).
-    const owed = rx.stats.framesReceived + 8 - rx.stats.creditsReturned - rx.peerCredits
-    t.ok(owed >= 0 && owed <= 4, `every credit accounted for (${owed} still owed)`)
-    t.ok(maxPeerCredits <= 8 && maxCredits <= 8, 'never more than the window outstanding')
-    // K-frames of at most the receiver's MPS (247): the first of each SDU carries 245 data octets.
-    const frames = data.reduce((n, s) => n + (s.length <= 245 ? 1 : 1 + Math.ceil((s.length - 245) / 247)), 0)
-    t.equal(tx.stats.framesSent, frames)
-    t.equal(rx.state, 'open')
-    // Either side ends it.
-    let ended = false
-    rx.on('end', () => (ended = true))
-    rx.resume()
-    await tx.disconnect()
-    await settle()
-    t.ok(ended, 'the other side sees the end of the stream')
-    t.equal(rx.state, 'closed')
-    t.equal(a.channels.length + b.channels.length, 0)
-    t.equal(pair.clock.pendingTimers, 0)
-  })
+  t.test(
+    `1 MiB of SDUs through a channel opened by the ${initiator}, credits running out and coming back`,
+    async (t) => {
+      // Delivery on setImmediate: the sender uses up its credits before the receiver sees a frame.
+      const pair = muxPair({ link: { schedule: setImmediate } })
+      const [a, b] = initiator === 'central' ? [pair.central, pair.peripheral] : [pair.peripheral, pair.central]
+      const [tx, rx] = await open(a, b, 0x0080, 8)
+      const data = sdus(1 << 20, initiator === 'central' ? 1 : 2)
+      t.ok(data.length > 16, `${data.length} SDUs`)
+      const got: Uint8Array[] = []
+      let maxPeerCredits = 0
+      let maxCredits = 0
+      const reading = (async () => {
+        let n = 0
+        for await (const sdu of rx.sdus()) {
+          got.push(sdu)
+          maxPeerCredits = Math.max(maxPeerCredits, rx.peerCredits)
+          maxCredits = Math.max(maxCredits, tx.credits)
+          if ((n += sdu.length) >= 1 << 20) break
+        }
+      })()
+      await pipeline(Readable.from(data), tx)
+      await reading
+      t.equal(got.length, data.length, 'SDU boundaries kept')
+      t.same(
+        got.map((s) => s.length),
+        data.map((s) => s.length),
+      )
+      t.equal(digest(got), digest(data), 'same octets in the same order')
+      t.ok(tx.stats.creditWaits > 100, `the sender ran out of credits ${tx.stats.creditWaits} times`)
+      t.ok(rx.stats.creditIndicationsSent > 100, `${rx.stats.creditIndicationsSent} Flow Control Credit Indications`)
+      t.equal(rx.stats.framesReceived, tx.stats.framesSent)
+      // Credits granted = frames received + credits the peer still has + credits owed (under half the window).
+      const owed = rx.stats.framesReceived + 8 - rx.stats.creditsReturned - rx.peerCredits
+      t.ok(owed >= 0 && owed <= 4, `every credit accounted for (${owed} still owed)`)
+      t.ok(maxPeerCredits <= 8 && maxCredits <= 8, 'never more than the window outstanding')
+      // K-frames of at most the receiver's MPS (247): the first of each SDU carries 245 data octets.
+      const frames = data.reduce((n, s) => n + (s.length <= 245 ? 1 : 1 + Math.ceil((s.length - 245) / 247)), 0)
+      t.equal(tx.stats.framesSent, frames)
+      t.equal(rx.state, 'open')
+      // Either side ends it.
+      let ended = false
+      rx.on('end', () => (ended = true))
+      rx.resume()
+      await tx.disconnect()
+      await settle()
+      t.ok(ended, 'the other side sees the end of the stream')
+      t.equal(rx.state, 'closed')
+      t.equal(a.channels.length + b.channels.length, 0)
+      t.equal(pair.clock.pendingTimers, 0)
+    },
+  )
 }
 
 t.test('receive back-pressure: a reader that stops holds the credits, memory stays bounded', async (t) => {

@@ -60,7 +60,17 @@ t.test('accept: response bytes, SDUs in and out, segmentation and reassembly, cr
   // DCID 0x0040, MTU 100, MPS 30, 3 credits, success
   t.same(await peer.take(), ['0e000500150 10a00 4000 6400 1e00 0300 0000'.replace(/\s/g, '')])
   const ch = chans[0]!
-  t.match(ch, { psm: 0x80, localCid: 0x40, remoteCid: 0x40, mtu: 100, mps: 30, peerMtu: 512, peerMps: 64, credits: 5, peerCredits: 3 })
+  t.match(ch, {
+    psm: 0x80,
+    localCid: 0x40,
+    remoteCid: 0x40,
+    mtu: 100,
+    mps: 30,
+    peerMtu: 512,
+    peerMps: 64,
+    credits: 5,
+    peerCredits: 3,
+  })
   const got: string[] = []
   ch.on('data', (sdu: Uint8Array) => got.push(toHex(sdu)))
 
@@ -68,7 +78,11 @@ t.test('accept: response bytes, SDUs in and out, segmentation and reassembly, cr
   // 40 octets in two K-frames: SDU Length + 28, then 12
   await peer.inject(kStart(0x40, 40, bytesHex(28)))
   const [ind] = await peer.take()
-  t.equal(ind, sig(0x16, idOf(ind!), '4000 0200'), 'Flow Control Credit Ind: our CID 0x0040, 2 credits, once half the window is used')
+  t.equal(
+    ind,
+    sig(0x16, idOf(ind!), '4000 0200'),
+    'Flow Control Credit Ind: our CID 0x0040, 2 credits, once half the window is used',
+  )
   t.notOk(idOf(ind!) === 0)
   t.equal(ch.peerCredits, 3)
   await peer.inject(frame(0x40, bytesHex(12, 28)))
@@ -89,7 +103,10 @@ t.test('our sends wait when credits run out and go on when the peer returns some
   const done: number[] = []
   const sends = [0, 1, 2, 3].map((i) => ch.sendSdu(new Uint8Array([i])).then(() => done.push(i)))
   const first = await peer.take()
-  t.same(first, [frame(0x40, '0100 00'), frame(0x40, '0100 01')].map((s) => s.replace(/\s/g, '')))
+  t.same(
+    first,
+    [frame(0x40, '0100 00'), frame(0x40, '0100 01')].map((s) => s.replace(/\s/g, '')),
+  )
   t.same(done, [0, 1])
   t.equal(ch.credits, 0)
   t.equal(ch.queuedSdus, 2)
@@ -209,7 +226,16 @@ t.test('connect: request bytes, success, and each refusal as a typed L2capError'
   t.same(await peer.take(), [connReq(1, 0x80, 0x40, 512, 64, 4)])
   await peer.inject(connRsp(1, 0x55, 100, 30, 2, 0))
   const ch = await p
-  t.match(ch, { localCid: 0x40, remoteCid: 0x55, peerMtu: 100, peerMps: 30, credits: 2, peerCredits: 4, mtu: 512, mps: 64 })
+  t.match(ch, {
+    localCid: 0x40,
+    remoteCid: 0x55,
+    peerMtu: 100,
+    peerMps: 30,
+    credits: 2,
+    peerCredits: 4,
+    mtu: 512,
+    mps: 64,
+  })
   const names: Record<number, string> = {
     0x0002: 'Connection refused - SPSM not supported',
     0x0004: 'Connection refused - no resources available',
@@ -250,45 +276,59 @@ t.test('connect: RTX timeout frees the CID; invalid accepted values are disconne
   t.equal(peer.mux.channels.length, 0)
 })
 
-t.test('violations disconnect the channel: SDU over MTU, K-frame over MPS, no credits, SDU overrun, credit overflow', async (t) => {
-  // [what, error code, our window, the peer's credits, does anyone read, what the peer does]
-  const cases: [string, string, number, number, boolean, (peer: RawPeer) => Promise<void>][] = [
-    ['SDU over our MTU', 'SDU_TOO_LONG', 3, 0, true, (p) => p.inject(kStart(0x40, 101, bytesHex(10)))],
-    ['K-frame over our MPS', 'MPS_EXCEEDED', 3, 0, true, (p) => p.inject(kStart(0x40, 50, bytesHex(29)))],
-    ['K-frames beyond the SDU Length', 'SDU_LENGTH_MISMATCH', 3, 0, true, (p) => p.inject(kStart(0x40, 2, bytesHex(3)))],
-    ['first K-frame without SDU Length', 'SDU_LENGTH_MISSING', 3, 0, true, (p) => p.inject(frame(0x40, '01'))],
-    [
-      'a K-frame beyond the credits (nobody reads, so none came back)',
-      'NO_CREDITS',
-      2,
-      0,
-      false,
-      async (p) => {
-        // 17 one-frame SDUs fill the readable buffer (16) and use the window of 2 several times over.
-        for (let i = 0; i < 18; i++) await p.inject(kStart(0x40, 1, h2(i)))
-      },
-    ],
-    ['credits beyond 65535', 'CREDIT_OVERFLOW', 3, 65535, true, (p) => p.inject(creditInd(3, 0x40, 1))],
-  ]
-  for (const [what, code, window, peerCredits, read, act] of cases) {
-    const { peer, ch, errors } = await accepted({ initialCredits: window }, { mtu: 512, mps: 64, credits: peerCredits }, read)
-    const pending = peerCredits === 0 ? ch.sendSdu(new Uint8Array(10)).catch((e: unknown) => e) : undefined
-    await act(peer)
-    const sent = await peer.take()
-    const disc = sent.find((f) => f.startsWith('0800050006'))
-    t.ok(disc, `${what}: Disconnection Request sent`)
-    t.equal(disc, discReq(idOf(disc ?? '00000000000000'), 0x40, 0x40), `${what}: DCID theirs, SCID ours`)
-    t.equal(errors.length, 1, `${what}: the stream errors`)
-    t.equal((errors[0] as L2capError).code, code, what)
-    t.equal(ch.state, 'disconnecting')
-    if (pending) t.equal(((await pending) as L2capError).code, code, `${what}: the SDU waiting for credits fails too`)
-    await peer.inject(frame(0x40, bytesHex(3))) // data after the Disconnection Request is discarded
-    await peer.inject(discRsp(idOf(disc ?? '00000000000000'), 0x40, 0x40))
-    t.equal(ch.state, 'closed', what)
-    t.equal(peer.mux.channels.length, 0)
-    t.equal(peer.mux.stats.unknownCid, 0)
-  }
-})
+t.test(
+  'violations disconnect the channel: SDU over MTU, K-frame over MPS, no credits, SDU overrun, credit overflow',
+  async (t) => {
+    // [what, error code, our window, the peer's credits, does anyone read, what the peer does]
+    const cases: [string, string, number, number, boolean, (peer: RawPeer) => Promise<void>][] = [
+      ['SDU over our MTU', 'SDU_TOO_LONG', 3, 0, true, (p) => p.inject(kStart(0x40, 101, bytesHex(10)))],
+      ['K-frame over our MPS', 'MPS_EXCEEDED', 3, 0, true, (p) => p.inject(kStart(0x40, 50, bytesHex(29)))],
+      [
+        'K-frames beyond the SDU Length',
+        'SDU_LENGTH_MISMATCH',
+        3,
+        0,
+        true,
+        (p) => p.inject(kStart(0x40, 2, bytesHex(3))),
+      ],
+      ['first K-frame without SDU Length', 'SDU_LENGTH_MISSING', 3, 0, true, (p) => p.inject(frame(0x40, '01'))],
+      [
+        'a K-frame beyond the credits (nobody reads, so none came back)',
+        'NO_CREDITS',
+        2,
+        0,
+        false,
+        async (p) => {
+          // 17 one-frame SDUs fill the readable buffer (16) and use the window of 2 several times over.
+          for (let i = 0; i < 18; i++) await p.inject(kStart(0x40, 1, h2(i)))
+        },
+      ],
+      ['credits beyond 65535', 'CREDIT_OVERFLOW', 3, 65535, true, (p) => p.inject(creditInd(3, 0x40, 1))],
+    ]
+    for (const [what, code, window, peerCredits, read, act] of cases) {
+      const { peer, ch, errors } = await accepted(
+        { initialCredits: window },
+        { mtu: 512, mps: 64, credits: peerCredits },
+        read,
+      )
+      const pending = peerCredits === 0 ? ch.sendSdu(new Uint8Array(10)).catch((e: unknown) => e) : undefined
+      await act(peer)
+      const sent = await peer.take()
+      const disc = sent.find((f) => f.startsWith('0800050006'))
+      t.ok(disc, `${what}: Disconnection Request sent`)
+      t.equal(disc, discReq(idOf(disc ?? '00000000000000'), 0x40, 0x40), `${what}: DCID theirs, SCID ours`)
+      t.equal(errors.length, 1, `${what}: the stream errors`)
+      t.equal((errors[0] as L2capError).code, code, what)
+      t.equal(ch.state, 'disconnecting')
+      if (pending) t.equal(((await pending) as L2capError).code, code, `${what}: the SDU waiting for credits fails too`)
+      await peer.inject(frame(0x40, bytesHex(3))) // data after the Disconnection Request is discarded
+      await peer.inject(discRsp(idOf(disc ?? '00000000000000'), 0x40, 0x40))
+      t.equal(ch.state, 'closed', what)
+      t.equal(peer.mux.channels.length, 0)
+      t.equal(peer.mux.stats.unknownCid, 0)
+    }
+  },
+)
 
 t.test('disconnection initiated by us: request, response, CID freed; by RTX when the peer is silent', async (t) => {
   const { peer, ch, errors } = await accepted()

@@ -47,7 +47,10 @@ t.test('a B-frame decodes to length, CID and a view of the payload, and re-encod
   t.equal(f.payload.byteOffset, 4)
   t.equal(toHex(encodeL2capFrame(f.cid, f.payload)), toHex(bytes))
   const empty = decodeL2capHeader(fromHex('0000 0500'))
-  t.same(empty instanceof DecodeError ? empty.message : { length: empty.length, cid: empty.cid, n: empty.payload.length }, { length: 0, cid: 5, n: 0 })
+  t.same(
+    empty instanceof DecodeError ? empty.message : { length: empty.length, cid: empty.cid, n: empty.payload.length },
+    { length: 0, cid: 5, n: 0 },
+  )
 })
 
 t.test('truncated or overlong frames give a DecodeError naming the field', async (t) => {
@@ -78,7 +81,9 @@ t.test('property: random bytes never throw; every successful decode re-encodes i
   let ok = 0
   const frames = fc.oneof(
     fc.uint8Array({ maxLength: 40 }),
-    fc.tuple(fc.integer({ min: 0, max: 0xffff }), fc.uint8Array({ maxLength: 40 })).map(([cid, p]) => Uint8Array.of(p.length, 0, cid & 0xff, cid >> 8, ...p)),
+    fc
+      .tuple(fc.integer({ min: 0, max: 0xffff }), fc.uint8Array({ maxLength: 40 }))
+      .map(([cid, p]) => Uint8Array.of(p.length, 0, cid & 0xff, cid >> 8, ...p)),
   )
   fc.assert(
     fc.property(frames, (bytes) => {
@@ -92,28 +97,36 @@ t.test('property: random bytes never throw; every successful decode re-encodes i
   t.ok(ok > 1000, `${ok} decoded`)
 })
 
-t.test('oracle: length and CID agree with tshark for every L2CAP frame of a real trace', { skip: haveTshark() ? false : 'tshark is not installed' }, async (t) => {
-  // BR/EDR and LE channels, signalling, SMP and ATT, one fragmented PDU
-  const file = fileURLToPath(new URL('durnerj__PoGo-Plus-BLE__bt_log_plus_pair_2017_12_13.log', REAL))
-  const frames = await l2capFrames(file, 'btl2cap', 'btl2cap')
-  const problems: string[] = []
-  const cids = new Set<number>()
-  let n = 0
-  for (const fr of frames) {
-    const f = decodeL2capHeader(fr.l2cap)
-    if (f instanceof DecodeError) {
-      problems.push(`frame ${fr.number}: ${f.message}`)
-      continue
+t.test(
+  'oracle: length and CID agree with tshark for every L2CAP frame of a real trace',
+  { skip: haveTshark() ? false : 'tshark is not installed' },
+  async (t) => {
+    // BR/EDR and LE channels, signalling, SMP and ATT, one fragmented PDU
+    const file = fileURLToPath(new URL('durnerj__PoGo-Plus-BLE__bt_log_plus_pair_2017_12_13.log', REAL))
+    const frames = await l2capFrames(file, 'btl2cap', 'btl2cap')
+    const problems: string[] = []
+    const cids = new Set<number>()
+    let n = 0
+    for (const fr of frames) {
+      const f = decodeL2capHeader(fr.l2cap)
+      if (f instanceof DecodeError) {
+        problems.push(`frame ${fr.number}: ${f.message}`)
+        continue
+      }
+      n++
+      cids.add(f.cid)
+      const length = fr.fields.find((x) => x.name === 'btl2cap.length')?.show
+      const cid = fr.fields.find((x) => x.name === 'btl2cap.cid')?.show
+      if (String(f.length) !== length || `0x${f.cid.toString(16).padStart(4, '0')}` !== cid) {
+        problems.push(`frame ${fr.number}: ${f.length}/${f.cid} vs tshark ${length}/${cid}`)
+      }
     }
-    n++
-    cids.add(f.cid)
-    const length = fr.fields.find((x) => x.name === 'btl2cap.length')?.show
-    const cid = fr.fields.find((x) => x.name === 'btl2cap.cid')?.show
-    if (String(f.length) !== length || `0x${f.cid.toString(16).padStart(4, '0')}` !== cid) {
-      problems.push(`frame ${fr.number}: ${f.length}/${f.cid} vs tshark ${length}/${cid}`)
-    }
-  }
-  t.same(problems, [])
-  t.ok(n > 250, `${n} frames compared`)
-  t.same([...cids].sort((a, b) => a - b), [4, 5, 6], 'ATT, LE signalling and SMP met')
-})
+    t.same(problems, [])
+    t.ok(n > 250, `${n} frames compared`)
+    t.same(
+      [...cids].sort((a, b) => a - b),
+      [4, 5, 6],
+      'ATT, LE signalling and SMP met',
+    )
+  },
+)

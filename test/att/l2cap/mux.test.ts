@@ -45,7 +45,12 @@ t.test('link close: pending work rejects LINK_CLOSED, fixed channels told, later
   const peer = rawPeer('peripheral')
   const closed: Error[] = []
   peer.mux.att.onClose((e) => closed.push(e))
-  const pending = peer.mux.signaling.requestConnectionParameterUpdate({ intervalMin: 6, intervalMax: 12, latency: 0, timeout: 100 })
+  const pending = peer.mux.signaling.requestConnectionParameterUpdate({
+    intervalMin: 6,
+    intervalMax: 12,
+    latency: 0,
+    timeout: 100,
+  })
   const connecting = peer.mux.connect(0x80)
   await settle()
   peer.link.close(new Error('gone'))

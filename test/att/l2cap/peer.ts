@@ -70,7 +70,12 @@ export interface MuxPair {
 
 /** Our muxes on both ends (one shared virtual clock). */
 export function muxPair(
-  opts: { link?: LinkPairOptions; central?: Omit<L2capMuxOptions, 'clock'>; peripheral?: Omit<L2capMuxOptions, 'clock'>; record?: boolean } = {},
+  opts: {
+    link?: LinkPairOptions
+    central?: Omit<L2capMuxOptions, 'clock'>
+    peripheral?: Omit<L2capMuxOptions, 'clock'>
+    record?: boolean
+  } = {},
 ): MuxPair {
   const frames: MuxPair['frames'] = []
   const links = createLinkPair({

@@ -66,16 +66,25 @@ const SPEC_CODES: Record<number, string> = {
 // The codes Table 4.2 marks as allowed on LE-U.
 const SPEC_LE_CODES = [0x01, 0x06, 0x07, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19, 0x1a]
 // Codes whose data Table 4.2 and sections 4.x define and we declare (AMP 0x0C-0x11 withdrawn).
-const DECLARED = [0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19, 0x1a]
+const DECLARED = [
+  0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19,
+  0x1a,
+]
 
 t.test('codes and names follow Table 4.2', async (t) => {
   for (let code = 0; code < 256; code++) {
     const hex = code.toString(16).padStart(2, '0')
     t.equal(signalingName(code), SPEC_CODES[code] ?? `Unknown L2CAP Signaling Code (0x${hex})`, `0x${hex}`)
   }
-  t.same(SIGNALING_COMMANDS.map((s) => s.code), DECLARED)
+  t.same(
+    SIGNALING_COMMANDS.map((s) => s.code),
+    DECLARED,
+  )
   for (const s of SIGNALING_COMMANDS) t.equal(s.name, SPEC_CODES[s.code])
-  t.same([...LE_SIGNALING_CODES].sort((a, b) => a - b), SPEC_LE_CODES)
+  t.same(
+    [...LE_SIGNALING_CODES].sort((a, b) => a - b),
+    SPEC_LE_CODES,
+  )
   t.equal(signalingSpec(0x0c), undefined)
   t.same(
     Object.keys(SPEC_CODES).map(Number).filter(isSignalingRequest),
@@ -111,7 +120,10 @@ t.test('result and reason names', async (t) => {
   t.equal(creditBasedConnectionResultName(0x01), 'Reserved (0x0001)')
   t.equal(creditBasedConnectionResultName(0x10), 'Reserved (0x0010)')
   // Table 4.20
-  t.equal(creditBasedReconfigureResultName(0x03), 'Reconfiguration failed - one or more Destination CIDs invalid (0x0003)')
+  t.equal(
+    creditBasedReconfigureResultName(0x03),
+    'Reconfiguration failed - one or more Destination CIDs invalid (0x0003)',
+  )
   t.equal(creditBasedReconfigureResultName(0x05), 'Reserved (0x0005)')
 })
 
@@ -124,12 +136,23 @@ interface Vector {
 // copied from phlash__blefun__btsnoop_hci.log, the LE signalling payload of two frames).
 const VECTORS: Vector[] = [
   { hex: '01 03 02 00 00 00', commands: [{ code: 1, identifier: 3, length: 2, params: { reason: 0, data: '' } }] },
-  { hex: '01 04 04 00 01 00 17 00', commands: [{ code: 1, identifier: 4, length: 4, params: { reason: 1, data: '1700' } }] },
-  { hex: '01 05 06 00 02 00 40 00 41 00', commands: [{ code: 1, identifier: 5, length: 6, params: { reason: 2, data: '40004100' } }] },
-  { hex: '02 01 04 00 01 00 40 00', commands: [{ code: 2, identifier: 1, length: 4, params: { psm: 1, sourceCid: 0x40 } }] },
+  {
+    hex: '01 04 04 00 01 00 17 00',
+    commands: [{ code: 1, identifier: 4, length: 4, params: { reason: 1, data: '1700' } }],
+  },
+  {
+    hex: '01 05 06 00 02 00 40 00 41 00',
+    commands: [{ code: 1, identifier: 5, length: 6, params: { reason: 2, data: '40004100' } }],
+  },
+  {
+    hex: '02 01 04 00 01 00 40 00',
+    commands: [{ code: 2, identifier: 1, length: 4, params: { psm: 1, sourceCid: 0x40 } }],
+  },
   {
     hex: '03 01 08 00 41 00 40 00 00 00 00 00',
-    commands: [{ code: 3, identifier: 1, length: 8, params: { destinationCid: 0x41, sourceCid: 0x40, result: 0, status: 0 } }],
+    commands: [
+      { code: 3, identifier: 1, length: 8, params: { destinationCid: 0x41, sourceCid: 0x40, result: 0, status: 0 } },
+    ],
   },
   {
     hex: '04 02 08 00 41 00 00 00 01 02 a0 02',
@@ -137,10 +160,18 @@ const VECTORS: Vector[] = [
   },
   {
     hex: '05 02 0a 00 40 00 00 00 00 00 01 02 a0 02',
-    commands: [{ code: 5, identifier: 2, length: 10, params: { sourceCid: 0x40, flags: 0, result: 0, options: '0102a002' } }],
+    commands: [
+      { code: 5, identifier: 2, length: 10, params: { sourceCid: 0x40, flags: 0, result: 0, options: '0102a002' } },
+    ],
   },
-  { hex: '06 07 04 00 40 00 41 00', commands: [{ code: 6, identifier: 7, length: 4, params: { destinationCid: 0x40, sourceCid: 0x41 } }] },
-  { hex: '07 07 04 00 40 00 41 00', commands: [{ code: 7, identifier: 7, length: 4, params: { destinationCid: 0x40, sourceCid: 0x41 } }] },
+  {
+    hex: '06 07 04 00 40 00 41 00',
+    commands: [{ code: 6, identifier: 7, length: 4, params: { destinationCid: 0x40, sourceCid: 0x41 } }],
+  },
+  {
+    hex: '07 07 04 00 40 00 41 00',
+    commands: [{ code: 7, identifier: 7, length: 4, params: { destinationCid: 0x40, sourceCid: 0x41 } }],
+  },
   { hex: '08 09 00 00', commands: [{ code: 8, identifier: 9, length: 0, params: { data: '' } }] },
   { hex: '09 09 02 00 ab cd', commands: [{ code: 9, identifier: 9, length: 2, params: { data: 'abcd' } }] },
   { hex: '0a 02 02 00 02 00', commands: [{ code: 0x0a, identifier: 2, length: 2, params: { infoType: 2 } }] },
@@ -150,25 +181,58 @@ const VECTORS: Vector[] = [
   },
   {
     hex: '12 03 08 00 0c 00 18 00 00 00 90 01',
-    commands: [{ code: 0x12, identifier: 3, length: 8, params: { intervalMin: 12, intervalMax: 24, latency: 0, timeout: 400 } }],
+    commands: [
+      { code: 0x12, identifier: 3, length: 8, params: { intervalMin: 12, intervalMax: 24, latency: 0, timeout: 400 } },
+    ],
   },
   { hex: '13 03 02 00 00 00', commands: [{ code: 0x13, identifier: 3, length: 2, params: { result: 0 } }] },
   {
     hex: '14 05 0a 00 80 00 40 00 f7 00 f7 00 0a 00',
-    commands: [{ code: 0x14, identifier: 5, length: 10, params: { spsm: 0x80, sourceCid: 0x40, mtu: 247, mps: 247, initialCredits: 10 } }],
+    commands: [
+      {
+        code: 0x14,
+        identifier: 5,
+        length: 10,
+        params: { spsm: 0x80, sourceCid: 0x40, mtu: 247, mps: 247, initialCredits: 10 },
+      },
+    ],
   },
   {
     hex: '15 05 0a 00 41 00 f7 00 f7 00 05 00 00 00',
-    commands: [{ code: 0x15, identifier: 5, length: 10, params: { destinationCid: 0x41, mtu: 247, mps: 247, initialCredits: 5, result: 0 } }],
+    commands: [
+      {
+        code: 0x15,
+        identifier: 5,
+        length: 10,
+        params: { destinationCid: 0x41, mtu: 247, mps: 247, initialCredits: 5, result: 0 },
+      },
+    ],
   },
-  { hex: '16 06 04 00 41 00 05 00', commands: [{ code: 0x16, identifier: 6, length: 4, params: { cid: 0x41, credits: 5 } }] },
+  {
+    hex: '16 06 04 00 41 00 05 00',
+    commands: [{ code: 0x16, identifier: 6, length: 4, params: { cid: 0x41, credits: 5 } }],
+  },
   {
     hex: '17 07 0e 00 27 00 40 00 40 00 05 00 40 00 41 00 42 00',
-    commands: [{ code: 0x17, identifier: 7, length: 14, params: { spsm: 0x27, mtu: 64, mps: 64, initialCredits: 5, sourceCids: [0x40, 0x41, 0x42] } }],
+    commands: [
+      {
+        code: 0x17,
+        identifier: 7,
+        length: 14,
+        params: { spsm: 0x27, mtu: 64, mps: 64, initialCredits: 5, sourceCids: [0x40, 0x41, 0x42] },
+      },
+    ],
   },
   {
     hex: '18 07 0e 00 40 00 40 00 05 00 00 00 50 00 51 00 52 00',
-    commands: [{ code: 0x18, identifier: 7, length: 14, params: { mtu: 64, mps: 64, initialCredits: 5, result: 0, destinationCids: [0x50, 0x51, 0x52] } }],
+    commands: [
+      {
+        code: 0x18,
+        identifier: 7,
+        length: 14,
+        params: { mtu: 64, mps: 64, initialCredits: 5, result: 0, destinationCids: [0x50, 0x51, 0x52] },
+      },
+    ],
   },
   {
     hex: '19 08 08 00 00 01 40 00 50 00 51 00',
@@ -215,15 +279,41 @@ t.test('hand-written commands decode to the expected fields and re-encode identi
 
 t.test('typed encode computes the Length field', async (t) => {
   t.equal(
-    toHex(encodeSignaling(ConnectionParameterUpdateRequest, 3, { intervalMin: 12, intervalMax: 24, latency: 0, timeout: 400 })),
+    toHex(
+      encodeSignaling(ConnectionParameterUpdateRequest, 3, {
+        intervalMin: 12,
+        intervalMax: 24,
+        latency: 0,
+        timeout: 400,
+      }),
+    ),
     '1203080' + '00c00180000009001',
   )
   t.equal(
-    toHex(encodeSignaling(LeCreditBasedConnectionRequest, 5, { spsm: 0x80, sourceCid: 0x40, mtu: 247, mps: 247, initialCredits: 10 })),
+    toHex(
+      encodeSignaling(LeCreditBasedConnectionRequest, 5, {
+        spsm: 0x80,
+        sourceCid: 0x40,
+        mtu: 247,
+        mps: 247,
+        initialCredits: 10,
+      }),
+    ),
     '14050a0080004000f700f7000a00',
   )
   t.equal(toHex(encodeSignaling(FlowControlCreditIndication, 6, { cid: 0x41, credits: 5 })), '1606040041000500')
-  t.equal(toHex(encodeSignaling(CreditBasedConnectionRequest, 1, { spsm: 0x27, mtu: 64, mps: 64, initialCredits: 1, sourceCids: [] })), '1701080027004000400001' + '00')
+  t.equal(
+    toHex(
+      encodeSignaling(CreditBasedConnectionRequest, 1, {
+        spsm: 0x27,
+        mtu: 64,
+        mps: 64,
+        initialCredits: 1,
+        sourceCids: [],
+      }),
+    ),
+    '1701080027004000400001' + '00',
+  )
   t.equal(toHex(encodeSignalingRaw(0x0c, 1, fromHex('aabb'))), '0c010200aabb')
   t.throws(() => encodeSignaling(FlowControlCreditIndication, 256, { cid: 0x41, credits: 5 }), RangeError)
 })
@@ -232,7 +322,10 @@ t.test('split keeps the identifier of a command whose data is bad', async (t) =>
   const bytes = fromHex('12 09 06 00 0c 00 18 00 00 00')
   const raw = splitSignaling(bytes)
   if (raw instanceof DecodeError) return t.fail(raw.message)
-  t.same(raw.map((c) => [c.code, c.identifier, c.length, toHex(c.data), c.offset]), [[0x12, 9, 6, '0c0018000000', 0]])
+  t.same(
+    raw.map((c) => [c.code, c.identifier, c.length, toHex(c.data), c.offset]),
+    [[0x12, 9, 6, '0c0018000000', 0]],
+  )
   const e = decodeSignaling(bytes)
   t.ok(e instanceof DecodeError)
 })
@@ -265,7 +358,11 @@ t.test('truncated or inconsistent input gives a DecodeError naming the field', a
 
 t.test('property: random bytes never throw; every successful decode re-encodes identically', async (t) => {
   const command = fc
-    .tuple(fc.constantFrom(...Object.keys(SPEC_CODES).map(Number), 0x00, 0x1b, 0xff), fc.integer({ min: 0, max: 255 }), fc.uint8Array({ maxLength: 20 }))
+    .tuple(
+      fc.constantFrom(...Object.keys(SPEC_CODES).map(Number), 0x00, 0x1b, 0xff),
+      fc.integer({ min: 0, max: 255 }),
+      fc.uint8Array({ maxLength: 20 }),
+    )
     .map(([code, id, data]) => Uint8Array.of(code, id, data.length, 0, ...data))
   const frames = fc.oneof(
     fc.uint8Array({ maxLength: 40 }),
@@ -300,14 +397,24 @@ const TRACES = [
 /** Our parameter -> tshark's field, per code (tshark files the 0x13 result under move_result). */
 const FIELD_MAP: Record<number, Record<string, string>> = {
   0x02: { psm: 'btl2cap.psm', sourceCid: 'btl2cap.scid' },
-  0x03: { destinationCid: 'btl2cap.dcid', sourceCid: 'btl2cap.scid', result: 'btl2cap.result', status: 'btl2cap.status' },
+  0x03: {
+    destinationCid: 'btl2cap.dcid',
+    sourceCid: 'btl2cap.scid',
+    result: 'btl2cap.result',
+    status: 'btl2cap.status',
+  },
   0x04: { destinationCid: 'btl2cap.dcid' },
   0x05: { sourceCid: 'btl2cap.scid', result: 'btl2cap.conf_result' },
   0x06: { destinationCid: 'btl2cap.dcid', sourceCid: 'btl2cap.scid' },
   0x07: { destinationCid: 'btl2cap.dcid', sourceCid: 'btl2cap.scid' },
   0x0a: { infoType: 'btl2cap.info_type' },
   0x0b: { infoType: 'btl2cap.info_type', result: 'btl2cap.info_result' },
-  0x12: { intervalMin: 'btl2cap.min_interval', intervalMax: 'btl2cap.max_interval', latency: 'btl2cap.slave_latency', timeout: 'btl2cap.timeout_multiplier' },
+  0x12: {
+    intervalMin: 'btl2cap.min_interval',
+    intervalMax: 'btl2cap.max_interval',
+    latency: 'btl2cap.slave_latency',
+    timeout: 'btl2cap.timeout_multiplier',
+  },
   0x13: { result: 'btl2cap.move_result' },
 }
 
@@ -321,60 +428,73 @@ function perCommand(fields: Field[]): Field[][] {
   return out
 }
 
-t.test('oracle: code, identifier, length and parameters agree with tshark', { skip: haveTshark() ? false : 'tshark is not installed' }, async (t) => {
-  t.jobs = 2
-  const codes = new Set<number>()
-  let total = 0
-  let params = 0
-  const runs = TRACES.map((name) =>
-    t.test(name, async (t) => {
-      const frames = await l2capFrames(fileURLToPath(new URL(name, REAL)), 'btl2cap.cmd_code && !(bthci_acl.chandle == 0x0edc)', 'btl2cap')
-      const problems: string[] = []
-      let n = 0
-      for (const fr of frames) {
-        const at = `frame ${fr.number}`
-        if (fr.malformed) {
-          problems.push(`${at}: tshark says malformed`)
-          continue
-        }
-        const l2 = decodeL2capHeader(fr.l2cap)
-        if (l2 instanceof DecodeError) {
-          problems.push(`${at}: ${l2.message}`)
-          continue
-        }
-        const cmds = decodeSignaling(l2.payload)
-        if (cmds instanceof DecodeError) {
-          problems.push(`${at}: ${cmds.message}`)
-          continue
-        }
-        const theirs = perCommand(fr.fields)
-        if (theirs.length !== cmds.length) problems.push(`${at}: ${cmds.length} commands vs tshark ${theirs.length}`)
-        cmds.forEach((c, i) => {
-          n++
-          codes.add(c.code)
-          const th = theirs[i] ?? []
-          const get = (name: string): number | undefined => num(th.find((f) => f.name === name)?.show)
-          if (get('btl2cap.cmd_code') !== c.code) problems.push(`${at}[${i}]: code ${c.code} vs ${get('btl2cap.cmd_code')}`)
-          if (get('btl2cap.cmd_ident') !== c.identifier) problems.push(`${at}[${i}]: identifier ${c.identifier} vs ${get('btl2cap.cmd_ident')}`)
-          if (get('btl2cap.cmd_length') !== c.length) problems.push(`${at}[${i}]: length ${c.length} vs ${get('btl2cap.cmd_length')}`)
-          for (const [ours, field] of Object.entries(FIELD_MAP[c.code] ?? {})) {
-            params++
-            const v = c.params?.[ours]
-            if (get(field) !== v) problems.push(`${at}[${i}] ${c.name}: ${ours} ${String(v)} vs tshark ${field} ${get(field)}`)
+t.test(
+  'oracle: code, identifier, length and parameters agree with tshark',
+  { skip: haveTshark() ? false : 'tshark is not installed' },
+  async (t) => {
+    t.jobs = 2
+    const codes = new Set<number>()
+    let total = 0
+    let params = 0
+    const runs = TRACES.map((name) =>
+      t.test(name, async (t) => {
+        const frames = await l2capFrames(
+          fileURLToPath(new URL(name, REAL)),
+          'btl2cap.cmd_code && !(bthci_acl.chandle == 0x0edc)',
+          'btl2cap',
+        )
+        const problems: string[] = []
+        let n = 0
+        for (const fr of frames) {
+          const at = `frame ${fr.number}`
+          if (fr.malformed) {
+            problems.push(`${at}: tshark says malformed`)
+            continue
           }
-        })
-        if (toHex(encodeSignalingCommands(cmds)) !== toHex(l2.payload)) problems.push(`${at}: does not re-encode identically`)
-      }
-      t.same(problems.slice(0, 20), [], `${problems.length} disagreements`)
-      t.ok(n > 0, `${n} commands compared`)
-      total += n
-    }),
-  )
-  await Promise.all(runs)
-  t.same(
-    [0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x12, 0x13].filter((c) => !codes.has(c)),
-    [],
-    'every code present in the traces was compared',
-  )
-  t.ok(total > 400, `${total} commands, ${params} parameters compared`)
-})
+          const l2 = decodeL2capHeader(fr.l2cap)
+          if (l2 instanceof DecodeError) {
+            problems.push(`${at}: ${l2.message}`)
+            continue
+          }
+          const cmds = decodeSignaling(l2.payload)
+          if (cmds instanceof DecodeError) {
+            problems.push(`${at}: ${cmds.message}`)
+            continue
+          }
+          const theirs = perCommand(fr.fields)
+          if (theirs.length !== cmds.length) problems.push(`${at}: ${cmds.length} commands vs tshark ${theirs.length}`)
+          cmds.forEach((c, i) => {
+            n++
+            codes.add(c.code)
+            const th = theirs[i] ?? []
+            const get = (name: string): number | undefined => num(th.find((f) => f.name === name)?.show)
+            if (get('btl2cap.cmd_code') !== c.code)
+              problems.push(`${at}[${i}]: code ${c.code} vs ${get('btl2cap.cmd_code')}`)
+            if (get('btl2cap.cmd_ident') !== c.identifier)
+              problems.push(`${at}[${i}]: identifier ${c.identifier} vs ${get('btl2cap.cmd_ident')}`)
+            if (get('btl2cap.cmd_length') !== c.length)
+              problems.push(`${at}[${i}]: length ${c.length} vs ${get('btl2cap.cmd_length')}`)
+            for (const [ours, field] of Object.entries(FIELD_MAP[c.code] ?? {})) {
+              params++
+              const v = c.params?.[ours]
+              if (get(field) !== v)
+                problems.push(`${at}[${i}] ${c.name}: ${ours} ${String(v)} vs tshark ${field} ${get(field)}`)
+            }
+          })
+          if (toHex(encodeSignalingCommands(cmds)) !== toHex(l2.payload))
+            problems.push(`${at}: does not re-encode identically`)
+        }
+        t.same(problems.slice(0, 20), [], `${problems.length} disagreements`)
+        t.ok(n > 0, `${n} commands compared`)
+        total += n
+      }),
+    )
+    await Promise.all(runs)
+    t.same(
+      [0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x12, 0x13].filter((c) => !codes.has(c)),
+      [],
+      'every code present in the traces was compared',
+    )
+    t.ok(total > 400, `${total} commands, ${params} parameters compared`)
+  },
+)

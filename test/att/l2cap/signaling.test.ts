@@ -47,7 +47,16 @@ t.test('central: the policy hook decides (sync and async); a throwing policy rej
 
 t.test('central: values outside the spec limits are rejected without asking the policy', async (t) => {
   let asked = 0
-  const peer = rawPeer('central', { mux: { signaling: { onConnectionParameterUpdate: () => (asked++, true) } } })
+  const peer = rawPeer('central', {
+    mux: {
+      signaling: {
+        onConnectionParameterUpdate: () => {
+          asked++
+          return true
+        },
+      },
+    },
+  })
   const bad = [
     '0500 0c00 0000 6400', // interval min 5 < 6
     '0600 810c 0000 6400', // interval max 3201
@@ -66,9 +75,18 @@ t.test('central: values outside the spec limits are rejected without asking the 
   }
   t.equal(asked, 0)
   t.ok(validConnectionParameters({ intervalMin: 6, intervalMax: 3200, latency: 0, timeout: 3200 }), '32 s > 8 s')
-  t.ok(validConnectionParameters({ intervalMin: 3200, intervalMax: 3200, latency: 2, timeout: 3200 }), '32 s > 3 * 4 s * 2')
-  t.ok(validConnectionParameters({ intervalMin: 3200, intervalMax: 3200, latency: 3, timeout: 3200 }) === false, '32 s is not > 4 * 4 s * 2')
-  t.ok(validConnectionParameters({ intervalMin: 6, intervalMax: 6, latency: 499, timeout: 3200 }), '32 s > 500 * 7.5 ms * 2 = 7.5 s')
+  t.ok(
+    validConnectionParameters({ intervalMin: 3200, intervalMax: 3200, latency: 2, timeout: 3200 }),
+    '32 s > 3 * 4 s * 2',
+  )
+  t.ok(
+    validConnectionParameters({ intervalMin: 3200, intervalMax: 3200, latency: 3, timeout: 3200 }) === false,
+    '32 s is not > 4 * 4 s * 2',
+  )
+  t.ok(
+    validConnectionParameters({ intervalMin: 6, intervalMax: 6, latency: 499, timeout: 3200 }),
+    '32 s > 500 * 7.5 ms * 2 = 7.5 s',
+  )
 })
 
 t.test('peripheral: a Connection Parameter Update Request is rejected as not understood', async (t) => {
@@ -90,36 +108,39 @@ t.test('peripheral: asks, the central accepts or rejects', async (t) => {
   t.equal(peer.clock.pendingTimers, 0, 'RTX cleared')
 })
 
-t.test('peripheral: RTX expires after 30 s by default (virtual clock), and the configured time otherwise', async (t) => {
-  const peer = rawPeer('peripheral')
-  let outcome: unknown = 'pending'
-  peer.mux.signaling.requestConnectionParameterUpdate(P).then(
-    (v) => (outcome = v),
-    (e: unknown) => (outcome = e),
-  )
-  await settle()
-  peer.clock.advance(29_999)
-  await settle()
-  t.equal(outcome, 'pending')
-  peer.clock.advance(1)
-  await settle()
-  t.ok(outcome instanceof L2capError)
-  t.equal((outcome as L2capError).code, 'TIMEOUT')
-  t.equal(peer.mux.signaling.stats.timeouts, 1)
-  // A late response is dropped.
-  await peer.inject('0600 0500 13 01 0200 0000')
-  t.equal(peer.mux.signaling.stats.unexpectedResponses, 1)
-  t.same(await peer.take(), [CPU_REQ_01.replace(/\s/g, '')], 'nothing sent after the request')
+t.test(
+  'peripheral: RTX expires after 30 s by default (virtual clock), and the configured time otherwise',
+  async (t) => {
+    const peer = rawPeer('peripheral')
+    let outcome: unknown = 'pending'
+    peer.mux.signaling.requestConnectionParameterUpdate(P).then(
+      (v) => (outcome = v),
+      (e: unknown) => (outcome = e),
+    )
+    await settle()
+    peer.clock.advance(29_999)
+    await settle()
+    t.equal(outcome, 'pending')
+    peer.clock.advance(1)
+    await settle()
+    t.ok(outcome instanceof L2capError)
+    t.equal((outcome as L2capError).code, 'TIMEOUT')
+    t.equal(peer.mux.signaling.stats.timeouts, 1)
+    // A late response is dropped.
+    await peer.inject('0600 0500 13 01 0200 0000')
+    t.equal(peer.mux.signaling.stats.unexpectedResponses, 1)
+    t.same(await peer.take(), [CPU_REQ_01.replace(/\s/g, '')], 'nothing sent after the request')
 
-  const quick = rawPeer('peripheral', { mux: { signaling: { rtxMs: 1000 } } })
-  const q = quick.mux.signaling.requestConnectionParameterUpdate(P).catch((e: unknown) => e)
-  await settle()
-  quick.clock.advance(1000)
-  t.equal(((await q) as L2capError).code, 'TIMEOUT')
-  const ch = quick.mux.signaling.channel
-  t.throws(() => new LeSignaling(ch, { clock: new FakeClock(), rtxMs: 999 }), RangeError)
-  t.throws(() => new LeSignaling(ch, { clock: new FakeClock(), rtxMs: 60_001 }), RangeError)
-})
+    const quick = rawPeer('peripheral', { mux: { signaling: { rtxMs: 1000 } } })
+    const q = quick.mux.signaling.requestConnectionParameterUpdate(P).catch((e: unknown) => e)
+    await settle()
+    quick.clock.advance(1000)
+    t.equal(((await q) as L2capError).code, 'TIMEOUT')
+    const ch = quick.mux.signaling.channel
+    t.throws(() => new LeSignaling(ch, { clock: new FakeClock(), rtxMs: 999 }), RangeError)
+    t.throws(() => new LeSignaling(ch, { clock: new FakeClock(), rtxMs: 60_001 }), RangeError)
+  },
+)
 
 t.test('peripheral: Command Reject in answer fails the request with the reason', async (t) => {
   const peer = rawPeer('peripheral')
@@ -138,7 +159,9 @@ t.test('wrong role or invalid values are refused locally', async (t) => {
   const e1 = (await c.mux.signaling.requestConnectionParameterUpdate(P).catch((e: unknown) => e)) as L2capError
   t.equal(e1.code, 'WRONG_ROLE')
   const p = rawPeer('peripheral')
-  const e2 = (await p.mux.signaling.requestConnectionParameterUpdate({ ...P, latency: 500 }).catch((e: unknown) => e)) as L2capError
+  const e2 = (await p.mux.signaling
+    .requestConnectionParameterUpdate({ ...P, latency: 500 })
+    .catch((e: unknown) => e)) as L2capError
   t.equal(e2.code, 'INVALID_PARAMETERS')
   t.same(await c.take(), [])
   t.same(await p.take(), [])

@@ -16,8 +16,8 @@ function fail(msg) {
   say({ step: 'error', message: String(msg) })
   process.exit(1)
 }
-process.on('uncaughtException', (e) => fail(e && e.stack ? e.stack : e))
-process.on('unhandledRejection', (e) => fail(e && e.stack ? e.stack : e))
+process.on('uncaughtException', (e) => fail(e?.stack ? e.stack : e))
+process.on('unhandledRejection', (e) => fail(e?.stack ? e.stack : e))
 
 const NAME = process.env.HCIKIT_PEER_NAME
 const WRITE = env('HCIKIT_WRITE_UUID')
@@ -43,7 +43,14 @@ say({ step: 'poweredOn', address: noble.address })
 const found = new Promise((resolve) => {
   noble.on('discover', (p) => {
     if (p.advertisement.localName === NAME) {
-      say({ step: 'discover', address: p.address, addressType: p.addressType, name: p.advertisement.localName, connectable: p.connectable, serviceUuids: p.advertisement.serviceUuids })
+      say({
+        step: 'discover',
+        address: p.address,
+        addressType: p.addressType,
+        name: p.advertisement.localName,
+        connectable: p.connectable,
+        serviceUuids: p.advertisement.serviceUuids,
+      })
       resolve(p)
     }
   })
@@ -67,11 +74,13 @@ say({
 const byUuid = (u) => characteristics.find((c) => c.uuid === u) ?? fail(`characteristic ${u} not discovered`)
 
 const reads = {}
-for (const c of characteristics) if (c.properties.includes('read')) reads[c.uuid] = (await c.readAsync()).toString('hex')
+for (const c of characteristics)
+  if (c.properties.includes('read')) reads[c.uuid] = (await c.readAsync()).toString('hex')
 say({ step: 'reads', values: reads })
 const descriptorValues = {}
 for (const c of characteristics) {
-  for (const d of await c.discoverDescriptorsAsync()) if (d.uuid === '2901') descriptorValues[c.uuid] = (await d.readValueAsync()).toString()
+  for (const d of await c.discoverDescriptorsAsync())
+    if (d.uuid === '2901') descriptorValues[c.uuid] = (await d.readValueAsync()).toString()
 }
 say({ step: 'descriptors', values: descriptorValues })
 

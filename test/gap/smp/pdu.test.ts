@@ -68,7 +68,10 @@ const SPEC_REASONS: Record<number, string> = {
 }
 
 t.test('codes, names and sizes follow Table 3.3', async (t) => {
-  t.same(SMP_PDUS.map((s) => s.code), Object.keys(SPEC_CODES).map(Number))
+  t.same(
+    SMP_PDUS.map((s) => s.code),
+    Object.keys(SPEC_CODES).map(Number),
+  )
   for (let code = 0; code < 256; code++) {
     const hex = code.toString(16).padStart(2, '0')
     const spec = SPEC_CODES[code]
@@ -108,12 +111,26 @@ const VECTORS: Vector[] = [
   {
     hex: '01 04 00 0d 10 0f 0f', // real
     code: 1,
-    params: { ioCapability: 4, oobDataFlag: 0, authReq: 0x0d, maxEncryptionKeySize: 16, initiatorKeyDistribution: 0x0f, responderKeyDistribution: 0x0f },
+    params: {
+      ioCapability: 4,
+      oobDataFlag: 0,
+      authReq: 0x0d,
+      maxEncryptionKeySize: 16,
+      initiatorKeyDistribution: 0x0f,
+      responderKeyDistribution: 0x0f,
+    },
   },
   {
     hex: '02 03 00 01 10 02 01', // real
     code: 2,
-    params: { ioCapability: 3, oobDataFlag: 0, authReq: 0x01, maxEncryptionKeySize: 16, initiatorKeyDistribution: 0x02, responderKeyDistribution: 0x01 },
+    params: {
+      ioCapability: 3,
+      oobDataFlag: 0,
+      authReq: 0x01,
+      maxEncryptionKeySize: 16,
+      initiatorKeyDistribution: 0x02,
+      responderKeyDistribution: 0x01,
+    },
   },
   { hex: `03 ${K16}`, code: 3, params: { confirmValue: K16 } },
   { hex: `04 ${K16}`, code: 4, params: { randomValue: K16 } },
@@ -125,7 +142,11 @@ const VECTORS: Vector[] = [
   { hex: '09 01 01 02 03 04 05 c6', code: 9, params: { addressType: 1, address: 'C6:05:04:03:02:01' } },
   { hex: `0a ${K16}`, code: 0x0a, params: { signatureKey: K16 } },
   { hex: '0b 2d', code: 0x0b, params: { authReq: 0x2d } },
-  { hex: `0c ${K16}${K16} ${'ff'.repeat(32)}`, code: 0x0c, params: { publicKeyX: K16 + K16, publicKeyY: 'ff'.repeat(32) } },
+  {
+    hex: `0c ${K16}${K16} ${'ff'.repeat(32)}`,
+    code: 0x0c,
+    params: { publicKeyX: K16 + K16, publicKeyY: 'ff'.repeat(32) },
+  },
   { hex: `0d ${K16}`, code: 0x0d, params: { dhKeyCheck: K16 } },
   { hex: '0e 04', code: 0x0e, params: { notificationType: 4 } },
 ]
@@ -186,11 +207,23 @@ t.test('unknown codes, typed encode, narrowing and log format', async (t) => {
   t.same(plain(u.params), { data: '01' })
   t.equal(toHex(reencodeSmpPdu(u)), '0f01')
   t.equal(
-    toHex(encodeSmpPdu(PairingRequest, { ioCapability: 3, oobDataFlag: 0, authReq: 0x09, maxEncryptionKeySize: 16, initiatorKeyDistribution: 0, responderKeyDistribution: 1 })),
+    toHex(
+      encodeSmpPdu(PairingRequest, {
+        ioCapability: 3,
+        oobDataFlag: 0,
+        authReq: 0x09,
+        maxEncryptionKeySize: 16,
+        initiatorKeyDistribution: 0,
+        responderKeyDistribution: 1,
+      }),
+    ),
     '01030009100001',
   )
   t.equal(toHex(encodeSmpPdu(PairingFailed, { reason: 0x04 })), '0504')
-  t.equal(toHex(encodeSmpPdu(IdentityAddressInformation, { addressType: 1, address: 'C6:05:04:03:02:01' })), '0901010203040' + '5c6')
+  t.equal(
+    toHex(encodeSmpPdu(IdentityAddressInformation, { addressType: 1, address: 'C6:05:04:03:02:01' })),
+    '0901010203040' + '5c6',
+  )
   t.throws(() => encodeSmpPdu(PairingConfirm, { confirmValue: new Uint8Array(15) }), RangeError)
   t.throws(() => encodeSmpPdu(IdentityAddressInformation, { addressType: 0, address: 'nope' }), RangeError)
   const p = decodeSmpPdu(fromHex('05 04')) as SmpPdu
@@ -206,9 +239,13 @@ t.test('unknown codes, typed encode, narrowing and log format', async (t) => {
 t.test('property: random bytes never throw; every successful decode re-encodes identically', async (t) => {
   const pdus = fc.oneof(
     fc.uint8Array({ maxLength: 70 }),
-    fc.constantFrom(...Object.entries(SPEC_CODES)).chain(([code, [, size]]) =>
-      fc.uint8Array({ minLength: Math.max(0, size - 1), maxLength: size + 1 }).map((d) => Uint8Array.of(Number(code), ...d)),
-    ),
+    fc
+      .constantFrom(...Object.entries(SPEC_CODES))
+      .chain(([code, [, size]]) =>
+        fc
+          .uint8Array({ minLength: Math.max(0, size - 1), maxLength: size + 1 })
+          .map((d) => Uint8Array.of(Number(code), ...d)),
+      ),
   )
   let ok = 0
   fc.assert(
@@ -259,40 +296,57 @@ const FIELD_MAP: Record<number, Record<string, string>> = {
 }
 FIELD_MAP[0x02] = FIELD_MAP[0x01]!
 
-t.test('oracle: code and every parameter agree with tshark', { skip: haveTshark() ? false : 'tshark is not installed' }, async (t) => {
-  const codes = new Set<number>()
-  let total = 0
-  let params = 0
-  for (const name of TRACES) {
-    const frames = await l2capFrames(fileURLToPath(new URL(name, REAL)), 'btsmp && !(bthci_acl.chandle == 0x0edc)', 'btsmp')
-    const problems: string[] = []
-    for (const fr of frames) {
-      const at = `${name} frame ${fr.number}`
-      const l2 = decodeL2capHeader(fr.l2cap)
-      if (l2 instanceof DecodeError) {
-        problems.push(`${at}: ${l2.message}`)
-        continue
+t.test(
+  'oracle: code and every parameter agree with tshark',
+  { skip: haveTshark() ? false : 'tshark is not installed' },
+  async (t) => {
+    const codes = new Set<number>()
+    let total = 0
+    let params = 0
+    for (const name of TRACES) {
+      const frames = await l2capFrames(
+        fileURLToPath(new URL(name, REAL)),
+        'btsmp && !(bthci_acl.chandle == 0x0edc)',
+        'btsmp',
+      )
+      const problems: string[] = []
+      for (const fr of frames) {
+        const at = `${name} frame ${fr.number}`
+        const l2 = decodeL2capHeader(fr.l2cap)
+        if (l2 instanceof DecodeError) {
+          problems.push(`${at}: ${l2.message}`)
+          continue
+        }
+        const p = decodeSmpPdu(l2.payload)
+        if (p instanceof DecodeError) {
+          problems.push(`${at}: ${p.message}`)
+          continue
+        }
+        total++
+        codes.add(p.code)
+        const field = (n: string) => fr.fields.find((f) => f.name === n && f.raw !== undefined)
+        if (num(field('btsmp.opcode')?.show) !== p.code)
+          problems.push(`${at}: code ${p.code} vs ${field('btsmp.opcode')?.show}`)
+        for (const [ours, theirs] of Object.entries(FIELD_MAP[p.code] ?? {})) {
+          params++
+          const v = p.params?.[ours]
+          const f = field(theirs)
+          const same =
+            v instanceof Uint8Array
+              ? toHex(v) === f?.raw
+              : typeof v === 'string'
+                ? v === f?.show.toUpperCase()
+                : v === num(f?.show)
+          if (!same) problems.push(`${at} ${p.name}: ${ours} ${String(plain(v))} vs ${theirs} ${f?.show}`)
+        }
       }
-      const p = decodeSmpPdu(l2.payload)
-      if (p instanceof DecodeError) {
-        problems.push(`${at}: ${p.message}`)
-        continue
-      }
-      total++
-      codes.add(p.code)
-      const field = (n: string) => fr.fields.find((f) => f.name === n && f.raw !== undefined)
-      if (num(field('btsmp.opcode')?.show) !== p.code) problems.push(`${at}: code ${p.code} vs ${field('btsmp.opcode')?.show}`)
-      for (const [ours, theirs] of Object.entries(FIELD_MAP[p.code] ?? {})) {
-        params++
-        const v = p.params?.[ours]
-        const f = field(theirs)
-        const same =
-          v instanceof Uint8Array ? toHex(v) === f?.raw : typeof v === 'string' ? v === f?.show.toUpperCase() : v === num(f?.show)
-        if (!same) problems.push(`${at} ${p.name}: ${ours} ${String(plain(v))} vs ${theirs} ${f?.show}`)
-      }
+      t.same(problems.slice(0, 20), [], `${name}: ${problems.length} disagreements`)
     }
-    t.same(problems.slice(0, 20), [], `${name}: ${problems.length} disagreements`)
-  }
-  t.same([0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c].filter((c) => !codes.has(c)), [], 'every code present in the traces compared')
-  t.ok(total >= 90, `${total} SMP PDUs, ${params} parameters compared`)
-})
+    t.same(
+      [0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c].filter((c) => !codes.has(c)),
+      [],
+      'every code present in the traces compared',
+    )
+    t.ok(total >= 90, `${total} SMP PDUs, ${params} parameters compared`)
+  },
+)

@@ -9,15 +9,15 @@ const fail = (msg) => {
   say({ step: 'error', message: String(msg) })
   process.exit(1)
 }
-process.on('uncaughtException', (e) => fail(e && e.stack ? e.stack : e))
+process.on('uncaughtException', (e) => fail(e?.stack ? e.stack : e))
 
-let readValue = Buffer.from('hello from bleno')
+const readValue = Buffer.from('hello from bleno')
 
 const readChar = new bleno.Characteristic({
   uuid: '6e400002b5a3f393e0a9e50e24dcca9e',
   properties: ['read'],
   descriptors: [new bleno.Descriptor({ uuid: '2901', value: 'read me' })],
-  onReadRequest(connection, offset, callback) {
+  onReadRequest(_connection, offset, callback) {
     say({ step: 'read', offset })
     callback(bleno.Characteristic.RESULT_SUCCESS, readValue.subarray(offset))
   },
@@ -26,7 +26,7 @@ const readChar = new bleno.Characteristic({
 const writeChar = new bleno.Characteristic({
   uuid: '6e400003b5a3f393e0a9e50e24dcca9e',
   properties: ['write', 'writeWithoutResponse'],
-  onWriteRequest(connection, data, offset, withoutResponse, callback) {
+  onWriteRequest(_connection, data, offset, withoutResponse, callback) {
     say({ step: 'write', hex: data.toString('hex'), offset, withoutResponse })
     callback(bleno.Characteristic.RESULT_SUCCESS)
   },
@@ -35,7 +35,7 @@ const writeChar = new bleno.Characteristic({
 const notifyChar = new bleno.Characteristic({
   uuid: '6e400004b5a3f393e0a9e50e24dcca9e',
   properties: ['notify'],
-  onSubscribe(connection, maxValueSize, updateValueCallback) {
+  onSubscribe(_connection, maxValueSize, updateValueCallback) {
     say({ step: 'subscribe', char: 'notify', maxValueSize })
     for (let i = 1; i <= 3; i++) updateValueCallback(Buffer.from([0x4e, i]))
   },
@@ -50,7 +50,7 @@ const notifyChar = new bleno.Characteristic({
 const indicateChar = new bleno.Characteristic({
   uuid: '6e400005b5a3f393e0a9e50e24dcca9e',
   properties: ['indicate'],
-  onSubscribe(connection, maxValueSize, updateValueCallback) {
+  onSubscribe(_connection, maxValueSize, updateValueCallback) {
     say({ step: 'subscribe', char: 'indicate', maxValueSize })
     updateValueCallback(Buffer.from([0x49, 0x01]))
   },

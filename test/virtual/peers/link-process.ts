@@ -35,10 +35,12 @@ export class Peer {
   ) {
     createInterface({ input: child.stdout! }).on('line', (l) => this.add(this.stdout, l))
     createInterface({ input: child.stderr! }).on('line', (l) => this.add(this.stderr, l))
-    this.exited = new Promise((resolve) => child.once('exit', (code, signal) => {
-      resolve({ code, signal })
-      this.wake()
-    }))
+    this.exited = new Promise((resolve) =>
+      child.once('exit', (code, signal) => {
+        resolve({ code, signal })
+        this.wake()
+      }),
+    )
   }
 
   get running(): boolean {
@@ -86,18 +88,26 @@ export class Peer {
 
   tail(n = 40): string {
     const err = this.quiet ? this.stderr.filter((l) => !this.quiet!.test(l)) : this.stderr
-    return [`--- ${this.name} stdout:`, ...this.stdout.slice(-n), `--- ${this.name} stderr:`, ...err.slice(-n)].join('\n')
+    return [`--- ${this.name} stdout:`, ...this.stdout.slice(-n), `--- ${this.name} stderr:`, ...err.slice(-n)].join(
+      '\n',
+    )
   }
 
   /** Send a signal to the process group; resolve with how it exited. */
-  async stop(signal: NodeJS.Signals = 'SIGTERM', ms = 10_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  async stop(
+    signal: NodeJS.Signals = 'SIGTERM',
+    ms = 10_000,
+  ): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
     if (this.running) process.kill(this.child.pid!, signal)
     let timer: NodeJS.Timeout | undefined
     try {
       return await Promise.race([
         this.exited,
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`${this.name} did not exit within ${ms} ms of ${signal}\n${this.tail()}`)), ms)
+          timer = setTimeout(
+            () => reject(new Error(`${this.name} did not exit within ${ms} ms of ${signal}\n${this.tail()}`)),
+            ms,
+          )
         }),
       ])
     } finally {
@@ -136,7 +146,12 @@ export function startPeer(
 }
 
 /** `hcikit link ARGS`: resolves once it printed its `count` "SPEC ADDRESS [SNOOP]" lines. */
-export async function startLink(t: Teardown, args: string[], count: number, ms = 60_000): Promise<{ peer: Peer; served: string[][] }> {
+export async function startLink(
+  t: Teardown,
+  args: string[],
+  count: number,
+  ms = 60_000,
+): Promise<{ peer: Peer; served: string[][] }> {
   const peer = startPeer(t, 'hcikit link', process.execPath, [tsLoader(), MAIN, 'link', ...args])
   await peer.until(`${count} served lines`, (p) => (p.stdout.length >= count ? true : undefined), ms)
   return { peer, served: peer.stdout.slice(0, count).map((l) => l.split(' ')) }

@@ -11,8 +11,8 @@ const fail = (msg) => {
   say({ step: 'error', message: String(msg) })
   process.exit(1)
 }
-process.on('uncaughtException', (e) => fail(e && e.stack ? e.stack : e))
-process.on('unhandledRejection', (e) => fail(e && e.stack ? e.stack : e))
+process.on('uncaughtException', (e) => fail(e?.stack ? e.stack : e))
+process.on('unhandledRejection', (e) => fail(e?.stack ? e.stack : e))
 
 /** Resolve with the first `count` values an emitter delivers on `event`. */
 function collect(emitter, event, count) {
@@ -35,7 +35,14 @@ say({ step: 'poweredOn', address: noble.address })
 
 const found = new Promise((resolve) => {
   noble.on('discover', (p) => {
-    say({ step: 'discover', address: p.address, addressType: p.addressType, name: p.advertisement.localName ?? null, connectable: p.connectable, rssi: p.rssi })
+    say({
+      step: 'discover',
+      address: p.address,
+      addressType: p.addressType,
+      name: p.advertisement.localName ?? null,
+      connectable: p.connectable,
+      rssi: p.rssi,
+    })
     if (p.advertisement.localName === 'hcikit-bleno') resolve(p)
   })
 })
@@ -79,13 +86,19 @@ const notify = byUuid(4)
 const notifications = collect(notify, 'data', 3)
 await notify.subscribeAsync()
 say({ step: 'subscribed', char: 'notify' })
-say({ step: 'notifications', values: (await notifications).map(([data, isNotification]) => ({ hex: data.toString('hex'), isNotification })) })
+say({
+  step: 'notifications',
+  values: (await notifications).map(([data, isNotification]) => ({ hex: data.toString('hex'), isNotification })),
+})
 
 const indicate = byUuid(5)
 const indications = collect(indicate, 'data', 1)
 await indicate.subscribeAsync()
 say({ step: 'subscribed', char: 'indicate' })
-say({ step: 'indications', values: (await indications).map(([data, isNotification]) => ({ hex: data.toString('hex'), isNotification })) })
+say({
+  step: 'indications',
+  values: (await indications).map(([data, isNotification]) => ({ hex: data.toString('hex'), isNotification })),
+})
 // One more round trip before disconnecting: noble queued the Handle Value Confirmation before this
 // request, so once the response is here the confirmation has reached bleno (ACL keeps its order).
 say({ step: 'read-again', value: (await byUuid(2).readAsync()).toString() })
