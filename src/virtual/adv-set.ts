@@ -117,7 +117,7 @@ export class AdvSet {
   events = 0
   maxEvents = 0
   /** The address on the air while enabled. */
-  air: { address: string; type: number } | undefined
+  air: { address: string; type: number; generated?: true } | undefined
   private timers: Array<() => void> = []
 
   constructor(

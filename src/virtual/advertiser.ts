@@ -8,6 +8,10 @@
  * the connection complete event with Advertising Timeout when legacy high duty cycle directed
  * advertising times out (7.8.9).
  *
+ * Privacy (6.2): with Own_Address_Type 0x02/0x03 AdvA is our RPA for the set's peer (a new one
+ * after each RPA timeout), TargetA the peer's RPA from its IRK; ScanA and InitA are resolved before
+ * the filter policy decides, and the connection learns the identity.
+ *
  * Legacy commands drive `legacy` with the device random address; extended commands drive `sets`,
  * each with its own random address. An extended event (ADV_EXT_IND with its whole AUX chain) goes
  * on the air as one `adv` PDU carrying all its data.
@@ -21,7 +25,8 @@ import {
 } from '../../hci/events.ts'
 import { Status } from '../../hci/constants.ts'
 import type { AdvPdu, ConnectIndPdu, ScanReqPdu } from './air.ts'
-import type { ControllerCore } from './core.ts'
+import type { ControllerCore, OwnAddress } from './core.ts'
+import type { Heard } from './resolving-list.ts'
 import {
   ANONYMOUS,
   AdvSet,
@@ -38,6 +43,13 @@ import {
 /** High duty cycle directed advertising: at most 3.75 ms apart, for at most 1.28 s (Vol 6 Part B 4.4.2.4.3). */
 const HIGH_DUTY_INTERVAL_MS = 3.75
 const HIGH_DUTY_TIMEOUT_MS = 1280
+
+/** Is the initiator of `pdu` the peer of directed set `s` (by its identity, or by InitA itself)? */
+function isPeer(s: AdvSet, pdu: ConnectIndPdu, initiator: Heard): boolean {
+  const { peerAddress, peerAddressType } = s.params
+  if (pdu.initA === peerAddress && pdu.initAType === peerAddressType) return true
+  return initiator.address === peerAddress && (initiator.type & 1) === peerAddressType
+}
 
 export class Advertiser {
   /** Legacy advertising: set 0 of its own (never visible to extended commands: they cannot mix). */
@@ -66,9 +78,14 @@ export class Advertiser {
     this.sets.clear()
   }
 
-  /** The address a set would advertise with now; undefined: random requested but none set. */
-  airAddress(s: AdvSet): { address: string; type: number } | undefined {
-    return this.c.ownAddress(s.params.ownAddressType, s.legacyApi ? this.c.randomAddress : s.randomAddress)
+  /**
+   * The address a set would advertise with now (an RPA from the local IRK of its peer's resolving
+   * list entry for Own_Address_Type 0x02/0x03, 6.2); undefined: random requested but none set.
+   * An extended set without a random address of its own falls back to the device's.
+   */
+  airAddress(s: AdvSet): OwnAddress | undefined {
+    const peer = { type: s.params.peerAddressType, address: s.params.peerAddress }
+    return this.c.ownAddress(s.params.ownAddressType, peer, s.legacyApi ? this.c.randomAddress : s.randomAddress)
   }
 
   /** Enable a set: events from advDelay on, until disabled, `durationMs` (0: none) or `maxEvents` (0: none). */
@@ -105,8 +122,10 @@ export class Advertiser {
       pdu.advAType = 0xff
     }
     if (p & DIRECTED) {
-      pdu.targetA = s.params.peerAddress
-      pdu.targetAType = s.params.peerAddressType
+      // TargetA: an RPA from the peer's IRK when the resolving list has one (6.2).
+      const target = this.c.resolvingList.targetA({ type: s.params.peerAddressType, address: s.params.peerAddress })
+      pdu.targetA = target.address
+      pdu.targetAType = target.type
     }
     if (!(p & LEGACY)) {
       pdu.sid = s.params.sid
@@ -123,12 +142,13 @@ export class Advertiser {
     const s = this.activeSet(pdu.handle, pdu.advA, pdu.advAType)
     if (!s || !(s.params.props & SCANNABLE) || s.params.props & DIRECTED) return
     if (pdu.legacy !== ((s.params.props & LEGACY) !== 0)) return
-    if (!this.allowed(s, 0x01, pdu.scanA, pdu.scanAType)) return
+    const scanner = this.c.resolvingList.resolve(pdu.scanA, pdu.scanAType)
+    if (!scanner || !this.allowed(s, 0x01, scanner)) return
     if (s.params.scanRequestNotification && !s.legacyApi) {
       this.c.event(LeScanRequestReceived, {
         advertisingHandle: s.handle,
-        scannerAddressType: pdu.scanAType,
-        scannerAddress: pdu.scanA,
+        scannerAddressType: scanner.type,
+        scannerAddress: scanner.address,
       })
     }
     const adv = this.pduOf(s)
@@ -148,9 +168,12 @@ export class Advertiser {
     const s = this.activeSet(pdu.handle, pdu.advA, pdu.advAType)
     if (!s || !(s.params.props & CONNECTABLE)) return
     if (pdu.legacy !== ((s.params.props & LEGACY) !== 0)) return
+    // 6.2: InitA resolved, then the filter policy (or, directed, the peer) decides.
+    const initiator = c.resolvingList.resolve(pdu.initA, pdu.initAType)
+    if (!initiator) return
     if (s.params.props & DIRECTED) {
-      if (pdu.initA !== s.params.peerAddress || pdu.initAType !== s.params.peerAddressType) return
-    } else if (!this.allowed(s, 0x02, pdu.initA, pdu.initAType)) return
+      if (!isPeer(s, pdu, initiator)) return
+    } else if (!this.allowed(s, 0x02, initiator)) return
     const air = s.air!
     s.stop()
     const handle = c.hooks.connectInd({
@@ -162,12 +185,18 @@ export class Advertiser {
       localAddress: air.address,
       localAddressType: air.type,
       ownAddressType: s.params.ownAddressType,
+      peerAddress: initiator.address,
+      peerAddressType: initiator.type,
+      peerRpa: initiator.rpa,
+      localRpa: air.generated ? air.address : undefined,
     })
     if (handle !== undefined && !s.legacyApi) this.terminate(s, Status.Success, handle)
   }
 
   private advertisingEvent(s: AdvSet): void {
     if (!s.enabled) return
+    // An RPA changes when the RPA timeout has expired (6.1): take the current one.
+    if (s.params.ownAddressType >= 2) s.air = this.airAddress(s) ?? s.air
     this.c.link.broadcast(this.c, this.pduOf(s))
     s.events++
     if (s.maxEvents > 0 && s.events >= s.maxEvents) {
@@ -217,8 +246,9 @@ export class Advertiser {
     return s.air.address === advA && s.air.type === advAType ? s : undefined
   }
 
-  private allowed(s: AdvSet, bit: number, addr: string, type: number): boolean {
-    return (s.params.filterPolicy & bit) === 0 || this.c.inAcceptList(type, addr)
+  /** Advertising_Filter_Policy: bit 0 scan requests, bit 1 connect requests only from the list (4.3.2). */
+  private allowed(s: AdvSet, bit: number, who: Heard): boolean {
+    return (s.params.filterPolicy & bit) === 0 || this.c.inAcceptList(who.type & 1, who.address)
   }
 
   /**

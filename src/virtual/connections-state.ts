@@ -54,6 +54,9 @@ export interface CompleteFields {
   params: ConnParams
   clockAccuracy: number
   advertisingHandle: number
+  /** Privacy: our RPA and the peer's (Local/Peer_Resolvable_Private_Address of 7.7.65.10). */
+  localRpa?: string | undefined
+  peerRpa?: string | undefined
 }
 
 const registry = new WeakMap<ControllerCore, Connections>()
@@ -102,9 +105,11 @@ export class Connections {
     return conn
   }
 
-  /** Is there an open connection to (type, address)? */
+  /** Is there an open connection to (type, address)? Identity types 2/3 count as 0/1. */
   connectedTo(type: number, address: string): boolean {
-    for (const x of this.byHandle.values()) if (x.remote.address === address && x.remote.type === type) return true
+    for (const x of this.byHandle.values()) {
+      if (x.remote.address === address && (x.remote.type & 1) === (type & 1)) return true
+    }
     return false
   }
 
@@ -153,7 +158,10 @@ export class Connections {
     for (const fn of this.closeFns) fn(conn, reason)
   }
 
-  /** 7.7.65.1 / 7.7.65.10: the richest connection-complete event the host has unmasked. */
+  /**
+   * 7.7.65.1 / 7.7.65.10: the richest connection-complete event the host has unmasked. The
+   * legacy event has no identity address types: a resolved peer appears there with its RPA.
+   */
   connectionComplete(status: number, f: CompleteFields): void {
     const c = this.c
     const common = {
@@ -167,7 +175,11 @@ export class Connections {
       supervisionTimeout: f.params.timeout,
       centralClockAccuracy: f.clockAccuracy,
     }
-    const enhanced = { ...common, localResolvablePrivateAddress: NO_ADDRESS, peerResolvablePrivateAddress: NO_ADDRESS }
+    const enhanced = {
+      ...common,
+      localResolvablePrivateAddress: f.localRpa ?? NO_ADDRESS,
+      peerResolvablePrivateAddress: f.peerRpa ?? NO_ADDRESS,
+    }
     if (c.eventEnabled(LeEnhancedConnectionCompleteV2)) {
       c.event(LeEnhancedConnectionCompleteV2, {
         ...enhanced,
@@ -176,6 +188,8 @@ export class Connections {
       })
     } else if (c.eventEnabled(LeEnhancedConnectionComplete)) {
       c.event(LeEnhancedConnectionComplete, enhanced)
+    } else if (f.peerRpa !== undefined && f.peerType >= 2) {
+      c.event(LeConnectionComplete, { ...common, peerAddressType: 1, peerAddress: f.peerRpa })
     } else {
       c.event(LeConnectionComplete, common)
     }
@@ -192,6 +206,8 @@ export class Connections {
       // Central_Clock_Accuracy: 0x00 on the Central; the Central's SCA (here 50 ppm, 0x05) on the Peripheral.
       clockAccuracy: conn.role === CENTRAL ? 0x00 : 0x05,
       advertisingHandle,
+      localRpa: conn.localRpa,
+      peerRpa: conn.peerRpa,
     })
     this.c.event(LeChannelSelectionAlgorithm, {
       connectionHandle: conn.handle,

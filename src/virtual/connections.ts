@@ -43,12 +43,14 @@ function acceptConnection(c: ControllerCore, m: Connections, ind: PeripheralConn
     ind.from,
     handle,
     { address: ind.localAddress.toUpperCase(), type: ind.localAddressType },
-    { address: ind.pdu.initA.toUpperCase(), type: ind.pdu.initAType },
+    { address: ind.peerAddress.toUpperCase(), type: ind.peerAddressType },
     { interval, latency, timeout },
     phy,
     m.suggested,
     (x, r, n) => m.closed(x, r, n),
   )
+  conn.peerRpa = ind.peerRpa
+  conn.localRpa = ind.localRpa
   ll.peripheral = conn
   ll.start(ll.intervalMs) // no-op while the Central's clock runs; restarts it for supervision otherwise
   const csa2 = c.hasFeature(FEATURE_CSA2) && (!ind.pdu.legacy || ind.pdu.params.chSel2 === true)

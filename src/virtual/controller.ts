@@ -3,8 +3,8 @@
  * at a time; Core v5.4 Vol 4 Part E) with every feature this emulator implements installed on it,
  * in this order (the order in which they see air PDUs and resets):
  * basic commands (basic.ts), advertising (advertising.ts), scanning (scanning.ts), the Filter
- * Accept List (filter-accept-list.ts), connections and their LL procedures (connections.ts),
- * ACL data (acl-data.ts) and encryption (encryption.ts).
+ * Accept List (filter-accept-list.ts), privacy and the resolving list (privacy.ts), connections
+ * and their LL procedures (connections.ts), ACL data (acl-data.ts) and encryption (encryption.ts).
  * The features depend on the core only, never on this file (see docs/ARCHITECTURE.md).
  */
 import type { Air } from './air.ts'
@@ -13,6 +13,7 @@ import { installBasic } from './basic.ts'
 import { installAdvertising } from './advertising.ts'
 import { installScanning } from './scanning.ts'
 import { installFilterAcceptList } from './filter-accept-list.ts'
+import { installPrivacy } from './privacy.ts'
 import { installConnections } from './connections.ts'
 import { installAclData } from './acl-data.ts'
 import { installEncryption } from './encryption.ts'
@@ -36,6 +37,7 @@ export class VirtualController extends ControllerCore {
     installAdvertising(this)
     installScanning(this)
     installFilterAcceptList(this)
+    installPrivacy(this)
     const connections = installConnections(this)
     installAclData(this, connections)
     installEncryption(this, connections)

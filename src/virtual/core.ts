@@ -25,6 +25,7 @@ import { seededRandom } from './scheduler.ts'
 import { advertisingKindOf } from './supported-commands.ts'
 import { ControllerError } from './controller-error.ts'
 import { AcceptList } from './accept-list.ts'
+import { type Identity, ResolvingList } from './resolving-list.ts'
 
 export interface ControllerOptions {
   /** Public BD_ADDR, "AA:BB:CC:DD:EE:FF"; default derived from the link's seed and an index. */
@@ -66,6 +67,12 @@ export interface PeripheralConnect {
   localAddressType: number
   /** Own_Address_Type of the advertising parameters (0-3). */
   ownAddressType: number
+  /** The initiator as the Host is told (the identity, type 2/3, when its RPA was resolved). */
+  peerAddress: string
+  peerAddressType: number
+  /** The initiator's RPA (InitA) when it was resolved; our RPA (AdvA) when we made it from a local IRK. */
+  peerRpa: string | undefined
+  localRpa: string | undefined
 }
 
 /** Tiny typed hooks between feature modules (advertising.ts -> connections.ts). */
@@ -89,6 +96,13 @@ export class ControllerHooks {
   get acceptsConnections(): boolean {
     return this.connectIndFn !== undefined
   }
+}
+
+/** An address of ours on the air; `generated`: an RPA the controller made from a local IRK. */
+export interface OwnAddress {
+  address: string
+  type: number
+  generated?: true
 }
 
 /** What a module can be busy with (see `activity`). */
@@ -157,6 +171,8 @@ export class ControllerCore implements Station {
   readonly hooks = new ControllerHooks()
   /** The Filter Accept List (Vol 6 Part B 4.3.1); filter-accept-list.ts has its commands. */
   readonly acceptList = new AcceptList()
+  /** The resolving list (Vol 6 Part B 4.7); privacy.ts has its commands. */
+  readonly resolvingList: ResolvingList
 
   /** Event masks (7.3.1, 7.3.69, 7.8.1): current values. */
   eventMask = RESET_EVENT_MASK.slice()
@@ -185,6 +201,7 @@ export class ControllerCore implements Station {
     opts: ControllerOptions = {},
   ) {
     this.id = link.allocateId()
+    this.resolvingList = new ResolvingList(link.scheduler)
     this.address = (opts.address ?? defaultAddress(link.seed, this.id)).toUpperCase()
     this.name = opts.name ?? `virtual${this.id}`
     this.aclDataLength = opts.aclDataLength ?? 251
@@ -323,11 +340,13 @@ export class ControllerCore implements Station {
   }
 
   /**
-   * The address a module uses on the air for an Own_Address_Type (0 public, 1 random, 2/3
-   * resolvable: we keep no resolving list, so they fall back to public / random as 7.8.5 says
-   * when no matching entry exists). undefined: random requested but none set.
+   * The address a module uses on the air for an Own_Address_Type (Vol 4 Part E 7.8.5): 0 public,
+   * 1 random; 2/3 an RPA from the local IRK of `peer`'s resolving list entry (Vol 6 Part B 6),
+   * else the public (2) or random (3) address. undefined: random needed but none set.
    */
-  ownAddress(ownAddressType: number, random = this.randomAddress): { address: string; type: number } | undefined {
+  ownAddress(ownAddressType: number, peer?: Identity, random = this.randomAddress): OwnAddress | undefined {
+    const rpa = ownAddressType >= 2 && peer ? this.resolvingList.localRpa(peer) : undefined
+    if (rpa !== undefined) return { address: rpa, type: 1, generated: true }
     if (ownAddressType === 0 || ownAddressType === 2) return { address: this.address, type: 0 }
     return random === undefined ? undefined : { address: random, type: 1 }
   }

@@ -15,3 +15,16 @@ export function leEncrypt(keyLe: Uint8Array, plaintextLe: Uint8Array): Uint8Arra
   const out = new Uint8Array(Buffer.concat([c.update(pt), c.final()]))
   return out.reverse()
 }
+
+/**
+ * The random address hash function ah (Vol 3 Part H 2.2.2): ah(k, r) = e(k, r') mod 2^24, r' the
+ * 24-bit `r` padded with 104 zero bits on the most significant side. `irkLe` as on HCI (LSO first).
+ */
+export function ah(irkLe: Uint8Array, r: number): number {
+  const rLe = new Uint8Array(16)
+  rLe[0] = r & 0xff
+  rLe[1] = (r >> 8) & 0xff
+  rLe[2] = (r >> 16) & 0xff
+  const out = leEncrypt(irkLe, rLe)
+  return out[0]! | (out[1]! << 8) | (out[2]! << 16)
+}

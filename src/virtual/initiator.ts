@@ -4,7 +4,9 @@
  * Create Connection [v1], 7.8.13 LE Create Connection Cancel): the initiator answers the first
  * connectable advertisement of its peer, or of a device on the Filter Accept List, with
  * CONNECT_IND / AUX_CONNECT_REQ, and the Central's end of the new connection starts
- * (connections.ts announces it).
+ * (connections.ts announces it). Privacy (6.4): AdvA is resolved through the resolving list, so a
+ * peer given by its identity (Peer_Address_Type 0x00-0x03) is found behind its RPA; InitA is our
+ * RPA toward it when its entry has a local IRK (Own_Address_Type 0x02/0x03).
  */
 import { LeCreateConnection, LeCreateConnectionCancel, LeExtendedCreateConnection } from '../../hci/commands.ts'
 import { Status } from '../../hci/constants.ts'
@@ -14,6 +16,8 @@ import type { ControllerCore } from './core.ts'
 import { checkConnectionParameters, checkScan } from './connection-params.ts'
 import { FEATURE_CSA2, linkReceiver, type Connections } from './connections-state.ts'
 import { CENTRAL, Connection, LinkConnection, type ConnParams } from './ll-connection.ts'
+import { identityOf, targetsUs } from './privacy.ts'
+import type { Heard, Identity } from './resolving-list.ts'
 
 /** The connection parameters of one PHY of a (Extended) Create Connection. */
 interface InitParams {
@@ -32,7 +36,8 @@ interface Attempt {
   extended: boolean
   filterPolicy: number
   peer: { type: number; address: string }
-  own: { address: string; type: number }
+  /** Own_Address_Type (0-3): InitA is chosen when the advertiser is known (6.4). */
+  ownType: number
   /** Parameters by PHY (1 = 1M, 2 = 2M). */
   byPhy: Map<number, InitParams>
 }
@@ -72,25 +77,32 @@ export class Initiator {
     })
   }
 
-  /** An advertisement on the air: connect to it if it is the one we are waiting for (4.4.4). */
+  /**
+   * An advertisement on the air: connect to it if it is the one we are waiting for (4.4.4), its
+   * AdvA resolved through the resolving list and, when directed, its TargetA ours (6.4).
+   */
   advertisement(from: ControllerCore, adv: AdvPdu): void {
     const attempt = this.pending
     if (!attempt || !adv.props.connectable) return
     if (!attempt.extended && !adv.props.legacy) return
+    const heard = this.c.resolvingList.resolve(adv.advA, adv.advAType)
+    if (!heard) return // network privacy: an identity address where an RPA was due
     if (adv.props.directed) {
-      if (adv.targetA?.toUpperCase() !== attempt.own.address || adv.targetAType !== attempt.own.type) return
+      const target = { address: adv.targetA ?? '', type: adv.targetAType ?? 0 }
+      if (!targetsUs(this.c, attempt.ownType, target, heard, true)) return
     }
-    const advA = adv.advA.toUpperCase()
     if (attempt.filterPolicy === 0) {
-      if (advA !== attempt.peer.address || adv.advAType !== (attempt.peer.type & 1)) return
-    } else if (!this.c.acceptList.has(adv.advAType, advA)) return
-    if (this.m.connectedTo(adv.advAType, advA)) return
-    this.connect(from, adv, attempt)
+      if (!isPeer(attempt, adv, heard)) return
+    } else if (!this.c.acceptList.has(heard.type & 1, heard.address)) return
+    if (this.m.connectedTo(heard.type, heard.address)) return
+    this.connect(from, adv, attempt, heard)
   }
 
-  private connect(advertiser: ControllerCore, adv: AdvPdu, attempt: Attempt): void {
+  private connect(advertiser: ControllerCore, adv: AdvPdu, attempt: Attempt, heard: Heard): void {
     const c = this.c
     const m = this.m
+    const own = c.ownAddress(attempt.ownType, identityOf(heard))
+    if (!own) return // checked by the command; only a Reset in between could get here
     // An AUX_CONNECT_REQ on a 2M secondary channel makes a 2M connection (with the 2M parameters if given).
     const phy = !adv.props.legacy && adv.secondaryPhy === 2 ? 2 : 1
     const p = attempt.byPhy.get(phy) ?? attempt.byPhy.get(1)!
@@ -103,8 +115,8 @@ export class Initiator {
     const csa2 = c.hasFeature(FEATURE_CSA2) && (!adv.props.legacy || advertiser.hasFeature(FEATURE_CSA2))
     const ind: ConnectIndPdu = {
       kind: 'connect_ind',
-      initA: attempt.own.address,
-      initAType: attempt.own.type,
+      initA: own.address,
+      initAType: own.type,
       advA: adv.advA,
       advAType: adv.advAType,
       handle: adv.handle,
@@ -121,18 +133,36 @@ export class Initiator {
       c,
       advertiser,
       m.allocateHandle(),
-      attempt.own,
-      { address: adv.advA.toUpperCase(), type: adv.advAType },
+      { address: own.address, type: own.type },
+      { address: heard.address, type: heard.type },
       params,
       phy,
       m.suggested,
       (x, r, n) => m.closed(x, r, n),
     )
+    conn.peerRpa = heard.rpa
+    conn.localRpa = own.generated ? own.address : undefined
     ll.central = conn
     // The first connection event follows transmitWindowDelay (1.25 ms) after the CONNECT_IND (4.5.3).
     ll.start(1.25)
     m.announce(conn, csa2, 0xff)
   }
+}
+
+/**
+ * 7.8.12: Own_Address_Type 0x01, or 0x03 without an RPA to use (the Filter Accept List decides
+ * the peer, or the peer's entry has no local IRK), needs a random address: else 0x12.
+ */
+function checkOwnAddress(c: ControllerCore, ownType: number, filterPolicy: number, peer: Identity): void {
+  const viaList = filterPolicy === 0 && ownType >= 2 && c.resolvingList.hasLocalIrk(peer)
+  if (!viaList && !c.ownAddress(ownType)) fail(Status.InvalidParameters, 'no random address set')
+}
+
+/** Is the advertiser the peer of a Create Connection (by its identity, or by AdvA itself)? */
+function isPeer(attempt: Attempt, adv: AdvPdu, heard: Heard): boolean {
+  const { type, address } = attempt.peer
+  if (adv.advA.toUpperCase() === address && adv.advAType === (type & 1)) return true
+  return heard.address === address && (heard.type & 1) === (type & 1)
 }
 
 /** The three commands of the Initiating state, on `initiator`. */
@@ -144,12 +174,13 @@ export function installInitiator(c: ControllerCore, initiator: Initiator): void 
       throw new ControllerError(Status.InvalidParameters)
     }
     checkConnectionParameters(p)
-    const own = c.ownAddress(p.ownAddressType) ?? fail(Status.InvalidParameters, 'no random address set')
+    const peer = { type: p.peerAddressType, address: p.peerAddress.toUpperCase() }
+    checkOwnAddress(c, p.ownAddressType, p.initiatorFilterPolicy, peer)
     return initiator.begin({
       extended: false,
       filterPolicy: p.initiatorFilterPolicy,
-      peer: { type: p.peerAddressType, address: p.peerAddress.toUpperCase() },
-      own,
+      peer,
+      ownType: p.ownAddressType,
       byPhy: new Map([[1, p]]),
     })
   })
@@ -171,12 +202,13 @@ export function installInitiator(c: ControllerCore, initiator: Initiator): void 
       checkConnectionParameters(block)
       byPhy.set(phy, block)
     }
-    const own = c.ownAddress(p.ownAddressType) ?? fail(Status.InvalidParameters, 'no random address set')
+    const peer = { type: p.peerAddressType, address: p.peerAddress.toUpperCase() }
+    checkOwnAddress(c, p.ownAddressType, p.initiatorFilterPolicy, peer)
     return initiator.begin({
       extended: true,
       filterPolicy: p.initiatorFilterPolicy,
-      peer: { type: p.peerAddressType, address: p.peerAddress.toUpperCase() },
-      own,
+      peer,
+      ownType: p.ownAddressType,
       byPhy,
     })
   })

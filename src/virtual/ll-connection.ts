@@ -158,6 +158,10 @@ export class Connection {
   readonly data: Outgoing[] = []
   /** What closed it. */
   reason: number | undefined
+  /** Privacy (Vol 6 Part B 6): the peer's RPA when it was resolved (`remote` is then its identity, type 2/3). */
+  peerRpa: string | undefined
+  /** Our RPA on this connection when the controller made it from a local IRK. */
+  localRpa: string | undefined
 
   constructor(
     readonly ll: LinkConnection,

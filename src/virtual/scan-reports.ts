@@ -39,6 +39,20 @@ const DATA_MORE = 0b01 << 5
 
 export type ExtReport = EventParams<typeof LeExtendedAdvertisingReport>['reports'][number]
 
+/** An address in a report: the advertiser (Address_Type 0-3) or the target of directed advertising. */
+export interface ReportAddress {
+  address: string
+  type: number
+}
+
+/**
+ * Direct_Address_Type of an extended report (7.7.65.13): the TargetA type (0 public, 1 random)
+ * when it is our identity address, 0x02 an RPA the controller resolved as ours, 0x03 an RPA it
+ * could not resolve (Scanning_Filter_Policy 0x02/0x03).
+ */
+export const DIRECT_RPA_RESOLVED = 0x02
+export const DIRECT_RPA_UNRESOLVED = 0x03
+
 /** Event_Type of a legacy report of `adv` (or of its scan response). */
 export function legacyEventType(adv: AdvPdu, scanRsp: boolean): number {
   return scanRsp ? LEGACY_SCAN_RSP : LEGACY_EVENT_TYPE[adv.pduType as LegacyAdvType]
@@ -59,21 +73,30 @@ export function extendedEventType(adv: AdvPdu, scanRsp: boolean): number {
   )
 }
 
-/** The reports of one advertising event: one, or a chain when the data needs more than 229 octets. */
-export function extendedReports(adv: AdvPdu, data: Uint8Array, rssi: number, eventType: number): ExtReport[] {
-  const none = '00:00:00:00:00:00'
+/**
+ * The reports of one advertising event from `who`: one, or a chain when the data needs more than
+ * 229 octets. `direct`: the TargetA of directed advertising, with its Direct_Address_Type.
+ */
+export function extendedReports(
+  adv: AdvPdu,
+  data: Uint8Array,
+  rssi: number,
+  eventType: number,
+  who: ReportAddress,
+  direct: ReportAddress | undefined,
+): ExtReport[] {
   const base: ExtReport = {
     eventType,
-    addressType: adv.advAType,
-    address: adv.advA,
+    addressType: who.type,
+    address: who.address,
     primaryPhy: adv.primaryPhy ?? 1,
     secondaryPhy: adv.props.legacy ? 0 : (adv.secondaryPhy ?? 1),
     advertisingSid: adv.props.legacy || adv.sid === undefined ? 0xff : adv.sid,
     txPower: adv.txPower ?? 0x7f,
     rssi,
     periodicAdvertisingInterval: 0,
-    directAddressType: adv.props.directed ? (adv.targetAType ?? 0) : 0,
-    directAddress: adv.props.directed ? (adv.targetA ?? none) : none,
+    directAddressType: direct?.type ?? 0,
+    directAddress: direct?.address ?? '00:00:00:00:00:00',
     data: new Uint8Array(0),
   }
   const out: ExtReport[] = []

@@ -4,13 +4,33 @@
  * AUX_SCAN_REQ to scannable advertisers and reports their scan responses; the controller's
  * duplicate filter remembers (address, event type) - for extended PDUs also the ADI - and forgets
  * when scanning is enabled again (or, with Filter_Duplicates 0x02, at every scan period).
+ * Privacy (6.3): advertisers' RPAs are resolved through the resolving list and reported with their
+ * identity (address types 0x02/0x03); ScanA is our RPA toward a peer whose entry has a local IRK
+ * (Own_Address_Type 0x02/0x03); directed PDUs count only when TargetA is ours (privacy.ts), or,
+ * with Scanning_Filter_Policy 0x02/0x03 (4.3.3), when it is an RPA we could not resolve (then
+ * LE Directed Advertising Report, 7.7.65.11, for a legacy scanner).
  * Reports (Vol 4 Part E 7.7.65.2 legacy, 7.7.65.13 extended) are built by scan-reports.ts; the
  * commands that drive this are in scanning.ts.
  */
-import { LeAdvertisingReport, LeExtendedAdvertisingReport, LeScanTimeout } from '../../hci/events.ts'
+import {
+  LeAdvertisingReport,
+  LeDirectedAdvertisingReport,
+  LeExtendedAdvertisingReport,
+  LeScanTimeout,
+} from '../../hci/events.ts'
 import type { AdvPdu, ScanRspPdu } from './air.ts'
 import type { ControllerCore } from './core.ts'
-import { extendedEventType, extendedReports, legacyEventType } from './scan-reports.ts'
+import { identityOf, targetsUs } from './privacy.ts'
+import type { Heard } from './resolving-list.ts'
+import { isRpa } from './rpa.ts'
+import {
+  DIRECT_RPA_RESOLVED,
+  DIRECT_RPA_UNRESOLVED,
+  type ReportAddress,
+  extendedEventType,
+  extendedReports,
+  legacyEventType,
+} from './scan-reports.ts'
 
 /** Entries the duplicate filter remembers (the oldest are forgotten first, as in a real controller). */
 export const DUPLICATE_FILTER_SIZE = 1024
@@ -107,28 +127,45 @@ export class Scanner {
     const scan = this.enabled
     if (!scan || !this.listening()) return
     if (scan.mode === 'legacy' && !pdu.props.legacy) return // a legacy scanner cannot follow AUX pointers
-    const me = this.c.ownAddress(scan.ownAddressType)
-    if (pdu.props.directed) {
-      if (!me || pdu.targetA !== me.address || pdu.targetAType !== me.type) return
-    }
-    if (scan.filterPolicy & 1 && !this.c.inAcceptList(pdu.advAType, pdu.advA)) return
-    this.report(pdu, pdu.data, rssi, false)
-    if (scan.phy.active && me && pdu.props.scannable && !pdu.props.directed) {
-      this.c.link.unicast(this.c, from, {
-        kind: 'scan_req',
-        scanA: me.address,
-        scanAType: me.type,
-        advA: pdu.advA,
-        advAType: pdu.advAType,
-        handle: pdu.handle,
-        legacy: pdu.props.legacy,
-      })
-    }
+    const heard = this.c.resolvingList.resolve(pdu.advA, pdu.advAType)
+    if (!heard) return // network privacy: an identity address where an RPA was due
+    const direct = pdu.props.directed ? this.directTarget(scan, pdu, heard) : undefined
+    if (direct === null) return
+    if (scan.filterPolicy & 1 && !this.c.inAcceptList(listType(heard.type), heard.address)) return
+    this.report(pdu, pdu.data, rssi, false, heard, direct)
+    if (!scan.phy.active || !pdu.props.scannable || pdu.props.directed) return
+    const me = this.c.ownAddress(scan.ownAddressType, identityOf(heard))
+    if (!me) return
+    this.c.link.unicast(this.c, from, {
+      kind: 'scan_req',
+      scanA: me.address,
+      scanAType: me.type,
+      advA: pdu.advA,
+      advAType: pdu.advAType,
+      handle: pdu.handle,
+      legacy: pdu.props.legacy,
+    })
   }
 
   scanResponse(pdu: ScanRspPdu, rssi: number): void {
     if (!this.enabled || this.paused || !this.enabled.phy.active) return
-    this.report(pdu.adv, pdu.data, rssi, true)
+    const heard = this.c.resolvingList.resolve(pdu.advA, pdu.advAType)
+    if (heard) this.report(pdu.adv, pdu.data, rssi, true, heard, undefined)
+  }
+
+  /**
+   * The TargetA of a directed PDU as reported (Direct_Address_Type, 7.7.65.13), or null when the
+   * PDU is not for us: our address, an RPA resolved as ours, or (Scanning_Filter_Policy 0x02/0x03,
+   * Vol 6 Part B 4.3.3) any other RPA.
+   */
+  private directTarget(scan: Scan, pdu: AdvPdu, heard: Heard): ReportAddress | null {
+    const target = { address: pdu.targetA ?? '', type: pdu.targetAType ?? 0 }
+    const rpa = isRpa(target.address, target.type)
+    if (targetsUs(this.c, scan.ownAddressType, target, heard, false)) {
+      return { address: target.address, type: rpa ? DIRECT_RPA_RESOLVED : target.type }
+    }
+    if (scan.filterPolicy & 2 && rpa) return { address: target.address, type: DIRECT_RPA_UNRESOLVED }
+    return null
   }
 
   /** Inside the scan window of the current scan interval? */
@@ -149,20 +186,59 @@ export class Scanner {
     return false
   }
 
-  private report(adv: AdvPdu, data: Uint8Array, rssi: number, scanRsp: boolean): void {
+  private report(
+    adv: AdvPdu,
+    data: Uint8Array,
+    rssi: number,
+    scanRsp: boolean,
+    who: ReportAddress,
+    direct: ReportAddress | undefined,
+  ): void {
     if (this.enabled!.mode === 'legacy') {
-      const eventType = legacyEventType(adv, scanRsp)
-      if (this.duplicate(`${adv.advAType}/${adv.advA}/${eventType}`)) return
-      this.c.event(LeAdvertisingReport, {
-        reports: [{ eventType, addressType: adv.advAType, address: adv.advA, data: data.subarray(0, 31), rssi }],
-      })
+      this.legacyReport(adv, data, rssi, scanRsp, who, direct)
       return
     }
     const eventType = extendedEventType(adv, scanRsp)
     const adi = adv.props.legacy ? '' : `/${adv.sid}/${adv.did}`
-    if (this.duplicate(`${adv.advAType}/${adv.advA}/${eventType}${adi}`)) return
-    for (const report of extendedReports(adv, data, rssi, eventType)) {
+    if (this.duplicate(`${who.type}/${who.address}/${eventType}${adi}`)) return
+    for (const report of extendedReports(adv, data, rssi, eventType, who, direct)) {
       this.c.event(LeExtendedAdvertisingReport, { reports: [report] })
     }
   }
+
+  /** 7.7.65.2, or 7.7.65.11 for directed advertising to an RPA we could not resolve. */
+  private legacyReport(
+    adv: AdvPdu,
+    data: Uint8Array,
+    rssi: number,
+    scanRsp: boolean,
+    who: ReportAddress,
+    direct: ReportAddress | undefined,
+  ): void {
+    const eventType = legacyEventType(adv, scanRsp)
+    if (this.duplicate(`${who.type}/${who.address}/${eventType}`)) return
+    if (direct?.type === DIRECT_RPA_UNRESOLVED) {
+      this.c.event(LeDirectedAdvertisingReport, {
+        reports: [
+          {
+            eventType,
+            addressType: who.type,
+            address: who.address,
+            directAddressType: 1,
+            directAddress: direct.address,
+            rssi,
+          },
+        ],
+      })
+      return
+    }
+    this.c.event(LeAdvertisingReport, {
+      reports: [{ eventType, addressType: who.type, address: who.address, data: data.subarray(0, 31), rssi }],
+    })
+  }
+}
+
+/** The Filter Accept List type of a reported address type (identity types 2/3 are 0/1 there). */
+function listType(type: number): number {
+  return type === 2 || type === 3 ? type - 2 : type
 }
