@@ -94,16 +94,17 @@ export class ResolvingList {
    * must be ignored (4.7, network privacy mode: a peer with an IRK seen with its identity address).
    */
   resolve(address: string, type: number): Heard | undefined {
-    const a = address.toUpperCase()
-    if (isRpa(a, type)) {
-      const entry = this.enabled ? this.entries.find((e) => resolves(e.peerIrk, a)) : undefined
-      if (!entry) return { address: a, type, rpa: undefined, entry: undefined }
-      entry.peerRpa = a
-      return { address: entry.identity.address, type: entry.identity.type + 2, rpa: a, entry }
+    if (this.entries.length === 0) return { address, type, rpa: undefined, entry: undefined }
+    if (isRpa(address, type)) {
+      const entry = this.enabled ? this.entries.find((e) => resolves(e.peerIrk, address)) : undefined
+      if (!entry) return { address, type, rpa: undefined, entry: undefined }
+      const rpa = address.toUpperCase()
+      entry.peerRpa = rpa
+      return { address: entry.identity.address, type: entry.identity.type + 2, rpa, entry }
     }
-    const entry = type <= 1 ? this.find(type, a) : undefined
+    const entry = type <= 1 ? this.find(type, address) : undefined
     if (entry && this.enabled && !entry.deviceMode && !zeroIrk(entry.peerIrk)) return undefined
-    return { address: a, type, rpa: undefined, entry }
+    return { address, type, rpa: undefined, entry }
   }
 
   /** Has this peer an entry with a local IRK (so that we use RPAs toward it)? */
