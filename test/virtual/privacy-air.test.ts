@@ -382,3 +382,53 @@ t.test(
     t.ok(resolvesWith(IRK_B, complete.params.peerResolvablePrivateAddress))
   },
 )
+
+t.test(
+  'active scanning with own address type 0x02: ScanA is an RPA from the local IRK toward that advertiser',
+  async (t) => {
+    const w = world(13)
+    const a = await node(w, 'a', { address: A })
+    const b = await node(w, 'b', { address: B })
+    const other = await node(w, 'other', { address: 'CC:CC:CC:CC:CC:04' })
+    await entry(a, 0, B, ZERO, IRK_A) // a uses RPAs toward b only
+    const scanAs: Array<{ to: string; scanA: string; scanAType: number }> = []
+    for (const n of [b, other]) n.controller.onAir('scan_req', (_f, p) => scanAs.push({ to: n.name, ...p }))
+    for (const n of [b, other]) {
+      await n.host.send(C.LeSetAdvertisingParameters, {
+        advertisingIntervalMin: 0x20,
+        advertisingIntervalMax: 0x20,
+        advertisingType: 2, // ADV_SCAN_IND
+        ownAddressType: 0,
+        peerAddressType: 0,
+        peerAddress: '00:00:00:00:00:00',
+        advertisingChannelMap: 7,
+        advertisingFilterPolicy: 0,
+      })
+      await n.host.send(C.LeSetAdvertisingEnable, { enable: 1 })
+    }
+    await a.host.send(C.LeSetScanParameters, {
+      scanType: 1,
+      scanInterval: 16,
+      scanWindow: 16,
+      ownAddressType: 2,
+      scanningFilterPolicy: 0,
+    })
+    await a.host.send(C.LeSetScanEnable, { enable: 1, filterDuplicates: 0 })
+    await w.run(100)
+    const toB = scanAs.filter((s) => s.to === 'b')
+    const toOther = scanAs.filter((s) => s.to === 'other')
+    t.ok(toB.length > 2 && toOther.length > 2, 'scan requests to both')
+    t.ok(
+      toB.every((s) => s.scanAType === 1 && resolvesWith(IRK_A, s.scanA)),
+      "toward b: an RPA from a's local IRK",
+    )
+    t.ok(
+      toOther.every((s) => s.scanAType === 0 && s.scanA === A),
+      'toward a device not on the list: the public address (7.8.10, no matching entry)',
+    )
+    t.ok(
+      reports(a).some((r) => r.eventType === 4 && r.address === B),
+      "b's scan response reached a",
+    )
+  },
+)
