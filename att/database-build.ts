@@ -39,22 +39,8 @@ import type {
   ServiceRef,
   SpecialAttribute,
   WriteHandler,
-} from './database.ts'
-
-/** Characteristic properties (Vol 3 Part G 3.3.1.1, Table 3.5). */
-export const Property = {
-  broadcast: 0x01,
-  read: 0x02,
-  writeWithoutResponse: 0x04,
-  write: 0x08,
-  notify: 0x10,
-  indicate: 0x20,
-  authenticatedSignedWrites: 0x40,
-  extendedProperties: 0x80,
-} as const
-
-/** The longest attribute value (Vol 3 Part F 3.2.9). */
-export const MAX_ATTRIBUTE_LENGTH = 512
+} from './database-types.ts'
+import { MAX_ATTRIBUTE_LENGTH, Property } from './database-types.ts'
 
 /** The declaration does not make a valid database. `path` names the declaration at fault. */
 export class DatabaseError extends HcikitError {
