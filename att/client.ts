@@ -294,20 +294,14 @@ export class GattClient {
         service.characteristics.push(rc)
         return { c: rc, wide: c.wide }
       })
-    if (opts.descriptors) await findDescriptors(this.bearer, built, [service], true, opts.signal)
+    if (opts.descriptors) await findDescriptors(this.bearer, built, true, opts.signal)
     return service.characteristics
   }
 
   /** Discover All Characteristic Descriptors (4.7.1) of one characteristic. */
   async discoverDescriptors(characteristic: RemoteCharacteristic, opts: Signal = {}): Promise<RemoteDescriptor[]> {
     characteristic.descriptors.length = 0
-    await findDescriptors(
-      this.bearer,
-      [{ c: characteristic, wide: false }],
-      [characteristic.service],
-      false,
-      opts.signal,
-    )
+    await findDescriptors(this.bearer, [{ c: characteristic, wide: false }], false, opts.signal)
     return characteristic.descriptors
   }
 
