@@ -214,7 +214,7 @@ export class GattClient {
     store?: GattCacheStore | undefined
   }): Promise<RemoteDatabase> {
     const { database } = await this.retryOutOfSync(() =>
-      discoverDatabase(this.bearer, { readHash: o.readHash, ...(o.signal ? { signal: o.signal } : {}) }),
+      discoverDatabase(this.bearer, { readHash: o.readHash, signal: o.signal }),
     )
     if (o.knownHash) database.hash = o.knownHash
     const store = o.store ?? (this.policy !== 'off' && this.peer !== undefined ? this.store : undefined)
@@ -242,7 +242,7 @@ export class GattClient {
     const csf = this.database?.findCharacteristics(GattUuid.ClientSupportedFeatures)[0]
     if (!csf) return
     try {
-      await writeValue(this.bearer, csf.valueHandle, new Uint8Array([0x01]), signal ? { signal } : {})
+      await writeValue(this.bearer, csf.valueHandle, new Uint8Array([0x01]), { signal })
       this.robustCachingEnabled = true
     } catch (e) {
       // A peer that refuses (e.g. Value Not Allowed) simply has no robust caching for us.
@@ -532,7 +532,7 @@ export class GattClient {
     const part = await discoverDatabase(this.bearer, {
       start: lo,
       end: hi,
-      ...(opts.signal ? { signal: opts.signal } : {}),
+      signal: opts.signal,
     })
     const kept = (old?.services ?? []).filter((s) => s.end < lo || s.start > hi)
     const fresh = part.database.services.filter((s) => s.start >= lo && s.start <= hi)
