@@ -14,7 +14,8 @@
  */
 import type { Clock, HciHost } from '../hci/host.ts'
 import type { HciEvent } from '../hci/events.ts'
-import { BoundedQueue } from '../att/bounded-queue.ts'
+import { HciError } from '../hci/errors.ts'
+import { BoundedQueue, resolvePolicy, type QueuePolicy } from '../att/bounded-queue.ts'
 import { GapError } from './events.ts'
 import { Dedup, signature } from './dedup.ts'
 import { compileFilter, type ScanFilter } from './scan-filter.ts'
@@ -27,6 +28,15 @@ import { setScanEnable, startScanning, type ScanPlan } from './scan-setup.ts'
 /** Bytes an advertisement counts for in the queue beyond its data: the object and its parsed AD. */
 export const ADVERTISEMENT_OVERHEAD = 512
 
+/**
+ * The default bound of the advertisements waiting for the consumer: 8 MiB, about 16,000
+ * advertisements, so a consumer that keeps up never loses one to a burst (a UART or pty read
+ * hands over thousands of reports at once). Beyond it the oldest go first ('drop-oldest'):
+ * advertisements repeat, and the newest says the most about a device; the count is in
+ * `Scanner.dropped` and every drop is signalled (`queue.onDropped`).
+ */
+export const SCAN_QUEUE_DEFAULTS = { maxBytes: 8 * 1024 * 1024, overflow: 'drop-oldest' } as const
+
 /** What the session reads from ScanOptions (gap/scanner.ts). */
 export interface SessionOptions extends ScanFilter {
   duplicates?: boolean
@@ -36,6 +46,7 @@ export interface SessionOptions extends ScanFilter {
   timeoutMs?: number
   signal?: AbortSignal
   queueLimit?: number
+  queue?: QueuePolicy
 }
 
 /** The scanner's counters the session adds to. */
@@ -66,14 +77,20 @@ export class ScanSession {
     onDropped: (count: number) => void,
   ) {
     const maxPending = o.maxPending ?? 256
+    const policy = resolvePolicy({ maxItems: o.queueLimit, ...o.queue }, SCAN_QUEUE_DEFAULTS)
     this.queue = new BoundedQueue<Advertisement>({
-      maxItems: o.queueLimit ?? 256,
-      overflow: 'drop-oldest',
-      onDropped,
+      ...policy,
+      onDropped: undefined,
       sizeOf: (a) => ADVERTISEMENT_OVERHEAD + a.data.length + (a.scanResponse?.length ?? 0),
-      overflowError: ({ queued }) =>
-        new GapError('DROPPED', `the scan's queue overflowed with ${queued} advertisements waiting`),
+      overflowError: ({ queued, maxItems, maxBytes }) =>
+        new GapError(
+          'SCAN_OVERFLOW',
+          `the scan's queue overflowed with ${queued} advertisements waiting (bound: ${maxItems} advertisements, ${maxBytes} bytes)`,
+          { hint: "read faster, raise the queue's maxItems/maxBytes, or choose overflow 'drop-oldest'" },
+        ),
     })
+    this.queue.onDropped(onDropped)
+    if (policy.onDropped) this.queue.onDropped(policy.onDropped)
     this.dedup = o.duplicates ? undefined : new Dedup(o.dedupCapacity ?? 4096)
     this.filter = compileFilter(o)
     this.chains = new ChainAssembler({ maxChains: maxPending })
@@ -86,6 +103,7 @@ export class ScanSession {
   async start(): Promise<void> {
     const { host, o } = this
     this.cleanups.push(host.onEvent((e) => this.onEvent(e)))
+    this.cleanups.push(host.onClose((err) => this.finish(err ?? transportClosed())))
     const signal = o.signal
     if (signal) {
       const onAbort = (): void => this.finish(signal.reason)
@@ -151,4 +169,11 @@ export class ScanSession {
     if (truncated) this.stats.truncated++
     this.queue.push(a)
   }
+}
+
+/** The error a scan ends with when the transport closes without one of its own. */
+function transportClosed(): HciError {
+  return new HciError('TRANSPORT_CLOSED', 'transport', 'the transport closed during the scan', {
+    hint: 'the controller went away (unplugged, reset, or its connection closed): open the adapter again',
+  })
 }

@@ -17,8 +17,12 @@
  *   signature of their data (gap/dedup.ts). A device is yielded again when its data changes.
  * - Filters (gap/scan-filter.ts) by name, service UUID, address, manufacturer, RSSI, predicate.
  * Everything the scanner keeps is bounded: held advertisements and chains (`maxPending`), the
- * dedup table (`dedupCapacity`), the queue for a slow consumer (`queueLimit`, oldest dropped and
- * counted in `dropped`). Leaving the loop (break, return, abort, timeout) disables scanning.
+ * dedup table (`dedupCapacity`), the queue for the consumer (`queue`: by default 8 MiB, enough
+ * for any burst a consumer that keeps up sees; beyond it the oldest go, counted in `dropped` and
+ * signalled to `queue.onDropped`; 'drop-newest' and 'error' are the other policies, see
+ * att/bounded-queue.ts). Leaving the loop (break, return, abort, timeout) disables scanning.
+ * The transport closing mid-scan ends the loop by throwing its error (an HciError
+ * 'TRANSPORT_CLOSED' when it closed without one), as does `find`.
  * - A running scan is registered with the host's ScanControl (gap/scan-control.ts): a connection
  *   attempt pauses it (Scan Enable 0) and resumes it (Scan Enable 1) afterwards; the iterator
  *   keeps its dedup, merge and queue state and neither ends nor throws, the consumer sees a gap.
@@ -29,12 +33,15 @@ import { GapError } from './events.ts'
 import type { Dedup } from './dedup.ts'
 import type { ScanFilter } from './scan-filter.ts'
 import type { Advertisement } from './scan-report.ts'
+import type { QueuePolicy } from '../att/bounded-queue.ts'
 import { ScanSession } from './scan-session.ts'
 import { planScan, type ScanParameters } from './scan-setup.ts'
 
 export { ReportType, type Advertisement, type Phy } from './scan-report.ts'
 export type { ScanFilter } from './scan-filter.ts'
 export { supportsCoded, type ScanParameters, type ScanPhy } from './scan-setup.ts'
+export { SCAN_QUEUE_DEFAULTS } from './scan-session.ts'
+export type { OverflowPolicy, QueuePolicy } from '../att/bounded-queue.ts'
 
 export interface ScanOptions extends ScanFilter, ScanParameters {
   /** Yield every advertisement, repeats included (default false: host-side dedup on). */
@@ -48,7 +55,12 @@ export interface ScanOptions extends ScanFilter, ScanParameters {
   /** End the scan after this long (default: never). */
   timeoutMs?: number
   signal?: AbortSignal
-  /** Advertisements waiting for the consumer (default 256). */
+  /**
+   * The queue of advertisements waiting for the consumer: bounds and what happens when full
+   * (default: at most 8 MiB, oldest dropped; see SCAN_QUEUE_DEFAULTS in gap/scan-session.ts).
+   */
+  queue?: QueuePolicy
+  /** Short for `queue.maxItems` (default: no count bound, only the byte bound). */
   queueLimit?: number
 }
 
@@ -70,7 +82,7 @@ export interface ScannerStats {
 }
 
 export class Scanner {
-  /** Advertisements dropped because the consumer was too slow. */
+  /** Advertisements dropped because the consumer was too slow (all scans of this scanner). */
   dropped = 0
   readonly stats: ScannerStats = {
     reports: 0,
