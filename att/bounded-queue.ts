@@ -37,6 +37,8 @@ export interface BoundedQueueOptions<T> extends QueuePolicy {
   overflowError: (info: { maxItems: number; maxBytes: number; queued: number }) => Error
   /** The consumer left the loop (return()). */
   onReturn?: () => void
+  /** The consumer reached the end (after the queued values): `err` is what it was thrown, if anything. */
+  onDrained?: (err: unknown) => void
 }
 
 interface Waiter<T> {
@@ -66,6 +68,7 @@ export class BoundedQueue<T> implements AsyncIterableIterator<T> {
   private readonly waiters: Waiter<T>[] = []
   private readonly listeners = new Set<(count: number, total: number) => void>()
   private ended = false
+  private drained = false
   private error: unknown
   private readonly maxItems: number
   private readonly maxBytes: number
@@ -168,16 +171,26 @@ export class BoundedQueue<T> implements AsyncIterableIterator<T> {
     if (this.ended) return
     this.ended = true
     this.error = err
-    for (const w of this.waiters.splice(0)) {
+    const waiters = this.waiters.splice(0)
+    if (waiters.length > 0) this.reachedEnd()
+    for (const w of waiters) {
       if (err === undefined) w.resolve({ value: undefined, done: true })
       else w.reject(err)
     }
   }
 
+  private reachedEnd(): void {
+    if (this.drained) return
+    this.drained = true
+    this.o.onDrained?.(this.error)
+  }
+
   next(): Promise<IteratorResult<T>> {
     if (this.size > 0) return Promise.resolve({ value: this.shift()!, done: false })
-    if (this.ended)
+    if (this.ended) {
+      this.reachedEnd()
       return this.error === undefined ? Promise.resolve({ value: undefined, done: true }) : Promise.reject(this.error)
+    }
     return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }))
   }
 
