@@ -3,10 +3,13 @@
  * codes from Assigned Numbers 2.3, gap/ad-names.ts), each reading the AD data of one structure
  * into a `ParsedAd`. A decoder throws a DecodeError when the data has the wrong size; gap/ad.ts
  * records it in `errors` and goes on with the next structure. Fields that may appear once keep
- * the first value; lists accumulate.
+ * the first value; lists accumulate as sets, because advertising data and its scan response are
+ * parsed together and a scan response often repeats what the advertisement said: a UUID (service
+ * or solicitation) or a target address appears once, service data once per UUID and payload,
+ * manufacturer data once per company and payload (different payloads are all kept, in order).
  */
 import { DecodeError } from '../hci/errors.ts'
-import type { Reader } from '../hci/wire.ts'
+import { equalBytes, type Reader } from '../hci/wire.ts'
 import { AdType, uriSchemeName } from './ad-names.ts'
 import type { IndoorPositioning, ParsedAd, TransportBlock } from './ad-types.ts'
 import { uuidToString } from './ad-uuid.ts'
@@ -36,9 +39,14 @@ function atLeast(r: Reader, n: number, field: string): void {
   if (r.remaining < n) fail(r, field, `expected at least ${n} bytes, got ${r.remaining}`)
 }
 
+/** `v` added to the list unless it is there already (lists of UUIDs and addresses are sets). */
+function addOnce(into: string[], v: string): void {
+  if (!into.includes(v)) into.push(v)
+}
+
 /** Reads whole `size`-octet UUIDs; a remainder is an error raised after the complete ones are kept. */
 function uuidList(r: Reader, size: number, into: string[], field: string): void {
-  while (r.remaining >= size) into.push(uuidToString(r.bytes(size, field)))
+  while (r.remaining >= size) addOnce(into, uuidToString(r.bytes(size, field)))
   if (r.remaining !== 0)
     fail(r, field, `${r.remaining} byte${r.remaining === 1 ? '' : 's'} left over (not a multiple of ${size})`)
 }
@@ -99,7 +107,9 @@ const serviceData =
   (size: number): Decoder =>
   (ad, r) => {
     atLeast(r, size, 'serviceData.uuid')
-    ad.serviceData.push({ uuid: uuidToString(r.bytes(size, 'serviceData.uuid')), data: r.rest() })
+    const uuid = uuidToString(r.bytes(size, 'serviceData.uuid'))
+    const data = r.rest()
+    if (!ad.serviceData.some((d) => d.uuid === uuid && equalBytes(d.data, data))) ad.serviceData.push({ uuid, data })
   }
 const bytes16 =
   (set: (ad: ParsedAd, v: Uint8Array) => void, field: string): Decoder =>
@@ -174,10 +184,12 @@ export const DECODERS: Readonly<Record<number, Decoder>> = {
   [AdType.ServiceData32]: serviceData(4),
   [AdType.ServiceData128]: serviceData(16),
   [AdType.PublicTargetAddress]: (ad, r) => {
-    ;(ad.publicTargetAddresses ??= []).push(...addressList(r, 'publicTargetAddresses'))
+    const list = (ad.publicTargetAddresses ??= [])
+    for (const a of addressList(r, 'publicTargetAddresses')) addOnce(list, a)
   },
   [AdType.RandomTargetAddress]: (ad, r) => {
-    ;(ad.randomTargetAddresses ??= []).push(...addressList(r, 'randomTargetAddresses'))
+    const list = (ad.randomTargetAddresses ??= [])
+    for (const a of addressList(r, 'randomTargetAddresses')) addOnce(list, a)
   },
   [AdType.Appearance]: (ad, r) => {
     exactly(r, 2, 'appearance')
@@ -261,6 +273,9 @@ export const DECODERS: Readonly<Record<number, Decoder>> = {
   },
   [AdType.ManufacturerSpecificData]: (ad, r) => {
     atLeast(r, 2, 'manufacturerData.companyId')
-    ad.manufacturerData.push({ companyId: r.u16('manufacturerData.companyId'), data: r.rest() })
+    const companyId = r.u16('manufacturerData.companyId')
+    const data = r.rest()
+    const known = ad.manufacturerData.some((m) => m.companyId === companyId && equalBytes(m.data, data))
+    if (!known) ad.manufacturerData.push({ companyId, data })
   },
 }

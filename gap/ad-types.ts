@@ -41,11 +41,11 @@ export interface ParsedAd {
   structures: AdStructure[]
   /** Flags (0x01), the octets read little-endian (at most the first 4). */
   flags?: number
-  /** All service UUID lists (0x02..0x07) merged in order, as lowercase 128-bit strings. */
+  /** All service UUID lists (0x02..0x07) merged in order, each UUID once, as lowercase 128-bit strings. */
   serviceUuids: string[]
   /** True when every service UUID list present is a complete list. */
   serviceUuidsComplete?: boolean
-  /** All service solicitation lists (0x14, 0x1f, 0x15) merged in order. */
+  /** All service solicitation lists (0x14, 0x1f, 0x15) merged in order, each UUID once. */
   solicitationUuids: string[]
   localName?: string
   shortName?: string
@@ -63,10 +63,13 @@ export interface ParsedAd {
   /** Units of 1.25 ms; 0xffff means no specific value. */
   peripheralConnectionIntervalRange?: { min: number; max: number }
   appearance?: number
+  /** Manufacturer Specific Data (0xff), in order; a repeat of the same company and bytes once. */
   manufacturerData: { companyId: number; data: Uint8Array }[]
+  /** Service Data (0x16, 0x20, 0x21), in order; a repeat of the same UUID and bytes once. */
   serviceData: { uuid: string; data: Uint8Array }[]
   /** Units of 0.625 ms, from Advertising Interval (0x1a) or Advertising Interval - long (0x2f). */
   advertisingInterval?: number
+  /** Public / Random Target Address lists (0x17, 0x18) merged, each address once. */
   publicTargetAddresses?: string[]
   randomTargetAddresses?: string[]
   leBluetoothDeviceAddress?: { address: string; random: boolean }

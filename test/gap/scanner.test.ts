@@ -62,6 +62,30 @@ t.test('active scan: commands, scan response merged, a device without one not he
   await done
 })
 
+t.test('a scan response that repeats the UUID list adds no UUID twice (issue 13, item 5)', async (t) => {
+  const s = await ready()
+  const scanner = new Scanner(s.host, s.clock)
+  const it = scanner.scan()
+  const first = it.next()
+  await s.answer(0x200c)
+  await s.answer(0x200b)
+  await s.answer(0x200c)
+  // ADV_IND: flags, Complete List of 16-bit Service UUIDs 180D 180F; SCAN_RSP: the same list
+  // plus 180A, and the name "hr" (CSS v11 Part A 1.1, 1.2).
+  s.injectEvent(report(0, '665544332211', '02010605030d180f18'))
+  s.injectEvent(report(4, '665544332211', '07030d180f180a1803096872'))
+  const a = (await first).value as Advertisement
+  t.equal(a.name, 'hr')
+  t.same(
+    a.ad.serviceUuids.map((u) => u.slice(4, 8)),
+    ['180d', '180f', '180a'],
+    'each UUID once, in the order first seen',
+  )
+  const done = it.return(undefined)
+  await s.answer(0x200c)
+  await done
+})
+
 t.test('passive scan ends at its timeout', async (t) => {
   const s = await ready()
   const scanner = new Scanner(s.host, s.clock)
