@@ -86,6 +86,31 @@ t.test('a scan response that repeats the UUID list adds no UUID twice (issue 13,
   await done
 })
 
+t.test('the memory transport failing mid-scan ends the loop with its error (issue 13, item 6)', async (t) => {
+  const s = await ready()
+  const scanner = new Scanner(s.host, s.clock)
+  const got: Advertisement[] = []
+  const loop = (async () => {
+    for await (const a of scanner.scan({ active: false, timeoutMs: 5000 })) got.push(a)
+  })()
+  await s.answer(0x200c)
+  await s.answer(0x200b)
+  await s.answer(0x200c)
+  s.injectEvent(report(3, 'bbbbbbbbbbbb', '0408616263'))
+  await settle()
+  const lost = new Error('the pty closed')
+  s.controller.fail(lost)
+  const ended = await Promise.race([
+    loop.then(
+      () => 'ended quietly',
+      (e: unknown) => e,
+    ),
+    settle().then(() => 'still running'),
+  ])
+  t.equal(ended, lost, 'thrown at once, not after the 5 s timeout, and not quietly')
+  t.equal(got.length, 1)
+})
+
 t.test('passive scan ends at its timeout', async (t) => {
   const s = await ready()
   const scanner = new Scanner(s.host, s.clock)
