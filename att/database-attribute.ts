@@ -170,7 +170,8 @@ export function staticValue(
   if (bytes.length > maxLength) {
     throw new DatabaseError(
       path,
-      `static value of ${bytes.length} octets is longer than ${maxLength}${maxLength === MAX_ATTRIBUTE_LENGTH ? ' (the longest attribute value)' : ' (its maxLength)'}`,
+      `static value of ${bytes.length} octets is longer than ${maxLength}` +
+        (maxLength === MAX_ATTRIBUTE_LENGTH ? ' (the longest attribute value)' : ' (its maxLength)'),
     )
   }
   return bytes

@@ -227,7 +227,8 @@ export function buildAddedService(d: ServiceDeclaration, existing: readonly Buil
     if (built.ref.handle <= s.ref.endHandle && built.ref.endHandle >= s.ref.handle) {
       throw new DatabaseError(
         'service',
-        `handles ${hex4(built.ref.handle)}..${hex4(built.ref.endHandle)} overlap the service at ${hex4(s.ref.handle)}..${hex4(s.ref.endHandle)}`,
+        `handles ${hex4(built.ref.handle)}..${hex4(built.ref.endHandle)} overlap ` +
+          `the service at ${hex4(s.ref.handle)}..${hex4(s.ref.endHandle)}`,
       )
     }
   }

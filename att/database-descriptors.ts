@@ -180,7 +180,10 @@ function declaredDescriptor(x: DeclaredDescriptor, handle: number, m: Descriptor
   ) {
     throw new DatabaseError(
       path,
-      `the server owns the value of this descriptor${uuid === GattUuid.ClientCharacteristicConfiguration ? " (per connection); use the characteristic's cccd option" : ' (from reliableWrite and writableAuxiliaries)'}`,
+      'the server owns the value of this descriptor' +
+        (uuid === GattUuid.ClientCharacteristicConfiguration
+          ? " (per connection); use the characteristic's cccd option"
+          : ' (from reliableWrite and writableAuxiliaries)'),
     )
   }
   if (uuid === GattUuid.ClientCharacteristicConfiguration) return m.cccd(handle)

@@ -125,7 +125,8 @@ export function valueQueue(
     overflowError: ({ queued, maxItems, maxBytes }) =>
       new GattError(
         'GATT_DROPPED',
-        `values of ${what} arrived faster than they were read: ${queued} were waiting (bound: ${maxItems} values, ${maxBytes} bytes); the subscription ended`,
+        `values of ${what} arrived faster than they were read: ${queued} were waiting ` +
+          `(bound: ${maxItems} values, ${maxBytes} bytes); the subscription ended`,
         { hint: "read faster, raise the queue's maxItems/maxBytes, or choose overflow 'drop-oldest'" },
       ),
   })
