@@ -1,0 +1,78 @@
+/**
+ * The bench's hcikit client (`node dist/bench/gatt/hcikit-central.js PORT N`), in a process of its
+ * own so that its CPU (process.cpuUsage) and RSS are the client's alone: the public API over
+ * `tcp:127.0.0.1:PORT` to the central controller of peripheral.ts. Finds the peripheral,
+ * connects (MTU exchange and discovery), then two phases, each measured on its own:
+ * - writes: N writes without response of 244 octets (Core v5.4 Vol 3 Part F 3.4.5.3), each
+ *   awaited; ends when a read of `status` (ordered after them on the bearer) counts all N;
+ * - notifications: N notifications of 244 octets through `for await (client.notifications())`.
+ * Prints one JSON line (protocol.ts ClientResult).
+ */
+import { open } from '../../src/adapter.ts'
+import { type ClientResult, BENCH_NAME, CONTROL, SERVICE, SINK, SOURCE, STATUS, VALUE_LENGTH } from './protocol.ts'
+import { controlMessage, cpuMs, u32 } from './protocol.ts'
+
+const port = Number(process.argv[2])
+const n = Number(process.argv[3] ?? 10_000)
+
+const adapter = await open({ transport: `tcp:127.0.0.1:${port}`, timeout: 20_000 })
+const ad = await adapter.find({ name: BENCH_NAME }, { timeout: 20_000 })
+const client = await adapter.connect(ad, { timeout: 20_000 })
+const sink = client.characteristic(SERVICE, SINK)
+const status = client.characteristic(SERVICE, STATUS)
+const source = client.characteristic(SERVICE, SOURCE)
+const control = client.characteristic(SERVICE, CONTROL)
+await client.read(status) // zero the counters
+const phases: ClientResult['phases'] = []
+
+{
+  const value = new Uint8Array(VALUE_LENGTH)
+  const cpu = process.cpuUsage()
+  const t0 = performance.now()
+  for (let i = 0; i < n; i++) {
+    value[0] = i & 0xff
+    value[1] = (i >> 8) & 0xff
+    value[2] = (i >> 16) & 0xff
+    value[3] = (i >>> 24) & 0xff
+    await client.write(sink, value, { withoutResponse: true })
+  }
+  const s = await client.read(status)
+  phases.push({
+    phase: 'writes',
+    count: u32(s, 0),
+    lost: n - u32(s, 0),
+    disordered: u32(s, 4),
+    cpuMs: cpuMs(cpu),
+    wallMs: performance.now() - t0,
+  })
+}
+
+{
+  const cpu = process.cpuUsage()
+  const t0 = performance.now()
+  const values = client.notifications(source)
+  const first = values.next()
+  await client.write(control, controlMessage(n))
+  let got = 0
+  let disordered = 0
+  let r = await first
+  let measured = 0
+  let wall = 0
+  while (!r.done) {
+    if (u32(r.value) !== got) disordered++
+    if (++got === n) {
+      measured = cpuMs(cpu)
+      wall = performance.now() - t0
+      break
+    }
+    r = await values.next()
+  }
+  await values.return(undefined)
+  phases.push({ phase: 'notifications', count: got, lost: n - got, disordered, cpuMs: measured, wallMs: wall })
+}
+
+await client.disconnect()
+await adapter.close()
+const result: ClientResult = { stack: 'hcikit', phases, maxRssMb: process.resourceUsage().maxRSS / 1024 }
+process.stdout.write(`${JSON.stringify(result)}\n`)
+process.exit(0)
