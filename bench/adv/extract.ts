@@ -58,7 +58,9 @@ async function main(): Promise<void> {
   }
   const target = fileURLToPath(new URL('../../../bench/fixtures/ad-payloads.json', import.meta.url))
   writeFileSync(target, `${JSON.stringify(out, null, 0).replace(/},{/g, '},\n{')}\n`)
-  console.log(`${target}: ${out.legacy.length} legacy and ${out.extended.length} extended payloads from ${out.derivedFrom.length} traces`)
+  console.log(
+    `${target}: ${out.legacy.length} legacy and ${out.extended.length} extended payloads from ${out.derivedFrom.length} traces`,
+  )
 }
 
 await main()

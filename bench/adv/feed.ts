@@ -62,7 +62,9 @@ function extended(i: number, data: Buffer, rssi: number): number[] {
 /** `count` distinct packets, alternating legacy and extended, over `devices` addresses. */
 export function buildFeed(count: number, devices: number): FeedPacket[] {
   const f = loadFixture()
-  const leg = f.legacy.map((s) => ({ rssi: s.rssi, data: Buffer.from(s.data, 'hex') })).filter((s) => s.data.length <= 31)
+  const leg = f.legacy
+    .map((s) => ({ rssi: s.rssi, data: Buffer.from(s.data, 'hex') }))
+    .filter((s) => s.data.length <= 31)
   const ext = f.extended
     .map((s) => ({ rssi: s.rssi, data: Buffer.from(s.data, 'hex') }))
     .filter((s) => s.data.length <= 229)

@@ -7,7 +7,7 @@
  * HCI, GAP and bindings layers to 'discover' events (scanning with duplicates allowed), counted.
  * Prints one JSON line (AdvResult).
  */
-import { EventEmitter } from 'node:events'
+import type { EventEmitter } from 'node:events'
 import { createRequire } from 'node:module'
 import type { Transport } from '../../hci/transport.ts'
 import { VirtualLink } from '../../src/virtual/link.ts'

@@ -14,7 +14,14 @@ export const VALUE_LENGTH = 244
 /** What a client prints (one JSON line) at the end of a run. */
 export interface ClientResult {
   stack: 'hcikit' | 'noble'
-  phases: Array<{ phase: 'writes' | 'notifications'; count: number; cpuMs: number; wallMs: number; lost: number; disordered: number }>
+  phases: Array<{
+    phase: 'writes' | 'notifications'
+    count: number
+    cpuMs: number
+    wallMs: number
+    lost: number
+    disordered: number
+  }>
   maxRssMb: number
 }
 
