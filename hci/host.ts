@@ -25,7 +25,8 @@
 import { channel } from 'node:diagnostics_channel'
 import { type AclError, DecodeError, HciError } from './errors.ts'
 import { H4Type, statusName } from './constants.ts'
-import type { CommandParams, CommandSpec, Fields, StructValue } from './spec.ts'
+import type { CommandParams, CommandSpec } from './spec.ts'
+import type { CommandResult, SendOptions } from './send-types.ts'
 import { decodeReturnParameters, encodeCommand } from './commands.ts'
 import { decodeEvent, type HciEvent } from './events.ts'
 import type { HciPacket, Transport } from './transport.ts'
@@ -66,15 +67,7 @@ export interface PacketMessage {
 
 const packetChannel = channel(PACKET_CHANNEL)
 
-/** Return parameters of a command: typed, or `{ status }` for commands answered by Command Status. */
-export type CommandResult<C> =
-  C extends CommandSpec<Fields, infer R> ? (string extends keyof R ? { status: number } : StructValue<R>) : never
-
-export interface SendOptions {
-  signal?: AbortSignal
-  /** Default: the host's commandTimeoutMs (5000). */
-  timeoutMs?: number
-}
+export type { CommandResult, SendOptions } from './send-types.ts'
 
 export interface HciHostOptions {
   clock: Clock
@@ -133,6 +126,8 @@ export class HciHost {
   private readonly onError: ((err: DecodeError | AclError) => void) | undefined
 
   private credits = 1
+  /** The controller's last Command Complete / Command Status said Num_HCI_Command_Packets 0. */
+  private grantedNone = false
   private readonly queue: PendingCommand[] = []
   private readonly inFlight: PendingCommand[] = []
 
@@ -316,7 +311,8 @@ export class HciHost {
   }
 
   private timedOut(p: PendingCommand): void {
-    if (p.state === 'queued') {
+    const neverSent = p.state === 'queued'
+    if (neverSent) {
       this.queue.splice(this.queue.indexOf(p), 1)
     } else if (this.removeInFlight(p)) {
       // Presumed lost by the controller: take its credit back so the queue keeps moving.
@@ -324,17 +320,32 @@ export class HciHost {
     }
     if (p.state !== 'done') {
       this.stats.commandTimeouts++
-      this.fail(
-        p,
-        new HciError(
-          'HCI_COMMAND_TIMEOUT',
-          'hci',
-          `${p.spec.name} (${hex4(p.spec.opcode)}) timed out: no Command Complete or Command Status within ${p.timeoutMs} ms`,
-          { hint: 'the controller stopped answering; it may need a reset or a replug' },
-        ),
-      )
+      this.fail(p, this.timeoutError(p, neverSent))
     }
     this.pumpCommands()
+  }
+
+  /**
+   * A command that was never sent timed out because the controller's last Command Complete or
+   * Command Status set Num_HCI_Command_Packets to 0 (4.4) and nothing gave a credit back: say
+   * that, not that a command the controller never saw went unanswered.
+   */
+  private timeoutError(p: PendingCommand, neverSent: boolean): HciError {
+    const what = `${p.spec.name} (${hex4(p.spec.opcode)})`
+    if (neverSent && this.credits === 0 && this.grantedNone) {
+      return new HciError(
+        'HCI_NO_COMMAND_CREDITS',
+        'hci',
+        `${what} was never sent: the controller granted no command credits (Num_HCI_Command_Packets 0) for ${p.timeoutMs} ms`,
+        { hint: 'the controller is busy or wedged and allows no commands; reset it or replug it' },
+      )
+    }
+    return new HciError(
+      'HCI_COMMAND_TIMEOUT',
+      'hci',
+      `${what} timed out: no Command Complete or Command Status within ${p.timeoutMs} ms`,
+      { hint: 'the controller stopped answering; it may need a reset or a replug' },
+    )
   }
 
   private aborted(p: PendingCommand): void {
@@ -372,6 +383,7 @@ export class HciHost {
 
   private commandComplete(credits: number, opcode: number, ret: Uint8Array): void {
     this.credits = credits
+    this.grantedNone = credits === 0
     const p = opcode === 0 ? undefined : this.takeInFlight(opcode)
     if (p && p.state !== 'done') {
       const decoded = decodeReturnParameters(opcode, ret)
@@ -406,6 +418,7 @@ export class HciHost {
 
   private commandStatus(status: number, credits: number, opcode: number): void {
     this.credits = credits
+    this.grantedNone = credits === 0
     if (opcode !== 0) {
       const i = this.inFlight.findIndex((p) => p.spec.opcode === opcode)
       const p = this.inFlight[i]

@@ -14,6 +14,8 @@ import { controlMessage, cpuMs, u32 } from './protocol.ts'
 
 const port = Number(process.argv[2])
 const n = Number(process.argv[3] ?? 10_000)
+/** Which phases to run (for profiling one): 'writes,notifications' by default. */
+const only = (process.argv[4] ?? 'writes,notifications').split(',')
 
 const adapter = await open({ transport: `tcp:127.0.0.1:${port}`, timeout: 20_000 })
 const ad = await adapter.find({ name: BENCH_NAME }, { timeout: 20_000 })
@@ -25,7 +27,7 @@ const control = client.characteristic(SERVICE, CONTROL)
 await client.read(status) // zero the counters
 const phases: ClientResult['phases'] = []
 
-{
+if (only.includes('writes')) {
   const value = new Uint8Array(VALUE_LENGTH)
   const cpu = process.cpuUsage()
   const t0 = performance.now()
@@ -47,7 +49,7 @@ const phases: ClientResult['phases'] = []
   })
 }
 
-{
+if (only.includes('notifications')) {
   const cpu = process.cpuUsage()
   const t0 = performance.now()
   const values = client.notifications(source)
