@@ -19,9 +19,8 @@
  */
 import { HcikitError } from '../../hci/errors.ts'
 import type { Transport } from '../../hci/transport.ts'
-import { VirtualController, type ControllerOptions } from '../virtual/controller.ts'
-import { VirtualLink } from '../virtual/link.ts'
-import { RealtimeScheduler } from '../virtual/scheduler.ts'
+import type { ControllerOptions } from '../virtual/controller.ts'
+import type { VirtualLink } from '../virtual/link.ts'
 import { TcpControllerListener, connectTcp, formatHost } from './tcp.ts'
 import { connectUnix } from './unix.ts'
 
@@ -288,6 +287,12 @@ export async function openTransport(
     case 'unix':
       return connectUnix(s.path, connect)
     case 'virtual': {
+      // The emulator is loaded only when asked for, like the USB and serial code.
+      const [{ VirtualController }, { VirtualLink }, { RealtimeScheduler }] = await Promise.all([
+        import('../virtual/controller.ts'),
+        import('../virtual/link.ts'),
+        import('../virtual/scheduler.ts'),
+      ])
       const link = opts.virtual?.link ?? new VirtualLink({ scheduler: new RealtimeScheduler() })
       return new VirtualController(link, opts.virtual?.controller ?? {}).attach()
     }
