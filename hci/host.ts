@@ -106,15 +106,30 @@ function subscribe<T>(set: Set<T>, cb: T): () => void {
   return () => void set.delete(cb)
 }
 
-/** Call subscribers; one that throws is a bug upstream: surface it without breaking the host. */
-function deliver<A extends unknown[]>(cbs: Set<(...a: A) => void>, ...args: A): void {
+/** A subscriber that throws is a bug upstream: surface it without breaking the host. */
+function rethrowLater(err: unknown): void {
+  queueMicrotask(() => {
+    throw err
+  })
+}
+
+/** Call subscribers (no rest arguments: this runs for every packet). */
+function deliver<A>(cbs: Set<(a: A) => void>, a: A): void {
   for (const cb of cbs) {
     try {
-      cb(...args)
+      cb(a)
     } catch (err) {
-      queueMicrotask(() => {
-        throw err
-      })
+      rethrowLater(err)
+    }
+  }
+}
+
+function deliver2<A, B>(cbs: Set<(a: A, b: B) => void>, a: A, b: B): void {
+  for (const cb of cbs) {
+    try {
+      cb(a, b)
+    } catch (err) {
+      rethrowLater(err)
     }
   }
 }
@@ -585,7 +600,7 @@ export class HciHost {
     }
     this.stats.aclReceived++
     const pdu = this.reassembler.push(a)
-    if (pdu) deliver(this.aclCbs, a.handle, pdu)
+    if (pdu) deliver2(this.aclCbs, a.handle, pdu)
   }
 
   private transportClosed(err: Error | undefined): void {
