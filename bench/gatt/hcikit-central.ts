@@ -9,25 +9,37 @@
  * Prints one JSON line (protocol.ts ClientResult).
  */
 import { open } from '../../src/adapter.ts'
+import type { Client } from '../../src/client.ts'
 import { type ClientResult, BENCH_NAME, CONTROL, SERVICE, SINK, SOURCE, STATUS, VALUE_LENGTH } from './protocol.ts'
 import { controlMessage, cpuMs, u32 } from './protocol.ts'
 
-const port = Number(process.argv[2])
-const n = Number(process.argv[3] ?? 10_000)
-/** Which phases to run (for profiling one): 'writes,notifications' by default. */
-const only = (process.argv[4] ?? 'writes,notifications').split(',')
+/** Connect to the bench peripheral through `tcp:127.0.0.1:PORT` and run the phases in `only`. */
+export async function runHcikitClient(
+  port: number,
+  n: number,
+  only: readonly string[] = ['writes', 'notifications'],
+): Promise<ClientResult> {
+  const adapter = await open({ transport: `tcp:127.0.0.1:${port}`, timeout: 20_000 })
+  try {
+    const ad = await adapter.find({ name: BENCH_NAME }, { timeout: 20_000 })
+    const client = await adapter.connect(ad, { timeout: 20_000 })
+    const phases: ClientResult['phases'] = []
+    if (only.includes('writes')) phases.push(await writes(client, n))
+    if (only.includes('notifications')) phases.push(await notifications(client, n))
+    await client.disconnect()
+    return { stack: 'hcikit', phases, maxRssMb: process.resourceUsage().maxRSS / 1024 }
+  } finally {
+    await adapter.close()
+  }
+}
 
-const adapter = await open({ transport: `tcp:127.0.0.1:${port}`, timeout: 20_000 })
-const ad = await adapter.find({ name: BENCH_NAME }, { timeout: 20_000 })
-const client = await adapter.connect(ad, { timeout: 20_000 })
-const sink = client.characteristic(SERVICE, SINK)
-const status = client.characteristic(SERVICE, STATUS)
-const source = client.characteristic(SERVICE, SOURCE)
-const control = client.characteristic(SERVICE, CONTROL)
-await client.read(status) // zero the counters
-const phases: ClientResult['phases'] = []
+type Phase = ClientResult['phases'][number]
 
-if (only.includes('writes')) {
+/** N writes without response, each awaited; done when a read of status (after them) counts N. */
+async function writes(client: Client, n: number): Promise<Phase> {
+  const sink = client.characteristic(SERVICE, SINK)
+  const status = client.characteristic(SERVICE, STATUS)
+  await client.read(status) // zero the counters
   const value = new Uint8Array(VALUE_LENGTH)
   const cpu = process.cpuUsage()
   const t0 = performance.now()
@@ -39,17 +51,21 @@ if (only.includes('writes')) {
     await client.write(sink, value, { withoutResponse: true })
   }
   const s = await client.read(status)
-  phases.push({
+  const count = u32(s, 0)
+  return {
     phase: 'writes',
-    count: u32(s, 0),
-    lost: n - u32(s, 0),
+    count,
+    lost: n - count,
     disordered: u32(s, 4),
     cpuMs: cpuMs(cpu),
     wallMs: performance.now() - t0,
-  })
+  }
 }
 
-if (only.includes('notifications')) {
+/** N notifications through `for await (client.notifications())`, their order checked. */
+async function notifications(client: Client, n: number): Promise<Phase> {
+  const source = client.characteristic(SERVICE, SOURCE)
+  const control = client.characteristic(SERVICE, CONTROL)
   const cpu = process.cpuUsage()
   const t0 = performance.now()
   const values = client.notifications(source)
@@ -57,9 +73,9 @@ if (only.includes('notifications')) {
   await client.write(control, controlMessage(n))
   let got = 0
   let disordered = 0
-  let r = await first
   let measured = 0
   let wall = 0
+  let r = await first
   while (!r.done) {
     if (u32(r.value) !== got) disordered++
     if (++got === n) {
@@ -70,11 +86,17 @@ if (only.includes('notifications')) {
     r = await values.next()
   }
   await values.return(undefined)
-  phases.push({ phase: 'notifications', count: got, lost: n - got, disordered, cpuMs: measured, wallMs: wall })
+  return { phase: 'notifications', count: got, lost: n - got, disordered, cpuMs: measured, wallMs: wall }
 }
 
-await client.disconnect()
-await adapter.close()
-const result: ClientResult = { stack: 'hcikit', phases, maxRssMb: process.resourceUsage().maxRSS / 1024 }
-process.stdout.write(`${JSON.stringify(result)}\n`)
-process.exit(0)
+async function main(): Promise<void> {
+  const port = Number(process.argv[2])
+  const n = Number(process.argv[3] ?? 10_000)
+  /** Which phases to run (for profiling one): 'writes,notifications' by default. */
+  const only = (process.argv[4] ?? 'writes,notifications').split(',')
+  const result = await runHcikitClient(port, n, only)
+  process.stdout.write(`${JSON.stringify(result)}\n`)
+  process.exit(0)
+}
+
+if (process.argv[1]?.endsWith('hcikit-central.js') || process.argv[1]?.endsWith('hcikit-central.ts')) await main()

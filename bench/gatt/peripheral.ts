@@ -13,7 +13,8 @@
  *     source  (notify): 244-octet values, u32 sequence number first
  *     control (write): `01 N(u32)` sends N notifications on source, each awaited (back-pressure)
  *
- * Prints `READY PORT` on stdout once served; exits on SIGTERM or when stdin closes.
+ * As a program, prints `READY PORT` on stdout once served; exits on SIGTERM or when stdin closes.
+ * `startBenchPeripheral` runs the same in the caller's process (test/bench/gatt.test.ts).
  */
 import { VirtualLink } from '../../src/virtual/link.ts'
 import { RealtimeScheduler } from '../../src/virtual/scheduler.ts'
@@ -25,9 +26,14 @@ import { BENCH_NAME, CONTROL, SERVICE, SINK, SOURCE, STATUS, VALUE_LENGTH } from
 
 const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
-async function main(): Promise<void> {
-  const aclLength = Number(process.argv[2] ?? 251)
-  const ptyPath = process.argv[3]
+export interface BenchPeripheral {
+  /** The TCP port of the central's controller on 127.0.0.1. */
+  port: number
+  close(): Promise<void>
+}
+
+/** Start the link, the central's controller (served on TCP, and on `ptyPath` if given) and our GATT server. */
+export async function startBenchPeripheral(aclLength: number, ptyPath?: string): Promise<BenchPeripheral> {
   const link = new VirtualLink({ seed: 7, scheduler: new RealtimeScheduler({ seed: 7 }) })
   const central = new VirtualController(link, { name: 'central', aclDataLength: aclLength, timing: 'fast' })
   const tcp = await TcpServe.listen({ host: '127.0.0.1', port: 0 }, central)
@@ -102,9 +108,19 @@ async function main(): Promise<void> {
     }
   }
   await adapter.advertise({ name: BENCH_NAME, services: [SERVICE], interval: 20 })
-  process.stdout.write(`READY ${tcp.spec.port}\n`)
+  return {
+    port: tcp.spec.port,
+    async close() {
+      await Promise.allSettled([tcp.close(), pty?.close(), adapter.close()])
+    },
+  }
+}
+
+async function main(): Promise<void> {
+  const p = await startBenchPeripheral(Number(process.argv[2] ?? 251), process.argv[3])
+  process.stdout.write(`READY ${p.port}\n`)
   const stop = async (): Promise<void> => {
-    await Promise.allSettled([tcp.close(), pty?.close(), adapter.close()])
+    await p.close()
     process.exit(0)
   }
   process.on('SIGTERM', () => void stop())
@@ -112,4 +128,4 @@ async function main(): Promise<void> {
   process.stdin.resume()
 }
 
-await main()
+if (process.argv[1]?.endsWith('peripheral.js') || process.argv[1]?.endsWith('peripheral.ts')) await main()
