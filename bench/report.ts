@@ -172,7 +172,7 @@ export function renderReport(r: BenchResults): { table: string; markdown: string
   const extra: string[] = []
   if (r.startup) {
     extra.push(
-      `- bare Node RSS ${fmt(r.startup.bareRssMb, 'MB')}; \`import('hcikit')\` takes ${fmt(r.startup.importMs, 'ms')}.`,
+      `- a bare Node process (an empty ES module) takes ${fmt(r.startup.bareNodeMs, 'ms')} here, so \`hcikit --version\` adds ${fmt(r.startup.versionMs - r.startup.bareNodeMs, 'ms')}; bare Node RSS ${fmt(r.startup.bareRssMb, 'MB')}; \`import('hcikit')\` takes ${fmt(r.startup.importMs, 'ms')}.`,
     )
   }
   if (r.memory) {

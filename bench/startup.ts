@@ -1,6 +1,6 @@
 /**
  * Start-up costs: `hcikit --version` (node dist/src/cli/main.js --version, wall time of the whole
- * process), the RSS that `import('hcikit')` adds to a bare Node process, and `open()` on the
+ * process, beside a bare Node process for scale), the RSS that `import('hcikit')` adds to a bare Node process, and `open()` on the
  * virtual controller to ready (Reset and the bring-up of hci/bring-up.ts). Each in fresh
  * processes; medians. `node dist/bench/startup.js --child import|open` is one measurement.
  */
@@ -10,6 +10,8 @@ import { median, runJson } from './child.ts'
 
 export interface StartupMeasurement {
   versionMs: number
+  /** The same for a bare Node process running an empty ES module (the floor on this machine now). */
+  bareNodeMs: number
   bareRssMb: number
   importRssMb: number
   importMs: number
@@ -38,6 +40,7 @@ async function child(what: string): Promise<void> {
 
 export async function measureStartup(runs: number): Promise<StartupMeasurement> {
   const version: number[] = []
+  const bareNode: number[] = []
   const bare: number[] = []
   const added: number[] = []
   const importMs: number[] = []
@@ -47,6 +50,9 @@ export async function measureStartup(runs: number): Promise<StartupMeasurement> 
     const r = spawnSync(process.execPath, [MAIN, '--version'], { encoding: 'utf8' })
     version.push(performance.now() - t0)
     if (r.status !== 0) throw new Error(`hcikit --version: exit ${r.status}: ${r.stderr}`)
+    const t1 = performance.now()
+    spawnSync(process.execPath, ['--input-type=module', '-e', ''], { encoding: 'utf8' })
+    bareNode.push(performance.now() - t1)
     const m = await runJson<{ bare: number; added: number; ms: number }>('startup', ['--child', 'import'])
     bare.push(m.bare / 2 ** 20)
     added.push(m.added / 2 ** 20)
@@ -55,6 +61,7 @@ export async function measureStartup(runs: number): Promise<StartupMeasurement> 
   }
   return {
     versionMs: median(version),
+    bareNodeMs: median(bareNode),
     bareRssMb: median(bare),
     importRssMb: median(added),
     importMs: median(importMs),
