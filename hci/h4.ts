@@ -155,7 +155,11 @@ export class H4Splitter {
    * Callbacks must not throw: the splitter's state is updated before each call, but the rest of
    * the chunk is not processed if one does.
    */
-  push(chunk: Uint8Array): void {
+  push(bytes: Uint8Array): void {
+    // Node's Buffer is a Uint8Array whose subarray() is several times slower; every packet and
+    // field view below is a subarray, so take a plain view of the chunk once.
+    const chunk =
+      bytes.constructor === Uint8Array ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length)
     const base = this.streamOffset
     this.streamOffset += chunk.length
     const n = chunk.length

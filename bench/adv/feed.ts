@@ -5,7 +5,8 @@
  * bench/fixtures/ad-payloads.json (extract.ts), each from one of `devices` random static
  * addresses. Legacy ADV_NONCONN_IND and extended non-connectable, non-scannable, complete
  * reports, so that no stack waits for a scan response. The packets are built once, as H4 bytes;
- * `h4` is what noble's socket emits (type byte first), `hci` the same bytes without it.
+ * `h4` is what noble's socket emits (type byte first), `hci` the same bytes without it, as our
+ * H4 splitter delivers them.
  */
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
@@ -76,7 +77,8 @@ export function buildFeed(count: number, devices: number): FeedPacket[] {
         ? legacy(dev, leg[(i >> 1) % leg.length]!.data, leg[(i >> 1) % leg.length]!.rssi)
         : extended(dev, ext[(i >> 1) % ext.length]!.data, ext[(i >> 1) % ext.length]!.rssi)
     const h4 = Buffer.from(bytes)
-    out.push({ h4, hci: h4.subarray(1) })
+    // What an H4 transport hands the host: a plain Uint8Array view (hci/h4.ts H4Splitter).
+    out.push({ h4, hci: new Uint8Array(h4.buffer, h4.byteOffset + 1, h4.length - 1) })
   }
   return out
 }
