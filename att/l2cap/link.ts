@@ -34,6 +34,22 @@ export interface AclLink {
   readonly security: LinkSecurity
 }
 
+/**
+ * One fixed channel of a link (ATT 0x0004, LE signalling 0x0005, SMP 0x0006; Vol 3 Part A 2.1),
+ * as the mux (mux.ts) gives it to the protocol above. Declared here, beside AclLink, so that the
+ * signalling channel can take one without importing the mux that creates it.
+ */
+export interface FixedChannel {
+  readonly cid: number
+  readonly link: AclLink
+  /** Send one payload (the SDU of a fixed channel: ATT PDU, SMP PDU...). Resolves as AclLink.send. */
+  send(payload: Uint8Array): Promise<void>
+  /** Every payload received on this CID, in order. Several subscribers each get every payload. */
+  onData(cb: (payload: Uint8Array) => void): void
+  /** The link went away (the reason is an L2capError 'LINK_CLOSED'). */
+  onClose(cb: (reason: Error) => void): void
+}
+
 /** Errors of the L2CAP layer. `status`/`statusName` carry the spec's result or reason code where there is one. */
 export class L2capError extends HcikitError {
   override name = 'L2capError'
