@@ -13,7 +13,8 @@
  * Framing. Host-to-controller bytes go through an `H4Splitter` that accepts what a host sends
  * (command, ACL, SCO, ISO; not events) and, on an unknown type byte, reports a framing error
  * and resynchronises on the next plausible packet, as a UART controller does.
- * Controller-to-host packets are written in batches, one write per tick (hci/h4-writer.ts). The stream is not back-pressured
+ * Controller-to-host packets are written in batches, one write per turn of the event loop
+ * (hci/h4-writer.ts). The stream is not back-pressured
  * towards the controller: what the controller emits is bounded by its own flow control.
  *
  * Observation. `packet(direction, packet)` sees every packet of every session with the
@@ -128,8 +129,9 @@ export function startSession(stream: Duplex, controller: ServedController, obser
     onError: (e: FramingError) => observer.event?.({ kind: 'framing-error', message: e.message }),
   })
 
-  // What the controller emits in one tick leaves in one write (hci/h4-writer.ts).
-  const out = new H4BatchWriter({ write: (b) => stream.destroyed || stream.write(b), schedule: process.nextTick })
+  // What the controller emits in one turn of the event loop (several timers may fire in it)
+  // leaves in one write (hci/h4-writer.ts), as a UART or USB controller hands over what it has.
+  const out = new H4BatchWriter({ write: (b) => stream.destroyed || stream.write(b), schedule: setImmediate })
   transport.onPacket((p) => {
     if (!open) return
     observer.packet?.('rx', p)
