@@ -65,7 +65,7 @@ async function main(): Promise<void> {
     const end = doc.indexOf('<!-- bench:end -->')
     if (begin < 0 || end < begin) throw new Error(`${path}: no <!-- bench:begin --> ... <!-- bench:end --> markers`)
     writeFileSync(path, `${doc.slice(0, begin + 20)}\n${markdown}\n${doc.slice(end)}`)
-    step(`wrote ${path}`)
+    step(`wrote ${path} (run \`npx biome check --write docs/PERFORMANCE.md\` to align its table before committing)`)
   }
   step(
     `done in ${results.seconds.toFixed(0)} s; ${failures.length ? `targets missed: ${failures.join('; ')}` : 'every target met'}`,
