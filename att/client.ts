@@ -446,8 +446,11 @@ export class GattClient {
   // Notifications and indications
 
   private onValueFromPeer(handle: number, value: Uint8Array, indication: boolean): void {
-    const sc = this.database?.findCharacteristics(GattUuid.ServiceChanged)[0]
-    if (sc && handle === sc.valueHandle && indication) this.onServiceChanged(value)
+    // Service Changed is indicated (Vol 3 Part G 7.1): look it up for indications only, not per notification.
+    if (indication) {
+      const sc = this.database?.findCharacteristics(GattUuid.ServiceChanged)[0]
+      if (sc && handle === sc.valueHandle) this.onServiceChanged(value)
+    }
     this.router.deliver(handle, value)
   }
 

@@ -26,7 +26,7 @@ import {
   SetEventMaskPage2,
 } from './commands.ts'
 import type { AclBufferSize } from './acl-flow.ts'
-import type { CommandResult, SendOptions } from './host.ts'
+import type { CommandResult, SendOptions } from './send-types.ts'
 
 export interface InitOptions {
   signal?: AbortSignal

@@ -30,7 +30,7 @@ import { AttributeDatabase, type DatabaseDeclaration } from '../att/database.ts'
 import { GattServer } from '../att/server.ts'
 import { MemoryCacheStore, type CachePolicy, type GattCacheStore } from '../att/cache.ts'
 import { VirtualLink } from './virtual/link.ts'
-import { VirtualController } from './virtual/controller.ts'
+import type { VirtualController } from './virtual/controller.ts'
 import { VirtualScheduler, clockFrom } from './virtual/scheduler.ts'
 import { openTransport, parseTransportSpec, type TransportSpec } from './transports/index.ts'
 import { startFromEnv, type Subscription } from './log.ts'
@@ -136,6 +136,8 @@ export async function open(o: OpenOptions = {}): Promise<Adapter> {
   if (spec.kind === 'virtual') {
     const link = o.link ?? createVirtualLink()
     if (!o.link) ownedScheduler = link.scheduler as VirtualScheduler
+    // Loaded on demand: a hardware transport never needs the emulator (docs/PERFORMANCE.md).
+    const { VirtualController } = await import('./virtual/controller.ts')
     controller = new VirtualController(link, {
       timing: 'fast',
       ...(o.address ? { address: o.address } : {}),

@@ -88,7 +88,22 @@ export function deadline(
 }
 
 /** Run `fn` under a deadline; see `deadline`. */
-export async function withDeadline<T>(
+export function withDeadline<T>(
+  clock: Clock,
+  o: CallOptions,
+  what: string,
+  fn: (signal: AbortSignal | undefined) => Promise<T>,
+): Promise<T> {
+  if (o.timeout !== undefined || o.signal) return underDeadline(clock, o, what, fn)
+  // Neither: nothing to arm (this runs for every write without response; docs/PERFORMANCE.md).
+  try {
+    return fn(undefined)
+  } catch (e) {
+    return Promise.reject(e)
+  }
+}
+
+async function underDeadline<T>(
   clock: Clock,
   o: CallOptions,
   what: string,

@@ -7,18 +7,8 @@ import { realpathSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { HcikitError } from '../../hci/errors.ts'
-import { startLogging, startSnoop, startFromEnv, type Subscription } from '../log.ts'
+import type { Subscription } from '../log.ts'
 import { parseTransportSpec } from '../transports/index.ts'
-import { decodeCommand } from './decode.ts'
-import { demoCommand } from './demo.ts'
-import { doctorCommand } from './doctor.ts'
-import { gattCommand } from './gatt.ts'
-import { infoCommand } from './info.ts'
-import { linkCommand } from './link.ts'
-import { notifyCommand } from './notify.ts'
-import { readCommand } from './read.ts'
-import { scanCommand } from './scan.ts'
-import { writeCommand } from './write.ts'
 import { UsageError } from './usage.ts'
 import type { CliContext } from './connect-common.ts'
 
@@ -48,17 +38,18 @@ Global options:
   --log          print decoded traffic and the stack's decisions to stderr (also HCIKIT_LOG=1)`
 
 type Command = (argv: string[], ctx: CliContext) => Promise<number>
-const COMMANDS: Record<string, Command> = {
-  decode: decodeCommand,
-  demo: demoCommand,
-  doctor: doctorCommand,
-  gatt: gattCommand,
-  info: infoCommand,
-  link: linkCommand,
-  notify: notifyCommand,
-  read: readCommand,
-  scan: scanCommand,
-  write: writeCommand,
+/** Each command is loaded when it runs: `hcikit --version` and `help` load none (docs/PERFORMANCE.md). */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  decode: async () => (await import('./decode.ts')).decodeCommand,
+  demo: async () => (await import('./demo.ts')).demoCommand,
+  doctor: async () => (await import('./doctor.ts')).doctorCommand,
+  gatt: async () => (await import('./gatt.ts')).gattCommand,
+  info: async () => (await import('./info.ts')).infoCommand,
+  link: async () => (await import('./link.ts')).linkCommand,
+  notify: async () => (await import('./notify.ts')).notifyCommand,
+  read: async () => (await import('./read.ts')).readCommand,
+  scan: async () => (await import('./scan.ts')).scanCommand,
+  write: async () => (await import('./write.ts')).writeCommand,
 }
 
 /** Where a run writes and what it reads (tests pass their own streams and environment). */
@@ -103,11 +94,12 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
       return 0
     }
     if (name === undefined) throw new UsageError('no command given', HELP)
-    const cmd = COMMANDS[name]
-    if (!cmd) throw new UsageError(`unknown command '${name}'`, HELP)
+    const load = COMMANDS[name]
+    if (!load) throw new UsageError(`unknown command '${name}'`, HELP)
     // The transport is checked before anything starts: a wrong spec is a usage error.
     const transport = values.transport ?? env['HCIKIT_TRANSPORT'] ?? 'virtual'
     parseTransportSpec(transport)
+    const [cmd, { startLogging, startSnoop, startFromEnv }] = await Promise.all([load(), import('../log.ts')])
     if (log) subs.push(startLogging(stderr as import('node:stream').Writable))
     else subs.push(...startFromEnv(env))
     if (typeof values.snoop === 'string') subs.push(startSnoop(values.snoop))
