@@ -17,7 +17,9 @@
  * Failures: a phase throws SmpError.local(reason) and the session sends Pairing Failed with that
  * reason, then reports 'failed'; a Pairing Failed from the peer ends the pairing without an answer.
  * A PDU that does not decode is answered with Invalid Parameters, an unknown code with Command
- * Not Supported, a known one at the wrong moment with Unspecified Reason (3.3, 3.5.5).
+ * Not Supported, a known one at the wrong moment of a pairing with Unspecified Reason (3.3,
+ * 3.5.5). Outside a pairing, a known PDU that means nothing now (the tail of a pairing that just
+ * failed) is dropped without an answer.
  *
  * The SMP timeout (3.4): every PDU we queue restarts a 30 s timer; when it expires the pairing has
  * failed, nothing more is sent and no pairing may start again on this link (a Security Request
@@ -333,8 +335,10 @@ export class PairingSession {
           ? e
           : SmpError.local(SmpReason.UnspecifiedReason, `internal error: ${e instanceof Error ? e.message : String(e)}`)
       if (err.code === 'SMP_PAIRING_FAILED' && !this.busy) {
-        // Nothing under way: tell the peer, start nothing.
-        if (err.status !== undefined) this.sendFailed(err.status)
+        // Nothing under way: a malformed or unknown PDU is answered (3.3), anything else (the
+        // rest of a pairing that already ended, say) is dropped; nothing starts.
+        const answer = err.status === SmpReason.InvalidParameters || err.status === SmpReason.CommandNotSupported
+        if (answer && this.state !== 'dead') this.sendFailed(err.status!)
         return
       }
       this.fail(err, err.local === true)

@@ -17,8 +17,11 @@ import { FakeClock } from '../../helpers/hci-script.ts'
 export type Side = 'central' | 'peripheral'
 
 export interface User {
-  /** On 'enterPasskey': type what the other side shows ('echo', default), a given number, or refuse. */
-  passkey?: 'echo' | number | 'refuse'
+  /**
+   * On 'enterPasskey': type what the other side shows ('echo', default), the shown number with
+   * its lowest bit flipped ('wrong'), a given number, or refuse.
+   */
+  passkey?: 'echo' | 'wrong' | number | 'refuse'
   /** On 'confirmNumber': say yes when both numbers agree ('compare', default), or always this. */
   confirm?: 'compare' | boolean
   /** Responder with askAccept: the answer. */
@@ -47,6 +50,8 @@ export class PairingHarness {
   readonly actions: Record<Side, SmpAction[]> = { central: [], peripheral: [] }
   /** Alter (return new bytes), drop (return null) or pass (undefined) a PDU in flight. */
   tamper: ((w: Wire) => Uint8Array | null | undefined) | undefined
+  /** Make the simulated controller fail to encrypt (as a key missing at the peer would). */
+  failEncryption = false
   private readonly queue: { to: Side; action: SmpAction }[] = []
   private readonly users: Record<Side, User>
   private readonly shown: Partial<Record<Side, number>> = {}
@@ -174,7 +179,8 @@ export class PairingHarness {
         this.encryptionKey = a.key
         return
       case 'startEncryption': {
-        const ok = this.encryptionKey !== undefined && Buffer.compare(this.encryptionKey, a.key) === 0
+        const ok =
+          !this.failEncryption && this.encryptionKey !== undefined && Buffer.compare(this.encryptionKey, a.key) === 0
         this.sessions.central.encryptionChanged(ok)
         this.sessions.peripheral.encryptionChanged(ok)
         return
@@ -187,6 +193,10 @@ export class PairingHarness {
   /** One user answer that can be given now; false when none. */
   private answerUsers(): boolean {
     for (const side of this.waitingPasskey) {
+      if (!this.sessions[side].busy) {
+        this.waitingPasskey.delete(side)
+        continue
+      }
       const u = this.users[side].passkey ?? 'echo'
       if (u === 'refuse') {
         this.waitingPasskey.delete(side)
@@ -194,10 +204,8 @@ export class PairingHarness {
         return true
       }
       // Both sides typing (KeyboardOnly on both): they agree on 123456 unless told otherwise.
-      const value =
-        typeof u === 'number'
-          ? u
-          : (this.shown[other(side)] ?? (this.askedPasskey.has(other(side)) ? 123456 : undefined))
+      const shown = this.shown[other(side)] ?? (this.askedPasskey.has(other(side)) ? 123456 : undefined)
+      const value = typeof u === 'number' ? u : u === 'wrong' && shown !== undefined ? shown ^ 1 : shown
       if (value === undefined) continue
       this.waitingPasskey.delete(side)
       this.sessions[side].passkey(value)
@@ -205,7 +213,7 @@ export class PairingHarness {
     }
     for (const side of ['central', 'peripheral'] as const) {
       const mine = this.numbers[side]
-      if (mine === undefined || this.answered.has(side)) continue
+      if (mine === undefined || this.answered.has(side) || !this.sessions[side].busy) continue
       const u = this.users[side].confirm ?? 'compare'
       const theirs = this.numbers[other(side)]
       if (u === 'compare' && theirs === undefined) continue
