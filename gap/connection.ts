@@ -224,6 +224,37 @@ export class Connection implements AclLink {
         break
       case 'EncryptionChange':
       case 'EncryptionChangeV2':
+      case 'EncryptionKeyRefreshComplete':
+        // With SMP running on this link (gap/link-security.ts), it decides what the change means.
+        if (this.securityEvents) this.securityEvents(e)
+        else this.defaultSecurityEvent(e)
+        break
+      default:
+        break
+    }
+  }
+
+  /**
+   * Where the encryption events of this link go (Encryption Change, Key Refresh Complete) when
+   * the security layer (gap/link-security.ts) runs on it; it then keeps `security` current
+   * through `updateSecurity`. Without it, the link tracks encryption alone.
+   */
+  securityEvents:
+    | ((e: EventOf<'EncryptionChange' | 'EncryptionChangeV2' | 'EncryptionKeyRefreshComplete'>) => void)
+    | undefined
+
+  /** Change the link's security (gap/link-security.ts) and emit 'security'. */
+  updateSecurity(patch: Partial<LinkSecurity>): void {
+    Object.assign(this.security, patch)
+    this.emit('security', this.security)
+  }
+
+  private defaultSecurityEvent(
+    e: EventOf<'EncryptionChange' | 'EncryptionChangeV2' | 'EncryptionKeyRefreshComplete'>,
+  ): void {
+    switch (e.key) {
+      case 'EncryptionChange':
+      case 'EncryptionChangeV2':
         if (e.params.status === 0) {
           this.security.encrypted = e.params.encryptionEnabled !== 0
           if (!this.security.encrypted) this.security.keySize = 0
@@ -244,8 +275,6 @@ export class Connection implements AclLink {
         break
       case 'EncryptionKeyRefreshComplete':
         if (e.params.status === 0) this.emit('security', this.security)
-        break
-      default:
         break
     }
   }

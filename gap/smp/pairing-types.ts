@@ -100,6 +100,13 @@ export interface PairingResult {
   bond?: Bond
 }
 
+/** What the key a pairing hands over is worth (the link's security once encrypted with it). */
+export interface KeyProperties {
+  keySize: number
+  authenticated: boolean
+  secureConnections: boolean
+}
+
 export type SmpAction =
   /** Send this SMP PDU on the link's SMP channel. */
   | { type: 'send'; pdu: Uint8Array }
@@ -114,9 +121,9 @@ export type SmpAction =
   /** Show this number (six digits) and ask whether the peer shows the same; answer with `confirm(ok)`. */
   | { type: 'confirmNumber'; value: number }
   /** Initiator: start encryption with this key (LE Enable Encryption, EDIV 0, Rand 0), then call `encryptionChanged`. */
-  | { type: 'startEncryption'; key: Uint8Array }
+  | ({ type: 'startEncryption'; key: Uint8Array } & KeyProperties)
   /** Responder: answer the coming LE Long Term Key Request (EDIV 0, Rand 0) with this key. */
-  | { type: 'encryptionKey'; key: Uint8Array }
+  | ({ type: 'encryptionKey'; key: Uint8Array } & KeyProperties)
   /** The peer sent a Keypress Notification (3.5.8). */
   | { type: 'keypress'; notification: number }
   | { type: 'complete'; result: PairingResult }

@@ -45,7 +45,7 @@ import {
 import { DecodeError } from '../../hci/errors.ts'
 import { generateKeyPair, type P256KeyPair } from './p256.ts'
 import { negotiate, requestFeatures, responseFeatures, type Negotiated } from './features.ts'
-import type { PairingFeatures } from './method.ts'
+import { isAuthenticated, type PairingFeatures } from './method.ts'
 import type { PairingContext, Phase } from './context.ts'
 import { LegacyPhase } from './legacy.ts'
 import { ScPhase } from './secure-connections.ts'
@@ -74,18 +74,22 @@ export class PairingSession {
   private readonly random: (n: number) => Uint8Array
   private readonly timeoutMs: number
 
+  private config: PairingConfig
+
   constructor(
-    private readonly config: PairingConfig,
+    config: PairingConfig,
     private readonly link: PairingLink,
     private readonly out: (action: SmpAction) => void,
   ) {
-    const min = config.minKeySize ?? 16
-    const max = config.maxKeySize ?? 16
-    if (!(min >= 7 && max <= 16 && min <= max && Number.isInteger(min) && Number.isInteger(max))) {
-      throw new RangeError(`key sizes: need 7 <= minKeySize (${min}) <= maxKeySize (${max}) <= 16`)
-    }
+    this.config = checkConfig(config)
     this.random = link.random ?? ((n) => new Uint8Array(randomBytes(n)))
     this.timeoutMs = link.timeoutMs ?? 30_000
+  }
+
+  /** The configuration of the next pairing (not while one is under way). */
+  configure(config: PairingConfig): void {
+    if (this.busy) throw new SmpError('SMP_INVALID_STATE', 'a pairing is under way on this link')
+    this.config = checkConfig(config)
   }
 
   /** True while a pairing is under way on this link. */
@@ -169,7 +173,7 @@ export class PairingSession {
       expect: n.expect,
       secureConnections: n.choice.secureConnections,
       keySize: n.keySize,
-      authenticated: n.choice.method !== 'justWorks',
+      authenticated: isAuthenticated(n.choice.method),
     }
     run.exchange = new KeyExchange(run.ctx, plan, (keys) => this.complete(keys))
     this.guard(() => run.exchange!.start())
@@ -304,8 +308,13 @@ export class PairingSession {
     const run = this.run!
     run.key = maskKey(key, run.n.keySize)
     this.state = 'encrypting'
-    if (this.link.role === 'initiator') this.out({ type: 'startEncryption', key: run.key.slice() })
-    else this.out({ type: 'encryptionKey', key: run.key.slice() })
+    const props = {
+      keySize: run.n.keySize,
+      authenticated: isAuthenticated(run.n.choice.method),
+      secureConnections: run.n.choice.secureConnections,
+    }
+    if (this.link.role === 'initiator') this.out({ type: 'startEncryption', key: run.key.slice(), ...props })
+    else this.out({ type: 'encryptionKey', key: run.key.slice(), ...props })
   }
 
   private complete(keys: PairingKeys): void {
@@ -386,6 +395,15 @@ export class PairingSession {
     this.run = undefined
     this.out({ type: 'failed', error: SmpError.timeout() })
   }
+}
+
+function checkConfig(config: PairingConfig): PairingConfig {
+  const min = config.minKeySize ?? 16
+  const max = config.maxKeySize ?? 16
+  if (!(min >= 7 && max <= 16 && min <= max && Number.isInteger(min) && Number.isInteger(max))) {
+    throw new RangeError(`key sizes: need 7 <= minKeySize (${min}) <= maxKeySize (${max}) <= 16`)
+  }
+  return config
 }
 
 function repeatedAttempts(waitMs: number): SmpError {
