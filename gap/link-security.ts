@@ -96,6 +96,8 @@ export class LinkSecurityAgent implements SecurityUpgrade {
       this.encryption.closed()
       this.session.close(reason)
     })
+    // Not bonded until the store says otherwise (the GATT server's answer depends on it, Part C 10.3.2).
+    connection.security.bonded = false
     void ctx.bondFor(connection.peer).then(
       (b) => {
         if (!b || connection.closed) return
@@ -134,7 +136,10 @@ export class LinkSecurityAgent implements SecurityUpgrade {
    * when its key is good enough, else pair (when the delegate allows); as peripheral, ask the
    * central (Security Request) and wait for it to pair.
    */
-  async secure(level: SecurityLevel, o: { signal?: AbortSignal | undefined } = {}): Promise<void> {
+  async secure(
+    level: SecurityLevel,
+    o: { signal?: AbortSignal | undefined; requestMitm?: boolean } = {},
+  ): Promise<void> {
     if (meetsLevel(this.connection.security, level)) return
     if (this.connection.role === 'central') {
       const bond = await this.ctx.bondFor(this.connection.peer)
@@ -158,10 +163,12 @@ export class LinkSecurityAgent implements SecurityUpgrade {
   }
 
   /** Pair now; resolves with what the pairing achieved. */
-  async pair(o: { signal?: AbortSignal | undefined; level?: SecurityLevel } = {}): Promise<PairingSummary> {
+  async pair(
+    o: { signal?: AbortSignal | undefined; level?: SecurityLevel; requestMitm?: boolean } = {},
+  ): Promise<PairingSummary> {
     if (this.pairing || this.session.busy) throw new SmpError('SMP_INVALID_STATE', 'a pairing is already under way')
     if (o.signal?.aborted) throw o.signal.reason
-    this.session.configure(this.config(o.level))
+    this.session.configure({ ...this.config(o.level), requestMitm: o.requestMitm === true })
     const done = new Promise<PairingResult>((resolve, reject) => (this.pairing = { resolve, reject }))
     const onAbort = (): void => this.session.cancel('cancelled by the application')
     o.signal?.addEventListener('abort', onAbort, { once: true })
@@ -193,8 +200,10 @@ export class LinkSecurityAgent implements SecurityUpgrade {
     const before = `${s.encrypted}/${s.authenticated}/${s.keySize}/${s.secureConnections}`
     if (errorCode === AttErrorCode.InsufficientEncryption) await this.secure('encrypted', o)
     else if (errorCode === AttErrorCode.InsufficientAuthentication) {
-      // Unencrypted: the server may only want a bond (Part C 10.3.2); encrypted: it wants MITM.
-      await this.secure(s.encrypted ? 'authenticated' : 'encrypted', o)
+      // Unencrypted: the server wants a bond, perhaps an authenticated one (Part C 10.3.2): pair
+      // asking for MITM protection where the IO capabilities allow it. Encrypted: it wants MITM.
+      if (s.encrypted) await this.secure('authenticated', o)
+      else await this.secure('encrypted', { ...o, requestMitm: true })
     } else if (errorCode === AttErrorCode.EncryptionKeySizeTooShort) {
       if (s.keySize >= 16) return false
       await this.pair(o)

@@ -41,11 +41,7 @@ export class SecurityManager {
   private readonly offConnection: () => void
   private readonly offEvent: () => void
 
-  constructor(
-    host: HciHost,
-    connections: Connections,
-    opts: SecurityManagerOptions,
-  ) {
+  constructor(host: HciHost, connections: Connections, opts: SecurityManagerOptions) {
     this.store = opts.store
     const identity = { address: normalizeAddress(opts.identity.address), type: opts.identity.type }
     this.ctx = {

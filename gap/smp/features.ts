@@ -39,7 +39,7 @@ export interface Negotiated {
 function authReq(config: PairingConfig): number {
   let v = 0
   if (config.bonding !== false) v |= AuthReq.Bonding
-  if (config.mitm) v |= AuthReq.Mitm
+  if (config.mitm || config.requestMitm) v |= AuthReq.Mitm
   if (config.secureConnections !== 'never') v |= AuthReq.SecureConnections
   return v
 }

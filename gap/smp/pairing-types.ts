@@ -40,6 +40,8 @@ export interface PairingConfig {
   bonding?: boolean
   /** Require MITM protection: Just Works is refused (default false). */
   mitm?: boolean
+  /** Ask for MITM protection (the AuthReq bit) without requiring it: Just Works stays acceptable. */
+  requestMitm?: boolean
   /** 'prefer' (default): SC when the peer has it; 'only': refuse legacy pairing; 'never': legacy only. */
   secureConnections?: 'prefer' | 'only' | 'never'
   /** Smallest key size accepted, 7..16 (default 16). */

@@ -99,7 +99,7 @@ for (const bonding of [true, false]) {
             authenticated: k.method !== 'justWorks',
             keySize: 16,
             secureConnections: k.sc,
-            ...(bonding ? { bonded: true } : {}),
+            bonded: bonding,
           },
           `${end.role}'s link security`,
         )
