@@ -141,18 +141,17 @@ export class LinkSecurityAgent implements SecurityUpgrade {
     o: { signal?: AbortSignal | undefined; requestMitm?: boolean } = {},
   ): Promise<void> {
     if (meetsLevel(this.connection.security, level)) return
-    if (this.connection.role === 'central') {
-      const bond = await this.ctx.bondFor(this.connection.peer)
-      const ltk = bond && centralLtk(bond)
-      if (ltk && keyMeetsLevel(ltk, level) && !this.connection.security.encrypted) {
-        await this.encrypt(o)
-        if (meetsLevel(this.connection.security, level)) return
-      }
-      if (!(await this.allowed('request'))) {
-        throw new SmpError('SMP_CANCELLED', `the link needs to be ${level} and pairing is not allowed`, {
-          hint: ltk ? 'the bond is not strong enough: pair again' : 'pair with the peer first (or allow pairing)',
-        })
-      }
+    if (this.connection.role === 'peripheral') return this.requestSecurity(level, o)
+    const bond = await this.ctx.bondFor(this.connection.peer)
+    const ltk = bond && centralLtk(bond)
+    if (ltk && keyMeetsLevel(ltk, level) && !this.connection.security.encrypted) {
+      await this.encrypt(o)
+      if (meetsLevel(this.connection.security, level)) return
+    }
+    if (!(await this.allowed('request'))) {
+      throw new SmpError('SMP_CANCELLED', `the link needs to be ${level} and pairing is not allowed`, {
+        hint: ltk ? 'the bond is not strong enough: pair again' : 'pair with the peer first (or allow pairing)',
+      })
     }
     await this.pair({ ...o, level })
     if (!meetsLevel(this.connection.security, level)) {
@@ -160,6 +159,45 @@ export class LinkSecurityAgent implements SecurityUpgrade {
         hint: 'an authenticated link needs IO capabilities on both sides that allow Passkey Entry or Numeric Comparison',
       })
     }
+  }
+
+  /**
+   * Peripheral: send a Security Request for `level` and wait for the central to encrypt from its
+   * bond (the link's security reaches the level) or to pair (the pairing's outcome).
+   */
+  private requestSecurity(level: SecurityLevel, o: { signal?: AbortSignal | undefined }): Promise<void> {
+    if (o.signal?.aborted) return Promise.reject(o.signal.reason)
+    if (this.session.busy) return Promise.reject(new SmpError('SMP_INVALID_STATE', 'a pairing is already under way'))
+    this.session.configure(this.config(level))
+    return new Promise<void>((resolve, reject) => {
+      const finish = (err?: unknown): void => {
+        offSecurity()
+        this.outcomeCbs.splice(this.outcomeCbs.indexOf(onOutcome), 1)
+        o.signal?.removeEventListener('abort', onAbort)
+        if (err) reject(err)
+        else resolve()
+      }
+      // Encryption from the central's bond (no pairing under way) answers the request.
+      const offSecurity = this.connection.on('security', (s) => {
+        if (!this.session.busy && meetsLevel(s, level)) finish()
+      })
+      const onOutcome = (out: PairingOutcome): void => {
+        if (out.error) finish(out.error)
+        else if (meetsLevel(this.connection.security, level)) finish()
+        else finish(new SmpError('SMP_PAIRING_FAILED', `the central paired, but the link is not ${level}`))
+      }
+      const onAbort = (): void => {
+        this.session.cancel('cancelled by the application')
+        finish(o.signal!.reason)
+      }
+      this.outcomeCbs.push(onOutcome)
+      o.signal?.addEventListener('abort', onAbort, { once: true })
+      try {
+        this.session.start()
+      } catch (e) {
+        finish(e)
+      }
+    })
   }
 
   /** Pair now; resolves with what the pairing achieved. */

@@ -18,6 +18,13 @@
  * link of its own, in virtual time that runs as fast as the event loop allows; the adapter's
  * clock is that link's clock, so every `timeout` is virtual time there.
  *
+ * Security (Core v5.4 Vol 3 Part H, gap/security-manager.ts): every link runs SMP. `pairing` is
+ * the application's PairingDelegate (IO capability, passkeys, comparisons, accepting requests),
+ * `bonds` the bond store (default in memory; a path keeps them in a JSON file, 0600). A reconnect
+ * to a bonded peer encrypts with the stored LTK; `connect(…, { security })` reaches a level before
+ * discovery; a GATT request refused for lack of security encrypts from the bond or pairs, then is
+ * retried once. `bonds()` and `unpair()` manage the store.
+ *
  * Events (a typed map, state changes only): 'connection' (a central connected to us), 'state'
  * ('closed', with the transport's error when it failed).
  */
@@ -36,6 +43,10 @@ import { openTransport, parseTransportSpec, type TransportSpec } from './transpo
 import { startFromEnv, type Subscription } from './log.ts'
 import { Client } from './client.ts'
 import { Central, advertisingData, type AdvertiseOptions } from './peripheral.ts'
+import { SecurityManager } from '../gap/security-manager.ts'
+import type { PairingDelegate, SecurityLevel } from '../gap/pairing-delegate.ts'
+import { MemoryKeyStore, type Bond, type KeyStore, type LocalKeys } from '../gap/smp/keys.ts'
+import { JsonFileKeyStore } from '../gap/smp/key-file.ts'
 import { ClosedError, NotFoundError, deadline, withDeadline, type CallOptions } from './errors.ts'
 
 export type { Advertisement, ControllerInfo, Clock }
@@ -51,6 +62,10 @@ export interface OpenOptions extends CallOptions {
   name?: string
   /** GATT cache for connect() (default in memory, per adapter); false: always discover. */
   cache?: GattCacheStore | false
+  /** How this adapter pairs: IO capability, passkeys, comparisons, accepting requests (default Just Works, accept). */
+  pairing?: PairingDelegate
+  /** Where bonds are kept: a KeyStore, or the path of a JSON file (default in memory, per adapter). */
+  bonds?: KeyStore | string
   /** Our ATT receive MTU (default 517). */
   attMtu?: number
   /** Environment for HCIKIT_TRANSPORT, HCIKIT_LOG, HCIKIT_SNOOP (default process.env). */
@@ -85,6 +100,11 @@ export interface ScanOptions extends ScanFilter, CallOptions {
 export type ConnectTarget = Advertisement | string | { address: string; addressType?: 'public' | 'random' }
 
 export interface ConnectOptions extends CallOptions {
+  /**
+   * Reach this security level before discovery: encrypt from the bond when its key is good
+   * enough, else pair (default: none; a protected request still pairs or encrypts when needed).
+   */
+  security?: SecurityLevel
   /** Discover the database (from the cache when valid) before resolving (default true). */
   discover?: boolean
   /** 'validate' (default: the Database Hash decides), 'trust', or 'off' (always discover). */
@@ -155,7 +175,9 @@ export async function open(o: OpenOptions = {}): Promise<Adapter> {
   const host = new HciHost(transport, { clock, diagnostics: o.diagnostics ?? true })
   try {
     const info = await withDeadline(clock, o, 'controller bring-up', (signal) => host.init(signal ? { signal } : {}))
-    return new Adapter(host, info, clock, { ...o, ownedScheduler, controller })
+    const store = typeof o.bonds === 'string' ? new JsonFileKeyStore(o.bonds) : (o.bonds ?? new MemoryKeyStore())
+    const local = await store.localKeys()
+    return new Adapter(host, info, clock, { ...o, ownedScheduler, controller, store, local })
   } catch (err) {
     await host.close().catch(() => undefined)
     if (controller) controller.link.remove(controller)
@@ -168,6 +190,8 @@ export async function open(o: OpenOptions = {}): Promise<Adapter> {
 interface AdapterInternals extends OpenOptions {
   ownedScheduler: VirtualScheduler | undefined
   controller: VirtualController | undefined
+  store: KeyStore
+  local: LocalKeys
 }
 
 export class Adapter implements AsyncDisposable {
@@ -180,6 +204,8 @@ export class Adapter implements AsyncDisposable {
   /** The virtual controller, when the transport is 'virtual'. */
   readonly virtualController: VirtualController | undefined
   private readonly connections: Connections
+  /** SMP on every link, the bonds, the pairing delegate. */
+  readonly security: SecurityManager
   private readonly scanner: Scanner
   private readonly advertiser: Advertiser
   private readonly cache: GattCacheStore | undefined
@@ -205,6 +231,14 @@ export class Adapter implements AsyncDisposable {
     this.cache = o.cache === false ? undefined : (o.cache ?? new MemoryCacheStore())
     // Scanner, advertiser and connections agree on one command set per host (gap/command-set.ts).
     this.connections = new Connections(host, { clock, ...(o.attMtu !== undefined ? { attMtu: o.attMtu } : {}) })
+    // Before anything else listens for connections: every link gets its security agent first.
+    this.security = new SecurityManager(host, this.connections, {
+      clock,
+      store: o.store,
+      local: o.local,
+      identity: { address: info.address, type: 'public' },
+      ...(o.pairing ? { delegate: o.pairing } : {}),
+    })
     this.scanner = new Scanner(host, clock)
     this.advertiser = new Advertiser(host)
     this.connections.onConnection((c) => this.peripheralConnected(c))
@@ -307,7 +341,9 @@ export class Adapter implements AsyncDisposable {
         clock: this.clock,
         cache: o.cachePolicy === 'off' ? undefined : this.cache,
         cachePolicy: o.cachePolicy,
+        security: this.security.agent(connection),
       })
+      if (o.security) await client.secure(o.security, { signal: d.signal })
       if (o.discover ?? true) await client.setUp(d.signal ? { signal: d.signal } : {})
       this.clientSet.add(client)
       void connection.disconnected.then(() => this.clientSet.delete(client))
@@ -318,6 +354,25 @@ export class Adapter implements AsyncDisposable {
     } finally {
       d.done()
     }
+  }
+
+  /** Every bond in the store (keys in wire order; see gap/smp/keys.ts). */
+  bonds(o: CallOptions = {}): Promise<Bond[]> {
+    return withDeadline(this.clock, o, 'reading the bonds', () => this.security.bonds())
+  }
+
+  /**
+   * Forget a peer: remove its bond (by identity address, or an address that resolves to it).
+   * Resolves false when there was none. Links open to it stay up, no longer bonded.
+   */
+  unpair(peer: string | { address: string; addressType?: 'public' | 'random' }, o: CallOptions = {}): Promise<boolean> {
+    const target =
+      typeof peer === 'string'
+        ? peer
+        : peer.addressType
+          ? { address: peer.address, type: peer.addressType }
+          : peer.address
+    return withDeadline(this.clock, o, 'removing the bond', () => this.security.unpair(target))
   }
 
   /** Peripherals we are connected to (clients from connect()). */
@@ -371,7 +426,7 @@ export class Adapter implements AsyncDisposable {
   private peripheralConnected(c: Connection): void {
     if (c.role !== 'peripheral') return
     const gatt = this.gattServer?.attach(c.att, c.security)
-    const central = new Central(c, gatt, this.clock)
+    const central = new Central(c, gatt, this.clock, this.security.agent(c))
     this.centralSet.add(central)
     void c.disconnected.then(() => {
       this.centralSet.delete(central)
@@ -408,6 +463,7 @@ export class Adapter implements AsyncDisposable {
         )
     }
     this.connections.close()
+    this.security.close()
     this.advertiser.close()
     this.gattServer?.close()
     await this.hci.close().catch(() => undefined)
