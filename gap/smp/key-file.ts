@@ -12,6 +12,9 @@
  *
  * A file that does not parse as a store is an error (KeyStoreError naming the file), never
  * silently replaced: it holds keys someone may want back.
+ *
+ * Our own keys are made on first use but written only with the first bond: a session that never
+ * pairs leaves no file behind (`hcikit scan` writes nothing under HCIKIT_HOME).
  */
 import * as fsp from 'node:fs/promises'
 import { dirname } from 'node:path'
@@ -51,6 +54,8 @@ export class JsonFileKeyStore implements KeyStore {
   private readonly fs: KeyFileFs
   private readonly random: (n: number) => Uint8Array
   private queue: Promise<unknown> = Promise.resolve()
+  /** Local keys made here and not yet written (they go out with the first bond). */
+  private pendingLocal: LocalKeys | undefined
 
   constructor(
     readonly path: string,
@@ -86,23 +91,20 @@ export class JsonFileKeyStore implements KeyStore {
   }
 
   async localKeys(): Promise<LocalKeys> {
-    let keys: LocalKeys | undefined
-    await this.change((data) => {
-      if (data.local) {
-        keys = data.local
-        return false
-      }
-      keys = data.local = { irk: this.random(16), csrk: this.random(16) }
-      return true
-    })
-    return keys!
+    const data = await this.read()
+    if (data.local) return data.local
+    this.pendingLocal ??= { irk: this.random(16), csrk: this.random(16) }
+    return { irk: this.pendingLocal.irk.slice(), csrk: this.pendingLocal.csrk.slice() }
   }
 
   /** Read, apply `fn` (which says whether it changed anything), write back; one change at a time. */
   private change(fn: (data: StoreData) => boolean): Promise<void> {
     const next = this.queue.then(async () => {
       const data = await this.read()
-      if (fn(data)) await this.write(data)
+      if (!fn(data)) return
+      data.local ??= this.pendingLocal
+      await this.write(data)
+      this.pendingLocal = undefined
     })
     this.queue = next.catch(() => {})
     return next

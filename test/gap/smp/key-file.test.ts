@@ -100,6 +100,18 @@ t.test('file store: round trip, mode 0600, JSON form', async (t) => {
   t.same(await readdir(join(dir, 'home')), ['bonds.json'], 'no temporary file left')
 })
 
+t.test('file store: local keys are written with the first bond, not before', async (t) => {
+  const path = join(await tempDir(t), 'bonds.json')
+  const store = new JsonFileKeyStore(path)
+  const local = await store.localKeys()
+  t.same(await store.localKeys(), local, 'the same keys until written')
+  await t.rejects(stat(path), { code: 'ENOENT' }, 'no file for a session that never bonds')
+  await store.put(testBond(1))
+  const again = new JsonFileKeyStore(path)
+  t.same(await again.localKeys(), local, 'written with the bond, read back by another instance')
+  t.equal((await stat(path)).mode & 0o777, 0o600)
+})
+
 t.test('file store: concurrent changes in one process are all kept', async (t) => {
   const path = join(await tempDir(t), 'bonds.json')
   const store = new JsonFileKeyStore(path)
