@@ -206,7 +206,7 @@ export class LinkSecurityAgent implements SecurityUpgrade {
   ): Promise<PairingSummary> {
     if (this.pairing || this.session.busy) throw new SmpError('SMP_INVALID_STATE', 'a pairing is already under way')
     if (o.signal?.aborted) throw o.signal.reason
-    this.session.configure({ ...this.config(o.level), requestMitm: o.requestMitm === true })
+    this.session.configure({ ...this.config(o.level), ...(o.requestMitm ? { requestMitm: true } : {}) })
     const done = new Promise<PairingResult>((resolve, reject) => (this.pairing = { resolve, reject }))
     const onAbort = (): void => this.session.cancel('cancelled by the application')
     o.signal?.addEventListener('abort', onAbort, { once: true })
@@ -378,6 +378,8 @@ export class LinkSecurityAgent implements SecurityUpgrade {
       io: d.io ?? 'noInputNoOutput',
       bonding: d.bonding ?? true,
       mitm: d.mitm === true || level === 'authenticated' || level === 'secure',
+      // Ask for MITM protection whenever our IO can take part in it (as BlueZ does); the peer's decides.
+      requestMitm: (d.io ?? 'noInputNoOutput') !== 'noInputNoOutput',
       secureConnections: level === 'secure' ? 'only' : (d.secureConnections ?? 'prefer'),
       minKeySize: level === 'secure' ? 16 : (d.minKeySize ?? 16),
       allowDebugKeys: d.allowDebugKeys === true,

@@ -43,6 +43,8 @@ export interface LongTermKey {
 export interface Bond {
   /** The peer's identity (its identity address, or the address it paired from when it sent none). */
   peer: DeviceAddress
+  /** The address it paired from, when that was not its identity address (a resolvable private address). */
+  pairedFrom?: DeviceAddress
   /** The peer's Identity Resolving Key: resolves its resolvable private addresses. */
   irk?: Uint8Array
   /** The peer's Connection Signature Resolving Key: verifies its signed writes. */
@@ -133,6 +135,7 @@ function copyLtk(k: LongTermKey | undefined): LongTermKey | undefined {
 /** A deep copy, so stores never share buffers with callers. */
 export function copyBond(b: Bond): Bond {
   const out: Bond = { peer: { ...b.peer }, createdAt: b.createdAt }
+  if (b.pairedFrom) out.pairedFrom = { ...b.pairedFrom }
   if (b.irk) out.irk = b.irk.slice()
   if (b.csrk) out.csrk = b.csrk.slice()
   const p = copyLtk(b.peerLtk)
@@ -196,6 +199,7 @@ export function bondToJson(b: Bond): Json {
     addressType: b.peer.type,
     createdAt: new Date(b.createdAt).toISOString(),
   }
+  if (b.pairedFrom) out.pairedFrom = { address: b.pairedFrom.address, addressType: b.pairedFrom.type }
   if (b.irk) out.irk = hexOut(b.irk)
   if (b.csrk) out.csrk = hexOut(b.csrk)
   if (b.peerLtk) out.peerLtk = ltkToJson(b.peerLtk)
@@ -214,6 +218,13 @@ export function bondFromJson(v: unknown, what: string): Bond {
   const bond: Bond = {
     peer: { address: normalizeAddress(String(o.address)), type: o.addressType },
     createdAt: created,
+  }
+  if (o.pairedFrom !== undefined) {
+    const f = o.pairedFrom as Json
+    if (typeof f !== 'object' || f === null || (f.addressType !== 'public' && f.addressType !== 'random')) {
+      throw new KeyStoreError(`${what}.pairedFrom: expected {address, addressType}`)
+    }
+    bond.pairedFrom = { address: normalizeAddress(String(f.address)), type: f.addressType }
   }
   if (o.irk !== undefined) bond.irk = hexIn(o.irk, `${what}.irk`, 16)
   if (o.csrk !== undefined) bond.csrk = hexIn(o.csrk, `${what}.csrk`, 16)

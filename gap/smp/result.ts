@@ -47,6 +47,8 @@ export function pairingResult(
 
 function bondOf(keys: PairingKeys, peer: DeviceAddress, now: number): Bond {
   const bond: Bond = { peer: { ...(keys.identityAddress ?? peer) }, createdAt: now }
+  const id = keys.identityAddress
+  if (id && (id.address !== peer.address || id.type !== peer.type)) bond.pairedFrom = { ...peer }
   if (keys.irk) bond.irk = keys.irk
   if (keys.csrk) bond.csrk = keys.csrk
   if (keys.peerLtk) bond.peerLtk = keys.peerLtk
