@@ -29,6 +29,8 @@ export interface SecurityManagerOptions {
   random?: (n: number) => Uint8Array
   /** SMP timeout (default 30000 ms). */
   smpTimeoutMs?: number
+  /** Our address on the air when it is not the identity (privacy: our current RPA). */
+  ownAddress?: () => DeviceAddress
   attempts?: RepeatedAttemptsOptions
 }
 
@@ -52,7 +54,7 @@ export class SecurityManager {
       random: opts.random,
       smpTimeoutMs: opts.smpTimeoutMs,
       local: { ...opts.local, identity },
-      ownAddress: () => identity,
+      ownAddress: () => opts.ownAddress?.() ?? identity,
       bondFor: (peer) => this.bondFor(peer),
       saveBond: (bond) => this.saveBond(bond),
     }

@@ -25,13 +25,18 @@
  * discovery; a GATT request refused for lack of security encrypts from the bond or pairs, then is
  * retried once. `bonds()` and `unpair()` manage the store.
  *
+ * Privacy (`privacy: true`): we scan, connect and advertise from a resolvable private address
+ * made from our IRK and changed every 15 min ('address' event); scan results carry the
+ * advertiser's `identity` when a bond's IRK resolves its private address, and `connect(IDENTITY)`
+ * reaches a bonded device at the private address it was last seen with.
+ *
  * Events (a typed map, state changes only): 'connection' (a central connected to us), 'state'
- * ('closed', with the transport's error when it failed).
+ * ('closed', with the transport's error when it failed), 'address' (our private address changed).
  */
 import { HciHost, type Clock, type ControllerInfo } from '../hci/host.ts'
 import type { Transport } from '../hci/transport.ts'
 import { Connections, type Connection } from '../gap/connections.ts'
-import { Scanner, type Advertisement, type ScanFilter } from '../gap/scanner.ts'
+import { Scanner, type Advertisement as ScanAdvertisement, type ScanFilter } from '../gap/scanner.ts'
 import { Advertiser } from '../gap/advertiser.ts'
 import { AttributeDatabase, type DatabaseDeclaration } from '../att/database.ts'
 import { GattServer } from '../att/server.ts'
@@ -47,9 +52,14 @@ import { SecurityManager } from '../gap/security-manager.ts'
 import type { PairingDelegate, SecurityLevel } from '../gap/pairing-delegate.ts'
 import { MemoryKeyStore, type Bond, type KeyStore, type LocalKeys } from '../gap/smp/keys.ts'
 import { JsonFileKeyStore } from '../gap/smp/key-file.ts'
+import { OwnAddress } from '../gap/own-address.ts'
+import type { DeviceAddress } from '../gap/smp/keys.ts'
 import { ClosedError, NotFoundError, deadline, withDeadline, type CallOptions } from './errors.ts'
 
-export type { Advertisement, ControllerInfo, Clock }
+export type { ControllerInfo, Clock }
+
+/** An advertisement, with the advertiser's identity address when one of our bonds resolves its private address. */
+export type Advertisement = ScanAdvertisement & { identity?: DeviceAddress }
 
 export interface OpenOptions extends CallOptions {
   /** 'virtual', 'tcp:HOST:PORT', 'unix:PATH', 'uart:PATH[@BAUD]', 'usb[:VID:PID]', 'replay:FILE'; default HCIKIT_TRANSPORT, else 'virtual'. */
@@ -66,6 +76,11 @@ export interface OpenOptions extends CallOptions {
   pairing?: PairingDelegate
   /** Where bonds are kept: a KeyStore, or the path of a JSON file (default in memory, per adapter). */
   bonds?: KeyStore | string
+  /**
+   * Privacy (Vol 3 Part C 10.7): scan, connect and advertise from a resolvable private address
+   * made from our IRK, changed every `rotateMs` (default 15 min). Bonded peers resolve it.
+   */
+  privacy?: boolean | { rotateMs?: number }
   /** Our ATT receive MTU (default 517). */
   attMtu?: number
   /** Environment for HCIKIT_TRANSPORT, HCIKIT_LOG, HCIKIT_SNOOP (default process.env). */
@@ -85,6 +100,8 @@ export interface AdapterEvents {
   connection: Central
   /** The adapter closed: by close()/dispose, or because the transport failed (`error`). */
   state: { state: AdapterState; error?: Error }
+  /** Privacy: our resolvable private address changed. */
+  address: { address: string; type: 'random' }
 }
 
 /** Which advertisements scan() and find() yield (gap/scan-filter.ts): every given criterion must hold. */
@@ -177,7 +194,19 @@ export async function open(o: OpenOptions = {}): Promise<Adapter> {
     const info = await withDeadline(clock, o, 'controller bring-up', (signal) => host.init(signal ? { signal } : {}))
     const store = typeof o.bonds === 'string' ? new JsonFileKeyStore(o.bonds) : (o.bonds ?? new MemoryKeyStore())
     const local = await store.localKeys()
-    return new Adapter(host, info, clock, { ...o, ownedScheduler, controller, store, local })
+    let own: OwnAddress | undefined
+    // The adapter pauses its advertising around each change of our private address.
+    let adapter: Adapter | undefined
+    if (o.privacy) {
+      const rotateMs = typeof o.privacy === 'object' ? o.privacy.rotateMs : undefined
+      own = new OwnAddress(host, clock, local.irk, {
+        ...(rotateMs !== undefined ? { rotateMs } : {}),
+        around: (apply) => (adapter ? adapter.pausingAdvertising(apply) : apply()),
+      })
+      await own.start()
+    }
+    adapter = new Adapter(host, info, clock, { ...o, ownedScheduler, controller, store, local, own })
+    return adapter
   } catch (err) {
     await host.close().catch(() => undefined)
     if (controller) controller.link.remove(controller)
@@ -192,6 +221,7 @@ interface AdapterInternals extends OpenOptions {
   controller: VirtualController | undefined
   store: KeyStore
   local: LocalKeys
+  own: OwnAddress | undefined
 }
 
 export class Adapter implements AsyncDisposable {
@@ -210,6 +240,10 @@ export class Adapter implements AsyncDisposable {
   private readonly advertiser: Advertiser
   private readonly cache: GattCacheStore | undefined
   private readonly seen = new Map<string, 'public' | 'random'>()
+  /** Identity address -> the private address it was last seen advertising from. */
+  private readonly seenIdentity = new Map<string, { address: string; type: 'public' | 'random' }>()
+  /** Our private address (privacy on), else undefined. */
+  private readonly own: OwnAddress | undefined
   private readonly centralSet = new Set<Central>()
   private readonly clientSet = new Set<Client>()
   private readonly listeners: { [K in keyof AdapterEvents]?: ((e: AdapterEvents[K]) => void)[] } = {}
@@ -232,13 +266,17 @@ export class Adapter implements AsyncDisposable {
     // Scanner, advertiser and connections agree on one command set per host (gap/command-set.ts).
     this.connections = new Connections(host, { clock, ...(o.attMtu !== undefined ? { attMtu: o.attMtu } : {}) })
     // Before anything else listens for connections: every link gets its security agent first.
+    this.own = o.own
+    const own = o.own
     this.security = new SecurityManager(host, this.connections, {
       clock,
       store: o.store,
       local: o.local,
       identity: { address: info.address, type: 'public' },
       ...(o.pairing ? { delegate: o.pairing } : {}),
+      ...(own ? { ownAddress: () => own.current! } : {}),
     })
+    own?.onChange((a) => this.emit('address', { address: a.address, type: 'random' }))
     this.scanner = new Scanner(host, clock)
     this.advertiser = new Advertiser(host)
     this.connections.onConnection((c) => this.peripheralConnected(c))
@@ -252,6 +290,16 @@ export class Adapter implements AsyncDisposable {
   /** Our public address, "AA:BB:CC:DD:EE:FF". */
   get address(): string {
     return this.info.address.toUpperCase()
+  }
+
+  /** With privacy on: the resolvable private address we use now (it changes on a timer). */
+  get privateAddress(): string | undefined {
+    return this.own?.current?.address
+  }
+
+  /** Own_Address_Type for scanning, connecting and advertising: random (our RPA) with privacy on. */
+  private get ownAddressType(): number {
+    return this.own ? 1 : 0
   }
 
   on<K extends keyof AdapterEvents>(event: K, cb: (e: AdapterEvents[K]) => void): () => void {
@@ -282,20 +330,29 @@ export class Adapter implements AsyncDisposable {
     const { timeout, signal, ...rest } = o
     const it = this.scanner.scan({
       active: true,
+      ownAddressType: this.ownAddressType,
       ...rest,
       ...(timeout !== undefined ? { timeoutMs: timeout } : {}),
       ...(signal ? { signal } : {}),
     })
-    for await (const ad of it) {
-      this.remember(ad.address, ad.addressType)
+    for await (const scanned of it) {
+      const ad: Advertisement = scanned
+      const identity = this.security.identityOf({ address: ad.address, type: ad.addressType })
+      if (identity) ad.identity = identity
+      this.remember(ad.address, ad.addressType, identity)
       yield ad
     }
   }
 
-  private remember(address: string, type: 'public' | 'random'): void {
+  private remember(address: string, type: 'public' | 'random', identity?: DeviceAddress): void {
     this.seen.delete(address)
     this.seen.set(address, type)
     if (this.seen.size > 1000) this.seen.delete(this.seen.keys().next().value!)
+    if (identity) {
+      this.seenIdentity.delete(identity.address)
+      this.seenIdentity.set(identity.address, { address, type })
+      if (this.seenIdentity.size > 1000) this.seenIdentity.delete(this.seenIdentity.keys().next().value!)
+    }
   }
 
   /** The first advertisement that passes the filter; 'NOT_FOUND' after `timeout` (default 10000 ms). */
@@ -322,7 +379,10 @@ export class Adapter implements AsyncDisposable {
     this.open('connect')
     const peer =
       typeof target === 'string'
-        ? { address: target.toUpperCase(), type: this.seen.get(target.toUpperCase()) ?? ('public' as const) }
+        ? (this.seenIdentity.get(target.toUpperCase()) ?? {
+            address: target.toUpperCase(),
+            type: this.seen.get(target.toUpperCase()) ?? ('public' as const),
+          })
         : 'ad' in target
           ? { address: target.address, type: target.addressType }
           : {
@@ -335,6 +395,7 @@ export class Adapter implements AsyncDisposable {
     try {
       connection = await this.connections.connect(peer, {
         timeoutMs: timeout,
+        ownAddressType: this.ownAddressType,
         ...(d.signal ? { signal: d.signal } : {}),
       })
       const client = new Client(connection, {
@@ -404,11 +465,24 @@ export class Adapter implements AsyncDisposable {
         data,
         ...(scanResponse ? { scanResponse } : {}),
         connectable: o.connectable ?? true,
+        ownAddressType: this.ownAddressType,
         ...(o.interval !== undefined ? { intervalMs: o.interval } : {}),
         ...(signal ? { signal } : {}),
       }),
     )
     this.advertising = o
+  }
+
+  /** Run `fn` with advertising stopped, then advertise again as before (privacy: a new address). @internal */
+  async pausingAdvertising(fn: () => Promise<void>): Promise<void> {
+    const adv = this.advertising
+    if (!adv || !this.advertiser.advertising || this.state !== 'open') return fn()
+    await this.advertiser.stop()
+    try {
+      await fn()
+    } finally {
+      if (this.advertising === adv && this.state === 'open') await this.advertise(adv).catch(() => undefined)
+    }
   }
 
   /** Stop advertising. */
@@ -464,6 +538,7 @@ export class Adapter implements AsyncDisposable {
     }
     this.connections.close()
     this.security.close()
+    this.own?.stop()
     this.advertiser.close()
     this.gattServer?.close()
     await this.hci.close().catch(() => undefined)
