@@ -210,3 +210,42 @@ t.test(
     t.equal(client2.security.bonded, true)
   },
 )
+
+t.test('the 1-request cached reconnect rests on a real bond: encrypted from it before discovery', async (t) => {
+  const link = createVirtualLink({ seed: 12 })
+  await using p = await peripheral(link)
+  await using c = await open({ transport: 'virtual', link })
+  let requests = 0
+  const count = (central: Central): void => {
+    // ATT requests the peripheral's server receives (opcodes of Part F 3.4 that expect a response).
+    central.connection.onFrame((f) => {
+      if (
+        f.length >= 5 &&
+        (f[2]! | (f[3]! << 8)) === 0x0004 &&
+        [0x02, 0x04, 0x06, 0x08, 0x0a, 0x0c, 0x0e, 0x10, 0x12, 0x16, 0x18, 0x20].includes(f[4]!)
+      )
+        requests++
+    })
+  }
+  p.on('connection', count)
+  {
+    await using first = await c.connect(p.address, { security: 'encrypted' })
+    t.equal(first.source, 'discovered')
+  }
+  requests = 0
+  {
+    await using bonded = await c.connect(p.address, { security: 'encrypted' })
+    t.equal(bonded.source, 'cache-validated')
+    t.equal(bonded.security.bonded, true)
+    t.equal(requests - 1, 1, 'Exchange MTU, then the Database Hash only')
+  }
+  // Without the bond (forgotten on our side), the same reconnect re-enables robust caching.
+  await c.unpair(p.address)
+  requests = 0
+  {
+    await using stranger = await c.connect(p.address)
+    t.equal(stranger.source, 'cache-validated')
+    t.equal(stranger.security.bonded, false)
+    t.equal(requests - 1, 2, 'the hash, then Client Supported Features written again')
+  }
+})
