@@ -95,6 +95,10 @@ export interface ConnectionInit {
   role: Role
   peer: PeerAddress
   parameters: ActiveParameters
+  /** LE Enhanced Connection Complete: the peer's RPA on the air when the controller resolved it (peer is then the identity). */
+  peerRpa?: string | undefined
+  /** LE Enhanced Connection Complete: our RPA on the air when the controller made it. */
+  localRpa?: string | undefined
 }
 
 type Signal = { signal?: AbortSignal; timeoutMs?: number }
@@ -105,6 +109,10 @@ export class Connection implements AclLink {
   readonly handle: number
   readonly role: Role
   readonly peer: PeerAddress
+  /** The peer's resolvable private address on the air, when the controller resolved it to `peer`. */
+  readonly peerRpa: string | undefined
+  /** Our resolvable private address on the air, when the controller generated it. */
+  readonly localRpa: string | undefined
   readonly security: LinkSecurity = { encrypted: false, authenticated: false, keySize: 0 }
   parameters: ActiveParameters
   dataLength: DataLength | undefined
@@ -133,6 +141,8 @@ export class Connection implements AclLink {
     this.handle = init.handle
     this.role = init.role
     this.peer = init.peer
+    this.peerRpa = init.peerRpa
+    this.localRpa = init.localRpa
     this.parameters = init.parameters
     this.clock = opts.clock
     this.timeoutMs = opts.procedureTimeoutMs ?? 10_000

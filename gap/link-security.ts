@@ -75,13 +75,18 @@ export class LinkSecurityAgent implements SecurityUpgrade {
     private readonly ctx: SecurityContext,
   ) {
     const central = connection.role === 'central'
-    const own = ctx.ownAddress(connection)
+    // The pairing functions take the addresses on the air (Vol 3 Part H 2.2.3, 2.2.7): the RPAs
+    // the controller reports when it resolved or generated them, else the link's addresses.
+    const own: DeviceAddress = connection.localRpa
+      ? { address: connection.localRpa, type: 'random' }
+      : ctx.ownAddress(connection)
+    const peer: DeviceAddress = connection.peerRpa ? { address: connection.peerRpa, type: 'random' } : connection.peer
     this.session = new PairingSession(
       this.config(),
       {
         role: central ? 'initiator' : 'responder',
-        initiatorAddress: central ? own : connection.peer,
-        responderAddress: central ? connection.peer : own,
+        initiatorAddress: central ? own : peer,
+        responderAddress: central ? peer : own,
         clock: ctx.clock,
         attempts: ctx.attempts.gate(`${connection.peer.type}/${connection.peer.address}`),
         ...(ctx.random ? { random: ctx.random } : {}),

@@ -7,7 +7,8 @@
  * Bonds are found by identity: a peer that connects from a resolvable private address is matched
  * against the IRKs of the bonds (gap/privacy.ts), so a bonded device is recognised across its
  * address rotations. The IRKs are kept in memory (refreshed on every change through this
- * manager) so that scan reports can be resolved synchronously.
+ * manager) so that scan reports can be resolved synchronously, and loaded into the controller's
+ * resolving list when it has one (gap/resolving-list.ts).
  */
 import type { Clock, HciHost } from '../hci/host.ts'
 import type { Connection } from './connection.ts'
@@ -17,6 +18,7 @@ import type { PairingDelegate } from './pairing-delegate.ts'
 import { isResolvablePrivateAddress, resolveRpa } from './privacy.ts'
 import { normalizeAddress, peerKey, type Bond, type DeviceAddress, type KeyStore, type LocalKeys } from './smp/keys.ts'
 import { RepeatedAttempts, type RepeatedAttemptsOptions } from './smp/throttle.ts'
+import { ResolvingList } from './resolving-list.ts'
 
 export interface SecurityManagerOptions {
   clock: Clock
@@ -36,6 +38,8 @@ export interface SecurityManagerOptions {
 
 export class SecurityManager {
   readonly store: KeyStore
+  /** The controller's resolving list, kept in step with the bonds. */
+  readonly resolvingList: ResolvingList
   private readonly ctx: SecurityContext
   private readonly agents = new Map<Connection, LinkSecurityAgent>()
   /** Bonds with an IRK, for resolving addresses synchronously. */
@@ -45,6 +49,7 @@ export class SecurityManager {
 
   constructor(host: HciHost, connections: Connections, opts: SecurityManagerOptions) {
     this.store = opts.store
+    this.resolvingList = new ResolvingList(host, opts.local.irk)
     const identity = { address: normalizeAddress(opts.identity.address), type: opts.identity.type }
     this.ctx = {
       host,
@@ -139,5 +144,6 @@ export class SecurityManager {
 
   private async refresh(): Promise<void> {
     this.resolvable = (await this.store.bonds()).filter((b) => b.irk)
+    void this.resolvingList.sync(this.resolvable)
   }
 }
