@@ -237,6 +237,18 @@ export class LinkSecurityAgent implements SecurityUpgrade {
     await this.encryption.start(ltk, o)
   }
 
+  /**
+   * Central: encrypt with the bond's LTK when there is a bond and the link is not encrypted yet
+   * (what a reconnect to a bonded peer does); resolves false when there is no bond. Never pairs.
+   */
+  async encryptIfBonded(o: { signal?: AbortSignal | undefined } = {}): Promise<boolean> {
+    if (this.connection.role !== 'central' || this.connection.security.encrypted) return false
+    const bond = await this.ctx.bondFor(this.connection.peer)
+    if (!bond || !centralLtk(bond)) return false
+    await this.encrypt(o)
+    return true
+  }
+
   /** SecurityUpgrade (att/client.ts): raise the link's security for an ATT error; true to retry. */
   async upgrade(errorCode: number, o: { signal?: AbortSignal | undefined }): Promise<boolean> {
     const s = this.connection.security

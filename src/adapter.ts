@@ -119,9 +119,11 @@ export type ConnectTarget = Advertisement | string | { address: string; addressT
 export interface ConnectOptions extends CallOptions {
   /**
    * Reach this security level before discovery: encrypt from the bond when its key is good
-   * enough, else pair (default: none; a protected request still pairs or encrypts when needed).
+   * enough, else pair. Default: encrypt from the bond when there is one (a reconnect to a bonded
+   * peer is encrypted with the stored LTK), never pair; 'none' leaves the link unencrypted. A
+   * protected request still pairs or encrypts when needed.
    */
-  security?: SecurityLevel
+  security?: SecurityLevel | 'none'
   /** Discover the database (from the cache when valid) before resolving (default true). */
   discover?: boolean
   /** 'validate' (default: the Database Hash decides), 'trust', or 'off' (always discover). */
@@ -404,7 +406,8 @@ export class Adapter implements AsyncDisposable {
         cachePolicy: o.cachePolicy,
         security: this.security.agent(connection),
       })
-      if (o.security) await client.secure(o.security, { signal: d.signal })
+      if (o.security === undefined) await client.encryptFromBond({ signal: d.signal })
+      else if (o.security !== 'none') await client.secure(o.security, { signal: d.signal })
       if (o.discover ?? true) await client.setUp(d.signal ? { signal: d.signal } : {})
       this.clientSet.add(client)
       void connection.disconnected.then(() => this.clientSet.delete(client))

@@ -99,6 +99,14 @@ export class Client implements AsyncDisposable {
     return this.security
   }
 
+  /** Encrypt from the bond if there is one (never pairs); resolves with whether it did. */
+  async encryptFromBond(o: CallOptions = {}): Promise<boolean> {
+    const agent = this.needAgent('encryptFromBond')
+    return withDeadline(this.clock, o, `encrypting the link to ${this.address}`, (signal) =>
+      agent.encryptIfBonded({ signal }),
+    )
+  }
+
   /** Pair now (even when bonded: new keys replace the bond). Resolves with what the pairing achieved. */
   pair(o: CallOptions = {}): Promise<PairingSummary> {
     const agent = this.needAgent('pair')

@@ -71,15 +71,20 @@ t.test('connect with security: pairs before discovery, then reconnects encrypt f
   t.same(bonds[0]!.peer, { address: p.address, type: 'public' })
   t.equal((await p.bonds()).length, 1, 'the peripheral bonded too')
 
-  // A reconnect encrypts with the stored LTK; the protected read needs no pairing.
+  // A reconnect encrypts with the stored LTK before discovery; the protected read needs no pairing.
   await using again = await c.connect(p.address, { timeout: 10_000 })
-  const events: SecurityState[] = []
-  again.on('security', (s) => events.push(s))
-  t.equal(again.security.encrypted, false, 'not yet encrypted')
+  t.equal(again.security.encrypted, true, 'encrypted from the bond on connect')
+  t.equal(again.security.bonded, true)
   t.same(await again.read(again.characteristic('fff0', 'fff2')), SECRET)
-  t.equal(again.security.encrypted, true)
-  t.equal(events.at(-1)?.encrypted, true, "a 'security' event said so")
   t.equal((await c.bonds())[0]!.createdAt, bonds[0]!.createdAt, 'the same bond: no new pairing')
+  // 'none' leaves a bonded link unencrypted; the protected read then encrypts from the bond.
+  await again.disconnect()
+  await using plain = await c.connect(p.address, { security: 'none' })
+  const events: SecurityState[] = []
+  plain.on('security', (s) => events.push(s))
+  t.equal(plain.security.encrypted, false)
+  t.same(await plain.read(plain.characteristic('fff0', 'fff2')), SECRET)
+  t.equal(events.at(-1)?.encrypted, true, "a 'security' event said so")
 })
 
 t.test('client.pair(): the summary, keys replaced on re-pairing', async (t) => {
