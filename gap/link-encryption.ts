@@ -38,6 +38,8 @@ export class LinkEncryption {
   /** Peripheral: the key a pairing handed over, for the next LTK Request (EDIV 0, Rand 0). */
   private offered: LinkKey | undefined
   private waiter: { resolve(): void; reject(e: Error): void } | undefined
+  /** The start under way (a second caller waits for it rather than starting again). */
+  private starting: Promise<void> | undefined
 
   constructor(
     private readonly connection: Connection,
@@ -51,9 +53,14 @@ export class LinkEncryption {
     if (this.connection.role !== 'central') {
       return Promise.reject(new SmpError('SMP_INVALID_STATE', 'only the central starts encryption'))
     }
-    if (this.waiter) return Promise.reject(new SmpError('SMP_INVALID_STATE', 'encryption is already being started'))
+    if (this.starting) return this.starting
     this.pending = { keySize: k.keySize, authenticated: k.authenticated, secureConnections: k.secureConnections }
     const done = new Promise<void>((resolve, reject) => (this.waiter = { resolve, reject }))
+    this.starting = done
+    const clear = (): void => {
+      if (this.starting === done) this.starting = undefined
+    }
+    done.then(clear, clear)
     const params = {
       connectionHandle: this.connection.handle,
       randomNumber: k.rand,

@@ -118,6 +118,17 @@ export class LinkSecurityAgent implements SecurityUpgrade {
     this.outcomeCbs.push(cb)
   }
 
+  /** The outcome of the pairing under way (never rejects). */
+  private nextOutcome(): Promise<PairingOutcome> {
+    return new Promise((resolve) => {
+      const cb = (out: PairingOutcome): void => {
+        this.outcomeCbs.splice(this.outcomeCbs.indexOf(cb), 1)
+        resolve(out)
+      }
+      this.outcomeCbs.push(cb)
+    })
+  }
+
   /** Peripheral: the controller asks for the key of an encryption the central started. */
   ltkRequested(e: EventOf<'LeLongTermKeyRequest'>): void {
     void this.encryption.answer(e, async (ediv, rand) => {
@@ -147,6 +158,11 @@ export class LinkSecurityAgent implements SecurityUpgrade {
   ): Promise<void> {
     if (meetsLevel(this.connection.security, level)) return
     if (this.connection.role === 'peripheral') return this.requestSecurity(level, o)
+    if (this.pairing || this.session.busy) {
+      // Another request is pairing already (two protected reads at once): wait for it.
+      await this.nextOutcome()
+      if (meetsLevel(this.connection.security, level)) return
+    }
     const bond = await this.ctx.bondFor(this.connection.peer)
     const ltk = bond && centralLtk(bond)
     if (ltk && keyMeetsLevel(ltk, level) && !this.connection.security.encrypted) {

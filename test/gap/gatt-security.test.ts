@@ -158,3 +158,34 @@ t.test('without a SecurityUpgrade the client reports the ATT error as before', a
   t.equal(err.errorCode, 0x05)
   t.equal(c.security.encrypted, false)
 })
+
+t.test('two protected requests at once: one pairing, both succeed', async (t) => {
+  const { r, client, p } = await setUp()
+  t.teardown(() => r.close())
+  const ch = client.database!.characteristic('fff2')!
+  r.mark()
+  const pDone = nextOutcome(r.pSec, p)
+  const [a, b] = await Promise.all([client.read(ch), client.read(ch)])
+  await pDone
+  t.same(a, SECRET)
+  t.same(b, SECRET)
+  t.equal(r.smp().filter((n) => n === 'c:Pairing Request').length, 1, 'paired once')
+})
+
+t.test('after bonding, concurrent requests on a fresh link encrypt once from the bond', async (t) => {
+  const { r, c, p } = await setUp()
+  t.teardown(() => r.close())
+  const pDone = nextOutcome(r.pSec, p)
+  await r.cSec.agent(c).pair()
+  await pDone
+  await c.disconnect()
+  const again = await r.link()
+  const client = new GattClient(again.c.att, { security: r.cSec.agent(again.c) })
+  await client.discover()
+  r.mark()
+  const ch = client.database!.characteristic('fff2')!
+  const [a, b] = await Promise.all([client.read(ch), client.read(ch)])
+  t.same([a, b], [SECRET, SECRET])
+  t.same(r.smp(), [], 'no pairing')
+  t.equal(again.c.security.encrypted, true)
+})
