@@ -82,6 +82,19 @@ interface Completed {
 
 const DEFAULT_PARAMETERS: ConnectionParameters = { intervalMin: 24, intervalMax: 40, latency: 0, timeout: 400 }
 
+const NO_ADDRESS = '00:00:00:00:00:00'
+
+/** The RPAs an LE Enhanced Connection Complete reports (all zero: none in use). */
+function rpasOf(e: CompleteEvent): { peerRpa?: string; localRpa?: string } {
+  if (e.key === 'LeConnectionComplete') return {}
+  const out: { peerRpa?: string; localRpa?: string } = {}
+  if (e.params.peerResolvablePrivateAddress !== NO_ADDRESS)
+    out.peerRpa = e.params.peerResolvablePrivateAddress.toUpperCase()
+  if (e.params.localResolvablePrivateAddress !== NO_ADDRESS)
+    out.localRpa = e.params.localResolvablePrivateAddress.toUpperCase()
+  return out
+}
+
 function isComplete(e: HciEvent): e is CompleteEvent {
   return (
     e.key === 'LeConnectionComplete' ||
@@ -179,6 +192,7 @@ export class Connections {
         role: p.role === 0 ? 'central' : 'peripheral',
         peer,
         parameters: { interval: p.connectionInterval, latency: p.peripheralLatency, timeout: p.supervisionTimeout },
+        ...rpasOf(e),
       },
       this.connectionOptions,
     )

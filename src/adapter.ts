@@ -18,13 +18,25 @@
  * link of its own, in virtual time that runs as fast as the event loop allows; the adapter's
  * clock is that link's clock, so every `timeout` is virtual time there.
  *
+ * Security (Core v5.4 Vol 3 Part H, gap/security-manager.ts): every link runs SMP. `pairing` is
+ * the application's PairingDelegate (IO capability, passkeys, comparisons, accepting requests),
+ * `bonds` the bond store (default in memory; a path keeps them in a JSON file, 0600). A reconnect
+ * to a bonded peer encrypts with the stored LTK; `connect(…, { security })` reaches a level before
+ * discovery; a GATT request refused for lack of security encrypts from the bond or pairs, then is
+ * retried once. `bonds()` and `unpair()` manage the store.
+ *
+ * Privacy (`privacy: true`): we scan, connect and advertise from a resolvable private address
+ * made from our IRK and changed every 15 min ('address' event); scan results carry the
+ * advertiser's `identity` when a bond's IRK resolves its private address, and `connect(IDENTITY)`
+ * reaches a bonded device at the private address it was last seen with.
+ *
  * Events (a typed map, state changes only): 'connection' (a central connected to us), 'state'
- * ('closed', with the transport's error when it failed).
+ * ('closed', with the transport's error when it failed), 'address' (our private address changed).
  */
 import { HciHost, type Clock, type ControllerInfo } from '../hci/host.ts'
 import type { Transport } from '../hci/transport.ts'
 import { Connections, type Connection } from '../gap/connections.ts'
-import { Scanner, type Advertisement, type ScanFilter } from '../gap/scanner.ts'
+import { Scanner, type Advertisement as ScanAdvertisement, type ScanFilter } from '../gap/scanner.ts'
 import { Advertiser } from '../gap/advertiser.ts'
 import { AttributeDatabase, type DatabaseDeclaration } from '../att/database.ts'
 import { GattServer } from '../att/server.ts'
@@ -36,9 +48,18 @@ import { openTransport, parseTransportSpec, type TransportSpec } from './transpo
 import { startFromEnv, type Subscription } from './log.ts'
 import { Client } from './client.ts'
 import { Central, advertisingData, type AdvertiseOptions } from './peripheral.ts'
+import { SecurityManager } from '../gap/security-manager.ts'
+import type { PairingDelegate, SecurityLevel } from '../gap/pairing-delegate.ts'
+import { MemoryKeyStore, type Bond, type KeyStore, type LocalKeys } from '../gap/smp/keys.ts'
+import { JsonFileKeyStore } from '../gap/smp/key-file.ts'
+import { OwnAddress } from '../gap/own-address.ts'
+import type { DeviceAddress } from '../gap/smp/keys.ts'
 import { ClosedError, NotFoundError, deadline, withDeadline, type CallOptions } from './errors.ts'
 
-export type { Advertisement, ControllerInfo, Clock }
+export type { ControllerInfo, Clock }
+
+/** An advertisement, with the advertiser's identity address when one of our bonds resolves its private address. */
+export type Advertisement = ScanAdvertisement & { identity?: DeviceAddress }
 
 export interface OpenOptions extends CallOptions {
   /** 'virtual', 'tcp:HOST:PORT', 'unix:PATH', 'uart:PATH[@BAUD]', 'usb[:VID:PID]', 'replay:FILE'; default HCIKIT_TRANSPORT, else 'virtual'. */
@@ -51,6 +72,15 @@ export interface OpenOptions extends CallOptions {
   name?: string
   /** GATT cache for connect() (default in memory, per adapter); false: always discover. */
   cache?: GattCacheStore | false
+  /** How this adapter pairs: IO capability, passkeys, comparisons, accepting requests (default Just Works, accept). */
+  pairing?: PairingDelegate
+  /** Where bonds are kept: a KeyStore, or the path of a JSON file (default in memory, per adapter). */
+  bonds?: KeyStore | string
+  /**
+   * Privacy (Vol 3 Part C 10.7): scan, connect and advertise from a resolvable private address
+   * made from our IRK, changed every `rotateMs` (default 15 min). Bonded peers resolve it.
+   */
+  privacy?: boolean | { rotateMs?: number }
   /** Our ATT receive MTU (default 517). */
   attMtu?: number
   /** Environment for HCIKIT_TRANSPORT, HCIKIT_LOG, HCIKIT_SNOOP (default process.env). */
@@ -70,6 +100,8 @@ export interface AdapterEvents {
   connection: Central
   /** The adapter closed: by close()/dispose, or because the transport failed (`error`). */
   state: { state: AdapterState; error?: Error }
+  /** Privacy: our resolvable private address changed. */
+  address: { address: string; type: 'random' }
 }
 
 /** Which advertisements scan() and find() yield (gap/scan-filter.ts): every given criterion must hold. */
@@ -85,6 +117,13 @@ export interface ScanOptions extends ScanFilter, CallOptions {
 export type ConnectTarget = Advertisement | string | { address: string; addressType?: 'public' | 'random' }
 
 export interface ConnectOptions extends CallOptions {
+  /**
+   * Reach this security level before discovery: encrypt from the bond when its key is good
+   * enough, else pair. Default: encrypt from the bond when there is one (a reconnect to a bonded
+   * peer is encrypted with the stored LTK), never pair; 'none' leaves the link unencrypted. A
+   * protected request still pairs or encrypts when needed.
+   */
+  security?: SecurityLevel | 'none'
   /** Discover the database (from the cache when valid) before resolving (default true). */
   discover?: boolean
   /** 'validate' (default: the Database Hash decides), 'trust', or 'off' (always discover). */
@@ -157,7 +196,21 @@ export async function open(o: OpenOptions = {}): Promise<Adapter> {
   const host = new HciHost(transport, { clock, diagnostics: o.diagnostics ?? true })
   try {
     const info = await withDeadline(clock, o, 'controller bring-up', (signal) => host.init(signal ? { signal } : {}))
-    return new Adapter(host, info, clock, { ...o, ownedScheduler, controller })
+    const store = typeof o.bonds === 'string' ? new JsonFileKeyStore(o.bonds) : (o.bonds ?? new MemoryKeyStore())
+    const local = await store.localKeys()
+    let own: OwnAddress | undefined
+    // The adapter pauses its advertising around each change of our private address.
+    let adapter: Adapter | undefined
+    if (o.privacy) {
+      const rotateMs = typeof o.privacy === 'object' ? o.privacy.rotateMs : undefined
+      own = new OwnAddress(host, clock, local.irk, {
+        ...(rotateMs !== undefined ? { rotateMs } : {}),
+        around: (apply) => (adapter ? adapter.pausingAdvertising(apply) : apply()),
+      })
+      await own.start()
+    }
+    adapter = new Adapter(host, info, clock, { ...o, ownedScheduler, controller, store, local, own })
+    return adapter
   } catch (err) {
     await host.close().catch(() => undefined)
     if (controller) controller.link.remove(controller)
@@ -170,6 +223,9 @@ export async function open(o: OpenOptions = {}): Promise<Adapter> {
 interface AdapterInternals extends OpenOptions {
   ownedScheduler: VirtualScheduler | undefined
   controller: VirtualController | undefined
+  store: KeyStore
+  local: LocalKeys
+  own: OwnAddress | undefined
 }
 
 export class Adapter implements AsyncDisposable {
@@ -182,10 +238,16 @@ export class Adapter implements AsyncDisposable {
   /** The virtual controller, when the transport is 'virtual'. */
   readonly virtualController: VirtualController | undefined
   private readonly connections: Connections
+  /** SMP on every link, the bonds, the pairing delegate. */
+  readonly security: SecurityManager
   private readonly scanner: Scanner
   private readonly advertiser: Advertiser
   private readonly cache: GattCacheStore | undefined
   private readonly seen = new Map<string, 'public' | 'random'>()
+  /** Identity address -> the private address it was last seen advertising from. */
+  private readonly seenIdentity = new Map<string, { address: string; type: 'public' | 'random' }>()
+  /** Our private address (privacy on), else undefined. */
+  private readonly own: OwnAddress | undefined
   private readonly centralSet = new Set<Central>()
   private readonly clientSet = new Set<Client>()
   private readonly listeners: { [K in keyof AdapterEvents]?: ((e: AdapterEvents[K]) => void)[] } = {}
@@ -207,6 +269,18 @@ export class Adapter implements AsyncDisposable {
     this.cache = o.cache === false ? undefined : (o.cache ?? new MemoryCacheStore())
     // Scanner, advertiser and connections agree on one command set per host (gap/command-set.ts).
     this.connections = new Connections(host, { clock, ...(o.attMtu !== undefined ? { attMtu: o.attMtu } : {}) })
+    // Before anything else listens for connections: every link gets its security agent first.
+    this.own = o.own
+    const own = o.own
+    this.security = new SecurityManager(host, this.connections, {
+      clock,
+      store: o.store,
+      local: o.local,
+      identity: { address: info.address, type: 'public' },
+      ...(o.pairing ? { delegate: o.pairing } : {}),
+      ...(own ? { ownAddress: () => own.current! } : {}),
+    })
+    own?.onChange((a) => this.emit('address', { address: a.address, type: 'random' }))
     this.scanner = new Scanner(host, clock)
     this.advertiser = new Advertiser(host)
     this.connections.onConnection((c) => this.peripheralConnected(c))
@@ -220,6 +294,16 @@ export class Adapter implements AsyncDisposable {
   /** Our public address, "AA:BB:CC:DD:EE:FF". */
   get address(): string {
     return this.info.address.toUpperCase()
+  }
+
+  /** With privacy on: the resolvable private address we use now (it changes on a timer). */
+  get privateAddress(): string | undefined {
+    return this.own?.current?.address
+  }
+
+  /** Own_Address_Type for scanning, connecting and advertising: random (our RPA) with privacy on. */
+  private get ownAddressType(): number {
+    return this.own ? 1 : 0
   }
 
   on<K extends keyof AdapterEvents>(event: K, cb: (e: AdapterEvents[K]) => void): () => void {
@@ -250,20 +334,29 @@ export class Adapter implements AsyncDisposable {
     const { timeout, signal, ...rest } = o
     const it = this.scanner.scan({
       active: true,
+      ownAddressType: this.ownAddressType,
       ...rest,
       ...(timeout !== undefined ? { timeoutMs: timeout } : {}),
       ...(signal ? { signal } : {}),
     })
-    for await (const ad of it) {
-      this.remember(ad.address, ad.addressType)
+    for await (const scanned of it) {
+      const ad: Advertisement = scanned
+      const identity = this.security.identityOf({ address: ad.address, type: ad.addressType })
+      if (identity) ad.identity = identity
+      this.remember(ad.address, ad.addressType, identity)
       yield ad
     }
   }
 
-  private remember(address: string, type: 'public' | 'random'): void {
+  private remember(address: string, type: 'public' | 'random', identity?: DeviceAddress): void {
     this.seen.delete(address)
     this.seen.set(address, type)
     if (this.seen.size > 1000) this.seen.delete(this.seen.keys().next().value!)
+    if (identity) {
+      this.seenIdentity.delete(identity.address)
+      this.seenIdentity.set(identity.address, { address, type })
+      if (this.seenIdentity.size > 1000) this.seenIdentity.delete(this.seenIdentity.keys().next().value!)
+    }
   }
 
   /** The first advertisement that passes the filter; 'NOT_FOUND' after `timeout` (default 10000 ms). */
@@ -290,7 +383,10 @@ export class Adapter implements AsyncDisposable {
     this.open('connect')
     const peer =
       typeof target === 'string'
-        ? { address: target.toUpperCase(), type: this.seen.get(target.toUpperCase()) ?? ('public' as const) }
+        ? (this.seenIdentity.get(target.toUpperCase()) ?? {
+            address: target.toUpperCase(),
+            type: this.seen.get(target.toUpperCase()) ?? ('public' as const),
+          })
         : 'ad' in target
           ? { address: target.address, type: target.addressType }
           : {
@@ -303,13 +399,17 @@ export class Adapter implements AsyncDisposable {
     try {
       connection = await this.connections.connect(peer, {
         timeoutMs: timeout,
+        ownAddressType: this.ownAddressType,
         ...(d.signal ? { signal: d.signal } : {}),
       })
       const client = new Client(connection, {
         clock: this.clock,
         cache: o.cachePolicy === 'off' ? undefined : this.cache,
         cachePolicy: o.cachePolicy,
+        security: this.security.agent(connection),
       })
+      if (o.security === undefined) await client.encryptFromBond({ signal: d.signal })
+      else if (o.security !== 'none') await client.secure(o.security, { signal: d.signal })
       if (o.discover ?? true) await client.setUp(d.signal ? { signal: d.signal } : {})
       this.clientSet.add(client)
       void connection.disconnected.then(() => this.clientSet.delete(client))
@@ -320,6 +420,25 @@ export class Adapter implements AsyncDisposable {
     } finally {
       d.done()
     }
+  }
+
+  /** Every bond in the store (keys in wire order; see gap/smp/keys.ts). */
+  bonds(o: CallOptions = {}): Promise<Bond[]> {
+    return withDeadline(this.clock, o, 'reading the bonds', () => this.security.bonds())
+  }
+
+  /**
+   * Forget a peer: remove its bond (by identity address, or an address that resolves to it).
+   * Resolves false when there was none. Links open to it stay up, no longer bonded.
+   */
+  unpair(peer: string | { address: string; addressType?: 'public' | 'random' }, o: CallOptions = {}): Promise<boolean> {
+    const target =
+      typeof peer === 'string'
+        ? peer
+        : peer.addressType
+          ? { address: peer.address, type: peer.addressType }
+          : peer.address
+    return withDeadline(this.clock, o, 'removing the bond', () => this.security.unpair(target))
   }
 
   /** Peripherals we are connected to (clients from connect()). */
@@ -351,11 +470,24 @@ export class Adapter implements AsyncDisposable {
         data,
         ...(scanResponse ? { scanResponse } : {}),
         connectable: o.connectable ?? true,
+        ownAddressType: this.ownAddressType,
         ...(o.interval !== undefined ? { intervalMs: o.interval } : {}),
         ...(signal ? { signal } : {}),
       }),
     )
     this.advertising = o
+  }
+
+  /** Run `fn` with advertising stopped, then advertise again as before (privacy: a new address). @internal */
+  async pausingAdvertising(fn: () => Promise<void>): Promise<void> {
+    const adv = this.advertising
+    if (!adv || !this.advertiser.advertising || this.state !== 'open') return fn()
+    await this.advertiser.stop()
+    try {
+      await fn()
+    } finally {
+      if (this.advertising === adv && this.state === 'open') await this.advertise(adv).catch(() => undefined)
+    }
   }
 
   /** Stop advertising. */
@@ -373,7 +505,7 @@ export class Adapter implements AsyncDisposable {
   private peripheralConnected(c: Connection): void {
     if (c.role !== 'peripheral') return
     const gatt = this.gattServer?.attach(c.att, c.security)
-    const central = new Central(c, gatt, this.clock)
+    const central = new Central(c, gatt, this.clock, this.security.agent(c))
     this.centralSet.add(central)
     void c.disconnected.then(() => {
       this.centralSet.delete(central)
@@ -410,6 +542,8 @@ export class Adapter implements AsyncDisposable {
         )
     }
     this.connections.close()
+    this.security.close()
+    this.own?.stop()
     this.advertiser.close()
     this.gattServer?.close()
     await this.hci.close().catch(() => undefined)

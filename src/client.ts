@@ -8,6 +8,11 @@
  *   for await (const value of client.notifications(hr)) { ... }
  *   await client.read(hr); await client.write(hr, bytes, { withoutResponse: true })
  *
+ * Security (Core v5.4 Vol 3 Part H, Part C 10.2): `client.security` is the link's state and the
+ * 'security' event its changes; `secure(level)` encrypts from the bond or pairs, `pair()` pairs
+ * now. A read, write or subscription the peer refuses with Insufficient Authentication,
+ * Encryption or Encryption Key Size raises the link's security that way and is retried once.
+ *
  * Every promise takes `{ signal, timeout }`. `notifications()` writes the CCCD when the loop
  * starts and clears it when the loop ends (break, return, abort); it ends quietly when we
  * disconnect and throws a 'DISCONNECTED' GapError (status = the HCI reason) when the link is lost.
@@ -19,6 +24,9 @@ import type { CachePolicy, GattCacheStore } from '../att/cache.ts'
 import type { RemoteCharacteristic, RemoteDatabase, RemoteDescriptor, RemoteService } from '../att/remote-database.ts'
 import type { Connection, Disconnection } from '../gap/connections.ts'
 import { GapError, NotFoundError, abortedBy, withDeadline, type CallOptions } from './errors.ts'
+import type { LinkSecurityAgent } from '../gap/link-security.ts'
+import { securityState, type PairingSummary, type SecurityLevel, type SecurityState } from '../gap/pairing-delegate.ts'
+import type { DeviceAddress } from '../gap/smp/keys.ts'
 
 export type { RemoteCharacteristic, RemoteDatabase, RemoteDescriptor, RemoteService, Disconnection }
 
@@ -28,6 +36,8 @@ export type GattTarget = RemoteCharacteristic | RemoteDescriptor | number
 export interface ClientEvents {
   /** The link is gone (with the HCI reason and its name). */
   disconnected: Disconnection
+  /** The link's security changed (encrypted, paired, bonded). */
+  security: SecurityState
 }
 
 export interface ClientOptions {
@@ -36,6 +46,8 @@ export interface ClientOptions {
   cache?: GattCacheStore | undefined
   /** Default 'validate' (the Database Hash decides whether the cache is still good). */
   cachePolicy?: CachePolicy | undefined
+  /** The link's security agent (the adapter's SecurityManager makes one per link). */
+  security?: LinkSecurityAgent | undefined
 }
 
 export class Client implements AsyncDisposable {
@@ -45,6 +57,7 @@ export class Client implements AsyncDisposable {
   /** The GATT client procedures underneath (discovery by parts, long/reliable writes, cache). */
   readonly gatt: GattClient
   private readonly clock: Clock
+  private readonly agent: LinkSecurityAgent | undefined
 
   constructor(
     /** The LE connection underneath (parameters, PHY, data length, RSSI). */
@@ -54,12 +67,56 @@ export class Client implements AsyncDisposable {
     this.address = connection.peer.address
     this.addressType = connection.peer.type
     this.clock = o.clock
+    this.agent = o.security
     this.gatt = new GattClient(connection.att, {
       peer: `${this.address}/${this.addressType}`,
       ...(o.cache ? { store: o.cache } : {}),
       policy: o.cache ? (o.cachePolicy ?? 'validate') : 'off',
       clock: o.clock,
+      ...(o.security ? { security: o.security } : {}),
     })
+  }
+
+  /** The link's security now. */
+  get security(): SecurityState {
+    return securityState(this.connection.security)
+  }
+
+  /** The peer's identity address when known (from its bond or a pairing); its own address otherwise. */
+  get identity(): DeviceAddress {
+    return this.agent?.identity ?? this.connection.peer
+  }
+
+  /**
+   * Reach a security level: encrypt from the bond when its key is good enough, else pair (when
+   * the pairing delegate allows). Resolves with the link's security.
+   */
+  async secure(level: SecurityLevel = 'encrypted', o: CallOptions = {}): Promise<SecurityState> {
+    const agent = this.needAgent('secure')
+    await withDeadline(this.clock, o, `securing the link to ${this.address}`, (signal) =>
+      agent.secure(level, { signal }),
+    )
+    return this.security
+  }
+
+  /** Encrypt from the bond if there is one (never pairs); resolves with whether it did. */
+  async encryptFromBond(o: CallOptions = {}): Promise<boolean> {
+    const agent = this.needAgent('encryptFromBond')
+    return withDeadline(this.clock, o, `encrypting the link to ${this.address}`, (signal) =>
+      agent.encryptIfBonded({ signal }),
+    )
+  }
+
+  /** Pair now (even when bonded: new keys replace the bond). Resolves with what the pairing achieved. */
+  pair(o: CallOptions = {}): Promise<PairingSummary> {
+    const agent = this.needAgent('pair')
+    return withDeadline(this.clock, o, `pairing with ${this.address}`, (signal) => agent.pair({ signal }))
+  }
+
+  private needAgent(what: string): LinkSecurityAgent {
+    if (!this.agent)
+      throw new GapError('INVALID_STATE', `${what}: this client has no security agent (make it with adapter.connect())`)
+    return this.agent
   }
 
   /** Exchange the MTU and discover the database (adapter.connect() does this). */
@@ -107,7 +164,10 @@ export class Client implements AsyncDisposable {
   }
 
   on<K extends keyof ClientEvents>(event: K, cb: (e: ClientEvents[K]) => void): () => void {
-    return this.connection.on(event, cb)
+    if (event === 'security') {
+      return this.connection.on('security', (s) => (cb as (e: SecurityState) => void)(securityState(s)))
+    }
+    return this.connection.on('disconnected', cb as (e: Disconnection) => void)
   }
 
   /** A service by UUID ('180d', 0x180d or 128-bit). Throws 'NOT_FOUND'. */

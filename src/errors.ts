@@ -8,7 +8,9 @@
  * used (an aborted call rejects with the signal's reason, as fetch does), 'NOT_FOUND' (find(),
  * client.characteristic()), 'DISCONNECTED' (the link went away; status = the HCI reason),
  * 'ATT_ERROR_RESPONSE' (the peer refused; status = the ATT error code, Core v5.4 Vol 3 Part F
- * 3.4.1.1), 'CLOSED' (the adapter was closed).
+ * 3.4.1.1), 'CLOSED' (the adapter was closed), 'SMP_PAIRING_FAILED' / 'SMP_PEER_FAILED' (a
+ * pairing failed; status = the Pairing Failed reason, Vol 3 Part H 3.5.5), 'SMP_ENCRYPTION_FAILED'
+ * (the link would not encrypt with the bond's key).
  */
 import type { Clock } from '../hci/host.ts'
 import { HcikitError, type HcikitErrorOptions, type Protocol } from '../hci/errors.ts'
@@ -28,6 +30,8 @@ export { AttError, GattError } from '../att/errors.ts'
 export { AttributeError, DatabaseError } from '../att/database.ts'
 export { GattServerError } from '../att/server.ts'
 export { UuidError } from '../att/uuid.ts'
+export { SmpError, type SmpErrorCode } from '../gap/smp/errors.ts'
+export { KeyStoreError } from '../gap/smp/keys.ts'
 export { TransportSpecError } from './transports/index.ts'
 
 /** A `timeout` option ran out. */

@@ -55,6 +55,27 @@ export {
 export { MemoryCacheStore, type GattCacheStore, type CachePolicy } from '../att/cache.ts'
 export { parseUuid, uuidEquals, shortUuid, type Uuid } from '../att/uuid.ts'
 export { AdBuilder, parseAd, type ParsedAd } from '../gap/ad.ts'
+export type {
+  PairingDelegate,
+  PairingRequestInfo,
+  PairingSummary,
+  SecurityLevel,
+  SecurityState,
+  IoCapability,
+  PairingMethod,
+} from '../gap/pairing-delegate.ts'
+export {
+  MemoryKeyStore,
+  type KeyStore,
+  type Bond,
+  type LongTermKey,
+  type LocalKeys,
+  type DeviceAddress,
+} from '../gap/smp/keys.ts'
+export { JsonFileKeyStore } from '../gap/smp/key-file.ts'
+export { createScOobData } from '../gap/smp/oob.ts'
+export type { ScOobData, PeerOobData } from '../gap/smp/pairing-types.ts'
+export { generateRpa, resolvesWith, randomAddressKind, type RandomAddressKind } from '../gap/privacy.ts'
 export { statusName } from '../hci/constants.ts'
 export { VirtualLink } from './virtual/link.ts'
 export type { VirtualController } from './virtual/controller.ts'

@@ -6,6 +6,7 @@
  *   await adapter.advertise({ name: 'HRM', services: ['180d'] })
  *   adapter.on('connection', (central) => ...)             // a Central: address, disconnect()
  *   await server.notify('2a37', bytes)                     // every subscribed central
+ *   await central.secure('encrypted')                      // Security Request; the central encrypts or pairs
  *
  * `advertisingData()` lays out the advertising options as the Core Specification Supplement
  * Part A wants them in 31 octets: flags, the name (complete, or shortened when it does not fit,
@@ -16,7 +17,10 @@ import { AdBuilder } from '../gap/ad.ts'
 import type { Clock } from '../hci/host.ts'
 import type { Connection, Disconnection } from '../gap/connections.ts'
 import type { ServerConnection } from '../att/server.ts'
-import { withDeadline, type CallOptions } from './errors.ts'
+import { GapError, withDeadline, type CallOptions } from './errors.ts'
+import type { LinkSecurityAgent } from '../gap/link-security.ts'
+import { securityState, type SecurityLevel, type SecurityState } from '../gap/pairing-delegate.ts'
+import type { DeviceAddress } from '../gap/smp/keys.ts'
 
 export interface AdvertiseOptions extends CallOptions {
   /** Local name (complete if it fits, else shortened, with the complete name in the scan response). */
@@ -112,6 +116,8 @@ function truncateUtf8(s: string, max: number): string {
 
 export interface CentralEvents {
   disconnected: Disconnection
+  /** The link's security changed (the central encrypted or paired). */
+  security: SecurityState
 }
 
 /** A central connected to us (peripheral role). */
@@ -125,6 +131,7 @@ export class Central implements AsyncDisposable {
     /** Its state in our GATT server (CCCDs, MTU), when serving. */
     readonly gatt: ServerConnection | undefined,
     private readonly clock: Clock,
+    private readonly agent?: LinkSecurityAgent,
   ) {
     this.address = connection.peer.address
     this.addressType = connection.peer.type
@@ -140,7 +147,33 @@ export class Central implements AsyncDisposable {
   }
 
   on<K extends keyof CentralEvents>(event: K, cb: (e: CentralEvents[K]) => void): () => void {
-    return this.connection.on(event, cb)
+    if (event === 'security') {
+      return this.connection.on('security', (s) => (cb as (e: SecurityState) => void)(securityState(s)))
+    }
+    return this.connection.on('disconnected', cb as (e: Disconnection) => void)
+  }
+
+  /** The link's security now. */
+  get security(): SecurityState {
+    return securityState(this.connection.security)
+  }
+
+  /** The central's identity address when known (from its bond or a pairing); its own address otherwise. */
+  get identity(): DeviceAddress {
+    return this.agent?.identity ?? this.connection.peer
+  }
+
+  /**
+   * Ask the central for security (a Security Request, Vol 3 Part H 3.5.7) and wait until it
+   * encrypted from its bond or paired to `level`. Resolves with the link's security.
+   */
+  async secure(level: SecurityLevel = 'encrypted', o: CallOptions = {}): Promise<SecurityState> {
+    const agent = this.agent
+    if (!agent) throw new GapError('INVALID_STATE', 'secure: this central has no security agent')
+    await withDeadline(this.clock, o, `securing the link to ${this.address}`, (signal) =>
+      agent.secure(level, { signal }),
+    )
+    return this.security
   }
 
   disconnect(o: CallOptions & { reason?: number } = {}): Promise<Disconnection> {

@@ -18,6 +18,7 @@ import {
   shortUuid,
   type Adapter,
   type Client,
+  type PairingDelegate,
   type RemoteCharacteristic,
 } from '../index.ts'
 import type { CharRef } from './format.ts'
@@ -26,6 +27,7 @@ import { RealtimeScheduler } from '../virtual/scheduler.ts'
 import { parseTransportSpec } from '../transports/index.ts'
 import { startHeartRateDevice, startSensorDevice, type VirtualDevice } from '../devices/index.ts'
 import { UsageError } from './usage.ts'
+import { bondsFile } from './pairing.ts'
 
 export interface CliContext {
   /** The transport spec (checked by main before the command runs). */
@@ -33,6 +35,8 @@ export interface CliContext {
   log: boolean
   stdout: NodeJS.WritableStream
   stderr: NodeJS.WritableStream
+  /** Where answers to pairing prompts come from (default process.stdin). */
+  stdin?: NodeJS.ReadableStream
   env: NodeJS.ProcessEnv
   /** Aborts long-running commands (tests); SIGINT does the same. */
   signal?: AbortSignal
@@ -49,10 +53,13 @@ export interface Session extends AsyncDisposable {
   close(): Promise<void>
 }
 
-/** Open the adapter (and on `virtual`, start the virtual peripherals on the same link). */
+/**
+ * Open the adapter (and on `virtual`, start the virtual peripherals on the same link), with the
+ * bonds under HCIKIT_HOME and the pairing delegate of the command (default Just Works).
+ */
 export async function openSession(
   ctx: CliContext,
-  o: { devices?: boolean; signal?: AbortSignal } = {},
+  o: { devices?: boolean; signal?: AbortSignal; pairing?: PairingDelegate } = {},
 ): Promise<Session> {
   const spec = parseTransportSpec(ctx.transport)
   // main() already started --log / --snoop / HCIKIT_LOG / HCIKIT_SNOOP; open() must not start them again.
@@ -79,6 +86,8 @@ export async function openSession(
       transport: spec,
       env,
       ...(link ? { link, address: CENTRAL_ADDRESS, name: 'hcikit' } : {}),
+      bonds: bondsFile(ctx.env),
+      ...(o.pairing ? { pairing: o.pairing } : {}),
       timeout: 10_000,
       ...(o.signal ? { signal: o.signal } : {}),
     })
@@ -162,13 +171,14 @@ export function addressTypeArg(help: string, v: string | undefined): 'public' | 
 export async function connectTo(
   adapter: Adapter,
   address: string,
-  o: { addressType?: 'public' | 'random' | undefined; noCache?: boolean; signal?: AbortSignal },
+  o: { addressType?: 'public' | 'random' | undefined; noCache?: boolean; signal?: AbortSignal; discover?: boolean },
 ): Promise<Client> {
   try {
     return await adapter.connect(
       { address, ...(o.addressType ? { addressType: o.addressType } : {}) },
       {
         timeout: 10_000,
+        ...(o.discover === false ? { discover: false } : {}),
         ...(o.noCache ? { cachePolicy: 'off' as const } : {}),
         ...(o.signal ? { signal: o.signal } : {}),
       },

@@ -21,6 +21,8 @@ Commands:
   read ADDRESS CHAR      read a characteristic (CHAR: a UUID or a handle)
   write ADDRESS CHAR HEX write a characteristic (--without-response)
   notify ADDRESS CHAR    subscribe and print values (--count N --timeout S --json)
+  pair ADDRESS           pair and keep the bond (--io T --legacy --sc-only --no-bond --json)
+  bonds [remove ADDRESS] list the bonds kept in HCIKIT_HOME (default ~/.hcikit), or forget one
   info                   the controller: version, features, supported commands, buffers, address
   doctor                 every controller this machine offers (HCI, USB, serial), permissions, fixes
   decode FILE [--json]   decode a btsnoop / pcap / pcapng capture
@@ -35,7 +37,10 @@ Global options:
                     comes with a heart-rate monitor and a battery/custom device to talk to.
   --snoop FILE   record every HCI packet of the session as btsnoop (Wireshark opens it)
   --pcap FILE|-  the same as pcap (link type 201); '-' streams to stdout (| wireshark -k -i -)
-  --log          print decoded traffic and the stack's decisions to stderr (also HCIKIT_LOG=1)`
+  --log          print decoded traffic and the stack's decisions to stderr (also HCIKIT_LOG=1)
+
+read, write, notify and gatt pair or encrypt from a bond when the device asks for it (--io, --no-pair).
+HCIKIT_HOME (default ~/.hcikit) holds the bonds.`
 
 type Command = (argv: string[], ctx: CliContext) => Promise<number>
 /** Each command is loaded when it runs: `hcikit --version` and `help` load none (docs/PERFORMANCE.md). */
@@ -47,6 +52,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   info: async () => (await import('./info.ts')).infoCommand,
   link: async () => (await import('./link.ts')).linkCommand,
   notify: async () => (await import('./notify.ts')).notifyCommand,
+  pair: async () => (await import('./pair.ts')).pairCommand,
+  bonds: async () => (await import('./bonds.ts')).bondsCommand,
   read: async () => (await import('./read.ts')).readCommand,
   scan: async () => (await import('./scan.ts')).scanCommand,
   write: async () => (await import('./write.ts')).writeCommand,
@@ -56,6 +63,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
 export interface CliIo {
   stdout?: NodeJS.WritableStream
   stderr?: NodeJS.WritableStream
+  /** Answers to pairing prompts (default process.stdin). */
+  stdin?: NodeJS.ReadableStream
   env?: NodeJS.ProcessEnv
   /** Ends long-running commands (scan, notify) cleanly; SIGINT does the same in a terminal. */
   signal?: AbortSignal
@@ -112,6 +121,7 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
       stdout: captureOnStdout ? stderr : stdout,
       stderr,
       env,
+      ...(io.stdin ? { stdin: io.stdin } : {}),
       ...(io.signal ? { signal: io.signal } : {}),
     }
     return await cmd(argv.slice(at + 1), ctx)

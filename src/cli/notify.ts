@@ -21,16 +21,21 @@ import {
   usage,
   type CliContext,
 } from './connect-common.ts'
+import { PAIRING_OPTIONS, PAIRING_OPTIONS_HELP, commandPairing } from './pairing.ts'
 import { uuidLabel, valueText } from './format.ts'
 import { charArg } from './read.ts'
 
-export const notifyHelp = `usage: hcikit notify ADDRESS CHAR [--count N] [--timeout S] [--json] [--address-type public|random]
+export const notifyHelp = `usage: hcikit notify ADDRESS CHAR [--count N] [--timeout S] [--json] [--address-type public|random] [--io IO] [--no-pair]
 
 Subscribes to a characteristic's notifications (or indications) and prints each value.
 CHAR is a UUID (2a37, or 128-bit) or a handle written with 0x (0x0012, from \`hcikit gatt\`).
   --count N     stop after N values
   --timeout S   stop after S seconds (with --count: fail if fewer than N came)
-  --json        one object per value: {address, uuid, handle, value} (value in hex)`
+  --json        one object per value: {address, uuid, handle, value} (value in hex)
+
+When the device asks for an encrypted link, the command encrypts from the bond kept in
+HCIKIT_HOME (default ~/.hcikit) or pairs (Just Works unless --io says more), then retries.
+${PAIRING_OPTIONS_HELP}`
 
 export async function notifyCommand(argv: string[], ctx: CliContext): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -40,6 +45,7 @@ export async function notifyCommand(argv: string[], ctx: CliContext): Promise<nu
       timeout: { type: 'string' },
       json: { type: 'boolean', default: false },
       'address-type': { type: 'string' },
+      ...PAIRING_OPTIONS,
       help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: true,
@@ -59,7 +65,7 @@ export async function notifyCommand(argv: string[], ctx: CliContext): Promise<nu
   const timeout = seconds(notifyHelp, 'timeout', values.timeout)
   const addressType = addressTypeArg(notifyHelp, values['address-type'])
   const stop = interruptible(ctx)
-  const session = await openSession(ctx, { signal: stop.signal })
+  const session = await openSession(ctx, { signal: stop.signal, pairing: commandPairing(ctx, notifyHelp, values) })
   let got = 0
   let timedOut = false
   const ended = new AbortController()

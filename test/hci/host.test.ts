@@ -342,9 +342,9 @@ t.test('init(): the bring-up sequence; LE buffer size 0 falls back to Read Buffe
   t.equal(info.supportedCommands.length, 64)
   t.same(s.host.aclBuffers('le'), { length: 1021, count: 6, free: 6 }, 'LE links use the shared BR/EDR buffers')
   t.equal(s.host.info, info)
-  // the masks sent: Set Event Mask with LE Meta (bit 61) on
+  // the masks sent: Set Event Mask with Encryption Key Refresh Complete (bit 47) and LE Meta (bit 61) on
   const setEventMask = s.log.find((p) => p.data[0] === 0x01 && p.data[1] === 0x0c)!
-  t.equal(toHex(setEventMask.data), '010c08' + 'ffffffffff1f0020')
+  t.equal(toHex(setEventMask.data), '010c08' + 'ffffffffff9f0020')
 })
 
 t.test('init(): Set Event Mask Page 2 and LE Read Buffer Size v2 when the commands bitmask says so', async (t) => {
