@@ -60,6 +60,11 @@ export interface ScanOptions extends ScanFilter {
   phys?: readonly ('1M' | 'coded')[]
   /** 0 public (default), 1 random (set with LE Set Random Address first), 2/3 resolvable. */
   ownAddressType?: number
+  /**
+   * Scanning_Filter_Policy (7.8.10): 0 every advertisement (default), 1 only from devices in the
+   * controller's Filter Accept List, 2 / 3 the same plus directed advertising to a resolvable address.
+   */
+  filterPolicy?: number
   /** Let the controller filter duplicates too (default false). */
   filterDuplicates?: boolean
   /** Yield every advertisement, repeats included (default false: host-side dedup on). */
@@ -265,6 +270,7 @@ export class Scanner {
     const so = o.signal ? { signal: o.signal } : {}
     const scanType = active ? 1 : 0
     const ownAddressType = o.ownAddressType ?? 0
+    const scanningFilterPolicy = o.filterPolicy ?? 0
     const dup = o.filterDuplicates ? 1 : 0
     let unregister: (() => void) | undefined
     try {
@@ -278,7 +284,7 @@ export class Scanner {
           .map(() => ({ scanType, scanInterval: interval, scanWindow: window }))
         await this.host.send(
           LeSetExtendedScanParameters,
-          { ownAddressType, scanningFilterPolicy: 0, scanningPhys: bits, perPhy },
+          { ownAddressType, scanningFilterPolicy, scanningPhys: bits, perPhy },
           so,
         )
         await this.host.send(LeSetExtendedScanEnable, { enable: 1, filterDuplicates: dup, duration: 0, period: 0 }, so)
@@ -286,7 +292,7 @@ export class Scanner {
         await this.host.send(LeSetScanEnable, { enable: 0, filterDuplicates: 0 }, so)
         await this.host.send(
           LeSetScanParameters,
-          { scanType, scanInterval: interval, scanWindow: window, ownAddressType, scanningFilterPolicy: 0 },
+          { scanType, scanInterval: interval, scanWindow: window, ownAddressType, scanningFilterPolicy },
           so,
         )
         await this.host.send(LeSetScanEnable, { enable: 1, filterDuplicates: dup }, so)
@@ -325,14 +331,17 @@ export class Scanner {
     }
   }
 
-  /** The first advertisement `match` accepts (within `timeoutMs`, default 10000). */
+  /**
+   * The first advertisement `match` accepts (within `timeoutMs`, default 10000); 'NOT_FOUND' when
+   * none did (the same code as the public find(): "nothing matched before the timeout").
+   */
   async find(
     match: (a: Advertisement) => boolean,
     o: Omit<ScanOptions, 'timeoutMs'> & { timeoutMs?: number } = {},
   ): Promise<Advertisement> {
     const ms = o.timeoutMs ?? 10_000
     for await (const a of this.scan({ ...o, timeoutMs: ms })) if (match(a)) return a
-    throw new GapError('TIMEOUT', `no matching advertisement within ${ms} ms`, {
+    throw new GapError('NOT_FOUND', `no matching advertisement within ${ms} ms`, {
       hint: 'is the device advertising and in range?',
     })
   }

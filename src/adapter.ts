@@ -23,7 +23,7 @@
  */
 import { HciHost, type Clock, type ControllerInfo } from '../hci/host.ts'
 import type { Transport } from '../hci/transport.ts'
-import { Connections, type Connection } from '../gap/connections.ts'
+import { Connections, type Connection, type PeerAddress } from '../gap/connections.ts'
 import { Scanner, type Advertisement, type ScanFilter } from '../gap/scanner.ts'
 import { Advertiser } from '../gap/advertiser.ts'
 import { AttributeDatabase, type DatabaseDeclaration } from '../att/database.ts'
@@ -36,9 +36,30 @@ import { openTransport, parseTransportSpec, type TransportSpec } from './transpo
 import { startFromEnv, type Subscription } from './log.ts'
 import { Client } from './client.ts'
 import { Central, advertisingData, type AdvertiseOptions } from './peripheral.ts'
-import { ClosedError, NotFoundError, deadline, withDeadline, type CallOptions } from './errors.ts'
+import {
+  ClosedError,
+  NotFoundError,
+  ParameterError,
+  StateError,
+  TimeoutError,
+  deadline,
+  withDeadline,
+  type CallOptions,
+} from './errors.ts'
+import { Emitter } from './emitter.ts'
+import { cachePeerId } from './cache-dir.ts'
+import { ChannelListeners, type ChannelHandler, type ChannelListener, type ListenOptions } from './channels.ts'
+import { setAcceptList, toGapScanOptions, type ScanOptions } from './scan-options.ts'
+import {
+  checkDataLength,
+  checkMtu,
+  phyMasks,
+  toConnectionParameters,
+  type ConnectionParameterOptions,
+  type PhyPreference,
+} from './link-options.ts'
 
-export type { Advertisement, ControllerInfo, Clock }
+export type { Advertisement, ControllerInfo, Clock, ScanOptions }
 
 export interface OpenOptions extends CallOptions {
   /** 'virtual', 'tcp:HOST:PORT', 'unix:PATH', 'uart:PATH[@BAUD]', 'usb[:VID:PID]', 'replay:FILE'; default HCIKIT_TRANSPORT, else 'virtual'. */
@@ -49,10 +70,10 @@ export interface OpenOptions extends CallOptions {
   address?: string
   /** 'virtual': a name for logs. */
   name?: string
-  /** GATT cache for connect() (default in memory, per adapter); false: always discover. */
+  /** GATT cache for connect() (default in memory, per adapter; `homeCacheStore()` shares the CLI's); false: always discover. */
   cache?: GattCacheStore | false
-  /** Our ATT receive MTU (default 517). */
-  attMtu?: number
+  /** Our ATT receive MTU on every link, both roles (23..65535, default 517); connect({ mtu }) for one link. */
+  mtu?: number
   /** Environment for HCIKIT_TRANSPORT, HCIKIT_LOG, HCIKIT_SNOOP (default process.env). */
   env?: NodeJS.ProcessEnv
   /**
@@ -75,20 +96,25 @@ export interface AdapterEvents {
 /** Which advertisements scan() and find() yield (gap/scan-filter.ts): every given criterion must hold. */
 export type { ScanFilter }
 
-export interface ScanOptions extends ScanFilter, CallOptions {
-  /** Active scanning, with scan responses merged (default true). */
-  active?: boolean
-  /** Yield every advertisement, not just the first of each device (and again when its data changes) (default false). */
-  duplicates?: boolean
-}
+/** find()'s options: the scan's, without the filter (find's first argument) and `duplicates`. */
+export type FindOptions = Omit<ScanOptions, keyof ScanFilter | 'duplicates'>
 
+/** A device to connect to: an advertisement, an address, or an address with its type. */
 export type ConnectTarget = Advertisement | string | { address: string; addressType?: 'public' | 'random' }
 
 export interface ConnectOptions extends CallOptions {
-  /** Discover the database (from the cache when valid) before resolving (default true). */
+  /** Exchange the MTU and discover the database (from the cache when valid) before resolving (default true). The MTU is exchanged either way. */
   discover?: boolean
   /** 'validate' (default: the Database Hash decides), 'trust', or 'off' (always discover). */
   cachePolicy?: CachePolicy
+  /** Our ATT receive MTU on this link (23..65535; default the adapter's, 517). */
+  mtu?: number
+  /** Connection parameters to ask for, ms (default 30-50 ms interval, latency 0, 4000 ms supervision timeout). */
+  parameters?: ConnectionParameterOptions
+  /** Preferred PHYs once connected (LE Set PHY): ['2M'], ['1M', '2M'], or { tx, rx }. */
+  phys?: PhyPreference
+  /** LE Data Length to send with once connected, octets per packet (27..251). */
+  dataLength?: number
 }
 
 /** Timers of the real world, for hardware transports. */
@@ -129,6 +155,7 @@ export async function open(o: OpenOptions = {}): Promise<Adapter> {
     typeof o.transport === 'object'
       ? o.transport
       : parseTransportSpec(o.transport ?? env['HCIKIT_TRANSPORT'] ?? 'virtual')
+  if (o.mtu !== undefined) checkMtu(o.mtu)
   let transport: Transport
   let clock: Clock
   let ownedScheduler: VirtualScheduler | undefined
@@ -136,25 +163,17 @@ export async function open(o: OpenOptions = {}): Promise<Adapter> {
   if (spec.kind === 'virtual') {
     const link = o.link ?? createVirtualLink()
     if (!o.link) ownedScheduler = link.scheduler as VirtualScheduler
-    controller = new VirtualController(link, {
-      timing: 'fast',
-      ...(o.address ? { address: o.address } : {}),
-      ...(o.name ? { name: o.name } : {}),
-    })
+    controller = new VirtualController(link, { timing: 'fast', address: o.address, name: o.name })
     transport = controller.attach()
     clock = clockFrom(link.scheduler)
   } else {
-    transport = await openTransport(spec, {
-      env,
-      ...(o.signal ? { signal: o.signal } : {}),
-      ...(o.timeout !== undefined ? { timeoutMs: o.timeout } : {}),
-    })
+    transport = await openTransport(spec, { env, signal: o.signal, timeoutMs: o.timeout })
     clock = realClock
   }
   startLog(env)
   const host = new HciHost(transport, { clock, diagnostics: o.diagnostics ?? true })
   try {
-    const info = await withDeadline(clock, o, 'controller bring-up', (signal) => host.init(signal ? { signal } : {}))
+    const info = await withDeadline(clock, o, 'controller bring-up', (signal) => host.init({ signal }))
     return new Adapter(host, info, clock, { ...o, ownedScheduler, controller })
   } catch (err) {
     await host.close().catch(() => undefined)
@@ -170,6 +189,8 @@ interface AdapterInternals extends OpenOptions {
   controller: VirtualController | undefined
 }
 
+const ADDRESS = /^([0-9A-F]{2}:){5}[0-9A-F]{2}$/
+
 export class Adapter implements AsyncDisposable {
   /** 'open' until closed (or the transport failed). */
   state: AdapterState = 'open'
@@ -183,10 +204,11 @@ export class Adapter implements AsyncDisposable {
   private readonly scanner: Scanner
   private readonly advertiser: Advertiser
   private readonly cache: GattCacheStore | undefined
+  private readonly channels: ChannelListeners
   private readonly seen = new Map<string, 'public' | 'random'>()
   private readonly centralSet = new Set<Central>()
   private readonly clientSet = new Set<Client>()
-  private readonly listeners: { [K in keyof AdapterEvents]?: ((e: AdapterEvents[K]) => void)[] } = {}
+  private readonly events = new Emitter<AdapterEvents>()
   private readonly ownedScheduler: VirtualScheduler | undefined
   private advertising: AdvertiseOptions | undefined
   private closing: Promise<void> | undefined
@@ -204,14 +226,18 @@ export class Adapter implements AsyncDisposable {
     this.ownedScheduler = o.ownedScheduler
     this.cache = o.cache === false ? undefined : (o.cache ?? new MemoryCacheStore())
     // Scanner, advertiser and connections agree on one command set per host (gap/command-set.ts).
-    this.connections = new Connections(host, { clock, ...(o.attMtu !== undefined ? { attMtu: o.attMtu } : {}) })
+    this.connections = new Connections(host, { clock, attMtu: o.mtu })
     this.scanner = new Scanner(host, clock)
     this.advertiser = new Advertiser(host)
-    this.connections.onConnection((c) => this.peripheralConnected(c))
+    this.channels = new ChannelListeners(() => this.connections.byHandle.values())
+    this.connections.onConnection((c) => {
+      this.channels.attach(c)
+      this.peripheralConnected(c)
+    })
     host.onClose((err) => {
       if (this.state === 'closed') return
       this.state = 'closed'
-      this.emit('state', err ? { state: 'closed', error: err } : { state: 'closed' })
+      this.events.emit('state', err ? { state: 'closed', error: err } : { state: 'closed' })
     })
   }
 
@@ -221,16 +247,7 @@ export class Adapter implements AsyncDisposable {
   }
 
   on<K extends keyof AdapterEvents>(event: K, cb: (e: AdapterEvents[K]) => void): () => void {
-    const list = (this.listeners[event] ??= []) as ((e: AdapterEvents[K]) => void)[]
-    list.push(cb)
-    return () => {
-      const i = list.indexOf(cb)
-      if (i >= 0) list.splice(i, 1)
-    }
-  }
-
-  private emit<K extends keyof AdapterEvents>(event: K, e: AdapterEvents[K]): void {
-    for (const cb of [...((this.listeners[event] ?? []) as ((e: AdapterEvents[K]) => void)[])]) cb(e)
+    return this.events.on(event, cb)
   }
 
   private open(what: string): void {
@@ -241,18 +258,14 @@ export class Adapter implements AsyncDisposable {
 
   /**
    * Advertisements that pass the filter, until `timeout` (the loop then ends), the signal aborts
-   * (the loop throws its reason) or you leave the loop. One scan at a time per adapter.
+   * (the loop throws its reason) or you leave the loop. One scan at a time per adapter. Timing,
+   * PHYs and the controller-side accept list are options (src/scan-options.ts).
    */
   async *scan(o: ScanOptions = {}): AsyncGenerator<Advertisement, void, undefined> {
     this.open('scan')
-    const { timeout, signal, ...rest } = o
-    const it = this.scanner.scan({
-      active: true,
-      ...rest,
-      ...(timeout !== undefined ? { timeoutMs: timeout } : {}),
-      ...(signal ? { signal } : {}),
-    })
-    for await (const ad of it) {
+    const g = toGapScanOptions(o)
+    if (o.acceptList) await setAcceptList(this.hci, o.acceptList, o)
+    for await (const ad of this.scanner.scan({ ...g, timeoutMs: o.timeout, signal: o.signal })) {
       this.remember(ad.address, ad.addressType)
       yield ad
     }
@@ -265,50 +278,45 @@ export class Adapter implements AsyncDisposable {
   }
 
   /** The first advertisement that passes the filter; 'NOT_FOUND' after `timeout` (default 10000 ms). */
-  async find(filter: ScanFilter, o: CallOptions & { active?: boolean } = {}): Promise<Advertisement> {
+  async find(filter: ScanFilter, o: FindOptions = {}): Promise<Advertisement> {
     const timeout = o.timeout ?? 10_000
-    for await (const ad of this.scan({
-      ...filter,
-      timeout,
-      ...(o.signal ? { signal: o.signal } : {}),
-      ...(o.active !== undefined ? { active: o.active } : {}),
-    }))
-      return ad
+    for await (const ad of this.scan({ ...o, ...filter, timeout })) return ad
     throw new NotFoundError(`no advertisement matched ${describe(filter)} within ${timeout} ms`, {
       hint: 'is the device advertising and in range? `hcikit scan` shows what is around',
     })
   }
 
   /**
-   * Connect to a device (an advertisement from scan/find, or an address with its type; an address
-   * alone uses the type last seen in a scan, else public), exchange the MTU and discover its
-   * database. Dispose the client (or disconnect) to end the link.
+   * Connect to a device (an advertisement from scan/find, or an address: with its type, the type
+   * last seen in a scan, or else found with a scan inside the call's `timeout`), exchange the MTU
+   * and discover its database. Dispose the client (or disconnect) to end the link.
    */
   async connect(target: ConnectTarget, o: ConnectOptions = {}): Promise<Client> {
     this.open('connect')
-    const peer =
-      typeof target === 'string'
-        ? { address: target.toUpperCase(), type: this.seen.get(target.toUpperCase()) ?? ('public' as const) }
-        : 'ad' in target
-          ? { address: target.address, type: target.addressType }
-          : {
-              address: target.address.toUpperCase(),
-              type: target.addressType ?? this.seen.get(target.address.toUpperCase()) ?? ('public' as const),
-            }
+    const parameters = o.parameters ? toConnectionParameters(o.parameters) : undefined
+    if (o.mtu !== undefined) checkMtu(o.mtu)
+    if (o.dataLength !== undefined) checkDataLength(o.dataLength)
+    if (o.phys !== undefined) phyMasks(o.phys)
     const timeout = o.timeout ?? 10_000
-    const d = deadline(this.clock, { timeout, signal: o.signal }, `connecting to ${peer.address}`)
+    const name = typeof target === 'string' ? target : target.address
+    const d = deadline(this.clock, { timeout, signal: o.signal }, `connecting to ${name}`)
     let connection: Connection | undefined
     try {
+      const peer = await this.peerOf(target, d.signal, timeout)
       connection = await this.connections.connect(peer, {
         timeoutMs: timeout,
-        ...(d.signal ? { signal: d.signal } : {}),
+        signal: d.signal,
+        parameters,
+        attMtu: o.mtu,
       })
       const client = new Client(connection, {
         clock: this.clock,
         cache: o.cachePolicy === 'off' ? undefined : this.cache,
         cachePolicy: o.cachePolicy,
       })
-      if (o.discover ?? true) await client.setUp(d.signal ? { signal: d.signal } : {})
+      if (o.dataLength !== undefined) await client.setDataLength(o.dataLength, { signal: d.signal })
+      if (o.phys !== undefined) await client.setPhy(o.phys, { signal: d.signal })
+      await client.setUp({ signal: d.signal, discover: o.discover })
       this.clientSet.add(client)
       void connection.disconnected.then(() => this.clientSet.delete(client))
       return client
@@ -320,9 +328,72 @@ export class Adapter implements AsyncDisposable {
     }
   }
 
+  /** The address and type to connect to; an address of unknown type is looked for with a scan. */
+  private async peerOf(target: ConnectTarget, signal: AbortSignal | undefined, timeout: number): Promise<PeerAddress> {
+    if (typeof target !== 'string' && 'ad' in target) return { address: target.address, type: target.addressType }
+    const address = (typeof target === 'string' ? target : target.address).trim().toUpperCase()
+    if (!ADDRESS.test(address))
+      throw new ParameterError(`'${address}' is not a device address (write it as AA:BB:CC:DD:EE:FF)`)
+    const given = typeof target === 'string' ? undefined : target.addressType
+    const type = given ?? this.seen.get(address)
+    if (type) return { address, type }
+    try {
+      for await (const ad of this.scan({ addresses: [address], signal })) return { address, type: ad.addressType }
+    } catch (e) {
+      if (e instanceof TimeoutError && signal?.aborted && e === signal.reason)
+        throw new NotFoundError(
+          `${address} was not seen advertising within ${timeout} ms (its address type is needed to connect, so hcikit scanned for it)`,
+          {
+            cause: e,
+            hint: "is it advertising and in range? If you know its address type, connect({ address, addressType: 'random' }) skips the scan",
+          },
+        )
+      if (e instanceof Error && (e as { code?: string }).code === 'BUSY')
+        throw new StateError(
+          'BUSY',
+          `${address}: not seen yet, and a scan is already running, so hcikit cannot look for it`,
+          {
+            cause: e,
+            hint: 'pass addressType to connect without scanning, or connect after leaving the scan loop',
+          },
+        )
+      throw e
+    }
+    throw new NotFoundError(`${address}: the scan ended before it was seen`)
+  }
+
   /** Peripherals we are connected to (clients from connect()). */
   get clients(): readonly Client[] {
     return [...this.clientSet]
+  }
+
+  /**
+   * Forget the GATT database cached for `address` (both address types, or the one given), so the
+   * next connect() discovers it again. Resolves true when something was stored. Open clients keep
+   * the database they have.
+   */
+  async clearCache(address: string, o: { addressType?: 'public' | 'random' } = {}): Promise<boolean> {
+    const store = this.cache
+    if (!store) return false
+    let found = false
+    for (const type of o.addressType ? [o.addressType] : (['public', 'random'] as const)) {
+      const peer = cachePeerId(address.trim(), type)
+      if (await store.load(peer).catch(() => undefined)) found = true
+      await store.delete(peer)
+    }
+    return found
+  }
+
+  // --- L2CAP -----------------------------------------------------------------------------------
+
+  /**
+   * Accept LE credit-based channels on `psm` on every link, open now or later, both roles; the
+   * handler gets each channel (a Duplex, src/channels.ts) and its connection. One listener per PSM
+   * ('PSM_IN_USE'); close() the returned listener to stop accepting.
+   */
+  listen(psm: number, handler: ChannelHandler, o: ListenOptions = {}): ChannelListener {
+    this.open('listen')
+    return this.channels.listen(psm, handler, o)
   }
 
   // --- peripheral ------------------------------------------------------------------------------
@@ -334,7 +405,9 @@ export class Adapter implements AsyncDisposable {
   serve(declaration: DatabaseDeclaration = {}): GattServer {
     this.open('serve')
     if (this.gattServer)
-      throw new ClosedError('serve: this adapter already serves a database (add services to adapter.gattServer.db)')
+      throw new StateError('ALREADY_SERVING', 'serve: this adapter already serves a database', {
+        hint: 'add or remove services on adapter.gattServer.db instead',
+      })
     const server = new GattServer(new AttributeDatabase(declaration))
     this.gattServer = server
     return server
@@ -345,13 +418,7 @@ export class Adapter implements AsyncDisposable {
     this.open('advertise')
     const { data, scanResponse } = advertisingData(o)
     await withDeadline(this.clock, o, 'advertise', (signal) =>
-      this.advertiser.start({
-        data,
-        ...(scanResponse ? { scanResponse } : {}),
-        connectable: o.connectable ?? true,
-        ...(o.interval !== undefined ? { intervalMs: o.interval } : {}),
-        ...(signal ? { signal } : {}),
-      }),
+      this.advertiser.start({ data, scanResponse, connectable: o.connectable ?? true, intervalMs: o.interval, signal }),
     )
     this.advertising = o
   }
@@ -380,7 +447,7 @@ export class Adapter implements AsyncDisposable {
         void this.advertise(adv).catch(() => undefined)
       }
     })
-    this.emit('connection', central)
+    this.events.emit('connection', central)
   }
 
   // --- closing ---------------------------------------------------------------------------------
@@ -397,9 +464,9 @@ export class Adapter implements AsyncDisposable {
       const links = [...this.connections.byHandle.values()]
       await Promise.all(
         links.map((c) =>
-          withDeadline(this.clock, { timeout: 2000 }, 'disconnect', (signal) =>
-            c.disconnect(0x13, signal ? { signal } : {}),
-          ).catch(() => undefined),
+          withDeadline(this.clock, { timeout: 2000 }, 'disconnect', (signal) => c.disconnect(0x13, { signal })).catch(
+            () => undefined,
+          ),
         ),
       )
       if (this.advertiser.advertising)
@@ -407,6 +474,7 @@ export class Adapter implements AsyncDisposable {
           () => undefined,
         )
     }
+    this.channels.close()
     this.connections.close()
     this.advertiser.close()
     this.gattServer?.close()
@@ -415,7 +483,7 @@ export class Adapter implements AsyncDisposable {
     this.ownedScheduler?.close()
     if (this.state === 'open') {
       this.state = 'closed'
-      this.emit('state', { state: 'closed' })
+      this.events.emit('state', { state: 'closed' })
     }
     await stopLog()
   }

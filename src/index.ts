@@ -18,6 +18,7 @@ export {
   type AdapterEvents,
   type ScanFilter,
   type ScanOptions,
+  type FindOptions,
   type ConnectTarget,
   type ConnectOptions,
   type Advertisement,
@@ -27,6 +28,9 @@ export {
 export {
   Client,
   type ClientEvents,
+  type ClientOptions,
+  type ServicesChanged,
+  type DataLength,
   type GattTarget,
   type RemoteCharacteristic,
   type RemoteDatabase,
@@ -35,7 +39,37 @@ export {
   type Disconnection,
 } from './client.ts'
 export { Central, advertisingData, type AdvertiseOptions, type CentralEvents } from './peripheral.ts'
+export type { AcceptListEntry, ScanPhy } from './scan-options.ts'
+export type {
+  ConnectionParameterOptions,
+  LinkParameters,
+  LinkPhy,
+  PhyName,
+  PhyPreference,
+} from './link-options.ts'
+export {
+  ChannelListener,
+  type ChannelHandler,
+  type ChannelParameterOptions,
+  type CreditChannel,
+  type ListenOptions,
+  type OpenChannelOptions,
+  type SecurityRequirements,
+} from './channels.ts'
+export { hcikitHome } from './home.ts'
+export { gattCacheDir, homeCacheStore, cachePeerId, listCachedPeers, type CachedPeer } from './cache-dir.ts'
 export * from './errors.ts'
+
+// The link underneath a Client or a Central (client.connection, central.connection).
+export type {
+  Connection,
+  ConnectionEvents,
+  ActiveParameters,
+  Phy,
+  Role,
+  AddressType,
+  PeerAddress,
+} from '../gap/connections.ts'
 
 // Building blocks the API hands out or takes.
 export { GattServer, type SendResult, type ServerConnection } from '../att/server.ts'
@@ -52,7 +86,8 @@ export {
   type ReadHandler,
   type WriteHandler,
 } from '../att/database.ts'
-export { MemoryCacheStore, type GattCacheStore, type CachePolicy } from '../att/cache.ts'
+export { MemoryCacheStore, type GattCacheStore, type CachePolicy, type CacheEntry } from '../att/cache.ts'
+export { JsonFileCacheStore } from '../att/cache-file.ts'
 export { parseUuid, uuidEquals, shortUuid, type Uuid } from '../att/uuid.ts'
 export { AdBuilder, parseAd, type ParsedAd } from '../gap/ad.ts'
 export { statusName } from '../hci/constants.ts'

@@ -145,7 +145,7 @@ export class Central implements AsyncDisposable {
 
   disconnect(o: CallOptions & { reason?: number } = {}): Promise<Disconnection> {
     return withDeadline(this.clock, o, 'disconnect', (signal) =>
-      this.connection.disconnect(o.reason ?? 0x13, signal ? { signal } : {}),
+      this.connection.disconnect(o.reason ?? 0x13, { signal }),
     )
   }
 
