@@ -115,6 +115,8 @@ export interface ConnectOptions extends CallOptions {
   phys?: PhyPreference
   /** LE Data Length to send with once connected, octets per packet (27..251). */
   dataLength?: number
+  /** Ask for the peer's Service Changed indications, so 'servicesChanged' fires (one Write Request; default true). */
+  serviceChanged?: boolean
 }
 
 /** Timers of the real world, for hardware transports. */
@@ -316,7 +318,7 @@ export class Adapter implements AsyncDisposable {
       })
       if (o.dataLength !== undefined) await client.setDataLength(o.dataLength, { signal: d.signal })
       if (o.phys !== undefined) await client.setPhy(o.phys, { signal: d.signal })
-      await client.setUp({ signal: d.signal, discover: o.discover })
+      await client.setUp({ signal: d.signal, discover: o.discover, serviceChanged: o.serviceChanged })
       this.clientSet.add(client)
       void connection.disconnected.then(() => this.clientSet.delete(client))
       return client

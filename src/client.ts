@@ -19,7 +19,9 @@
  * 'disconnected'. Disposing the client disconnects (0x13 Remote User Terminated Connection).
  */
 import type { Clock } from '../hci/host.ts'
-import { GattClient, type DiscoverySource } from '../att/client.ts'
+import { GattClient, type DiscoverySource, type Subscription } from '../att/client.ts'
+import { AttError } from '../att/errors.ts'
+import { GattUuid } from '../att/uuid.ts'
 import type { CachePolicy, GattCacheStore } from '../att/cache.ts'
 import type { RemoteCharacteristic, RemoteDatabase, RemoteDescriptor, RemoteService } from '../att/remote-database.ts'
 import type { Connection, DataLength, Disconnection } from '../gap/connections.ts'
@@ -82,6 +84,7 @@ export class Client implements AsyncDisposable {
   readonly gatt: GattClient
   private readonly clock: Clock
   private readonly events = new Emitter<ClientEvents>()
+  private serviceChanged: Subscription | undefined
 
   constructor(
     /** The LE connection underneath (handle, role, HCI procedures, L2CAP). */
@@ -109,13 +112,33 @@ export class Client implements AsyncDisposable {
     })
   }
 
-  /** Exchange the MTU, then (unless `discover` is false) discover the database. adapter.connect() does this. */
-  async setUp(o: CallOptions & { discover?: boolean } = {}): Promise<this> {
+  /**
+   * Exchange the MTU, then (unless `discover` is false) discover the database and ask for its
+   * Service Changed indications (unless `serviceChanged` is false). adapter.connect() does this.
+   */
+  async setUp(o: CallOptions & { discover?: boolean; serviceChanged?: boolean } = {}): Promise<this> {
     await withDeadline(this.clock, o, `setting up the connection to ${this.address}`, async (signal) => {
       await this.gatt.exchangeMtu({ signal })
-      if (o.discover ?? true) await this.gatt.discover({ signal })
+      if (!(o.discover ?? true)) return
+      await this.gatt.discover({ signal })
+      if (o.serviceChanged ?? true) await this.watchServiceChanged(signal)
     })
     return this
+  }
+
+  /**
+   * Enable the peer's Service Changed indications (Core v5.4 Vol 3 Part G 7.1), so that
+   * 'servicesChanged' fires when its database changes. A peer that refuses keeps us informed
+   * through Database Out Of Sync (robust caching) instead: the refusal is not an error.
+   */
+  private async watchServiceChanged(signal: AbortSignal | undefined): Promise<void> {
+    const sc = this.gatt.database?.findCharacteristics(GattUuid.ServiceChanged)[0]
+    if (!sc?.cccd || this.serviceChanged) return
+    try {
+      this.serviceChanged = await this.gatt.subscribe(sc, { mode: 'indicate', onValue: () => {}, signal })
+    } catch (e) {
+      if (!(e instanceof AttError)) throw e
+    }
   }
 
   /** The effective ATT_MTU. */
@@ -169,7 +192,11 @@ export class Client implements AsyncDisposable {
 
   /** Discover the database (from the cache when the policy allows): after `connect(..., { discover: false })`. */
   discover(o: CallOptions = {}): Promise<RemoteDatabase> {
-    return withDeadline(this.clock, o, 'discovery', (signal) => this.gatt.discover({ signal }))
+    return withDeadline(this.clock, o, 'discovery', async (signal) => {
+      const db = await this.gatt.discover({ signal })
+      await this.watchServiceChanged(signal)
+      return db
+    })
   }
 
   /** Discover again, bypassing the cache. */

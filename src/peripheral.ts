@@ -17,6 +17,7 @@ import type { Clock } from '../hci/host.ts'
 import type { Connection, Disconnection } from '../gap/connections.ts'
 import type { ServerConnection } from '../att/server.ts'
 import { withDeadline, type CallOptions } from './errors.ts'
+import { Emitter } from './emitter.ts'
 
 export interface AdvertiseOptions extends CallOptions {
   /** Local name (complete if it fits, else shortened, with the complete name in the scan response). */
@@ -111,6 +112,9 @@ function truncateUtf8(s: string, max: number): string {
 }
 
 export interface CentralEvents {
+  /** The ATT MTU changed (the central's Exchange MTU request). */
+  mtu: number
+  /** The link is gone (with the HCI reason and its name). */
   disconnected: Disconnection
 }
 
@@ -118,6 +122,7 @@ export interface CentralEvents {
 export class Central implements AsyncDisposable {
   readonly address: string
   readonly addressType: 'public' | 'random'
+  private readonly events = new Emitter<CentralEvents>()
 
   constructor(
     /** The LE connection underneath. */
@@ -128,6 +133,13 @@ export class Central implements AsyncDisposable {
   ) {
     this.address = connection.peer.address
     this.addressType = connection.peer.type
+    connection.att.onMtu((mtu) => this.events.emit('mtu', mtu))
+    connection.on('disconnected', (d) => this.events.emit('disconnected', d))
+  }
+
+  /** The effective ATT_MTU of the link. */
+  get mtu(): number {
+    return this.connection.att.mtu
   }
 
   get connected(): boolean {
@@ -140,7 +152,7 @@ export class Central implements AsyncDisposable {
   }
 
   on<K extends keyof CentralEvents>(event: K, cb: (e: CentralEvents[K]) => void): () => void {
-    return this.connection.on(event, cb)
+    return this.events.on(event, cb)
   }
 
   disconnect(o: CallOptions & { reason?: number } = {}): Promise<Disconnection> {
