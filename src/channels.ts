@@ -61,7 +61,12 @@ export function channelParameters(
   intIn('mtu', o.mtu, 23, 0xffff)
   intIn('mps', o.mps, 23, 65533)
   intIn('credits', o.credits, 1, 0xffff)
-  return { mtu: o.mtu, mps: o.mps, initialCredits: o.credits }
+  // Only the fields given: att/l2cap/credit.ts lays its defaults under what it gets.
+  const p: { mtu?: number; mps?: number; initialCredits?: number } = {}
+  if (o.mtu !== undefined) p.mtu = o.mtu
+  if (o.mps !== undefined) p.mps = o.mps
+  if (o.credits !== undefined) p.initialCredits = o.credits
+  return p
 }
 
 /** Errors reach for-await and pipeline(); none escapes as an unhandled 'error' event. */
@@ -109,11 +114,16 @@ export class ChannelListener implements AsyncDisposable {
   attach(c: Connection): void {
     if (this.closedFlag || c.closed || c.mux.closed) return
     const o = this.options
-    const l = c.mux.listen(
-      this.psm,
-      { ...channelParameters(this.psm, o), security: o.security, maxChannels: o.maxChannels },
-      (ch) => this.deliver(guard(ch), c),
-    )
+    let l: CreditListener
+    try {
+      l = c.mux.listen(
+        this.psm,
+        { ...channelParameters(this.psm, o), security: o.security, maxChannels: o.maxChannels },
+        (ch) => this.deliver(guard(ch), c),
+      )
+    } catch {
+      return // the link already has a listener of its own on this PSM (connection.mux.listen): it keeps it
+    }
     this.perLink.add(l)
     void c.disconnected.then(() => {
       this.refusedBefore += l.refused

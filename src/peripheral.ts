@@ -18,6 +18,7 @@ import type { Connection, Disconnection } from '../gap/connections.ts'
 import type { ServerConnection } from '../att/server.ts'
 import { withDeadline, type CallOptions } from './errors.ts'
 import { Emitter } from './emitter.ts'
+import { openChannel, type CreditChannel, type OpenChannelOptions } from './channels.ts'
 
 export interface AdvertiseOptions extends CallOptions {
   /** Local name (complete if it fits, else shortened, with the complete name in the scan response). */
@@ -153,6 +154,13 @@ export class Central implements AsyncDisposable {
 
   on<K extends keyof CentralEvents>(event: K, cb: (e: CentralEvents[K]) => void): () => void {
     return this.events.on(event, cb)
+  }
+
+  /** Open an LE credit-based channel to the central's `psm` (as client.openChannel(), src/channels.ts). */
+  openChannel(psm: number, o: OpenChannelOptions = {}): Promise<CreditChannel> {
+    return withDeadline(this.clock, o, `opening an L2CAP channel to PSM 0x${psm.toString(16)}`, (signal) =>
+      openChannel(this.connection, psm, o, signal),
+    )
   }
 
   disconnect(o: CallOptions & { reason?: number } = {}): Promise<Disconnection> {
