@@ -97,7 +97,8 @@ export interface ConnectionInit {
   parameters: ActiveParameters
 }
 
-type Signal = { signal?: AbortSignal; timeoutMs?: number }
+/** `signal` and `timeoutMs` of the procedures below. */
+export type Signal = { signal?: AbortSignal; timeoutMs?: number }
 
 const hex3 = (h: number): string => `0x${h.toString(16).padStart(3, '0')}`
 

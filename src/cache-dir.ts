@@ -14,9 +14,8 @@ import { readdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { JsonFileCacheStore } from '../att/cache-file.ts'
 import { CACHE_FORMAT_VERSION, type CacheEntry } from '../att/cache.ts'
+import type { AddressType } from '../gap/connections.ts'
 import { homePath } from './home.ts'
-
-export type AddressType = 'public' | 'random'
 
 /** The directory of the GATT cache: `$HCIKIT_HOME/gatt-cache`. */
 export function gattCacheDir(env: NodeJS.ProcessEnv = process.env): string {

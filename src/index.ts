@@ -44,7 +44,7 @@ export type {
   ConnectionParameterOptions,
   LinkParameters,
   LinkPhy,
-  PhyName,
+  Phy,
   PhyPreference,
 } from './link-options.ts'
 export {
@@ -65,14 +65,21 @@ export type {
   Connection,
   ConnectionEvents,
   ActiveParameters,
-  Phy,
+  Phy as ConnectionPhy,
   Role,
   AddressType,
   PeerAddress,
 } from '../gap/connections.ts'
+export type { Signal as ConnectionCallOptions } from '../gap/connection.ts'
 
 // Building blocks the API hands out or takes.
-export { GattServer, type SendResult, type ServerConnection } from '../att/server.ts'
+export { GattServer, type SendResult, type ServerConnection, type ServerSecurity } from '../att/server.ts'
+export type { PreparedWrite } from '../att/server-connection.ts'
+export type { RemoteDatabaseJson, ServiceJson, RemoteAttribute } from '../att/remote-database.ts'
+export type { ChannelState, ChannelStats } from '../att/l2cap/credit-channel.ts'
+export type { LinkSecurity } from '../att/l2cap/link.ts'
+export type { ConnectionParameters } from '../att/l2cap/signaling.ts'
+export type { AclBufferSize } from '../hci/acl-flow.ts'
 export {
   AttributeDatabase,
   type DatabaseDeclaration,
@@ -81,17 +88,43 @@ export {
   type DescriptorDeclaration,
   type CharacteristicRef,
   type ServiceRef,
+  type DescriptorRef,
   type PropertyName,
   type Security,
+  type SecurityRequirement,
+  type Requirement,
   type ReadHandler,
   type WriteHandler,
+  type WriteOptions,
+  type PresentationFormat,
+  type GapOptions,
+  type GattOptions,
+  type Attribute,
+  type AttributeKind,
+  type SpecialAttribute,
+  type DatabaseChange,
 } from '../att/database.ts'
 export { MemoryCacheStore, type GattCacheStore, type CachePolicy, type CacheEntry } from '../att/cache.ts'
 export { JsonFileCacheStore } from '../att/cache-file.ts'
 export { parseUuid, uuidEquals, shortUuid, type Uuid } from '../att/uuid.ts'
-export { AdBuilder, parseAd, type ParsedAd } from '../gap/ad.ts'
+export {
+  AdBuilder,
+  parseAd,
+  type ParsedAd,
+  type AdStructure,
+  type IndoorPositioning,
+  type TransportBlock,
+} from '../gap/ad.ts'
 export { statusName } from '../hci/constants.ts'
 export { VirtualLink } from './virtual/link.ts'
 export type { VirtualController } from './virtual/controller.ts'
 export { parseTransportSpec, formatTransportSpec, TRANSPORT_FORMS, type TransportSpec } from './transports/index.ts'
-export { startLogging, startSnoop, startFromEnv, PACKET_CHANNEL, LOG_CHANNEL, type PacketMessage } from './log.ts'
+export {
+  startLogging,
+  startSnoop,
+  startFromEnv,
+  PACKET_CHANNEL,
+  LOG_CHANNEL,
+  type PacketMessage,
+  type Subscription as LogSubscription,
+} from './log.ts'

@@ -9,10 +9,11 @@
  * the value and the range, so a wrong value never reaches the controller as a bare HCI status.
  */
 import type { ActiveParameters, Phy as PhyNumbers } from '../gap/connections.ts'
+import type { Phy } from '../gap/scanner.ts'
 import type { ConnectionParameters } from '../att/l2cap/signaling.ts'
 import { ParameterError } from './errors.ts'
 
-export type PhyName = '1M' | '2M' | 'coded'
+export type { Phy }
 
 /** Connection parameters asked for; every field optional (defaults: 30-50 ms, latency 0, 4000 ms). */
 export interface ConnectionParameterOptions {
@@ -38,12 +39,12 @@ export interface LinkParameters {
 
 /** PHYs in use in each direction. */
 export interface LinkPhy {
-  tx: PhyName
-  rx: PhyName
+  tx: Phy
+  rx: Phy
 }
 
 /** Preferred PHYs: the same list for both directions, or one per direction. */
-export type PhyPreference = readonly PhyName[] | { tx: readonly PhyName[]; rx: readonly PhyName[] }
+export type PhyPreference = readonly Phy[] | { tx: readonly Phy[]; rx: readonly Phy[] }
 
 const DEFAULTS = { intervalMin: 30, intervalMax: 50, latency: 0, supervisionTimeout: 4000 }
 
@@ -84,10 +85,10 @@ export function fromActiveParameters(p: ActiveParameters): LinkParameters {
   return { interval: p.interval * 1.25, latency: p.latency, supervisionTimeout: p.timeout * 10 }
 }
 
-const PHY_BIT: Readonly<Record<PhyName, number>> = { '1M': 0x01, '2M': 0x02, coded: 0x04 }
-const PHY_OF_NUMBER: readonly (PhyName | undefined)[] = [undefined, '1M', '2M', 'coded']
+const PHY_BIT: Readonly<Record<Phy, number>> = { '1M': 0x01, '2M': 0x02, coded: 0x04 }
+const PHY_OF_NUMBER: readonly (Phy | undefined)[] = [undefined, '1M', '2M', 'coded']
 
-function mask(list: readonly PhyName[], name: string): number {
+function mask(list: readonly Phy[], name: string): number {
   if (list.length === 0) throw new ParameterError(`${name}: name at least one PHY ('1M', '2M', 'coded')`)
   let m = 0
   for (const p of list) {
@@ -101,10 +102,10 @@ function mask(list: readonly PhyName[], name: string): number {
 /** Preferred PHYs -> LE Set PHY's TX_PHYs / RX_PHYs bit masks. */
 export function phyMasks(pref: PhyPreference): { tx: number; rx: number } {
   if (Array.isArray(pref)) {
-    const m = mask(pref as readonly PhyName[], 'phys')
+    const m = mask(pref as readonly Phy[], 'phys')
     return { tx: m, rx: m }
   }
-  const { tx, rx } = pref as { tx: readonly PhyName[]; rx: readonly PhyName[] }
+  const { tx, rx } = pref as { tx: readonly Phy[]; rx: readonly Phy[] }
   return { tx: mask(tx, 'phys.tx'), rx: mask(rx, 'phys.rx') }
 }
 
