@@ -98,7 +98,7 @@ export class Client implements AsyncDisposable {
       peer: cachePeerId(this.address, this.addressType),
       store: o.cache,
       policy: o.cache ? (o.cachePolicy ?? 'validate') : 'off',
-      clock: o.clock,
+      // Cache entries carry wall-clock time (Date.now), not the link's virtual time.
     })
     const e = this.events
     connection.att.onMtu((mtu) => e.emit('mtu', mtu))

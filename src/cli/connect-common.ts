@@ -14,6 +14,7 @@ import type { Writable } from 'node:stream'
 import {
   HcikitError,
   NotFoundError,
+  homeCacheStore,
   open,
   shortUuid,
   type Adapter,
@@ -33,6 +34,8 @@ export interface CliContext {
   log: boolean
   stdout: NodeJS.WritableStream
   stderr: NodeJS.WritableStream
+  /** What `l2cap` sends (process.stdin unless a test gives its own). */
+  stdin?: NodeJS.ReadableStream
   env: NodeJS.ProcessEnv
   /** Aborts long-running commands (tests); SIGINT does the same. */
   signal?: AbortSignal
@@ -79,6 +82,8 @@ export async function openSession(
       transport: spec,
       env,
       ...(link ? { link, address: CENTRAL_ADDRESS, name: 'hcikit' } : {}),
+      // The GATT cache lives between runs under HCIKIT_HOME (`hcikit cache list`, src/cache-dir.ts).
+      cache: homeCacheStore(ctx.env),
       timeout: 10_000,
       ...(o.signal ? { signal: o.signal } : {}),
     })
@@ -162,13 +167,14 @@ export function addressTypeArg(help: string, v: string | undefined): 'public' | 
 export async function connectTo(
   adapter: Adapter,
   address: string,
-  o: { addressType?: 'public' | 'random' | undefined; noCache?: boolean; signal?: AbortSignal },
+  o: { addressType?: 'public' | 'random' | undefined; noCache?: boolean; discover?: boolean; signal?: AbortSignal },
 ): Promise<Client> {
   try {
     return await adapter.connect(
       { address, ...(o.addressType ? { addressType: o.addressType } : {}) },
       {
         timeout: 10_000,
+        discover: o.discover,
         ...(o.noCache ? { cachePolicy: 'off' as const } : {}),
         ...(o.signal ? { signal: o.signal } : {}),
       },

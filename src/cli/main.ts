@@ -14,6 +14,8 @@ import { demoCommand } from './demo.ts'
 import { doctorCommand } from './doctor.ts'
 import { gattCommand } from './gatt.ts'
 import { infoCommand } from './info.ts'
+import { cacheCommand } from './cache.ts'
+import { l2capCommand } from './l2cap.ts'
 import { linkCommand } from './link.ts'
 import { notifyCommand } from './notify.ts'
 import { readCommand } from './read.ts'
@@ -30,6 +32,8 @@ Commands:
   gatt ADDRESS           connect, discover everything, read every readable value (--json --no-cache --address-type T)
   read ADDRESS CHAR      read a characteristic (CHAR: a UUID or a handle)
   write ADDRESS CHAR HEX write a characteristic (--without-response)
+  l2cap ADDRESS PSM      open an LE credit-based channel; stdin goes out, what arrives goes to stdout
+  cache list|clear       the GATT cache kept between runs under HCIKIT_HOME (default ~/.hcikit)
   notify ADDRESS CHAR    subscribe and print values (--count N --timeout S --json)
   info                   the controller: version, features, supported commands, buffers, address
   doctor                 every controller this machine offers (HCI, USB, serial), permissions, fixes
@@ -49,11 +53,13 @@ Global options:
 
 type Command = (argv: string[], ctx: CliContext) => Promise<number>
 const COMMANDS: Record<string, Command> = {
+  cache: cacheCommand,
   decode: decodeCommand,
   demo: demoCommand,
   doctor: doctorCommand,
   gatt: gattCommand,
   info: infoCommand,
+  l2cap: l2capCommand,
   link: linkCommand,
   notify: notifyCommand,
   read: readCommand,
@@ -65,6 +71,8 @@ const COMMANDS: Record<string, Command> = {
 export interface CliIo {
   stdout?: NodeJS.WritableStream
   stderr?: NodeJS.WritableStream
+  /** What `l2cap` sends (default process.stdin). */
+  stdin?: NodeJS.ReadableStream
   env?: NodeJS.ProcessEnv
   /** Ends long-running commands (scan, notify) cleanly; SIGINT does the same in a terminal. */
   signal?: AbortSignal
@@ -119,6 +127,7 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
       log,
       stdout: captureOnStdout ? stderr : stdout,
       stderr,
+      stdin: io.stdin ?? process.stdin,
       env,
       ...(io.signal ? { signal: io.signal } : {}),
     }
