@@ -340,7 +340,9 @@ export class Adapter implements AsyncDisposable {
     const type = given ?? this.seen.get(address)
     if (type) return { address, type }
     try {
-      for await (const ad of this.scan({ addresses: [address], signal })) return { address, type: ad.addressType }
+      // passive: the first advertising PDU tells the type; no scan request, no wait for a response
+      for await (const ad of this.scan({ addresses: [address], active: false, signal }))
+        return { address, type: ad.addressType }
     } catch (e) {
       if (e instanceof TimeoutError && signal?.aborted && e === signal.reason)
         throw new NotFoundError(

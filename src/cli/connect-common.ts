@@ -180,6 +180,12 @@ export async function connectTo(
       },
     )
   } catch (e) {
+    if (e instanceof HcikitError && e.code === 'NOT_FOUND' && !o.addressType) {
+      throw new HcikitError(e.code, e.protocol, e.message, {
+        cause: e,
+        hint: 'is it advertising and in range? `hcikit scan` shows what is around; with --address-type public|random hcikit connects without scanning first',
+      })
+    }
     if (e instanceof HcikitError && e.code === 'TIMEOUT') {
       const type = o.addressType ?? 'public'
       throw new HcikitError(
