@@ -41,13 +41,13 @@ import {
   NotFoundError,
   ParameterError,
   StateError,
-  TimeoutError,
   deadline,
   withDeadline,
   type CallOptions,
 } from './errors.ts'
 import { Emitter } from './emitter.ts'
 import { cachePeerId } from './cache-dir.ts'
+import { AddressLookup } from './address-lookup.ts'
 import { ChannelListeners, type ChannelHandler, type ChannelListener, type ListenOptions } from './channels.ts'
 import { setAcceptList, toGapScanOptions, type ScanOptions } from './scan-options.ts'
 import {
@@ -207,6 +207,7 @@ export class Adapter implements AsyncDisposable {
   private readonly advertiser: Advertiser
   private readonly cache: GattCacheStore | undefined
   private readonly channels: ChannelListeners
+  private readonly lookup = new AddressLookup((o) => this.scanning(toGapScanOptions(o), o))
   private readonly seen = new Map<string, 'public' | 'random'>()
   private readonly centralSet = new Set<Central>()
   private readonly clientSet = new Set<Client>()
@@ -266,6 +267,16 @@ export class Adapter implements AsyncDisposable {
   async *scan(o: ScanOptions = {}): AsyncGenerator<Advertisement, void, undefined> {
     this.open('scan')
     const g = toGapScanOptions(o)
+    await this.lookup.userScanStarts()
+    try {
+      yield* this.scanning(g, o)
+    } finally {
+      this.lookup.userScanEnded()
+    }
+  }
+
+  /** One scan, the user's or the address lookup's: every advertisement is remembered and reported. */
+  private async *scanning(g: ReturnType<typeof toGapScanOptions>, o: ScanOptions): AsyncGenerator<Advertisement> {
     if (o.acceptList) await setAcceptList(this.hci, o.acceptList, o)
     for await (const ad of this.scanner.scan({ ...g, timeoutMs: o.timeout, signal: o.signal })) {
       this.remember(ad.address, ad.addressType)
@@ -277,6 +288,7 @@ export class Adapter implements AsyncDisposable {
     this.seen.delete(address)
     this.seen.set(address, type)
     if (this.seen.size > 1000) this.seen.delete(this.seen.keys().next().value!)
+    this.lookup.seen(address, type)
   }
 
   /** The first advertisement that passes the filter; 'NOT_FOUND' after `timeout` (default 10000 ms). */
@@ -339,31 +351,7 @@ export class Adapter implements AsyncDisposable {
     const given = typeof target === 'string' ? undefined : target.addressType
     const type = given ?? this.seen.get(address)
     if (type) return { address, type }
-    try {
-      // passive: the first advertising PDU tells the type; no scan request, no wait for a response
-      for await (const ad of this.scan({ addresses: [address], active: false, signal }))
-        return { address, type: ad.addressType }
-    } catch (e) {
-      if (e instanceof TimeoutError && signal?.aborted && e === signal.reason)
-        throw new NotFoundError(
-          `${address} was not seen advertising within ${timeout} ms (its address type is needed to connect, so hcikit scanned for it)`,
-          {
-            cause: e,
-            hint: "is it advertising and in range? If you know its address type, connect({ address, addressType: 'random' }) skips the scan",
-          },
-        )
-      if (e instanceof Error && (e as { code?: string }).code === 'BUSY')
-        throw new StateError(
-          'BUSY',
-          `${address}: not seen yet, and a scan is already running, so hcikit cannot look for it`,
-          {
-            cause: e,
-            hint: 'pass addressType to connect without scanning, or connect after leaving the scan loop',
-          },
-        )
-      throw e
-    }
-    throw new NotFoundError(`${address}: the scan ended before it was seen`)
+    return { address, type: await this.lookup.find(address, signal!, timeout) }
   }
 
   /** Peripherals we are connected to (clients from connect()). */

@@ -175,19 +175,44 @@ t.test('connect(address) to a device with a random address, never seen in a scan
   t.equal(p.centrals[0]!.address, central.address)
 })
 
-t.test('connect(address) while a scan runs: seen by it, or a clear error', async (t) => {
+t.test('connect(address) while a scan of yours runs: it answers the lookup', async (t) => {
   const link = createVirtualLink({ seed: 35 })
   const alpha = await peer(link, 'alpha', t)
   await using central = await open({ transport: 'virtual', link })
   for await (const ad of central.scan({ timeout: 5000 })) {
     t.equal(ad.address, alpha.address)
-    // not seen: a second scan cannot start
+    // never advertised: the running scan does not see it either
     const err = await central.connect('C0:00:00:00:00:09', { timeout: 500 }).catch((e: unknown) => e)
-    t.match(err, { code: 'BUSY', name: 'StateError', hint: /addressType/ })
+    t.match(err, { code: 'NOT_FOUND', name: 'NotFoundError', hint: /addressType/ })
     // seen by the running scan: no scan needed
     await using client = await central.connect(ad.address, { timeout: 5000, discover: false })
     t.ok(client.connected)
     break
   }
   await t.rejects(central.connect('not an address'), { code: 'INVALID_PARAMETERS', message: /not a device address/ })
+})
+
+t.test('concurrent connect(address) calls share one lookup scan; a scan of yours takes it over', async (t) => {
+  const link = createVirtualLink({ seed: 36 })
+  const [a, b, c] = [await peer(link, 'a', t), await peer(link, 'b', t), await peer(link, 'c', t)]
+  await using central = await open({ transport: 'virtual', link })
+  const sent = await commandsDuring(async () => {
+    const clients = await Promise.all([a, b, c].map((p) => central.connect(p.address, { discover: false })))
+    t.same(
+      clients.map((x) => x.address),
+      [a.address, b.address, c.address],
+    )
+    for (const x of clients) await x.disconnect()
+  })
+  // LE Set (Extended) Scan Parameters: one lookup scan (its pauses around each connection attempt are enables only)
+  t.equal(sent.filter((x) => x.opcode === 0x2041 || x.opcode === 0x200b).length, 1, 'one scan for three lookups')
+  const enables = sent.filter((x) => x.opcode === 0x2042 || x.opcode === 0x200c).length
+  t.ok(enables >= 2, `scanning enabled and disabled (${enables} enable commands)`)
+
+  // a lookup scan is running (nobody advertises this address) when the user starts a scan
+  const lookup = central.connect('C0:00:00:00:00:0A', { timeout: 3000 }).catch((e: unknown) => e)
+  const names = new Set<string>()
+  for await (const ad of central.scan({ timeout: 1000 })) names.add(ad.name!)
+  t.same([...names].sort(), ['a', 'b', 'c'], 'the user scan starts (the lookup scan made way)')
+  t.match(await lookup, { code: 'NOT_FOUND' }, 'the lookup still ends at its own timeout')
 })
