@@ -32,9 +32,9 @@ Commands:
   gatt ADDRESS           connect, discover everything, read every readable value (--json --no-cache --address-type T)
   read ADDRESS CHAR      read a characteristic (CHAR: a UUID or a handle)
   write ADDRESS CHAR HEX write a characteristic (--without-response)
+  notify ADDRESS CHAR    subscribe and print values (--count N --timeout S --json)
   l2cap ADDRESS PSM      open an LE credit-based channel; stdin goes out, what arrives goes to stdout
   cache list|clear       the GATT cache kept between runs under HCIKIT_HOME (default ~/.hcikit)
-  notify ADDRESS CHAR    subscribe and print values (--count N --timeout S --json)
   info                   the controller: version, features, supported commands, buffers, address
   doctor                 every controller this machine offers (HCI, USB, serial), permissions, fixes
   decode FILE [--json]   decode a btsnoop / pcap / pcapng capture
