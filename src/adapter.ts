@@ -49,7 +49,7 @@ import { Emitter } from './emitter.ts'
 import { cachePeerId } from './cache-dir.ts'
 import { AddressLookup } from './address-lookup.ts'
 import { ChannelListeners, type ChannelHandler, type ChannelListener, type ListenOptions } from './channels.ts'
-import { setAcceptList, toGapScanOptions, type ScanOptions } from './scan-options.ts'
+import { setAcceptList, toGapScanOptions, type ScanOptions, type ScanStream } from './scan-options.ts'
 import {
   checkDataLength,
   checkMtu,
@@ -59,7 +59,7 @@ import {
   type PhyPreference,
 } from './link-options.ts'
 
-export type { Advertisement, ControllerInfo, Clock, ScanOptions }
+export type { Advertisement, ControllerInfo, Clock, ScanOptions, ScanStream }
 
 export interface OpenOptions extends CallOptions {
   /** 'virtual', 'tcp:HOST:PORT', 'unix:PATH', 'uart:PATH[@BAUD]', 'usb[:VID:PID]', 'replay:FILE'; default HCIKIT_TRANSPORT, else 'virtual'. */
@@ -262,15 +262,30 @@ export class Adapter implements AsyncDisposable {
   /**
    * Advertisements that pass the filter, until `timeout` (the loop then ends), the signal aborts
    * (the loop throws its reason) or you leave the loop. One scan at a time per adapter. Timing,
-   * PHYs and the controller-side accept list are options (src/scan-options.ts).
+   * PHYs, the controller-side accept list and the queue policy are options (src/scan-options.ts);
+   * the stream's `dropped` counts what a loop that fell behind lost.
    */
-  async *scan(o: ScanOptions = {}): AsyncGenerator<Advertisement, void, undefined> {
+  scan(o: ScanOptions = {}): ScanStream {
+    let from: number | undefined
+    let to: number | undefined
+    const loop = this.userScan(o, (start) => {
+      if (start) from = this.scanner.dropped
+      else to = this.scanner.dropped
+    })
+    return Object.defineProperty(loop, 'dropped', {
+      get: () => (from === undefined ? 0 : (to ?? this.scanner.dropped) - from),
+    }) as ScanStream
+  }
+
+  private async *userScan(o: ScanOptions, mark: (start: boolean) => void): AsyncGenerator<Advertisement> {
     this.open('scan')
     const g = toGapScanOptions(o)
     await this.lookup.userScanStarts()
+    mark(true)
     try {
       yield* this.scanning(g, o)
     } finally {
+      mark(false)
       this.lookup.userScanEnded()
     }
   }

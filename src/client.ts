@@ -19,7 +19,7 @@
  * 'disconnected'. Disposing the client disconnects (0x13 Remote User Terminated Connection).
  */
 import type { Clock } from '../hci/host.ts'
-import { GattClient, type DiscoverySource, type Subscription } from '../att/client.ts'
+import { GattClient, type DiscoverySource, type QueuePolicy, type Subscription } from '../att/client.ts'
 import { AttError } from '../att/errors.ts'
 import { GattUuid } from '../att/uuid.ts'
 import type { CachePolicy, GattCacheStore } from '../att/cache.ts'
@@ -41,10 +41,35 @@ import {
 } from './link-options.ts'
 import { Emitter } from './emitter.ts'
 
-export type { RemoteCharacteristic, RemoteDatabase, RemoteDescriptor, RemoteService, Disconnection, DataLength }
+export type {
+  RemoteCharacteristic,
+  RemoteDatabase,
+  RemoteDescriptor,
+  RemoteService,
+  Disconnection,
+  DataLength,
+  QueuePolicy,
+}
 
 /** What a read or write is addressed to: a characteristic (its value), a descriptor, or a handle. */
 export type GattTarget = RemoteCharacteristic | RemoteDescriptor | number
+
+export interface NotificationOptions extends CallOptions {
+  /** Subscribe to indications (default: notifications, unless the characteristic only indicates). */
+  indicate?: boolean
+  /**
+   * Where values wait for the loop, and what happens when it falls behind (att/bounded-queue.ts):
+   * `maxItems`, `maxBytes` (default 16 MiB), `overflow` ('error' by default, 'drop-oldest',
+   * 'drop-newest'), `onDropped(count, total)`.
+   */
+  queue?: QueuePolicy
+}
+
+/** The values of notifications(): a `for await` stream that counts what its queue policy dropped. */
+export interface NotificationStream extends AsyncGenerator<Uint8Array, void, undefined> {
+  /** Values dropped so far because the loop fell behind (overflow 'drop-oldest' / 'drop-newest'). */
+  readonly dropped: number
+}
 
 /** The peer's database changed (Service Changed indication, or a Database Hash that moved). */
 export interface ServicesChanged {
@@ -256,19 +281,30 @@ export class Client implements AsyncDisposable {
   /**
    * The characteristic's notifications (or indications, with `indicate: true` or when it only
    * indicates), from the moment the loop starts; leaving the loop unsubscribes. `timeout` bounds
-   * the subscription (the CCCD write), `signal` ends the loop.
+   * the subscription (the CCCD write), `signal` ends the loop. Values wait for the loop in a
+   * bounded queue (`queue`): by default up to 16 MiB, then the loop reads what was queued and ends
+   * with a GattError 'GATT_DROPPED' (nothing is lost silently); with overflow 'drop-oldest' or
+   * 'drop-newest' it goes on, and the stream's `dropped` (and `queue.onDropped`) count what went.
    */
-  async *notifications(
+  notifications(characteristic: RemoteCharacteristic, o: NotificationOptions = {}): NotificationStream {
+    let sub: Subscription | undefined
+    const loop = this.notificationLoop(characteristic, o, (s) => (sub = s))
+    return Object.defineProperty(loop, 'dropped', { get: () => sub?.dropped ?? 0 }) as NotificationStream
+  }
+
+  private async *notificationLoop(
     characteristic: RemoteCharacteristic,
-    o: CallOptions & { indicate?: boolean } = {},
+    o: NotificationOptions,
+    subscribed: (s: Subscription) => void,
   ): AsyncGenerator<Uint8Array, void, undefined> {
     const mode = o.indicate ? 'indicate' : characteristic.can('Notify') ? 'notify' : 'indicate'
     const sub = await withDeadline(
       this.clock,
       { timeout: o.timeout, signal: o.signal },
       `subscribing to ${characteristic}`,
-      (signal) => this.gatt.subscribe(characteristic, { mode, signal }),
+      (signal) => this.gatt.subscribe(characteristic, { mode, signal, queue: o.queue }),
     )
+    subscribed(sub)
     const it = sub[Symbol.asyncIterator]()
     const stop = abortedBy(o.signal)
     try {

@@ -18,6 +18,7 @@ export {
   type AdapterEvents,
   type ScanFilter,
   type ScanOptions,
+  type ScanStream,
   type FindOptions,
   type ConnectTarget,
   type ConnectOptions,
@@ -31,6 +32,8 @@ export {
   type ClientOptions,
   type ServicesChanged,
   type DataLength,
+  type NotificationOptions,
+  type NotificationStream,
   type GattTarget,
   type RemoteCharacteristic,
   type RemoteDatabase,
@@ -40,6 +43,7 @@ export {
 } from './client.ts'
 export { Central, advertisingData, type AdvertiseOptions, type CentralEvents } from './peripheral.ts'
 export type { AcceptListEntry, ScanPhy } from './scan-options.ts'
+export type { QueuePolicy, OverflowPolicy } from '../att/bounded-queue.ts'
 export type {
   ConnectionParameterOptions,
   LinkParameters,

@@ -11,7 +11,7 @@
  */
 import type { HciHost } from '../hci/host.ts'
 import { LeAddDeviceToFilterAcceptList, LeClearFilterAcceptList } from '../hci/commands.ts'
-import type { ScanFilter, ScanOptions as GapScanOptions } from '../gap/scanner.ts'
+import type { Advertisement, QueuePolicy, ScanFilter, ScanOptions as GapScanOptions } from '../gap/scanner.ts'
 import { ParameterError, type CallOptions } from './errors.ts'
 
 export type ScanPhy = '1M' | 'coded'
@@ -35,6 +35,19 @@ export interface ScanOptions extends ScanFilter, CallOptions {
    * (default), 1 accept list only, 2 / 3 the same plus directed advertising to a resolvable address.
    */
   filterPolicy?: 0 | 1 | 2 | 3
+  /**
+   * Where advertisements wait for the loop, and what happens when it falls behind
+   * (att/bounded-queue.ts): `maxItems`, `maxBytes` (default 8 MiB: a loop that keeps up never
+   * loses a burst), `overflow` ('drop-oldest' by default, 'drop-newest', 'error'),
+   * `onDropped(count, total)`. The stream's `dropped` counts what went.
+   */
+  queue?: QueuePolicy
+}
+
+/** The advertisements of scan(): a `for await` stream that counts what its queue policy dropped. */
+export interface ScanStream extends AsyncGenerator<Advertisement, void, undefined> {
+  /** Advertisements dropped so far because the loop fell behind. */
+  readonly dropped: number
 }
 
 /** The scan timing in ms -> 0.625 ms units; PHYs and filter policy checked. */
