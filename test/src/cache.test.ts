@@ -20,8 +20,6 @@ import {
 import { peerFromFileName } from '../../src/cache-dir.ts'
 import { cacheFileName } from '../../att/cache-file.ts'
 import { startSensorDevice } from '../../src/devices/index.ts'
-import { VirtualLink } from '../../src/virtual/link.ts'
-import { RealtimeScheduler } from '../../src/virtual/scheduler.ts'
 
 t.test('HCIKIT_HOME, else ~/.hcikit', async (t) => {
   t.equal(hcikitHome({ HCIKIT_HOME: '/srv/hk' }), '/srv/hk')
@@ -57,9 +55,7 @@ t.test('clearCache(): the next connection discovers again', async (t) => {
 t.test('the cache on disk: shared by adapters, listed, cleared', async (t) => {
   const home = await mkdtemp(join(tmpdir(), 'hcikit-home-'))
   const env = { HCIKIT_HOME: home }
-  // Real time: a file store awaits real I/O, and virtual time would race ahead of it meanwhile
-  // (the deadline of connect() firing in the middle of a file write), as the CLI's link does.
-  const link = new VirtualLink({ seed: 52, scheduler: new RealtimeScheduler({ seed: 52 }) })
+  const link = createVirtualLink({ seed: 52 })
   await using sensor = await startSensorDevice({ link })
   {
     await using first = await open({ transport: 'virtual', link, cache: homeCacheStore(env) })
