@@ -101,7 +101,8 @@ export interface ConnectionInit {
   localRpa?: string | undefined
 }
 
-type Signal = { signal?: AbortSignal; timeoutMs?: number }
+/** `signal` and `timeoutMs` of the procedures below. */
+export type Signal = { signal?: AbortSignal; timeoutMs?: number }
 
 const hex3 = (h: number): string => `0x${h.toString(16).padStart(3, '0')}`
 

@@ -18,6 +18,8 @@ import type { Clock } from '../hci/host.ts'
 import type { Connection, Disconnection } from '../gap/connections.ts'
 import type { ServerConnection } from '../att/server.ts'
 import { GapError, withDeadline, type CallOptions } from './errors.ts'
+import { Emitter } from './emitter.ts'
+import { openChannel, type CreditChannel, type OpenChannelOptions } from './channels.ts'
 import type { LinkSecurityAgent } from '../gap/link-security.ts'
 import { securityState, type SecurityLevel, type SecurityState } from '../gap/pairing-delegate.ts'
 import type { DeviceAddress } from '../gap/smp/keys.ts'
@@ -115,6 +117,9 @@ function truncateUtf8(s: string, max: number): string {
 }
 
 export interface CentralEvents {
+  /** The ATT MTU changed (the central's Exchange MTU request). */
+  mtu: number
+  /** The link is gone (with the HCI reason and its name). */
   disconnected: Disconnection
   /** The link's security changed (the central encrypted or paired). */
   security: SecurityState
@@ -124,6 +129,7 @@ export interface CentralEvents {
 export class Central implements AsyncDisposable {
   readonly address: string
   readonly addressType: 'public' | 'random'
+  private readonly events = new Emitter<CentralEvents>()
 
   constructor(
     /** The LE connection underneath. */
@@ -135,6 +141,14 @@ export class Central implements AsyncDisposable {
   ) {
     this.address = connection.peer.address
     this.addressType = connection.peer.type
+    connection.att.onMtu((mtu) => this.events.emit('mtu', mtu))
+    connection.on('disconnected', (d) => this.events.emit('disconnected', d))
+    connection.on('security', (sec) => this.events.emit('security', securityState(sec)))
+  }
+
+  /** The effective ATT_MTU of the link. */
+  get mtu(): number {
+    return this.connection.att.mtu
   }
 
   get connected(): boolean {
@@ -147,10 +161,7 @@ export class Central implements AsyncDisposable {
   }
 
   on<K extends keyof CentralEvents>(event: K, cb: (e: CentralEvents[K]) => void): () => void {
-    if (event === 'security') {
-      return this.connection.on('security', (s) => (cb as (e: SecurityState) => void)(securityState(s)))
-    }
-    return this.connection.on('disconnected', cb as (e: Disconnection) => void)
+    return this.events.on(event, cb)
   }
 
   /** The link's security now. */
@@ -176,9 +187,16 @@ export class Central implements AsyncDisposable {
     return this.security
   }
 
+  /** Open an LE credit-based channel to the central's `psm` (as client.openChannel(), src/channels.ts). */
+  openChannel(psm: number, o: OpenChannelOptions = {}): Promise<CreditChannel> {
+    return withDeadline(this.clock, o, `opening an L2CAP channel to PSM 0x${psm.toString(16)}`, (signal) =>
+      openChannel(this.connection, psm, o, signal),
+    )
+  }
+
   disconnect(o: CallOptions & { reason?: number } = {}): Promise<Disconnection> {
     return withDeadline(this.clock, o, 'disconnect', (signal) =>
-      this.connection.disconnect(o.reason ?? 0x13, signal ? { signal } : {}),
+      this.connection.disconnect(o.reason ?? 0x13, { signal }),
     )
   }
 

@@ -17,8 +17,9 @@
 import { randomBytes } from 'node:crypto'
 import { HcikitError } from '../../hci/errors.ts'
 import { fromHex, toHex } from '../../hci/wire.ts'
+import type { AddressType } from '../connection.ts'
 
-export type AddressType = 'public' | 'random'
+export type { AddressType }
 
 /** A device address as the API prints it: "AA:BB:CC:DD:EE:FF", most significant octet first. */
 export interface DeviceAddress {

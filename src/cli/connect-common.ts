@@ -14,6 +14,7 @@ import type { Writable } from 'node:stream'
 import {
   HcikitError,
   NotFoundError,
+  homeCacheStore,
   open,
   shortUuid,
   type Adapter,
@@ -35,7 +36,7 @@ export interface CliContext {
   log: boolean
   stdout: NodeJS.WritableStream
   stderr: NodeJS.WritableStream
-  /** Where answers to pairing prompts come from (default process.stdin). */
+  /** Answers to pairing prompts, and what `l2cap` sends (default process.stdin). */
   stdin?: NodeJS.ReadableStream
   env: NodeJS.ProcessEnv
   /** Aborts long-running commands (tests); SIGINT does the same. */
@@ -55,7 +56,8 @@ export interface Session extends AsyncDisposable {
 
 /**
  * Open the adapter (and on `virtual`, start the virtual peripherals on the same link), with the
- * bonds under HCIKIT_HOME and the pairing delegate of the command (default Just Works).
+ * bonds and the GATT cache under HCIKIT_HOME (src/home.ts) and the pairing delegate of the
+ * command (default Just Works).
  */
 export async function openSession(
   ctx: CliContext,
@@ -87,7 +89,9 @@ export async function openSession(
       env,
       ...(link ? { link, address: CENTRAL_ADDRESS, name: 'hcikit' } : {}),
       bonds: bondsFile(ctx.env),
-      ...(o.pairing ? { pairing: o.pairing } : {}),
+      pairing: o.pairing,
+      // The GATT cache lives between runs under HCIKIT_HOME (`hcikit cache list`, src/cache-dir.ts).
+      cache: homeCacheStore(ctx.env),
       timeout: 10_000,
       ...(o.signal ? { signal: o.signal } : {}),
     })
@@ -171,19 +175,25 @@ export function addressTypeArg(help: string, v: string | undefined): 'public' | 
 export async function connectTo(
   adapter: Adapter,
   address: string,
-  o: { addressType?: 'public' | 'random' | undefined; noCache?: boolean; signal?: AbortSignal; discover?: boolean },
+  o: { addressType?: 'public' | 'random' | undefined; noCache?: boolean; discover?: boolean; signal?: AbortSignal },
 ): Promise<Client> {
   try {
     return await adapter.connect(
       { address, ...(o.addressType ? { addressType: o.addressType } : {}) },
       {
         timeout: 10_000,
-        ...(o.discover === false ? { discover: false } : {}),
+        discover: o.discover,
         ...(o.noCache ? { cachePolicy: 'off' as const } : {}),
         ...(o.signal ? { signal: o.signal } : {}),
       },
     )
   } catch (e) {
+    if (e instanceof HcikitError && e.code === 'NOT_FOUND' && !o.addressType) {
+      throw new HcikitError(e.code, e.protocol, e.message, {
+        cause: e,
+        hint: 'is it advertising and in range? `hcikit scan` shows what is around; with --address-type public|random hcikit connects without scanning first',
+      })
+    }
     if (e instanceof HcikitError && e.code === 'TIMEOUT') {
       const type = o.addressType ?? 'public'
       throw new HcikitError(

@@ -23,6 +23,8 @@ Commands:
   notify ADDRESS CHAR    subscribe and print values (--count N --timeout S --json)
   pair ADDRESS           pair and keep the bond (--io T --legacy --sc-only --no-bond --json)
   bonds [remove ADDRESS] list the bonds kept in HCIKIT_HOME (default ~/.hcikit), or forget one
+  l2cap ADDRESS PSM      open an LE credit-based channel; stdin goes out, what arrives goes to stdout
+  cache list|clear       the GATT cache kept between runs under HCIKIT_HOME (default ~/.hcikit)
   info                   the controller: version, features, supported commands, buffers, address
   doctor                 every controller this machine offers (HCI, USB, serial), permissions, fixes
   decode FILE [--json]   decode a btsnoop / pcap / pcapng capture
@@ -40,7 +42,7 @@ Global options:
   --log          print decoded traffic and the stack's decisions to stderr (also HCIKIT_LOG=1)
 
 read, write, notify and gatt pair or encrypt from a bond when the device asks for it (--io, --no-pair).
-HCIKIT_HOME (default ~/.hcikit) holds the bonds.`
+HCIKIT_HOME (default ~/.hcikit) holds the bonds and the GATT cache.`
 
 type Command = (argv: string[], ctx: CliContext) => Promise<number>
 /** Each command is loaded when it runs: `hcikit --version` and `help` load none (docs/PERFORMANCE.md). */
@@ -54,6 +56,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   notify: async () => (await import('./notify.ts')).notifyCommand,
   pair: async () => (await import('./pair.ts')).pairCommand,
   bonds: async () => (await import('./bonds.ts')).bondsCommand,
+  l2cap: async () => (await import('./l2cap.ts')).l2capCommand,
+  cache: async () => (await import('./cache.ts')).cacheCommand,
   read: async () => (await import('./read.ts')).readCommand,
   scan: async () => (await import('./scan.ts')).scanCommand,
   write: async () => (await import('./write.ts')).writeCommand,
@@ -63,7 +67,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
 export interface CliIo {
   stdout?: NodeJS.WritableStream
   stderr?: NodeJS.WritableStream
-  /** Answers to pairing prompts (default process.stdin). */
+  /** Answers to pairing prompts, and what `l2cap` sends (default process.stdin). */
   stdin?: NodeJS.ReadableStream
   env?: NodeJS.ProcessEnv
   /** Ends long-running commands (scan, notify) cleanly; SIGINT does the same in a terminal. */
@@ -120,8 +124,8 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
       log,
       stdout: captureOnStdout ? stderr : stdout,
       stderr,
+      stdin: io.stdin ?? process.stdin,
       env,
-      ...(io.stdin ? { stdin: io.stdin } : {}),
       ...(io.signal ? { signal: io.signal } : {}),
     }
     return await cmd(argv.slice(at + 1), ctx)

@@ -8,10 +8,9 @@
  * The options every connecting command shares: `--io` (default none: Just Works) and `--no-pair`
  * (encrypt from a bond, never pair).
  */
-import { homedir } from 'node:os'
-import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import type { IoCapability, PairingDelegate } from '../index.ts'
+import { homePath } from '../home.ts'
 import { UsageError } from './usage.ts'
 
 /** What the prompts need of the command line's context (connect-common.ts CliContext has it). */
@@ -34,14 +33,9 @@ export const PAIRING_OPTIONS_HELP = `  --io none|display|keyboard|yesno|kbdispla
            number comparisons are asked here
   --no-pair  when the device wants an encrypted link, encrypt from a bond but never pair`
 
-/** The directory for bonds (and the GATT cache): HCIKIT_HOME, else ~/.hcikit. */
-export function hcikitHome(env: NodeJS.ProcessEnv): string {
-  return env['HCIKIT_HOME'] || join(homedir(), '.hcikit')
-}
-
-/** The bond store file. */
+/** The bond store file: `$HCIKIT_HOME/bonds.json` (src/home.ts resolves HCIKIT_HOME, as for the GATT cache). */
 export function bondsFile(env: NodeJS.ProcessEnv): string {
-  return join(hcikitHome(env), 'bonds.json')
+  return homePath(env, 'bonds.json')
 }
 
 /** `--io NAME` as an IO capability (usage error otherwise). */

@@ -97,7 +97,7 @@ export async function openUart(path: string, opts: UartOptions = {}): Promise<H4
     name,
     resync: 'reset',
     closeStream,
-    ...(opts.onSyncEvent ? { onSyncEvent: opts.onSyncEvent } : {}),
+    onSyncEvent: opts.onSyncEvent,
   })
   const timeoutMs = opts.timeoutMs ?? 3000
   let timer: NodeJS.Timeout | undefined
