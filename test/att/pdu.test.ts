@@ -1,6 +1,5 @@
 import t from 'tap'
 import fc from 'fast-check'
-import { fileURLToPath } from 'node:url'
 import {
   ATT_PDUS,
   attPduSpec,
@@ -24,7 +23,9 @@ import {
 import { decodeL2capHeader } from '../../att/l2cap/frame.ts'
 import { DecodeError } from '../../hci/errors.ts'
 import { fromHex, toHex } from '../../hci/wire.ts'
-import { haveTshark, l2capFrames, first, num, REAL, type OracleFrame } from './tshark-l2cap.ts'
+import { realTest, realTrace } from '../helpers/real.ts'
+import { missing } from '../helpers/tools.ts'
+import { l2capFrames, first, num, type OracleFrame } from '../helpers/tshark.ts'
 
 /** Uint8Arrays to hex strings, so expectations can be written as plain data. */
 function plain(v: unknown): unknown {
@@ -538,16 +539,16 @@ const OPCODES_IN_TRACES = [
   0x1d, 0x1e, 0x52,
 ]
 
-t.test(
+realTest(
   'oracle: opcode, handle and value agree with tshark on real traces',
-  { skip: haveTshark() ? false : 'tshark is not installed' },
+  { skip: missing('tshark') }, // skipped without it, a failure under CI (test/helpers/tools.ts)
   async (t) => {
     t.jobs = 2
     const all = new Set<number>()
     let total = 0
     const runs = TRACES.map((name) =>
       t.test(name, async (t) => {
-        const frames = await l2capFrames(fileURLToPath(new URL(name, REAL)), 'btatt', 'btatt')
+        const frames = await l2capFrames(realTrace(name), 'btatt', 'btatt')
         const tally: Tally = {
           compared: 0,
           reassembled: 0,

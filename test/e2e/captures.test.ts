@@ -9,7 +9,7 @@ import t from 'tap'
 import { readdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { openCapture } from '../../src/capture-file.ts'
-import { haveTshark } from '../helpers/tshark.ts'
+import { missing } from '../helpers/tools.ts'
 import { attPdusIn, tsharkSummary, type Recorded } from './capture.ts'
 
 const DIR = fileURLToPath(new URL('../../fixtures/captures/', import.meta.url))
@@ -24,7 +24,7 @@ t.same(
 )
 
 for (const f of files) {
-  t.test(f, { skip: haveTshark() ? false : 'tshark is not installed' }, async (t) => {
+  t.test(f, { skip: missing('tshark') }, async (t) => {
     const records: Recorded[] = []
     for await (const r of openCapture(DIR + f)) {
       if (r.direction !== undefined && r.packetType !== undefined) {
@@ -33,7 +33,7 @@ for (const f of files) {
     }
     const att = attPdusIn(records)
     t.ok(att.tx > 5 && att.rx > 5, `${att.tx} ATT PDUs sent, ${att.rx} received`)
-    const sum = await tsharkSummary(DIR + f)
+    const sum = await tsharkSummary(DIR + f, { cache: true })
     t.equal(sum.frames, records.length, 'tshark sees every record')
     t.same(sum.malformed, [], 'no malformed frame')
     t.equal(sum.att, att.tx + att.rx, 'every ATT PDU decoded')
