@@ -23,7 +23,6 @@ import { missing } from '../helpers/tools.ts'
 import { largeDbDeclaration } from '../att/gatt-setup.ts'
 import { rig, requestCounter, type Rig } from './virtual-rig.ts'
 import { attPdusIn, tsharkSummary, writeBtsnoop } from './capture.ts'
-import { keepCapture } from './peer-steps.ts'
 
 const pattern = (n: number, seed = 0) => Uint8Array.from({ length: n }, (_, i) => (i * 7 + seed) & 0xff)
 
@@ -333,6 +332,5 @@ t.test(
       sum.attOpcodes.includes(0x1b) && sum.attOpcodes.includes(0x16) && sum.attOpcodes.includes(0x0c),
       'notifications, prepared writes, read blobs',
     )
-    if (keepCapture(file, 'gatt-virtual-central.btsnoop')) t.pass('capture kept in fixtures/captures/')
   },
 )

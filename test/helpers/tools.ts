@@ -43,9 +43,10 @@ export function haveTool(tool: Tool): boolean {
 export function missing(...tools: Tool[]): string | false {
   const absent = tools.filter((x) => !haveTool(x))
   if (absent.length === 0) return false
-  const reason = `${absent.join(' and ')} ${absent.length === 1 ? 'is' : 'are'} not installed: apt-get install ${absent
-    .map((x) => PACKAGE[x])
-    .join(' ')} (\`bash .ci/run\` installs them)`
+  const one = absent.length === 1
+  const packages = absent.map((x) => PACKAGE[x]).join(' ')
+  const what = `${absent.join(' and ')} ${one ? 'is' : 'are'} not installed`
+  const reason = `${what}: apt-get install ${packages} (\`bash .ci/run\` installs ${one ? 'it' : 'them'})`
   if (IN_CI) {
     for (const x of absent) {
       if (failed.has(x)) continue

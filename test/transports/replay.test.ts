@@ -39,7 +39,7 @@ async function fixture(path: string): Promise<Trace> {
   return { path, hci_events: count(4), hci_cmds: count(1) }
 }
 
-const OWN = virtualTraces().find((f) => f.endsWith('gatt-session.btsnoop'))!
+const OWN = virtualTraces().find((f) => f.endsWith('discovery.btsnoop'))!
 const TSHARK = { skip: missing('tshark') }
 
 for (const file of ['cnrd__yeelock__btsnoop_hci.log', 'BeanCounterTop__ble-pcap-analyzer__hci.pcap']) {
