@@ -132,7 +132,9 @@ export async function tsharkAttBytes(file: string): Promise<Map<number, string>>
 
 /**
  * A field's value strings as the dissector declares them (`tshark -G values`, the "V" lines):
- * value -> name. An independent source of names and numbers for tests of our own tables.
+ * value -> name. An independent source of names and numbers for tests of our own tables. Where
+ * several fields share the name (btatt.error_code has a table per profile), this is the first
+ * table: the run of entries in increasing value order.
  */
 export async function tsharkValueStrings(field: string): Promise<Map<number, string>> {
   // The whole table is some 90 MB; what is kept is the Bluetooth dissectors' part (fields bt*).
@@ -142,9 +144,14 @@ export async function tsharkValueStrings(field: string): Promise<Map<number, str
       .join('\n'),
   )
   const out = new Map<number, string>()
+  let last = -1
   for (const line of lines(bluetooth)) {
     const [, name, value, text] = line.split('\t')
-    if (name === field && value !== undefined && text !== undefined) out.set(num(value)!, text)
+    if (name !== field || value === undefined || text === undefined) continue
+    const v = num(value)!
+    if (v <= last) break
+    out.set(v, text)
+    last = v
   }
   return out
 }
