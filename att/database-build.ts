@@ -209,7 +209,9 @@ function staticValue(
   if (bytes.length > maxLength) {
     throw new DatabaseError(
       path,
-      `static value of ${bytes.length} octets is longer than ${maxLength}${maxLength === MAX_ATTRIBUTE_LENGTH ? ' (the longest attribute value)' : ' (its maxLength)'}`,
+      `static value of ${bytes.length} octets is longer than ${maxLength}${
+        maxLength === MAX_ATTRIBUTE_LENGTH ? ' (the longest attribute value)' : ' (its maxLength)'
+      }`,
     )
   }
   return bytes
@@ -511,7 +513,11 @@ function declaredDescriptor(
   ) {
     throw new DatabaseError(
       path,
-      `the server owns the value of this descriptor${uuid === GattUuid.ClientCharacteristicConfiguration ? " (per connection); use the characteristic's cccd option" : ' (from reliableWrite and writableAuxiliaries)'}`,
+      `the server owns the value of this descriptor${
+        uuid === GattUuid.ClientCharacteristicConfiguration
+          ? " (per connection); use the characteristic's cccd option"
+          : ' (from reliableWrite and writableAuxiliaries)'
+      }`,
     )
   }
   if (uuid === GattUuid.ClientCharacteristicConfiguration) return own.cccd(handle)
@@ -694,7 +700,8 @@ export function buildAddedService(d: ServiceDeclaration, existing: readonly Buil
     if (built.ref.handle <= s.ref.endHandle && built.ref.endHandle >= s.ref.handle) {
       throw new DatabaseError(
         'service',
-        `handles ${hex4(built.ref.handle)}..${hex4(built.ref.endHandle)} overlap the service at ${hex4(s.ref.handle)}..${hex4(s.ref.endHandle)}`,
+        `handles ${hex4(built.ref.handle)}..${hex4(built.ref.endHandle)} overlap the service at ` +
+          `${hex4(s.ref.handle)}..${hex4(s.ref.endHandle)}`,
       )
     }
   }

@@ -192,8 +192,10 @@ function measure(source: 'host' | 'air'): boolean {
   ]
   console.log(
     source === 'air'
-      ? `scan memory, ${DEVICES} distinct virtual advertisers on the virtual link (ADV_NONCONN_IND, each its own address; virtual controller -> HCI -> HciHost -> Scanner); ${RUNS} runs each, medians`
-      : `scan memory, ${DEVICES} distinct advertisers as LE Advertising Reports generated into a scripted host's transport (the scanner alone); ${RUNS} runs each, medians`,
+      ? `scan memory, ${DEVICES} distinct virtual advertisers on the virtual link (ADV_NONCONN_IND, each ` +
+          `its own address; virtual controller -> HCI -> HciHost -> Scanner); ${RUNS} runs each, medians`
+      : `scan memory, ${DEVICES} distinct advertisers as LE Advertising Reports generated into a scripted ` +
+          `host's transport (the scanner alone); ${RUNS} runs each, medians`,
   )
   const results: Record<string, number> = {}
   for (const p of peers) {
@@ -216,7 +218,8 @@ function measure(source: 'host' | 'air'): boolean {
     }
     results[p.capacity] = median(growth)
     console.log(
-      `  ${p.name}: heap growth median ${mb(median(growth))} MB (runs: ${growth.map(mb).join(', ')}), dedup entries ${entries}, ${Math.round(DEVICES / (median(times) / 1000))} advertisements/s`,
+      `  ${p.name}: heap growth median ${mb(median(growth))} MB (runs: ${growth.map(mb).join(', ')}), dedup ` +
+        `entries ${entries}, ${Math.round(DEVICES / (median(times) / 1000))} advertisements/s`,
     )
   }
   const bounded = results['4096']!

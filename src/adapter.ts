@@ -41,7 +41,10 @@ import { ClosedError, NotFoundError, deadline, withDeadline, type CallOptions } 
 export type { Advertisement, ControllerInfo, Clock }
 
 export interface OpenOptions extends CallOptions {
-  /** 'virtual', 'tcp:HOST:PORT', 'unix:PATH', 'uart:PATH[@BAUD]', 'usb[:VID:PID]', 'replay:FILE'; default HCIKIT_TRANSPORT, else 'virtual'. */
+  /**
+   * 'virtual', 'tcp:HOST:PORT', 'unix:PATH', 'uart:PATH[@BAUD]', 'usb[:VID:PID]', 'replay:FILE';
+   * default HCIKIT_TRANSPORT, else 'virtual'.
+   */
   transport?: string | TransportSpec
   /** 'virtual': the link to join (default: a new one of this adapter's own). */
   link?: VirtualLink

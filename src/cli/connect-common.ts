@@ -182,7 +182,10 @@ export async function connectTo(
         `connecting to ${address} (${type} address): no answer within 10 s`,
         {
           cause: e,
-          hint: `is it advertising connectable and in range? If its address is ${type === 'public' ? 'random' : 'public'}, add --address-type ${type === 'public' ? 'random' : 'public'} (\`hcikit scan\` shows pub/rnd)`,
+          hint:
+            `is it advertising connectable and in range? If its address is ` +
+            `${type === 'public' ? 'random' : 'public'}, add --address-type ` +
+            `${type === 'public' ? 'random' : 'public'} (\`hcikit scan\` shows pub/rnd)`,
         },
       )
     }

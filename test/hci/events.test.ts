@@ -801,7 +801,8 @@ realTest('the captures exercised the decoder', { skip: missing('tshark') }, asyn
 t.test('synthetic multi-report events read the same in tshark', { skip: missing('tshark') }, async (t) => {
   const packets = [
     '3e2802 03 00 00 112233445566 03 020106 c4 04 01 aabbccddeeff 00 b0 03 01 010203040506 05 0408414243 d8',
-    '3e350d 02 1300 01 112233445566 01 02 05 08 c4 0000 00 000000000000 03 020106 0400 00 aabbccddeeff 03 03 01 7f b0 a000 01 010203040506 00',
+    '3e350d 02 1300 01 112233445566 01 02 05 08 c4 0000 00 000000000000 03 020106 0400 00 aabbccddeeff 03 ' +
+      '03 01 7f b0 a000 01 010203040506 00',
     '130d03 4000 0100 4100 0500 dc0e 0200',
   ].map(fromHex)
   // a btsnoop file (datalink 1002) around the hand-written packets

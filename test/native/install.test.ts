@@ -94,7 +94,8 @@ t.test(
         [
           '--input-type=module',
           '-e',
-          "const m = await import('hcikit/dist/src/native/load.js'); const r = m.loadHciSocketAddon(); console.log(JSON.stringify({ ok: r.ok, path: r.path, reason: r.reason }))",
+          "const m = await import('hcikit/dist/src/native/load.js'); const r = m.loadHciSocketAddon(); " +
+            'console.log(JSON.stringify({ ok: r.ok, path: r.path, reason: r.reason }))',
         ],
         { cwd: proj, env, encoding: 'utf8' },
       )

@@ -228,7 +228,8 @@ t.test('unknown codes, typed encode, narrowing and log format', async (t) => {
   t.equal(formatSmpPdu(p), 'Pairing Failed reason=Confirm Value Failed (0x04)')
   t.equal(
     formatSmpPdu(decodeSmpPdu(fromHex('01 04 00 0d 10 0f 0f')) as SmpPdu),
-    'Pairing Request ioCapability=KeyboardDisplay (0x04) oobDataFlag=0 authReq=0x0d maxEncryptionKeySize=16 initiatorKeyDistribution=0x0f responderKeyDistribution=0x0f',
+    'Pairing Request ioCapability=KeyboardDisplay (0x04) oobDataFlag=0 authReq=0x0d maxEncryptionKeySize=16 ' +
+      'initiatorKeyDistribution=0x0f responderKeyDistribution=0x0f',
   )
 })
 
