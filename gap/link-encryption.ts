@@ -163,7 +163,9 @@ function failure(status: number, c: Connection): SmpError {
       {
         status,
         statusName: statusName(status),
-        hint: `the peer paired again with someone else or lost the bond: remove ours (\`hcikit bonds remove ${c.peer.address}\`) and pair again`,
+        hint:
+          'the peer paired again with someone else or lost the bond: remove ours ' +
+          `(\`hcikit bonds remove ${c.peer.address}\`) and pair again`,
       },
     )
   }

@@ -182,7 +182,8 @@ export class AclFlow {
         new HciError(
           'ACL_QUEUE_FULL',
           'hci',
-          `handle ${hex3(handle)} already has ${link.queue.length} PDUs waiting for controller buffers; await sendAcl() before sending more`,
+          `handle ${hex3(handle)} already has ${link.queue.length} PDUs waiting for controller buffers; ` +
+            `await sendAcl() before sending more`,
         ),
       )
     }

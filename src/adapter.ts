@@ -77,7 +77,10 @@ import {
 export type { Advertisement, ConnectTarget, ControllerInfo, Clock, ScanOptions, ScanStream }
 
 export interface OpenOptions extends CallOptions {
-  /** 'virtual', 'tcp:HOST:PORT', 'unix:PATH', 'uart:PATH[@BAUD]', 'usb[:VID:PID]', 'replay:FILE'; default HCIKIT_TRANSPORT, else 'virtual'. */
+  /**
+   * 'virtual', 'tcp:HOST:PORT', 'unix:PATH', 'uart:PATH[@BAUD]', 'usb[:VID:PID]', 'replay:FILE';
+   * default HCIKIT_TRANSPORT, else 'virtual'.
+   */
   transport?: string | TransportSpec
   /** 'virtual': the link to join (default: a new one of this adapter's own). */
   link?: VirtualLink
@@ -133,7 +136,10 @@ export interface ConnectOptions extends CallOptions {
    * protected request still pairs or encrypts when needed.
    */
   security?: SecurityLevel | 'none'
-  /** Exchange the MTU and discover the database (from the cache when valid) before resolving (default true). The MTU is exchanged either way. */
+  /**
+   * Exchange the MTU and discover the database (from the cache when valid) before resolving (default true).
+   * The MTU is exchanged either way.
+   */
   discover?: boolean
   /** 'validate' (default: the Database Hash decides), 'trust', or 'off' (always discover). */
   cachePolicy?: CachePolicy

@@ -191,7 +191,9 @@ export async function connectTo(
     if (e instanceof HcikitError && e.code === 'NOT_FOUND' && !o.addressType) {
       throw new HcikitError(e.code, e.protocol, e.message, {
         cause: e,
-        hint: 'is it advertising and in range? `hcikit scan` shows what is around; with --address-type public|random hcikit connects without scanning first',
+        hint:
+          'is it advertising and in range? `hcikit scan` shows what is around; ' +
+          'with --address-type public|random hcikit connects without scanning first',
       })
     }
     if (e instanceof HcikitError && e.code === 'TIMEOUT') {
@@ -202,7 +204,10 @@ export async function connectTo(
         `connecting to ${address} (${type} address): no answer within 10 s`,
         {
           cause: e,
-          hint: `is it advertising connectable and in range? If its address is ${type === 'public' ? 'random' : 'public'}, add --address-type ${type === 'public' ? 'random' : 'public'} (\`hcikit scan\` shows pub/rnd)`,
+          hint:
+            `is it advertising connectable and in range? If its address is ` +
+            `${type === 'public' ? 'random' : 'public'}, add --address-type ` +
+            `${type === 'public' ? 'random' : 'public'} (\`hcikit scan\` shows pub/rnd)`,
         },
       )
     }

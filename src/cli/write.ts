@@ -67,7 +67,8 @@ export async function writeCommand(argv: string[], ctx: CliContext): Promise<num
     await client.write(c, bytes, { withoutResponse, timeout: 10_000, signal: stop.signal })
     out(
       ctx,
-      `wrote ${bytes.length} byte${bytes.length === 1 ? '' : 's'} to ${c.uuid} @0x${c.valueHandle.toString(16).padStart(4, '0')}${withoutResponse ? ' (without response)' : ''}`,
+      `wrote ${bytes.length} byte${bytes.length === 1 ? '' : 's'} to ${c.uuid} ` +
+        `@0x${c.valueHandle.toString(16).padStart(4, '0')}${withoutResponse ? ' (without response)' : ''}`,
     )
   } finally {
     stop.done()

@@ -82,7 +82,8 @@ export function connectTcp(host: string, port: number, opts: ConnectOptions = {}
   const socket = net.connect({ host, port, noDelay: true })
   return wrapConnecting(socket, name, opts, (code) =>
     code === 'ECONNREFUSED'
-      ? `nothing listens on ${formatHost(host)}:${port}; for a virtual controller run \`hcikit link tcp-server:${formatHost(host)}:${port}\``
+      ? `nothing listens on ${formatHost(host)}:${port}; for a virtual controller run \`hcikit link ` +
+        `tcp-server:${formatHost(host)}:${port}\``
       : undefined,
   )
 }
