@@ -50,7 +50,7 @@ import { Client } from './client.ts'
 import { Central, advertisingData, type AdvertiseOptions } from './peripheral.ts'
 import { SecurityManager } from '../gap/security-manager.ts'
 import type { PairingDelegate, SecurityLevel } from '../gap/pairing-delegate.ts'
-import { MemoryKeyStore, type Bond, type KeyStore, type LocalKeys } from '../gap/smp/keys.ts'
+import { MemoryKeyStore, type Bond, type DeviceAddress, type KeyStore, type LocalKeys } from '../gap/smp/keys.ts'
 import { JsonFileKeyStore } from '../gap/smp/key-file.ts'
 import { OwnAddress } from '../gap/own-address.ts'
 import { ClosedError, NotFoundError, StateError, deadline, withDeadline, type CallOptions } from './errors.ts'
@@ -374,13 +374,22 @@ export class Adapter implements AsyncDisposable {
    */
   private async *scanning(g: ReturnType<typeof toGapScanOptions>, o: ScanOptions): AsyncGenerator<Advertisement> {
     if (o.acceptList) await setAcceptList(this.hci, o.acceptList, o)
-    const scan = { ...g, ownAddressType: this.ownAddressType, timeoutMs: o.timeout, signal: o.signal }
+    // The user's filter sees the identity too (it runs inside the scanner, before the loop below).
+    const user = g.filter
+    const filter = user && ((ad: Advertisement) => user(this.withIdentity(ad)))
+    const scan = { ...g, filter, ownAddressType: this.ownAddressType, timeoutMs: o.timeout, signal: o.signal }
     for await (const ad of this.scanner.scan(scan)) {
-      const identity = this.security.identityOf({ address: ad.address, type: ad.addressType })
-      if (identity) ad.identity = identity
-      this.addresses.remember(ad.address, ad.addressType, identity)
+      this.withIdentity(ad)
+      this.addresses.remember(ad.address, ad.addressType, ad.identity)
       yield ad
     }
+  }
+
+  /** The advertisement with the identity its controller or one of our bonds resolved, when one did. */
+  private withIdentity(ad: Advertisement): Advertisement {
+    const identity = identityOfReport(ad) ?? this.security.identityOf({ address: ad.address, type: ad.addressType })
+    if (identity) ad.identity = identity
+    return ad
   }
 
   /** The first advertisement that passes the filter; 'NOT_FOUND' after `timeout` (default 10000 ms). */
@@ -629,4 +638,15 @@ function describe(f: ScanFilter): string {
   if (f.minRssi !== undefined) parts.push(`rssi >= ${f.minRssi}`)
   if (f.filter) parts.push('your filter')
   return parts.length ? parts.join(', ') : '(any)'
+}
+
+/**
+ * The identity of an advertiser whose private address the controller itself resolved from its
+ * resolving list: the report then carries the identity with Address_Type 0x02 (public identity) or
+ * 0x03 (random static identity) (Core v5.4 Vol 4 Part E 7.7.65.2), and the RPA stays in the
+ * controller.
+ */
+function identityOfReport(ad: Advertisement): DeviceAddress | undefined {
+  if (ad.rawAddressType !== 0x02 && ad.rawAddressType !== 0x03) return undefined
+  return { address: ad.address, type: ad.rawAddressType === 0x02 ? 'public' : 'random' }
 }

@@ -212,11 +212,15 @@ export class Client implements AsyncDisposable {
   /**
    * Enable the peer's Service Changed indications (Core v5.4 Vol 3 Part G 7.1), so that
    * 'servicesChanged' fires when its database changes. A peer that refuses keeps us informed
-   * through Database Out Of Sync (robust caching) instead: the refusal is not an error.
+   * through Database Out Of Sync (robust caching) instead: the refusal is not an error. A bonded
+   * peer whose database came from our cache keeps the CCCD we wrote on an earlier connection
+   * (Part G 3.3.3.3: persistent for bonded clients), so nothing is written; the GATT client
+   * handles Service Changed indications whether or not this connection wrote the CCCD.
    */
   private async watchServiceChanged(signal: AbortSignal | undefined): Promise<void> {
     const sc = this.gatt.database?.findCharacteristics(GattUuid.ServiceChanged)[0]
     if (!sc?.cccd || this.serviceChanged) return
+    if (this.security.bonded && this.source !== undefined && this.source !== 'discovered') return
     try {
       this.serviceChanged = await this.gatt.subscribe(sc, { mode: 'indicate', onValue: () => {}, signal })
     } catch (e) {

@@ -251,6 +251,6 @@ t.test('the 1-request cached reconnect rests on a real bond: encrypted from it b
     await using stranger = await c.connect(p.address)
     t.equal(stranger.source, 'cache-validated')
     t.equal(stranger.security.bonded, false)
-    t.equal(requests - 1, 2, 'the hash, then Client Supported Features written again')
+    t.equal(requests - 1, 3, 'the hash, then Client Supported Features and the Service Changed CCCD written again')
   }
 })
