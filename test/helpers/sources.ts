@@ -3,7 +3,7 @@
  * own `typescript` (no regular expressions): every relative import (value, type-only, re-export,
  * dynamic `import()` and `import('...')` types), every function with its length in lines, and
  * the lines of code of each file (not blank, not comment-only). The rules they check are in
- * docs/ARCHITECTURE.md (layer rule, small files, short functions).
+ * docs/ARCHITECTURE.md (layer rule, no import cycles, house style 8).
  */
 import ts from 'typescript'
 import { readdirSync, readFileSync, statSync } from 'node:fs'
