@@ -91,6 +91,9 @@ export interface ConnectOptions extends CallOptions {
   cachePolicy?: CachePolicy
 }
 
+/** The reason a scan ends when the adapter closes cleanly (never thrown to the caller). */
+const ADAPTER_CLOSED = Symbol('adapter closed')
+
 /** Timers of the real world, for hardware transports. */
 export const realClock: Clock = {
   setTimeout: (fn, ms) => setTimeout(fn, ms),
@@ -241,20 +244,30 @@ export class Adapter implements AsyncDisposable {
 
   /**
    * Advertisements that pass the filter, until `timeout` (the loop then ends), the signal aborts
-   * (the loop throws its reason) or you leave the loop. One scan at a time per adapter.
+   * (the loop throws its reason) or you leave the loop. One scan at a time per adapter. The loop
+   * also ends when the adapter closes: quietly when the transport ended cleanly (a replayed
+   * capture that is over), with the transport's error when it failed.
    */
   async *scan(o: ScanOptions = {}): AsyncGenerator<Advertisement, void, undefined> {
     this.open('scan')
     const { timeout, signal, ...rest } = o
+    const closed = new AbortController()
+    const off = this.on('state', (s) => closed.abort(s.error ?? ADAPTER_CLOSED))
     const it = this.scanner.scan({
       active: true,
       ...rest,
       ...(timeout !== undefined ? { timeoutMs: timeout } : {}),
-      ...(signal ? { signal } : {}),
+      signal: signal ? AbortSignal.any([signal, closed.signal]) : closed.signal,
     })
-    for await (const ad of it) {
-      this.remember(ad.address, ad.addressType)
-      yield ad
+    try {
+      for await (const ad of it) {
+        this.remember(ad.address, ad.addressType)
+        yield ad
+      }
+    } catch (e) {
+      if (e !== ADAPTER_CLOSED) throw e
+    } finally {
+      off()
     }
   }
 

@@ -12,7 +12,8 @@
  *   tcp-server:HOST:PORT              H4 over TCP, listening for one controller to connect in
  *   unix:PATH                         H4 over a Unix socket
  *   virtual                           an in-process virtual controller
- *   replay:FILE                       a capture's controller packets played back (replay.ts)
+ *   replay:FILE[,paced]               a capture's controller packets played back (replay.ts), at full
+ *                                     speed or (paced) at the captured pace
  *
  * `HCIKIT_TRANSPORT` is the default when no spec is given. Every problem with a spec is a
  * `TransportSpecError` whose hint says what to write instead.
@@ -33,7 +34,7 @@ export type TransportSpec =
   | { kind: 'tcp-server'; host: string; port: number }
   | { kind: 'unix'; path: string }
   | { kind: 'virtual' }
-  | { kind: 'replay'; path: string }
+  | { kind: 'replay'; path: string; pace?: 'captured' }
 
 export const DEFAULT_BAUD_RATE = 115200
 
@@ -46,7 +47,7 @@ export const TRANSPORT_FORMS = [
   'tcp-server:HOST:PORT',
   'unix:PATH',
   'virtual',
-  'replay:FILE',
+  'replay:FILE[,paced]',
 ] as const
 
 /** A transport spec that does not parse; `hint` says what to write instead. */
@@ -173,9 +174,17 @@ export function parseTransportSpec(text: string): TransportSpec {
     case 'unix':
       if (rest === '') throw bad(spec, 'no socket path', 'write unix:/run/hci.sock')
       return { kind: 'unix', path: rest }
-    case 'replay':
-      if (rest === '') throw bad(spec, 'no capture file', 'write replay:trace.btsnoop (btsnoop, pcap or pcapng)')
-      return { kind: 'replay', path: rest }
+    case 'replay': {
+      const paced = rest.endsWith(',paced')
+      const path = paced ? rest.slice(0, -',paced'.length) : rest
+      if (path === '')
+        throw bad(
+          spec,
+          'no capture file',
+          'write replay:trace.btsnoop (btsnoop, pcap or pcapng; add ,paced for the captured pace)',
+        )
+      return paced ? { kind: 'replay', path, pace: 'captured' } : { kind: 'replay', path }
+    }
     default: {
       const guess = /^\/dev\/tty|^COM\d+$/i.test(spec)
         ? `uart:${spec}`
@@ -209,8 +218,9 @@ export function formatTransportSpec(s: TransportSpec): string {
     case 'tcp-server':
       return `${s.kind}:${formatHost(s.host)}:${s.port}`
     case 'unix':
-    case 'replay':
       return `${s.kind}:${s.path}`
+    case 'replay':
+      return `replay:${s.path}${s.pace === 'captured' ? ',paced' : ''}`
     case 'virtual':
       return 'virtual'
   }
@@ -293,7 +303,7 @@ export async function openTransport(
     }
     case 'replay': {
       const { openReplay } = await import('./replay.ts')
-      return openReplay(s.path, opts.replay)
+      return openReplay(s.path, s.pace ? { pace: s.pace, ...opts.replay } : opts.replay)
     }
   }
 }

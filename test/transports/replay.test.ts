@@ -1,8 +1,9 @@
 /**
  * src/transports/replay.ts with real traces (../shared/fixtures/real, recorded by other people):
- * the controller's side played into an HciHost (every event the capture holds, by tshark's count
- * in catalog.json, reaches the host; nothing throws), lockstep replay driven by the capture's own
- * host packets, a host that strays from the capture, and an unreadable file.
+ * mode 'ignore', the controller's side played into an HciHost (every event the capture holds, by
+ * tshark's count in catalog.json, reaches the host; nothing throws), lockstep replay driven by the
+ * capture's own host packets, a host that strays from the capture, and an unreadable file.
+ * Mode 'controller' (the default) is tested in replay-controller.test.ts and replay-scan.test.ts.
  */
 import t from 'tap'
 import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs'
@@ -29,7 +30,7 @@ const entry = (file: string): { path: string; hci_events: number; hci_cmds: numb
 for (const file of ['cnrd__yeelock__btsnoop_hci.log', 'BeanCounterTop__ble-pcap-analyzer__hci.pcap']) {
   t.test(`the controller side of ${file} played into an HciHost`, async (t) => {
     const { path, hci_events } = entry(file)
-    const transport = await openTransport(`replay:${path}`, { env: {} })
+    const transport = await openTransport(`replay:${path}`, { env: {}, replay: { mode: 'ignore' } })
     const errors: Error[] = []
     const host = new HciHost(transport, { clock: realClock, onError: (e) => errors.push(e) })
     let closedWith: Error | undefined | null = null
@@ -80,7 +81,7 @@ t.test("lockstep: the capture's own host packets drive the replay; a stray packe
   t.match(err, {
     name: 'TransportError',
     message: /record \d+: the host sent 1: 01 fc 00, the capture has 1: /,
-    hint: /mode 'ignore'/,
+    hint: /mode 'controller'/,
   })
   t.equal((await again.finished).matched, 0)
 })
