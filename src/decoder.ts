@@ -95,9 +95,21 @@ const CONNECTION_EVENTS = new Set([
   'ConnectionComplete',
 ])
 
+/** An ATT PDU the decoder found, on the fixed channel or a dynamic one (for src/twin/). */
+export interface AttSighting {
+  record: CaptureRecord
+  handle: number
+  dir: Direction
+  /** The L2CAP channel: 0x0004, or the dynamic CID of ATT over BR/EDR or EATT. */
+  cid: number
+  pdu: Uint8Array
+}
+
 export interface DecoderOptions {
   /** Bound on one reassembled L2CAP PDU (bytes). */
   maxPdu?: number
+  /** Called with every ATT PDU, as it is decoded (the twin builder reads the database from them). */
+  onAtt?: (a: AttSighting) => void
 }
 
 export class TraceDecoder {
@@ -105,6 +117,8 @@ export class TraceDecoder {
   private readonly reassembly: Record<Direction, AclReassembler>
   private readonly connected = new Set<number>()
   private readonly channels = new L2capChannels()
+  private readonly onAtt: ((a: AttSighting) => void) | undefined
+  private current: CaptureRecord | undefined
   private lastError: AclError | DecodeError | undefined
 
   constructor(options: DecoderOptions = {}) {
@@ -115,9 +129,11 @@ export class TraceDecoder {
       },
     }
     this.reassembly = { tx: new AclReassembler(opts), rx: new AclReassembler(opts) }
+    this.onAtt = options.onAtt
   }
 
   decode(rec: CaptureRecord): DecodedRecord {
+    this.current = rec
     const type = rec.packetType === undefined ? 'other' : (PACKET_KINDS[rec.packetType] ?? 'other')
     const out: DecodedRecord = { frame: rec.index, type, length: rec.data.length }
     if (rec.direction) out.dir = rec.direction
@@ -262,7 +278,7 @@ export class TraceDecoder {
     out.l2cap = { cid: f.cid, length: f.length }
     if (f.cid >= CID.DYNAMIC_FIRST) return this.dynamic(f.payload, handle, dir, f.cid, out)
     if (f.cid === CID.ATT) {
-      att(f.payload, out)
+      this.att(f.payload, handle, dir, f.cid, out)
     } else if (f.cid === CID.SMP) {
       const code = f.payload[0]
       if (code === undefined) {
@@ -290,6 +306,11 @@ export class TraceDecoder {
     }
   }
 
+  private att(pdu: Uint8Array, handle: number, dir: Direction, cid: number, out: DecodedRecord): void {
+    decodeAtt(pdu, out)
+    if (this.onAtt && this.current) this.onAtt({ record: this.current, handle, dir, cid, pdu })
+  }
+
   /** A frame on a dynamic CID: named by the channel's PSM; ATT/EATT decoded, other SDUs shown. */
   private dynamic(payload: Uint8Array, handle: number, dir: Direction, cid: number, out: DecodedRecord): void {
     const f = this.channels.frame(handle, dir, cid, payload)
@@ -303,13 +324,13 @@ export class TraceDecoder {
     const isAtt =
       (f.channel.psm === PSM_ATT && f.channel.mode === 'basic') ||
       (f.channel.psm === PSM_EATT && f.channel.mode === 'enhanced-credit')
-    if (isAtt) att(f.sdu, out)
+    if (isAtt) this.att(f.sdu, handle, dir, cid, out)
     else if (f.channel.mode !== 'basic') out.sdu = { length: f.sdu.length, data: toHex(f.sdu) }
   }
 }
 
 /** An ATT PDU (Core v5.4 Vol 3 Part F 3.3, 3.4), on the fixed channel or a dynamic one. */
-function att(payload: Uint8Array, out: DecodedRecord): void {
+function decodeAtt(payload: Uint8Array, out: DecodedRecord): void {
   const a = decodeAttPdu(payload)
   if (a instanceof DecodeError) {
     out.att = { opcode: payload[0] ?? -1, name: 'malformed' }
