@@ -18,11 +18,12 @@ import { linkCommand } from './link.ts'
 import { notifyCommand } from './notify.ts'
 import { readCommand } from './read.ts'
 import { scanCommand } from './scan.ts'
+import { twinCommand } from './twin.ts'
 import { writeCommand } from './write.ts'
 import { UsageError } from './usage.ts'
 import type { CliContext } from './connect-common.ts'
 
-const HELP = `usage: hcikit [--transport SPEC] [--snoop FILE] [--pcap FILE|-] [--log] COMMAND [ARGS]
+const HELP = `usage: hcikit [--transport SPEC] [--device TWIN] [--snoop FILE] [--pcap FILE|-] [--log] COMMAND [ARGS]
 
 Commands:
   demo                   the main job on the virtual link: scan, connect, discover, read, subscribe
@@ -34,6 +35,7 @@ Commands:
   info                   the controller: version, features, supported commands, buffers, address
   doctor                 every controller this machine offers (HCI, USB, serial), permissions, fixes
   decode FILE [--json]   decode a btsnoop / pcap / pcapng capture
+  twin CAPTURE           reconstruct a device from a capture as a twin file (--device ADDRESS --out FILE)
   link SPEC...           serve virtual controllers on one virtual link (tcp-server:HOST:PORT, pty:PATH)
   help                   this text
   version                print the version
@@ -43,6 +45,8 @@ Global options:
   --transport SPEC  the controller (default: HCIKIT_TRANSPORT, else virtual): virtual, usb[:VID:PID],
                     uart:PATH[@BAUD], tcp:HOST:PORT, unix:PATH, replay:FILE. The virtual transport
                     comes with a heart-rate monitor and a battery/custom device to talk to.
+  --device TWIN  run this twin (from \`hcikit twin\`) on the virtual transport instead of the two
+                 ready-made devices (repeatable)
   --snoop FILE   record every HCI packet of the session as btsnoop (Wireshark opens it)
   --pcap FILE|-  the same as pcap (link type 201); '-' streams to stdout (| wireshark -k -i -)
   --log          print decoded traffic and the stack's decisions to stderr (also HCIKIT_LOG=1)`
@@ -58,6 +62,7 @@ const COMMANDS: Record<string, Command> = {
   notify: notifyCommand,
   read: readCommand,
   scan: scanCommand,
+  twin: twinCommand,
   write: writeCommand,
 }
 
@@ -77,7 +82,7 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
   const env = io.env ?? process.env
   try {
     // Global options come before the command; everything after it belongs to the command.
-    const withValue = new Set(['--snoop', '--pcap', '--transport'])
+    const withValue = new Set(['--snoop', '--pcap', '--transport', '--device'])
     let at = 0
     while (at < argv.length && argv[at]!.startsWith('-')) at += withValue.has(argv[at]!) ? 2 : 1
     const { values } = parseArgs({
@@ -86,6 +91,7 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
         snoop: { type: 'string' },
         pcap: { type: 'string' },
         transport: { type: 'string' },
+        device: { type: 'string', multiple: true },
         log: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
@@ -121,6 +127,7 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
       stderr,
       env,
       ...(io.signal ? { signal: io.signal } : {}),
+      twins: values.device ?? [],
     }
     return await cmd(argv.slice(at + 1), ctx)
   } catch (e) {

@@ -93,7 +93,8 @@ function service(
     uuid,
     primary,
     includes,
-    characteristicsComplete: e.searched.characteristics.covers(handle + 1, endHandle),
+    // A declaration needs its value after it, inside the service: none can start at the last handle.
+    characteristicsComplete: e.searched.characteristics.covers(handle + 1, endHandle - 1),
     characteristics,
   }
 }
@@ -144,7 +145,7 @@ function timing(e: DeviceEvidence, valueHandle: number, descriptors: TwinDescrip
     .filter((n) => n.connection === connection)
     .slice(0, MAX_NOTIFICATIONS)
     .map((n) => {
-      const atMs = Math.max(0, Math.round(Number(n.tsUs - base) / 1000) / 1000)
+      const atMs = Math.max(0, Number(n.tsUs - base) / 1000) // microseconds as milliseconds
       const t: TwinNotification = { atMs, value: toHex(n.value) }
       if (n.indication) t.indication = true
       return t

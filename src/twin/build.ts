@@ -230,6 +230,8 @@ export async function buildTwin(records: AsyncIterable<CaptureRecord>, o: BuildT
     services,
     otherAttributes: otherAttributes(e, placed),
   }
+  if (twin.advertising === undefined) delete twin.advertising
+  if (twin.mtu === undefined) delete twin.mtu
   return { twin, candidates: list, unattributed: c.unattributed }
 }
 

@@ -290,13 +290,17 @@ export class DeviceEvidence {
     const items = p.attributeData as { handle: number; value: Uint8Array }[]
     const last = items.at(-1)?.handle
     if (t === '2803') {
+      let covered = last
       for (const i of items) {
         const v = i.value
         const uuid = v.length === 5 || v.length === 19 ? uuidOf(v.subarray(3)) : undefined
-        if (uuid !== undefined)
-          this.characteristics.set(i.handle, { properties: v[0]!, valueHandle: v[1]! | (v[2]! << 8), uuid })
+        if (uuid === undefined) continue
+        const valueHandle = v[1]! | (v[2]! << 8)
+        this.characteristics.set(i.handle, { properties: v[0]!, valueHandle, uuid })
+        // The value after the last declaration is no declaration either.
+        if (i.handle === last && valueHandle === last + 1) covered = valueHandle
       }
-      if (last !== undefined) this.searched.characteristics.add(r.startingHandle, last)
+      if (covered !== undefined) this.searched.characteristics.add(r.startingHandle, covered)
     } else if (t === '2802') {
       for (const i of items) {
         const v = i.value

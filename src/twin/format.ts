@@ -109,9 +109,10 @@ export class TwinError extends HcikitError {
   override name = 'TwinError'
   constructor(
     readonly path: string,
-    message: string,
+    /** What is wrong, without the path. */
+    readonly detail: string,
   ) {
-    super('TWIN_INVALID', 'usage', `${path ? `${path}: ` : ''}${message}`, {
+    super('TWIN_INVALID', 'usage', `${path ? `${path}: ` : ''}${detail}`, {
       hint: 'a twin file is made by `hcikit twin CAPTURE`; its format is docs/twin.schema.json',
     })
   }
@@ -244,8 +245,9 @@ function service(v: unknown, path: string): TwinService {
     ),
   }
   if (s.endHandle < s.handle) throw new TwinError(`${path}.endHandle`, 'ends before it starts')
+  // The declaration must be inside; a value past the end is kept as a device had it (twins copy bugs too).
   for (const [i, c] of s.characteristics.entries()) {
-    if (c.handle <= s.handle || c.valueHandle > s.endHandle)
+    if (c.handle <= s.handle || c.handle > s.endHandle)
       throw new TwinError(`${path}.characteristics[${i}]`, 'outside its service')
   }
   return s
