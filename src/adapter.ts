@@ -34,6 +34,7 @@ import { VirtualController } from './virtual/controller.ts'
 import { VirtualScheduler, clockFrom } from './virtual/scheduler.ts'
 import { openTransport, parseTransportSpec, type TransportSpec } from './transports/index.ts'
 import { startFromEnv, type Subscription } from './log.ts'
+import { validateFaultPlan, withFaults, type FaultPlan } from './faults/index.ts'
 import { Client } from './client.ts'
 import { Central, advertisingData, type AdvertiseOptions } from './peripheral.ts'
 import { ClosedError, NotFoundError, deadline, withDeadline, type CallOptions } from './errors.ts'
@@ -61,6 +62,8 @@ export interface OpenOptions extends CallOptions {
    * the traffic of the session's own adapter only.
    */
   diagnostics?: boolean
+  /** Inject these faults into the transport's packets (src/faults/; `hcikit --faults rules.json`). */
+  faults?: FaultPlan
 }
 
 export type AdapterState = 'open' | 'closed'
@@ -128,6 +131,7 @@ async function stopLog(): Promise<void> {
 /** Open a transport and bring the controller up. The adapter owns both. */
 export async function open(o: OpenOptions = {}): Promise<Adapter> {
   const env = o.env ?? process.env
+  const faults = o.faults === undefined ? undefined : validateFaultPlan(o.faults) // before anything is opened
   const spec =
     typeof o.transport === 'object'
       ? o.transport
@@ -154,6 +158,7 @@ export async function open(o: OpenOptions = {}): Promise<Adapter> {
     })
     clock = realClock
   }
+  if (faults) transport = withFaults(transport, faults, { clock })
   startLog(env)
   const host = new HciHost(transport, { clock, diagnostics: o.diagnostics ?? true })
   try {

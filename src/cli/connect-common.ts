@@ -26,6 +26,7 @@ import { RealtimeScheduler } from '../virtual/scheduler.ts'
 import { parseTransportSpec } from '../transports/index.ts'
 import { startHeartRateDevice, startSensorDevice } from '../devices/index.ts'
 import { loadTwin, startTwin } from '../twin/index.ts'
+import type { FaultPlan } from '../faults/index.ts'
 import { UsageError } from './usage.ts'
 
 export interface CliContext {
@@ -39,6 +40,8 @@ export interface CliContext {
   signal?: AbortSignal
   /** Twin files (`--device TWIN`) to run beside us on the virtual transport. */
   twins?: readonly string[]
+  /** `--faults FILE`: faults to inject into our adapter's packets. */
+  faults?: FaultPlan | undefined
 }
 
 export const CENTRAL_ADDRESS = '11:22:33:44:55:00'
@@ -90,6 +93,7 @@ export async function openSession(
       ...(link ? { link, address: CENTRAL_ADDRESS, name: 'hcikit' } : {}),
       timeout: 10_000,
       ...(o.signal ? { signal: o.signal } : {}),
+      faults: ctx.faults,
     })
   } catch (e) {
     await Promise.all(devices.map((d) => d.close().catch(() => undefined)))

@@ -21,9 +21,10 @@ import { scanCommand } from './scan.ts'
 import { twinCommand } from './twin.ts'
 import { writeCommand } from './write.ts'
 import { UsageError } from './usage.ts'
+import { loadFaultPlan } from '../faults/index.ts'
 import type { CliContext } from './connect-common.ts'
 
-const HELP = `usage: hcikit [--transport SPEC] [--device TWIN] [--snoop FILE] [--pcap FILE|-] [--log] COMMAND [ARGS]
+const HELP = `usage: hcikit [--transport SPEC] [--device TWIN] [--faults FILE] [--snoop FILE] [--pcap FILE|-] [--log] COMMAND [ARGS]
 
 Commands:
   demo                   the main job on the virtual link: scan, connect, discover, read, subscribe
@@ -47,6 +48,8 @@ Global options:
                     comes with a heart-rate monitor and a battery/custom device to talk to.
   --device TWIN  run this twin (from \`hcikit twin\`) on the virtual transport instead of the two
                  ready-made devices (repeatable)
+  --faults FILE  inject the faults of this plan into the session's HCI packets (docs/TESTING.md);
+                 each one is marked in the log and the capture
   --snoop FILE   record every HCI packet of the session as btsnoop (Wireshark opens it)
   --pcap FILE|-  the same as pcap (link type 201); '-' streams to stdout (| wireshark -k -i -)
   --log          print decoded traffic and the stack's decisions to stderr (also HCIKIT_LOG=1)`
@@ -82,7 +85,7 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
   const env = io.env ?? process.env
   try {
     // Global options come before the command; everything after it belongs to the command.
-    const withValue = new Set(['--snoop', '--pcap', '--transport', '--device'])
+    const withValue = new Set(['--snoop', '--pcap', '--transport', '--device', '--faults'])
     let at = 0
     while (at < argv.length && argv[at]!.startsWith('-')) at += withValue.has(argv[at]!) ? 2 : 1
     const { values } = parseArgs({
@@ -92,6 +95,7 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
         pcap: { type: 'string' },
         transport: { type: 'string' },
         device: { type: 'string', multiple: true },
+        faults: { type: 'string' },
         log: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
@@ -114,6 +118,7 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
     // The transport is checked before anything starts: a wrong spec is a usage error.
     const transport = values.transport ?? env['HCIKIT_TRANSPORT'] ?? 'virtual'
     parseTransportSpec(transport)
+    const faults = values.faults === undefined ? undefined : await loadFaultPlan(values.faults)
     if (log) subs.push(startLogging(stderr as import('node:stream').Writable))
     else subs.push(...startFromEnv(env))
     if (typeof values.snoop === 'string') subs.push(startSnoop(values.snoop))
@@ -128,6 +133,7 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
       env,
       ...(io.signal ? { signal: io.signal } : {}),
       twins: values.device ?? [],
+      faults,
     }
     return await cmd(argv.slice(at + 1), ctx)
   } catch (e) {
