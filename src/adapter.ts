@@ -35,6 +35,7 @@ import { VirtualScheduler, clockFrom } from './virtual/scheduler.ts'
 import { openTransport, parseTransportSpec, type TransportSpec } from './transports/index.ts'
 import { startFromEnv, type Subscription } from './log.ts'
 import { validateFaultPlan, withFaults, type FaultPlan } from './faults/index.ts'
+import { CallTracer } from './call-trace.ts'
 import { Client } from './client.ts'
 import { Central, advertisingData, type AdvertiseOptions } from './peripheral.ts'
 import { ClosedError, NotFoundError, deadline, withDeadline, type CallOptions } from './errors.ts'
@@ -161,10 +162,17 @@ export async function open(o: OpenOptions = {}): Promise<Adapter> {
   if (faults) transport = withFaults(transport, faults, { clock })
   startLog(env)
   const host = new HciHost(transport, { clock, diagnostics: o.diagnostics ?? true })
+  // Public API calls tagged in the log and captures; a failed one leaves a flight recording (call-trace.ts).
+  const calls = new CallTracer({ clock, diagnostics: o.diagnostics ?? true, env })
   try {
-    const info = await withDeadline(clock, o, 'controller bring-up', (signal) => host.init(signal ? { signal } : {}))
-    return new Adapter(host, info, clock, { ...o, ownedScheduler, controller })
+    const info = await calls.run(
+      'open: controller bring-up',
+      () => withDeadline(clock, o, 'controller bring-up', (signal) => host.init(signal ? { signal } : {})),
+      o.signal,
+    )
+    return new Adapter(host, info, clock, { ...o, ownedScheduler, controller, calls })
   } catch (err) {
+    calls.close()
     await host.close().catch(() => undefined)
     if (controller) controller.link.remove(controller)
     ownedScheduler?.close()
@@ -176,6 +184,7 @@ export async function open(o: OpenOptions = {}): Promise<Adapter> {
 interface AdapterInternals extends OpenOptions {
   ownedScheduler: VirtualScheduler | undefined
   controller: VirtualController | undefined
+  calls: CallTracer
 }
 
 export class Adapter implements AsyncDisposable {
@@ -198,6 +207,7 @@ export class Adapter implements AsyncDisposable {
   private readonly ownedScheduler: VirtualScheduler | undefined
   private advertising: AdvertiseOptions | undefined
   private closing: Promise<void> | undefined
+  private readonly calls: CallTracer
 
   constructor(
     host: HciHost,
@@ -210,6 +220,7 @@ export class Adapter implements AsyncDisposable {
     this.hci = host
     this.virtualController = o.controller
     this.ownedScheduler = o.ownedScheduler
+    this.calls = o.calls
     this.cache = o.cache === false ? undefined : (o.cache ?? new MemoryCacheStore())
     // Scanner, advertiser and connections agree on one command set per host (gap/command-set.ts).
     this.connections = new Connections(host, { clock, ...(o.attMtu !== undefined ? { attMtu: o.attMtu } : {}) })
@@ -283,7 +294,11 @@ export class Adapter implements AsyncDisposable {
   }
 
   /** The first advertisement that passes the filter; 'NOT_FOUND' after `timeout` (default 10000 ms). */
-  async find(filter: ScanFilter, o: CallOptions & { active?: boolean } = {}): Promise<Advertisement> {
+  find(filter: ScanFilter, o: CallOptions & { active?: boolean } = {}): Promise<Advertisement> {
+    return this.calls.run(`find ${describe(filter)}`, () => this.findNow(filter, o), o.signal)
+  }
+
+  private async findNow(filter: ScanFilter, o: CallOptions & { active?: boolean }): Promise<Advertisement> {
     const timeout = o.timeout ?? 10_000
     for await (const ad of this.scan({
       ...filter,
@@ -315,24 +330,29 @@ export class Adapter implements AsyncDisposable {
             }
     const timeout = o.timeout ?? 10_000
     const d = deadline(this.clock, { timeout, signal: o.signal }, `connecting to ${peer.address}`)
+    const call = this.calls.begin(`connect ${peer.address}`, o.signal)
     let connection: Connection | undefined
     try {
-      connection = await this.connections.connect(peer, {
-        timeoutMs: timeout,
-        ...(d.signal ? { signal: d.signal } : {}),
-      })
+      connection = await this.calls.run('connect: link', () =>
+        this.connections.connect(peer, {
+          timeoutMs: timeout,
+          ...(d.signal ? { signal: d.signal } : {}),
+        }),
+      )
       const client = new Client(connection, {
         clock: this.clock,
         cache: o.cachePolicy === 'off' ? undefined : this.cache,
         cachePolicy: o.cachePolicy,
+        calls: this.calls,
       })
       if (o.discover ?? true) await client.setUp(d.signal ? { signal: d.signal } : {})
       this.clientSet.add(client)
       void connection.disconnected.then(() => this.clientSet.delete(client))
+      call.done()
       return client
     } catch (err) {
       if (connection && !connection.closed) await connection.disconnect(0x13).catch(() => undefined)
-      throw err
+      throw call.failed(err)
     } finally {
       d.done()
     }
@@ -362,15 +382,17 @@ export class Adapter implements AsyncDisposable {
   async advertise(o: AdvertiseOptions = {}): Promise<void> {
     this.open('advertise')
     const { data, scanResponse } = advertisingData(o)
-    await withDeadline(this.clock, o, 'advertise', (signal) =>
-      this.advertiser.start({
-        data,
-        ...(scanResponse ? { scanResponse } : {}),
-        connectable: o.connectable ?? true,
-        ...(o.interval !== undefined ? { intervalMs: o.interval } : {}),
-        ...(signal ? { signal } : {}),
-      }),
-    )
+    const advertise = (): Promise<void> =>
+      withDeadline(this.clock, o, 'advertise', (signal) =>
+        this.advertiser.start({
+          data,
+          ...(scanResponse ? { scanResponse } : {}),
+          connectable: o.connectable ?? true,
+          ...(o.interval !== undefined ? { intervalMs: o.interval } : {}),
+          ...(signal ? { signal } : {}),
+        }),
+      )
+    await this.calls.run('advertise', advertise, o.signal)
     this.advertising = o
   }
 
@@ -429,6 +451,7 @@ export class Adapter implements AsyncDisposable {
     this.advertiser.close()
     this.gattServer?.close()
     await this.hci.close().catch(() => undefined)
+    this.calls.close()
     if (this.virtualController) this.virtualController.link.remove(this.virtualController)
     this.ownedScheduler?.close()
     if (this.state === 'open') {

@@ -19,6 +19,7 @@ import type { CachePolicy, GattCacheStore } from '../att/cache.ts'
 import type { RemoteCharacteristic, RemoteDatabase, RemoteDescriptor, RemoteService } from '../att/remote-database.ts'
 import type { Connection, Disconnection } from '../gap/connections.ts'
 import { GapError, NotFoundError, abortedBy, withDeadline, type CallOptions } from './errors.ts'
+import { NO_TRACE, type CallTracer } from './call-trace.ts'
 
 export type { RemoteCharacteristic, RemoteDatabase, RemoteDescriptor, RemoteService, Disconnection }
 
@@ -36,6 +37,8 @@ export interface ClientOptions {
   cache?: GattCacheStore | undefined
   /** Default 'validate' (the Database Hash decides whether the cache is still good). */
   cachePolicy?: CachePolicy | undefined
+  /** Tags each call in the log and captures; a failed one leaves a flight recording (the adapter's). */
+  calls?: CallTracer
 }
 
 export class Client implements AsyncDisposable {
@@ -45,6 +48,7 @@ export class Client implements AsyncDisposable {
   /** The GATT client procedures underneath (discovery by parts, long/reliable writes, cache). */
   readonly gatt: GattClient
   private readonly clock: Clock
+  private readonly calls: Pick<CallTracer, 'begin' | 'run'>
 
   constructor(
     /** The LE connection underneath (parameters, PHY, data length, RSSI). */
@@ -54,6 +58,7 @@ export class Client implements AsyncDisposable {
     this.address = connection.peer.address
     this.addressType = connection.peer.type
     this.clock = o.clock
+    this.calls = o.calls ?? NO_TRACE
     this.gatt = new GattClient(connection.att, {
       peer: `${this.address}/${this.addressType}`,
       ...(o.cache ? { store: o.cache } : {}),
@@ -65,8 +70,8 @@ export class Client implements AsyncDisposable {
   /** Exchange the MTU and discover the database (adapter.connect() does this). */
   async setUp(o: CallOptions = {}): Promise<this> {
     await withDeadline(this.clock, o, `setting up the connection to ${this.address}`, async (signal) => {
-      await this.gatt.exchangeMtu(signal ? { signal } : {})
-      await this.gatt.discover(signal ? { signal } : {})
+      await this.calls.run('connect: MTU exchange', () => this.gatt.exchangeMtu(signal ? { signal } : {}), o.signal)
+      await this.calls.run('connect: discovery', () => this.gatt.discover(signal ? { signal } : {}), o.signal)
     })
     return this
   }
@@ -101,9 +106,11 @@ export class Client implements AsyncDisposable {
 
   /** Discover again, bypassing the cache. */
   async rediscover(o: CallOptions = {}): Promise<RemoteDatabase> {
-    return withDeadline(this.clock, o, 'discovery', (signal) =>
-      this.gatt.discover({ policy: 'off', ...(signal ? { signal } : {}) }),
-    )
+    const discover = (): Promise<RemoteDatabase> =>
+      withDeadline(this.clock, o, 'discovery', (signal) =>
+        this.gatt.discover({ policy: 'off', ...(signal ? { signal } : {}) }),
+      )
+    return this.calls.run(`rediscover ${this.address}`, discover, o.signal)
   }
 
   on<K extends keyof ClientEvents>(event: K, cb: (e: ClientEvents[K]) => void): () => void {
@@ -139,13 +146,24 @@ export class Client implements AsyncDisposable {
 
   /** Read a value (long values in full). */
   read(target: GattTarget, o: CallOptions = {}): Promise<Uint8Array> {
-    return withDeadline(this.clock, o, `read from ${this.address}`, (signal) =>
-      this.gatt.read(target, signal ? { signal } : {}),
-    )
+    const read = (): Promise<Uint8Array> =>
+      withDeadline(this.clock, o, `read from ${this.address}`, (signal) =>
+        this.gatt.read(target, signal ? { signal } : {}),
+      )
+    return this.calls.run(`read ${describeTarget(target)}`, read, o.signal)
   }
 
   /** Write a value: with response (default, long values as prepared writes) or without. */
   write(target: GattTarget, value: Uint8Array, o: CallOptions & { withoutResponse?: boolean } = {}): Promise<void> {
+    const what = `write${o.withoutResponse ? ' without response' : ''} ${describeTarget(target)}`
+    return this.calls.run(what, () => this.writeNow(target, value, o), o.signal)
+  }
+
+  private writeNow(
+    target: GattTarget,
+    value: Uint8Array,
+    o: CallOptions & { withoutResponse?: boolean },
+  ): Promise<void> {
     if (o.withoutResponse)
       return withDeadline(this.clock, o, `write to ${this.address}`, () =>
         this.gatt.writeWithoutResponse(target, value),
@@ -167,12 +185,11 @@ export class Client implements AsyncDisposable {
     o: CallOptions & { indicate?: boolean } = {},
   ): AsyncGenerator<Uint8Array, void, undefined> {
     const mode = o.indicate ? 'indicate' : characteristic.can('Notify') ? 'notify' : 'indicate'
-    const sub = await withDeadline(
-      this.clock,
-      { timeout: o.timeout, signal: o.signal },
-      `subscribing to ${characteristic}`,
-      (signal) => this.gatt.subscribe(characteristic, { mode, ...(signal ? { signal } : {}) }),
-    )
+    const subscribe = () =>
+      withDeadline(this.clock, { timeout: o.timeout, signal: o.signal }, `subscribing to ${characteristic}`, (signal) =>
+        this.gatt.subscribe(characteristic, { mode, ...(signal ? { signal } : {}) }),
+      )
+    const sub = await this.calls.run(`subscribe ${characteristic}`, subscribe, o.signal)
     const it = sub[Symbol.asyncIterator]()
     const stop = abortedBy(o.signal)
     try {
@@ -209,9 +226,11 @@ export class Client implements AsyncDisposable {
 
   /** Disconnect (default reason 0x13 Remote User Terminated Connection); resolves with the reason. */
   disconnect(o: CallOptions & { reason?: number } = {}): Promise<Disconnection> {
-    return withDeadline(this.clock, o, 'disconnect', (signal) =>
-      this.connection.disconnect(o.reason ?? 0x13, signal ? { signal } : {}),
-    )
+    const disconnect = (): Promise<Disconnection> =>
+      withDeadline(this.clock, o, 'disconnect', (signal) =>
+        this.connection.disconnect(o.reason ?? 0x13, signal ? { signal } : {}),
+      )
+    return this.calls.run(`disconnect ${this.address}`, disconnect, o.signal)
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -222,6 +241,10 @@ export class Client implements AsyncDisposable {
   toString(): string {
     return `Client(${this.address}/${this.addressType})`
   }
+}
+
+function describeTarget(t: GattTarget): string {
+  return typeof t === 'number' ? `handle 0x${t.toString(16).padStart(4, '0')}` : String(t)
 }
 
 function fmt(u: string | number): string {
