@@ -60,3 +60,29 @@ export { VirtualLink } from './virtual/link.ts'
 export type { VirtualController } from './virtual/controller.ts'
 export { parseTransportSpec, formatTransportSpec, TRANSPORT_FORMS, type TransportSpec } from './transports/index.ts'
 export { startLogging, startSnoop, startFromEnv } from './log.ts'
+
+// Protocol-level testing (docs/TESTING.md): device twins, fault injection, the flight recorder.
+export {
+  buildTwin,
+  buildTwinFromFile,
+  loadTwin,
+  parseTwin,
+  formatTwin,
+  startTwin,
+  TwinError,
+  type Twin,
+  type TwinOptions,
+  type RunningTwin,
+  type TwinWrite,
+} from './twin/index.ts'
+export {
+  withFaults,
+  parseFaultPlan,
+  loadFaultPlan,
+  FaultPlanError,
+  FaultTransport,
+  type FaultPlan,
+  type FaultRule,
+} from './faults/index.ts'
+export { flightRecorder, FlightRecorder } from './flight-recorder.ts'
+export { flightRecordingOf } from './call-trace.ts'

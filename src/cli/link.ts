@@ -74,6 +74,15 @@ function describe(e: ServeEvent): string {
   }
 }
 
+/** `--device TWIN`: each twin as a peripheral on the link (added to `into` as it starts). */
+async function startTwins(paths: readonly string[], link: VirtualLink, into: RunningTwin[]): Promise<void> {
+  for (const path of paths) {
+    const twin = await startTwin(await loadTwin(path), { link })
+    into.push(twin)
+    process.stderr.write(`hcikit link: twin ${twin.twin.device.address} from ${path}\n`)
+  }
+}
+
 export async function linkCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -119,11 +128,7 @@ export async function linkCommand(argv: string[]): Promise<number> {
   const twins: RunningTwin[] = []
   let failure: string | undefined
   try {
-    for (const path of values.device ?? []) {
-      const twin = await startTwin(await loadTwin(path), { link })
-      twins.push(twin)
-      process.stderr.write(`hcikit link: twin ${twin.twin.device.address} from ${path}\n`)
-    }
+    await startTwins(values.device ?? [], link, twins)
     const lines: string[] = []
     for (const [i, spec] of specs.entries()) {
       const label = formatServeSpec(spec)

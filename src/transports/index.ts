@@ -97,6 +97,19 @@ function parseHex16(spec: string, text: string, what: string): number {
   return parseInt(text.replace(/^0x/, ''), 16)
 }
 
+/** `replay:FILE[,paced]`. */
+function parseReplay(spec: string, rest: string): TransportSpec {
+  const paced = rest.endsWith(',paced')
+  const path = paced ? rest.slice(0, -',paced'.length) : rest
+  if (path === '')
+    throw bad(
+      spec,
+      'no capture file',
+      'write replay:trace.btsnoop (btsnoop, pcap or pcapng; add ,paced for the captured pace)',
+    )
+  return paced ? { kind: 'replay', path, pace: 'captured' } : { kind: 'replay', path }
+}
+
 /** Parse a transport spec string. Throws TransportSpecError. */
 export function parseTransportSpec(text: string): TransportSpec {
   const spec = text.trim()
@@ -174,17 +187,8 @@ export function parseTransportSpec(text: string): TransportSpec {
     case 'unix':
       if (rest === '') throw bad(spec, 'no socket path', 'write unix:/run/hci.sock')
       return { kind: 'unix', path: rest }
-    case 'replay': {
-      const paced = rest.endsWith(',paced')
-      const path = paced ? rest.slice(0, -',paced'.length) : rest
-      if (path === '')
-        throw bad(
-          spec,
-          'no capture file',
-          'write replay:trace.btsnoop (btsnoop, pcap or pcapng; add ,paced for the captured pace)',
-        )
-      return paced ? { kind: 'replay', path, pace: 'captured' } : { kind: 'replay', path }
-    }
+    case 'replay':
+      return parseReplay(spec, rest)
     default: {
       const guess = /^\/dev\/tty|^COM\d+$/i.test(spec)
         ? `uart:${spec}`

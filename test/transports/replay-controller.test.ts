@@ -193,3 +193,11 @@ t.test('openReplay reads the facts from the file before playing', async (t) => {
   )
   await replay.close()
 })
+
+t.test('replay:FILE,paced asks for the captured pace', async (t) => {
+  const { parseTransportSpec, formatTransportSpec } = await import('../../src/transports/index.ts')
+  t.same(parseTransportSpec('replay:a b.btsnoop,paced'), { kind: 'replay', path: 'a b.btsnoop', pace: 'captured' })
+  t.same(parseTransportSpec('replay:a.log'), { kind: 'replay', path: 'a.log' })
+  t.equal(formatTransportSpec(parseTransportSpec('replay:x.pcap,paced')), 'replay:x.pcap,paced')
+  t.throws(() => parseTransportSpec('replay:,paced'), { name: 'TransportSpecError', message: /no capture file/ })
+})
