@@ -22,7 +22,12 @@ export interface Field {
 
 /** Each packet's fields (frame.number included), parsed from `tshark -T pdml`. */
 export async function pdmlPackets(file: string, filter: string, onPacket: (fields: Field[]) => void): Promise<void> {
-  const child = spawn('tshark', ['-r', file, '-n', '-T', 'pdml', '-Y', filter], { stdio: ['ignore', 'pipe', 'ignore'] })
+  const child = spawn('tshark', ['-r', file, '-n', '-T', 'pdml', '-Y', filter], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let stderr = ''
+  child.stderr.on('data', (d: Buffer) => {
+    if (stderr.length < 4000) stderr += d.toString()
+  })
+  const exited = new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? 1)))
   let stack: Field[] = []
   let top: Field[] = []
   const attr = (line: string, a: string): string | undefined => {
@@ -53,6 +58,8 @@ export async function pdmlPackets(file: string, filter: string, onPacket: (field
       if (!line.endsWith('/>')) stack.push(f)
     } else if (line.startsWith('</field') || line.startsWith('</proto')) stack.pop()
   }
+  const code = await exited
+  if (code !== 0) throw new Error(`tshark -Y '${filter}' on ${file} exited ${code}: ${stderr}`)
 }
 
 /** Depth-first search for fields by name. */
@@ -138,7 +145,9 @@ export async function tsharkGatt(file: string, device: string): Promise<TsharkGa
   const requests = new Map<number, Request>()
   /** The last request on each ACL handle: Error Responses carry no "request in frame". */
   const last = new Map<number, Request>()
-  await pdmlPackets(file, 'btatt', (fs) => {
+  // Discovery, reads and their errors: the PDUs this oracle reads (writes and notifications are many, and not needed).
+  const opcodes = '0x01, 0x04, 0x05, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x10, 0x11'
+  await pdmlPackets(file, `btatt.opcode in {${opcodes}}`, (fs) => {
     const frame = num(find(fs, 'frame.number')[0]!.show)
     const acl = find(fs, 'bthci_acl.chandle')[0]
     const link = acl && num(acl.show) & 0xfff
