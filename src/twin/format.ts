@@ -82,6 +82,16 @@ export interface TwinService {
   characteristics: TwinCharacteristic[]
 }
 
+/**
+ * A small script, written by hand: when a central writes `onWrite.handle` (with exactly
+ * `onWrite.value`, when given), the twin sends these notifications (or indications), each
+ * `atMs` after the write. Twins made from captures have none.
+ */
+export interface TwinReaction {
+  onWrite: { handle: number; value?: string }
+  notify: Array<{ handle: number; value: string; atMs: number; indication?: boolean }>
+}
+
 /** An attribute the capture showed outside what was discovered (a read of a handle, a type from Find Information). */
 export interface TwinAttribute {
   handle: number
@@ -102,6 +112,8 @@ export interface Twin {
   servicesComplete: boolean
   services: TwinService[]
   otherAttributes: TwinAttribute[]
+  /** Answers to writes (TwinReaction), in order; the first that matches a write runs. */
+  reactions?: TwinReaction[]
 }
 
 /** The twin file does not have the documented shape; `path` is where (e.g. `services[2].handle`). */
@@ -293,6 +305,21 @@ function source(v: unknown, path: string): Twin['source'] {
   return { capture: o.capture, frames: o.frames as number, connections: o.connections as number }
 }
 
+function reaction(v: unknown, path: string): TwinReaction {
+  const o = obj(v, path)
+  const w = obj(o.onWrite, `${path}.onWrite`)
+  const onWrite: TwinReaction['onWrite'] = { handle: handle(w.handle, `${path}.onWrite.handle`) }
+  const value = optional(w, 'value', `${path}.onWrite`, hex)
+  if (value !== undefined) onWrite.value = value
+  const notify = arr(o.notify, `${path}.notify`).map((n, i) => {
+    const p = `${path}.notify[${i}]`
+    const x = obj(n, p)
+    const t = notification(x, p)
+    return { handle: handle(x.handle, `${p}.handle`), ...t }
+  })
+  return { onWrite, notify }
+}
+
 /** Check a parsed twin file; throws TwinError naming the first problem. */
 export function validateTwin(v: unknown): Twin {
   const o = obj(v, '')
@@ -315,6 +342,8 @@ export function validateTwin(v: unknown): Twin {
     ),
   }
   if (o.advertising !== undefined) t.advertising = advertising(o.advertising, 'advertising')
+  if (o.reactions !== undefined)
+    t.reactions = arr(o.reactions, 'reactions').map((r, i) => reaction(r, `reactions[${i}]`))
   if (o.mtu !== undefined) {
     if (!Number.isInteger(o.mtu) || (o.mtu as number) < 23 || (o.mtu as number) > 0xffff)
       throw new TwinError('mtu', 'expected an ATT_MTU 23..65535')

@@ -6,7 +6,8 @@
  * captured ATT_MTU.
  *
  * - Reads return the captured values; writes are accepted, kept (`writes`, the last 1000) and
- *   given to `onWrite`, which may answer with notifications of its own (a small script).
+ *   given to `onWrite`, which may answer with notifications of its own (a small script in code),
+ *   or answered by the twin file's `reactions` (a small script in the file).
  * - Notifications and indications replay when the client subscribes (writes the CCCD), with the
  *   captured timing (`atMs` after the subscription, on the adapter's clock: virtual time on a
  *   virtual link), once or in a loop; they stop when the client unsubscribes or leaves.
@@ -19,7 +20,7 @@ import { fromHex } from '../../hci/wire.ts'
 import { open, type Adapter } from '../adapter.ts'
 import type { Central } from '../peripheral.ts'
 import type { VirtualLink } from '../virtual/link.ts'
-import { TwinError, type Twin, type TwinCharacteristic } from './format.ts'
+import { TwinError, type Twin, type TwinCharacteristic, type TwinReaction } from './format.ts'
 import { TwinAttServer, TwinConnection, type TwinWrite } from './server.ts'
 import { attributeTable } from './table.ts'
 
@@ -110,6 +111,7 @@ async function run(
         writes.push({ ...w, central: central.address })
         if (writes.length > MAX_WRITES) writes.shift()
         if (configures !== undefined) replay.configure(configures, w.value)
+        replay.react(twin.reactions ?? [], w)
         void Promise.resolve(o.onWrite?.(w, replay.central)).catch(() => undefined)
       },
     )
@@ -131,6 +133,8 @@ async function run(
 }
 
 type Notifications = NonNullable<TwinCharacteristic['notifications']>
+/** The timers of reactions, kept beside the replays' (no value handle is -1). */
+const REACTIONS = -1
 
 /** The notification replays of one central, by value handle. */
 class Replays {
@@ -173,6 +177,24 @@ class Replays {
       }, offset + n.atMs),
     )
     this.timers.set(handle, timers)
+  }
+
+  /** The first reaction of the twin file that matches this write (format.ts TwinReaction). */
+  react(reactions: readonly TwinReaction[], w: TwinWrite): void {
+    const hex = Buffer.from(w.value).toString('hex')
+    const r = reactions.find((x) => x.onWrite.handle === w.handle && (x.onWrite.value ?? hex) === hex)
+    if (!r) return
+    const timers = this.timers.get(REACTIONS) ?? []
+    for (const n of r.notify)
+      timers.push(
+        this.adapter.clock.setTimeout(() => {
+          const v = fromHex(n.value)
+          void (n.indication ? this.central.indicate(n.handle, v) : this.central.notify(n.handle, v)).catch(
+            () => undefined,
+          )
+        }, n.atMs),
+      )
+    this.timers.set(REACTIONS, timers)
   }
 
   private cancel(handle: number): void {

@@ -60,6 +60,7 @@ const good = (): Record<string, any> => ({
     },
   ],
   otherAttributes: [{ handle: 9, value: '00' }],
+  reactions: [{ onWrite: { handle: 3, value: '01' }, notify: [{ handle: 3, value: 'ff', atMs: 5 }] }],
 })
 
 t.test('the good document passes both', async (t) => {
@@ -92,6 +93,8 @@ const BAD: Array<[string, (d: Record<string, any>) => void, RegExp]> = [
   ['no services', (d) => delete d.services, /^services: expected an array/],
   ['flag not a boolean', (d) => (d.servicesComplete = 'yes'), /^servicesComplete: expected true or false/],
   ['error code 0', (d) => (d.otherAttributes[0].readError = 0), /readError: expected an ATT error code/],
+  ['reaction without notify', (d) => delete d.reactions[0].notify, /^reactions\[0\]\.notify: expected an array/],
+  ['reaction to handle 0', (d) => (d.reactions[0].onWrite.handle = 0), /^reactions\[0\]\.onWrite\.handle/],
 ]
 
 t.test('documents that break the format: a TwinError with the place, and the schema agrees', async (t) => {

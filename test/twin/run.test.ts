@@ -182,6 +182,32 @@ t.test('loop: the notifications start over; a script answers writes', async (t) 
   t.ok(values.includes('aa07'), 'the script answered the write with a notification')
 })
 
+t.test("the twin file's reactions answer a matching write with notifications", async (t) => {
+  const tw = twin()
+  tw.reactions = [
+    { onWrite: { handle: 22, value: '01' }, notify: [{ handle: 24, value: 'a1', atMs: 100 }] },
+    { onWrite: { handle: 22 }, notify: [{ handle: 24, value: 'b2', atMs: 0 }] },
+  ]
+  const { central } = await setUp(t, tw)
+  const client = await central.connect({ address: 'C0:11:22:33:44:55', addressType: 'public' })
+  const got: Array<[string, number]> = []
+  const fff4 = client.characteristic('fff4')
+  const fff3 = client.characteristic('fff3')
+  let wrote = 0
+  for await (const v of client.notifications(fff4)) {
+    const hex = Buffer.from(v).toString('hex')
+    if (hex === '03') {
+      wrote = central.clock.now()
+      void client.write(fff3, Uint8Array.of(1)).then(() => client.write(fff3, Uint8Array.of(9)))
+    }
+    if (hex === 'a1' || hex === 'b2') got.push([hex, central.clock.now() - wrote])
+    if (got.length === 2) break
+  }
+  t.same(got.map(([v]) => v).sort(), ['a1', 'b2'], 'the first matching reaction per write: 01 -> a1, 09 -> b2')
+  const a1 = got.find(([v]) => v === 'a1')![1]
+  t.ok(a1 >= 100, `a1 came 100 ms after its write (${a1})`)
+})
+
 t.test('a random address is advertised and connected as random', async (t) => {
   const { central } = await setUp(t, twin('random'))
   const ad = await central.find({ addresses: ['C0:11:22:33:44:55'] }, { timeout: 5000 })
