@@ -25,7 +25,8 @@
 import { channel } from 'node:diagnostics_channel'
 import { type AclError, DecodeError, HciError } from './errors.ts'
 import { H4Type, statusName } from './constants.ts'
-import type { CommandParams, CommandSpec, Fields, StructValue } from './spec.ts'
+import type { CommandParams, CommandSpec } from './spec.ts'
+import type { CommandResult, SendOptions } from './send-types.ts'
 import { decodeReturnParameters, encodeCommand } from './commands.ts'
 import { decodeEvent, type HciEvent } from './events.ts'
 import type { HciPacket, Transport } from './transport.ts'
@@ -66,15 +67,7 @@ export interface PacketMessage {
 
 const packetChannel = channel(PACKET_CHANNEL)
 
-/** Return parameters of a command: typed, or `{ status }` for commands answered by Command Status. */
-export type CommandResult<C> =
-  C extends CommandSpec<Fields, infer R> ? (string extends keyof R ? { status: number } : StructValue<R>) : never
-
-export interface SendOptions {
-  signal?: AbortSignal
-  /** Default: the host's commandTimeoutMs (5000). */
-  timeoutMs?: number
-}
+export type { CommandResult, SendOptions } from './send-types.ts'
 
 export interface HciHostOptions {
   clock: Clock
@@ -113,15 +106,30 @@ function subscribe<T>(set: Set<T>, cb: T): () => void {
   return () => void set.delete(cb)
 }
 
-/** Call subscribers; one that throws is a bug upstream: surface it without breaking the host. */
-function deliver<A extends unknown[]>(cbs: Set<(...a: A) => void>, ...args: A): void {
+/** A subscriber that throws is a bug upstream: surface it without breaking the host. */
+function rethrowLater(err: unknown): void {
+  queueMicrotask(() => {
+    throw err
+  })
+}
+
+/** Call subscribers (no rest arguments: this runs for every packet). */
+function deliver<A>(cbs: Set<(a: A) => void>, a: A): void {
   for (const cb of cbs) {
     try {
-      cb(...args)
+      cb(a)
     } catch (err) {
-      queueMicrotask(() => {
-        throw err
-      })
+      rethrowLater(err)
+    }
+  }
+}
+
+function deliver2<A, B>(cbs: Set<(a: A, b: B) => void>, a: A, b: B): void {
+  for (const cb of cbs) {
+    try {
+      cb(a, b)
+    } catch (err) {
+      rethrowLater(err)
     }
   }
 }
@@ -133,6 +141,8 @@ export class HciHost {
   private readonly onError: ((err: DecodeError | AclError) => void) | undefined
 
   private credits = 1
+  /** The controller's last Command Complete / Command Status said Num_HCI_Command_Packets 0. */
+  private grantedNone = false
   private readonly queue: PendingCommand[] = []
   private readonly inFlight: PendingCommand[] = []
 
@@ -316,7 +326,8 @@ export class HciHost {
   }
 
   private timedOut(p: PendingCommand): void {
-    if (p.state === 'queued') {
+    const neverSent = p.state === 'queued'
+    if (neverSent) {
       this.queue.splice(this.queue.indexOf(p), 1)
     } else if (this.removeInFlight(p)) {
       // Presumed lost by the controller: take its credit back so the queue keeps moving.
@@ -324,17 +335,32 @@ export class HciHost {
     }
     if (p.state !== 'done') {
       this.stats.commandTimeouts++
-      this.fail(
-        p,
-        new HciError(
-          'HCI_COMMAND_TIMEOUT',
-          'hci',
-          `${p.spec.name} (${hex4(p.spec.opcode)}) timed out: no Command Complete or Command Status within ${p.timeoutMs} ms`,
-          { hint: 'the controller stopped answering; it may need a reset or a replug' },
-        ),
-      )
+      this.fail(p, this.timeoutError(p, neverSent))
     }
     this.pumpCommands()
+  }
+
+  /**
+   * A command that was never sent timed out because the controller's last Command Complete or
+   * Command Status set Num_HCI_Command_Packets to 0 (4.4) and nothing gave a credit back: say
+   * that, not that a command the controller never saw went unanswered.
+   */
+  private timeoutError(p: PendingCommand, neverSent: boolean): HciError {
+    const what = `${p.spec.name} (${hex4(p.spec.opcode)})`
+    if (neverSent && this.credits === 0 && this.grantedNone) {
+      return new HciError(
+        'HCI_NO_COMMAND_CREDITS',
+        'hci',
+        `${what} was never sent: the controller granted no command credits (Num_HCI_Command_Packets 0) for ${p.timeoutMs} ms`,
+        { hint: 'the controller is busy or wedged and allows no commands; reset it or replug it' },
+      )
+    }
+    return new HciError(
+      'HCI_COMMAND_TIMEOUT',
+      'hci',
+      `${what} timed out: no Command Complete or Command Status within ${p.timeoutMs} ms`,
+      { hint: 'the controller stopped answering; it may need a reset or a replug' },
+    )
   }
 
   private aborted(p: PendingCommand): void {
@@ -372,6 +398,7 @@ export class HciHost {
 
   private commandComplete(credits: number, opcode: number, ret: Uint8Array): void {
     this.credits = credits
+    this.grantedNone = credits === 0
     const p = opcode === 0 ? undefined : this.takeInFlight(opcode)
     if (p && p.state !== 'done') {
       const decoded = decodeReturnParameters(opcode, ret)
@@ -406,6 +433,7 @@ export class HciHost {
 
   private commandStatus(status: number, credits: number, opcode: number): void {
     this.credits = credits
+    this.grantedNone = credits === 0
     if (opcode !== 0) {
       const i = this.inFlight.findIndex((p) => p.spec.opcode === opcode)
       const p = this.inFlight[i]
@@ -572,7 +600,7 @@ export class HciHost {
     }
     this.stats.aclReceived++
     const pdu = this.reassembler.push(a)
-    if (pdu) deliver(this.aclCbs, a.handle, pdu)
+    if (pdu) deliver2(this.aclCbs, a.handle, pdu)
   }
 
   private transportClosed(err: Error | undefined): void {

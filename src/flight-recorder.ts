@@ -28,7 +28,8 @@ export interface FlightRecorderOptions {
   maxDumps?: number
 }
 
-interface Entry {
+/** One packet the recorder holds (a note record has type 0xff, notes.ts). */
+export interface FlightRecorderEntry {
   timestampUs: bigint
   direction: 'tx' | 'rx'
   type: number
@@ -36,7 +37,7 @@ interface Entry {
 }
 
 export class FlightRecorder {
-  private readonly ring: Array<Entry | undefined>
+  private readonly ring: Array<FlightRecorderEntry | undefined>
   private head = 0
   private size = 0
   private bytes = 0
@@ -49,7 +50,7 @@ export class FlightRecorder {
   private subscribed = false
 
   constructor(o: FlightRecorderOptions = {}) {
-    this.ring = new Array<Entry | undefined>(Math.max(1, o.maxPackets ?? 4000))
+    this.ring = new Array<FlightRecorderEntry | undefined>(Math.max(1, o.maxPackets ?? 4000))
     this.maxBytes = o.maxBytes ?? 4 * 1024 * 1024
     this.maxDumps = o.maxDumps ?? 20
     this.dir = o.dir ?? process.env['HCIKIT_FLIGHT_DIR'] ?? join(tmpdir(), 'hcikit-flight')
@@ -73,7 +74,7 @@ export class FlightRecorder {
   }
 
   private record(m: PacketMessage): void {
-    const e: Entry = {
+    const e: FlightRecorderEntry = {
       timestampUs: m.timestampUs ?? BigInt(Date.now()) * 1000n,
       direction: m.direction,
       type: m.type,
@@ -96,8 +97,8 @@ export class FlightRecorder {
   }
 
   /** The packets held, oldest first. */
-  entries(): Entry[] {
-    const out: Entry[] = []
+  entries(): FlightRecorderEntry[] {
+    const out: FlightRecorderEntry[] = []
     for (let i = 0; i < this.size; i++) out.push(this.ring[(this.head + i) % this.ring.length]!)
     return out
   }

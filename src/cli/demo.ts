@@ -69,7 +69,8 @@ export async function demoCommand(argv: string[], ctx: CliContext): Promise<numb
       found.set(ad.address, ad)
       const services = ad.ad.serviceUuids.map((u) => uuidLabel(u)).join(', ')
       say(
-        `   found "${ad.name ?? '?'}" at ${ad.address} (${ad.addressType}), RSSI ${ad.rssi} dBm, ${ad.connectable ? 'connectable' : 'not connectable'}, services ${services}`,
+        `   found "${ad.name ?? '?'}" at ${ad.address} (${ad.addressType}), RSSI ${ad.rssi} dBm, ` +
+          `${ad.connectable ? 'connectable' : 'not connectable'}, services ${services}`,
       )
       if (found.size === want.size) break
     }
@@ -99,14 +100,16 @@ export async function demoCommand(argv: string[], ctx: CliContext): Promise<numb
       say(`   ${sensorAd.name}: Battery Level = ${sensorBattery} %`)
       const label = sensor.characteristic(SENSOR_LABEL)
       say(
-        `   ${sensorAd.name}: label (custom ${shortUuid(SENSOR_LABEL).slice(0, 8)}...) = "${new TextDecoder().decode(await sensor.read(label, { timeout: 5000 }))}"`,
+        `   ${sensorAd.name}: label (custom ${shortUuid(SENSOR_LABEL).slice(0, 8)}...) = ` +
+          `"${new TextDecoder().decode(await sensor.read(label, { timeout: 5000 }))}"`,
       )
 
       say('')
       say('4. Writing ...')
       await sensor.write(label, new TextEncoder().encode('written by the demo'), { timeout: 5000 })
       say(
-        `   ${sensorAd.name}: label <- "written by the demo"; read back: "${new TextDecoder().decode(await sensor.read(label, { timeout: 5000 }))}"`,
+        `   ${sensorAd.name}: label <- "written by the demo"; read back: ` +
+          `"${new TextDecoder().decode(await sensor.read(label, { timeout: 5000 }))}"`,
       )
 
       say('')

@@ -250,7 +250,9 @@ export function renderDoctor(f: DoctorFacts): DoctorReport {
   lines.push(`  uid ${f.uid ?? 'n/a'}${f.uid === 0 ? ' (root)' : ''}; node ${f.nodePath}`)
   if (f.platform === 'linux') {
     lines.push(
-      `  effective capabilities ${f.capEff ?? 'unknown'}: CAP_NET_ADMIN ${netAdmin === undefined ? '?' : netAdmin ? 'yes' : 'no'}, CAP_NET_RAW ${netRaw === undefined ? '?' : netRaw ? 'yes' : 'no'}`,
+      `  effective capabilities ${f.capEff ?? 'unknown'}: CAP_NET_ADMIN ` +
+        `${netAdmin === undefined ? '?' : netAdmin ? 'yes' : 'no'}, CAP_NET_RAW ` +
+        `${netRaw === undefined ? '?' : netRaw ? 'yes' : 'no'}`,
     )
   }
 
@@ -301,12 +303,18 @@ export function renderDoctor(f: DoctorFacts): DoctorReport {
       candidates++
       const ids = `${hex4(d.vendorId)}:${hex4(d.productId)}`
       lines.push(
-        `  usb:${ids}${d.name ? ` ${d.name}` : ''}: driver ${d.driver ?? 'none'}${d.devnode ? `, ${d.devnode} ${d.writable ? 'writable' : 'not writable'}` : ''}`,
+        `  usb:${ids}${d.name ? ` ${d.name}` : ''}: driver ` +
+          `${d.driver ?? 'none'}` +
+          `${d.devnode ? `, ${d.devnode} ${d.writable ? 'writable' : 'not writable'}` : ''}`,
       )
       if (d.writable === false) {
         problems.push({
           problem: `no permission to open USB device ${ids}`,
-          fix: `echo 'SUBSYSTEM=="usb", ATTRS{idVendor}=="${hex4(d.vendorId)}", ATTRS{idProduct}=="${hex4(d.productId)}", MODE="0660", TAG+="uaccess"' | sudo tee /etc/udev/rules.d/50-hcikit.rules && sudo udevadm control --reload && sudo udevadm trigger   (then replug it)`,
+          fix:
+            `echo 'SUBSYSTEM=="usb", ATTRS{idVendor}=="${hex4(d.vendorId)}", ` +
+            `ATTRS{idProduct}=="${hex4(d.productId)}", MODE="0660", TAG+="uaccess"' | sudo tee ` +
+            `/etc/udev/rules.d/50-hcikit.rules && sudo udevadm control --reload && sudo udevadm trigger   ` +
+            `(then replug it)`,
         })
       } else {
         usable++

@@ -83,7 +83,8 @@ async function startTwins(paths: readonly string[], link: VirtualLink, into: Run
   }
 }
 
-export async function linkCommand(argv: string[]): Promise<number> {
+/** `hcikit link`'s options and SPECs, checked (a UsageError says what is wrong); undefined for --help. */
+function linkArgs(argv: string[]) {
   const { values, positionals } = parseArgs({
     args: argv,
     options: {
@@ -95,10 +96,7 @@ export async function linkCommand(argv: string[]): Promise<number> {
     },
     allowPositionals: true,
   })
-  if (values.help) {
-    process.stdout.write(linkHelp + '\n')
-    return 0
-  }
+  if (values.help) return undefined
   if (positionals.length === 0) throw new UsageError('link needs at least one SPEC', linkHelp)
   const seed = values.seed === undefined ? 1 : Number(values.seed)
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {
@@ -113,6 +111,16 @@ export async function linkCommand(argv: string[]): Promise<number> {
   })
   const ptyPaths = specs.flatMap((s) => (s.kind === 'pty' ? [s.path] : []))
   if (new Set(ptyPaths).size !== ptyPaths.length) throw new UsageError('the same pty PATH is given twice', linkHelp)
+  return { values, seed, specs }
+}
+
+export async function linkCommand(argv: string[]): Promise<number> {
+  const args = linkArgs(argv)
+  if (!args) {
+    process.stdout.write(linkHelp + '\n')
+    return 0
+  }
+  const { values, seed, specs } = args
   if (values.snoop !== undefined) mkdirSync(values.snoop, { recursive: true })
 
   // Listen for the signals first, so an early interrupt still cleans up what was started.

@@ -7,21 +7,9 @@ import { realpathSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { HcikitError } from '../../hci/errors.ts'
-import { startLogging, startSnoop, startFromEnv, type Subscription } from '../log.ts'
+import type { Subscription } from '../log.ts'
 import { parseTransportSpec } from '../transports/index.ts'
-import { decodeCommand } from './decode.ts'
-import { demoCommand } from './demo.ts'
-import { doctorCommand } from './doctor.ts'
-import { gattCommand } from './gatt.ts'
-import { infoCommand } from './info.ts'
-import { linkCommand } from './link.ts'
-import { notifyCommand } from './notify.ts'
-import { readCommand } from './read.ts'
-import { scanCommand } from './scan.ts'
-import { twinCommand } from './twin.ts'
-import { writeCommand } from './write.ts'
 import { UsageError } from './usage.ts'
-import { loadFaultPlan } from '../faults/index.ts'
 import type { CliContext } from './connect-common.ts'
 
 const HELP = `usage: hcikit [--transport SPEC] [--device TWIN] [--faults FILE] [--snoop FILE] [--pcap FILE|-] [--log] COMMAND [ARGS]
@@ -33,6 +21,10 @@ Commands:
   read ADDRESS CHAR      read a characteristic (CHAR: a UUID or a handle)
   write ADDRESS CHAR HEX write a characteristic (--without-response)
   notify ADDRESS CHAR    subscribe and print values (--count N --timeout S --json)
+  pair ADDRESS           pair and keep the bond (--io T --legacy --sc-only --no-bond --json)
+  bonds [remove ADDRESS] list the bonds kept in HCIKIT_HOME (default ~/.hcikit), or forget one
+  l2cap ADDRESS PSM      open an LE credit-based channel; stdin goes out, what arrives goes to stdout
+  cache list|clear       the GATT cache kept between runs under HCIKIT_HOME (default ~/.hcikit)
   info                   the controller: version, features, supported commands, buffers, address
   doctor                 every controller this machine offers (HCI, USB, serial), permissions, fixes
   decode FILE [--json]   decode a btsnoop / pcap / pcapng capture
@@ -52,27 +44,37 @@ Global options:
                  each one is marked in the log and the capture
   --snoop FILE   record every HCI packet of the session as btsnoop (Wireshark opens it)
   --pcap FILE|-  the same as pcap (link type 201); '-' streams to stdout (| wireshark -k -i -)
-  --log          print decoded traffic and the stack's decisions to stderr (also HCIKIT_LOG=1)`
+  --log          print decoded traffic and the stack's decisions to stderr (also HCIKIT_LOG=1)
+
+read, write, notify and gatt pair or encrypt from a bond when the device asks for it (--io, --no-pair).
+HCIKIT_HOME (default ~/.hcikit) holds the bonds and the GATT cache.`
 
 type Command = (argv: string[], ctx: CliContext) => Promise<number>
-const COMMANDS: Record<string, Command> = {
-  decode: decodeCommand,
-  demo: demoCommand,
-  doctor: doctorCommand,
-  gatt: gattCommand,
-  info: infoCommand,
-  link: linkCommand,
-  notify: notifyCommand,
-  read: readCommand,
-  scan: scanCommand,
-  twin: twinCommand,
-  write: writeCommand,
+/** Each command is loaded when it runs: `hcikit --version` and `help` load none (docs/PERFORMANCE.md). */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  decode: async () => (await import('./decode.ts')).decodeCommand,
+  demo: async () => (await import('./demo.ts')).demoCommand,
+  doctor: async () => (await import('./doctor.ts')).doctorCommand,
+  gatt: async () => (await import('./gatt.ts')).gattCommand,
+  info: async () => (await import('./info.ts')).infoCommand,
+  link: async () => (await import('./link.ts')).linkCommand,
+  notify: async () => (await import('./notify.ts')).notifyCommand,
+  pair: async () => (await import('./pair.ts')).pairCommand,
+  bonds: async () => (await import('./bonds.ts')).bondsCommand,
+  l2cap: async () => (await import('./l2cap.ts')).l2capCommand,
+  cache: async () => (await import('./cache.ts')).cacheCommand,
+  read: async () => (await import('./read.ts')).readCommand,
+  scan: async () => (await import('./scan.ts')).scanCommand,
+  twin: async () => (await import('./twin.ts')).twinCommand,
+  write: async () => (await import('./write.ts')).writeCommand,
 }
 
 /** Where a run writes and what it reads (tests pass their own streams and environment). */
 export interface CliIo {
   stdout?: NodeJS.WritableStream
   stderr?: NodeJS.WritableStream
+  /** Answers to pairing prompts, and what `l2cap` sends (default process.stdin). */
+  stdin?: NodeJS.ReadableStream
   env?: NodeJS.ProcessEnv
   /** Ends long-running commands (scan, notify) cleanly; SIGINT does the same in a terminal. */
   signal?: AbortSignal
@@ -113,12 +115,14 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
       return 0
     }
     if (name === undefined) throw new UsageError('no command given', HELP)
-    const cmd = COMMANDS[name]
-    if (!cmd) throw new UsageError(`unknown command '${name}'`, HELP)
+    const load = COMMANDS[name]
+    if (!load) throw new UsageError(`unknown command '${name}'`, HELP)
     // The transport is checked before anything starts: a wrong spec is a usage error.
     const transport = values.transport ?? env['HCIKIT_TRANSPORT'] ?? 'virtual'
     parseTransportSpec(transport)
-    const faults = values.faults === undefined ? undefined : await loadFaultPlan(values.faults)
+    const [cmd, { startLogging, startSnoop, startFromEnv }] = await Promise.all([load(), import('../log.ts')])
+    const faults =
+      values.faults === undefined ? undefined : await (await import('../faults/index.ts')).loadFaultPlan(values.faults)
     if (log) subs.push(startLogging(stderr as import('node:stream').Writable))
     else subs.push(...startFromEnv(env))
     if (typeof values.snoop === 'string') subs.push(startSnoop(values.snoop))
@@ -130,6 +134,7 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
       log,
       stdout: captureOnStdout ? stderr : stdout,
       stderr,
+      stdin: io.stdin ?? process.stdin,
       env,
       ...(io.signal ? { signal: io.signal } : {}),
       twins: values.device ?? [],

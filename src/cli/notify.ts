@@ -7,7 +7,7 @@
  */
 import { parseArgs } from 'node:util'
 import { toHex } from '../../hci/wire.ts'
-import { HcikitError } from '../index.ts'
+import { HcikitError, type RemoteCharacteristic } from '../index.ts'
 import {
   addressArg,
   addressTypeArg,
@@ -21,16 +21,22 @@ import {
   usage,
   type CliContext,
 } from './connect-common.ts'
+import { PAIRING_OPTIONS, PAIRING_OPTIONS_HELP, commandPairing } from './pairing.ts'
 import { uuidLabel, valueText } from './format.ts'
 import { charArg } from './read.ts'
 
-export const notifyHelp = `usage: hcikit notify ADDRESS CHAR [--count N] [--timeout S] [--json] [--address-type public|random]
+export const notifyHelp = `usage: hcikit notify ADDRESS CHAR [--count N] [--timeout S] [--json]
+                            [--address-type public|random] [--io IO] [--no-pair]
 
 Subscribes to a characteristic's notifications (or indications) and prints each value.
 CHAR is a UUID (2a37, or 128-bit) or a handle written with 0x (0x0012, from \`hcikit gatt\`).
   --count N     stop after N values
   --timeout S   stop after S seconds (with --count: fail if fewer than N came)
-  --json        one object per value: {address, uuid, handle, value} (value in hex)`
+  --json        one object per value: {address, uuid, handle, value} (value in hex)
+
+When the device asks for an encrypted link, the command encrypts from the bond kept in
+HCIKIT_HOME (default ~/.hcikit) or pairs (Just Works unless --io says more), then retries.
+${PAIRING_OPTIONS_HELP}`
 
 export async function notifyCommand(argv: string[], ctx: CliContext): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -40,6 +46,7 @@ export async function notifyCommand(argv: string[], ctx: CliContext): Promise<nu
       timeout: { type: 'string' },
       json: { type: 'boolean', default: false },
       'address-type': { type: 'string' },
+      ...PAIRING_OPTIONS,
       help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: true,
@@ -59,7 +66,7 @@ export async function notifyCommand(argv: string[], ctx: CliContext): Promise<nu
   const timeout = seconds(notifyHelp, 'timeout', values.timeout)
   const addressType = addressTypeArg(notifyHelp, values['address-type'])
   const stop = interruptible(ctx)
-  const session = await openSession(ctx, { signal: stop.signal })
+  const session = await openSession(ctx, { signal: stop.signal, pairing: commandPairing(ctx, notifyHelp, values) })
   let got = 0
   let timedOut = false
   const ended = new AbortController()
@@ -76,16 +83,7 @@ export async function notifyCommand(argv: string[], ctx: CliContext): Promise<nu
   try {
     await using client = await connectTo(session.adapter, address, { addressType, signal: stop.signal })
     const c = findCharacteristic(client, ref)
-    if (!c.can('Notify') && !c.can('Indicate')) {
-      throw new HcikitError(
-        'GATT_NOT_NOTIFIABLE',
-        'att',
-        `${uuidLabel(c.uuid)} @0x${c.valueHandle.toString(16).padStart(4, '0')} neither notifies nor indicates`,
-        {
-          hint: `its properties are in \`hcikit gatt ${client.address}\`; use \`hcikit read\` for a value that only reads`,
-        },
-      )
-    }
+    requireNotifiable(c, client.address)
     if (!values.json)
       ctx.stderr.write(
         `subscribed to ${uuidLabel(c.uuid)} on ${client.address}${count ? `, waiting for ${count}` : ''} (Ctrl-C to stop)\n`,
@@ -113,4 +111,18 @@ export async function notifyCommand(argv: string[], ctx: CliContext): Promise<nu
     })
   }
   return 0
+}
+
+/** Fails with GATT_NOT_NOTIFIABLE when the characteristic neither notifies nor indicates. */
+function requireNotifiable(c: RemoteCharacteristic, address: string): void {
+  if (!c.can('Notify') && !c.can('Indicate')) {
+    throw new HcikitError(
+      'GATT_NOT_NOTIFIABLE',
+      'att',
+      `${uuidLabel(c.uuid)} @0x${c.valueHandle.toString(16).padStart(4, '0')} neither notifies nor indicates`,
+      {
+        hint: `its properties are in \`hcikit gatt ${address}\`; use \`hcikit read\` for a value that only reads`,
+      },
+    )
+  }
 }

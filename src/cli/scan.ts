@@ -98,7 +98,8 @@ export async function scanCommand(argv: string[], ctx: CliContext): Promise<numb
   }
   if (!values.json && rows.size === 0) {
     ctx.stderr.write(
-      'hcikit: no devices seen\n  hint: is anything advertising nearby? (on real hardware: is the adapter free? see docs/TROUBLESHOOTING.md)\n',
+      'hcikit: no devices seen\n  hint: is anything advertising nearby? (on real hardware: is the adapter ' +
+        'free? see docs/TROUBLESHOOTING.md)\n',
     )
   }
   return 0
@@ -118,7 +119,11 @@ function formatRow(ad: Advertisement, ago: number | undefined): string {
   const rssi = ad.rssi === 127 ? 'n/a' : `${ad.rssi} ${rssiBar(ad.rssi)}`
   const services = ad.ad.serviceUuids.map(shortUuid).join(',') || '-'
   const seen = ago === undefined ? 'now' : ago < 1000 ? 'now' : `${Math.round(ago / 1000)}s ago`
-  return `${pad(ad.name ?? '(no name)', COLS.name)} ${pad(`${ad.address} ${ad.addressType === 'random' ? 'rnd' : 'pub'}`, COLS.address)} ${pad(rssi, COLS.rssi)} ${pad(services, COLS.services)} ${seen}`
+  return (
+    `${pad(ad.name ?? '(no name)', COLS.name)} ` +
+    `${pad(`${ad.address} ${ad.addressType === 'random' ? 'rnd' : 'pub'}`, COLS.address)} ` +
+    `${pad(rssi, COLS.rssi)} ${pad(services, COLS.services)} ${seen}`
+  )
 }
 
 function table(rows: Row[], now: number): string[] {

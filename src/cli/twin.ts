@@ -32,7 +32,8 @@ function summary(t: Twin): string {
   const notes = chars.reduce((n, c) => n + (c.notifications?.length ?? 0), 0)
   const partial = t.services.filter((s) => !s.characteristicsComplete).length
   const lines = [
-    `twin of ${t.device.address} (${t.device.addressType})${t.device.name ? ` "${t.device.name}"` : ''}: ${t.services.length} services, ${chars.length} characteristics, ${values} values, ${notes} notifications`,
+    `twin of ${t.device.address} (${t.device.addressType})${t.device.name ? ` "${t.device.name}"` : ''}: ` +
+      `${t.services.length} services, ${chars.length} characteristics, ${values} values, ${notes} notifications`,
   ]
   if (!t.servicesComplete) lines.push('  the capture did not search every handle for services: there may be more')
   if (partial > 0) lines.push(`  ${partial} service(s) whose characteristics were not all discovered`)

@@ -73,7 +73,9 @@ export class FaultPlanError extends HcikitError {
     readonly detail: string,
   ) {
     super('FAULT_PLAN_INVALID', 'usage', `${path ? `${path}: ` : ''}${detail}`, {
-      hint: 'a fault plan is {"seed": N, "rules": [{"packet": "acl", "every": 10, "action": "drop"}, ...]}; docs/TESTING.md lists every field',
+      hint:
+        'a fault plan is {"seed": N, "rules": [{"packet": "acl", "every": 10, "action": "drop"}, ...]}; ' +
+        'docs/TESTING.md lists every field',
     })
   }
 }

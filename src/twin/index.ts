@@ -27,6 +27,7 @@ export {
   type TwinInclude,
   type TwinNotification,
   type TwinAttribute,
+  type TwinReaction,
 } from './format.ts'
 export { startTwin, type TwinOptions, type RunningTwin, type TwinCentral } from './run.ts'
 export { UNKNOWN_VALUE_ERROR, type TwinWrite, type TwinWriteKind } from './server.ts'

@@ -67,7 +67,7 @@ export async function startTwin(twin: Twin, o: TwinOptions = {}): Promise<Runnin
     link: o.link,
     address: random ? undefined : twin.device.address,
     name: twin.device.name ?? twin.device.address,
-    attMtu: Math.max(23, Math.min(twin.mtu ?? 517, 517)),
+    mtu: Math.max(23, Math.min(twin.mtu ?? 517, 517)),
     diagnostics: o.diagnostics ?? false,
     env: o.env,
   })

@@ -15,7 +15,7 @@ import { spawnSync } from 'node:child_process'
 import { open, createVirtualLink, HcikitError } from '../../src/index.ts'
 import { startSensorDevice, SENSOR_COUNTER } from '../../src/devices/index.ts'
 import { startSnoop } from '../../src/log.ts'
-import { haveTshark } from '../helpers/tshark.ts'
+import { missing } from '../helpers/tools.ts'
 
 const SENSOR = '11:22:33:44:55:02'
 
@@ -55,7 +55,7 @@ t.test('drop every 10th ACL packet: typed failures while it lasts, recovery afte
   await central.close()
   await device.close()
   await snoop.close()
-  if (!haveTshark()) return
+  if (missing('tshark')) return
   const r = spawnSync('tshark', ['-r', capture, '-n', '-Y', 'hci_h4.type == 0xff', '-T', 'fields', '-e', 'data.data'], {
     encoding: 'utf8',
   })

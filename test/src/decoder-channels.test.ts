@@ -22,7 +22,8 @@ import { join } from 'node:path'
 import { TraceDecoder, type DecodedRecord } from '../../src/decoder.ts'
 import { openCapture } from '../../src/capture-file.ts'
 import type { CaptureRecord } from '../../hci/snoop.ts'
-import { haveTshark, num } from '../helpers/tshark.ts'
+import { num } from '../helpers/tshark.ts'
+import { missing } from '../helpers/tools.ts'
 import { realTraces, shortName } from '../helpers/real.ts'
 
 // --- a capture, byte by byte (little-endian fields as the spec's figures lay them out) ----------
@@ -162,7 +163,7 @@ async function tsharkRows(path: string, filter: string, fields: string[]): Promi
   return out
 }
 
-const skip = haveTshark() ? false : 'tshark is not installed'
+const skip = missing('tshark')
 
 t.test('a capture with every kind of channel: frame by frame with tshark, EATT as written', { skip }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'hcikit-channels-'))

@@ -20,7 +20,7 @@ t.teardown(() => rmSync(dir, { recursive: true, force: true }))
 const { open, createVirtualLink, AttributeError } = await import('../../src/index.ts')
 const { FlightRecorder, flightRecorder } = await import('../../src/flight-recorder.ts')
 const { flightRecordingOf } = await import('../../src/call-trace.ts')
-const { haveTshark } = await import('../helpers/tshark.ts')
+const { missing } = await import('../helpers/tools.ts')
 const { PACKET_CHANNEL } = await import('../../hci/host.ts')
 
 const SECRET = '8f3a1000-4b1c-4e2a-9c1d-6863696b6974'
@@ -66,7 +66,7 @@ t.test('a failing read names the capture; tshark finds the failing request in it
   t.ok(path?.startsWith(dir), `written to HCIKIT_FLIGHT_DIR (${path})`)
   t.ok(err!.message.endsWith(`(flight recorder: ${path})`), 'the message names the file')
   t.ok(existsSync(path))
-  if (!haveTshark()) return
+  if (missing('tshark')) return
   const r = spawnSync(
     'tshark',
     [
@@ -145,7 +145,7 @@ t.test('the ring is bounded by count and by bytes; save on demand', async (t) =>
   r.stop()
   const path = r.save(join(dir, 'on-demand.btsnoop'))
   t.ok(existsSync(path))
-  if (haveTshark()) {
+  if (!missing('tshark')) {
     const out = spawnSync('tshark', ['-r', path, '-n', '-T', 'fields', '-e', 'frame.number'], { encoding: 'utf8' })
     t.equal(out.stdout.trim().split('\n').length, 3)
   }

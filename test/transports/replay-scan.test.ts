@@ -9,7 +9,7 @@ import t from 'tap'
 import { spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { realTraces, shortName } from '../helpers/real.ts'
-import { haveTshark } from '../helpers/tshark.ts'
+import { missing } from '../helpers/tools.ts'
 import { run } from '../cli/run.ts'
 
 /** tshark's advertisers: "ADDRESS/public|random" for every report (address type 0/2 public, 1/3 random). */
@@ -40,7 +40,7 @@ async function ours(file: string): Promise<{ code: number; stderr: string; adver
 const traces = realTraces()
 t.test(
   `scan --json on each of the ${traces.length} real traces lists tshark's advertisers`,
-  { skip: haveTshark() ? false : 'tshark is not installed' },
+  { skip: missing('tshark') },
   async (t) => {
     // Four at a time: each replay ends with a second of grace for advertisements held for a scan response.
     const queue = [...traces]

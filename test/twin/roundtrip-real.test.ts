@@ -21,7 +21,7 @@ import { buildTwinFromFile } from '../../src/twin/build.ts'
 import { startTwin } from '../../src/twin/run.ts'
 import { toHex } from '../../hci/wire.ts'
 import { realTraces, shortName } from '../helpers/real.ts'
-import { haveTshark } from '../helpers/tshark.ts'
+import { missing } from '../helpers/tools.ts'
 import { tsharkGatt, type TsharkGatt } from '../helpers/tshark-gatt.ts'
 
 const canon = (u: string): string => parseUuid(u)
@@ -58,70 +58,66 @@ function ours(db: RemoteDatabase) {
   }
 }
 
-t.test(
-  'twins of the real traces with a full discovery',
-  { skip: haveTshark() ? false : 'tshark is not installed' },
-  async (t) => {
-    const full: string[] = []
-    for (const file of realTraces()) {
-      let built: Awaited<ReturnType<typeof buildTwinFromFile>>
-      try {
-        built = await buildTwinFromFile(file)
-      } catch {
-        continue // no device answered ATT requests in this capture
-      }
-      const { twin } = built
-      const g = await tsharkGatt(file, twin.device.address)
-      if (!g.servicesComplete) continue
-      const name = shortName(file)
-      full.push(name)
-      await t.test(`${name}: ${twin.device.address}`, async (t) => {
-        const link = createVirtualLink()
-        const device = await startTwin(twin, { link })
-        const central = await open({ link, address: '02:00:00:00:00:01', cache: false })
-        t.teardown(async () => {
-          await central.close()
-          await device.close()
-        })
-        const target = { address: twin.device.address, addressType: twin.device.addressType }
-        const outside = [...g.characteristics.values()].find((c) => {
-          const s = [...g.services.values()].find((x) => c.handle > x.handle && c.handle <= x.endHandle)
-          return s !== undefined && c.valueHandle > s.endHandle
-        })
-        if (outside) {
-          const h = `0x${outside.valueHandle.toString(16).padStart(4, '0')}`
-          await t.rejects(central.connect(target, { timeout: 30_000 }), {
-            code: 'GATT_BAD_PEER',
-            message: new RegExp(`characteristic value ${h} is outside its service`),
-          })
-          return
-        }
-        const client = await central.connect(target, { timeout: 30_000 })
-        const mine = ours(client.database)
-        t.same(
-          mine.services,
-          [...g.services.values()].map((s) => ({ ...s, uuid: canon(s.uuid) })).sort((a, b) => a.handle - b.handle),
-          'services',
-        )
-        t.same(
-          mine.characteristics,
-          [...g.characteristics.values()]
-            .map((c) => ({
-              handle: c.handle,
-              valueHandle: c.valueHandle,
-              properties: c.properties,
-              uuid: canon(c.uuid),
-            }))
-            .sort((a, b) => a.handle - b.handle),
-          'characteristics',
-        )
-        t.same(mine.descriptors, tsharkDescriptors(g), 'descriptors')
-        const read: Record<number, string> = {}
-        for (const h of g.values.keys()) read[h] = toHex(await client.read(h, { timeout: 10_000 }))
-        t.same(read, Object.fromEntries(g.values), `the ${g.values.size} values the capture read`)
-      })
+t.test('twins of the real traces with a full discovery', { skip: missing('tshark') }, async (t) => {
+  const full: string[] = []
+  for (const file of realTraces()) {
+    let built: Awaited<ReturnType<typeof buildTwinFromFile>>
+    try {
+      built = await buildTwinFromFile(file)
+    } catch {
+      continue // no device answered ATT requests in this capture
     }
-    t.ok(full.length >= KNOWN_FULL.length, `${full.length} traces with a full discovery: ${full.join(', ')}`)
-    for (const k of KNOWN_FULL) t.ok(full.includes(k), `${k} is among them`)
-  },
-)
+    const { twin } = built
+    const g = await tsharkGatt(file, twin.device.address)
+    if (!g.servicesComplete) continue
+    const name = shortName(file)
+    full.push(name)
+    await t.test(`${name}: ${twin.device.address}`, async (t) => {
+      const link = createVirtualLink()
+      const device = await startTwin(twin, { link })
+      const central = await open({ link, address: '02:00:00:00:00:01', cache: false })
+      t.teardown(async () => {
+        await central.close()
+        await device.close()
+      })
+      const target = { address: twin.device.address, addressType: twin.device.addressType }
+      const outside = [...g.characteristics.values()].find((c) => {
+        const s = [...g.services.values()].find((x) => c.handle > x.handle && c.handle <= x.endHandle)
+        return s !== undefined && c.valueHandle > s.endHandle
+      })
+      if (outside) {
+        const h = `0x${outside.valueHandle.toString(16).padStart(4, '0')}`
+        await t.rejects(central.connect(target, { timeout: 30_000 }), {
+          code: 'GATT_BAD_PEER',
+          message: new RegExp(`characteristic value ${h} is outside its service`),
+        })
+        return
+      }
+      const client = await central.connect(target, { timeout: 30_000 })
+      const mine = ours(client.database)
+      t.same(
+        mine.services,
+        [...g.services.values()].map((s) => ({ ...s, uuid: canon(s.uuid) })).sort((a, b) => a.handle - b.handle),
+        'services',
+      )
+      t.same(
+        mine.characteristics,
+        [...g.characteristics.values()]
+          .map((c) => ({
+            handle: c.handle,
+            valueHandle: c.valueHandle,
+            properties: c.properties,
+            uuid: canon(c.uuid),
+          }))
+          .sort((a, b) => a.handle - b.handle),
+        'characteristics',
+      )
+      t.same(mine.descriptors, tsharkDescriptors(g), 'descriptors')
+      const read: Record<number, string> = {}
+      for (const h of g.values.keys()) read[h] = toHex(await client.read(h, { timeout: 10_000 }))
+      t.same(read, Object.fromEntries(g.values), `the ${g.values.size} values the capture read`)
+    })
+  }
+  t.ok(full.length >= KNOWN_FULL.length, `${full.length} traces with a full discovery: ${full.join(', ')}`)
+  for (const k of KNOWN_FULL) t.ok(full.includes(k), `${k} is among them`)
+})
