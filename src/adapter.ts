@@ -579,7 +579,8 @@ export class Adapter implements AsyncDisposable {
   async stopAdvertising(o: CallOptions = {}): Promise<void> {
     this.advertising = undefined
     if (this.state !== 'open') return
-    await withDeadline(this.clock, o, 'stop advertising', () => this.advertiser.stop())
+    const stop = () => withDeadline(this.clock, o, 'stop advertising', () => this.advertiser.stop())
+    await this.calls.run('stop advertising', stop, o.signal)
   }
 
   /** Centrals connected to us. */
@@ -590,7 +591,7 @@ export class Adapter implements AsyncDisposable {
   private peripheralConnected(c: Connection): void {
     if (c.role !== 'peripheral') return
     const gatt = this.gattServer?.attach(c.att, c.security)
-    const central = new Central(c, gatt, this.clock, this.security.agent(c))
+    const central = new Central(c, gatt, this.clock, this.security.agent(c), this.calls)
     this.centralSet.add(central)
     void c.disconnected.then(() => {
       this.centralSet.delete(central)

@@ -174,7 +174,7 @@ export class Client implements AsyncDisposable {
    */
   async secure(level: SecurityLevel = 'encrypted', o: CallOptions = {}): Promise<SecurityState> {
     const agent = this.needAgent('secure')
-    await withDeadline(this.clock, o, `securing the link to ${this.address}`, (signal) =>
+    await this.traced(`secure ${this.address} (${level})`, o, `securing the link to ${this.address}`, (signal) =>
       agent.secure(level, { signal }),
     )
     return this.security
@@ -183,7 +183,7 @@ export class Client implements AsyncDisposable {
   /** Encrypt from the bond if there is one (never pairs); resolves with whether it did. */
   async encryptFromBond(o: CallOptions = {}): Promise<boolean> {
     const agent = this.needAgent('encryptFromBond')
-    return withDeadline(this.clock, o, `encrypting the link to ${this.address}`, (signal) =>
+    return this.traced(`encrypt from bond ${this.address}`, o, `encrypting the link to ${this.address}`, (signal) =>
       agent.encryptIfBonded({ signal }),
     )
   }
@@ -191,7 +191,20 @@ export class Client implements AsyncDisposable {
   /** Pair now (even when bonded: new keys replace the bond). Resolves with what the pairing achieved. */
   pair(o: CallOptions = {}): Promise<PairingSummary> {
     const agent = this.needAgent('pair')
-    return withDeadline(this.clock, o, `pairing with ${this.address}`, (signal) => agent.pair({ signal }))
+    return this.traced(`pair ${this.address}`, o, `pairing with ${this.address}`, (signal) => agent.pair({ signal }))
+  }
+
+  /**
+   * A public call: tagged in the log and captures as `what` (a failure leaves a flight recording,
+   * src/call-trace.ts), bounded by `o`'s timeout and signal (`label` names it in a TIMEOUT).
+   */
+  private traced<T>(
+    what: string,
+    o: CallOptions,
+    label: string,
+    fn: (signal: AbortSignal | undefined) => Promise<T>,
+  ): Promise<T> {
+    return this.calls.run(what, () => withDeadline(this.clock, o, label, fn), o.signal)
   }
 
   private needAgent(what: string): LinkSecurityAgent {
@@ -209,7 +222,8 @@ export class Client implements AsyncDisposable {
       await this.calls.run('connect: MTU exchange', () => this.gatt.exchangeMtu({ signal }), o.signal)
       if (!(o.discover ?? true)) return
       await this.calls.run('connect: discovery', () => this.gatt.discover({ signal }), o.signal)
-      if (o.serviceChanged ?? true) await this.watchServiceChanged(signal)
+      if (o.serviceChanged ?? true)
+        await this.calls.run('connect: Service Changed', () => this.watchServiceChanged(signal), o.signal)
     })
     return this
   }
@@ -280,7 +294,7 @@ export class Client implements AsyncDisposable {
 
   /** Discover the database (from the cache when the policy allows): after `connect(..., { discover: false })`. */
   discover(o: CallOptions = {}): Promise<RemoteDatabase> {
-    return withDeadline(this.clock, o, 'discovery', async (signal) => {
+    return this.traced(`discover ${this.address}`, o, 'discovery', async (signal) => {
       const db = await this.gatt.discover({ signal })
       await this.watchServiceChanged(signal)
       return db
@@ -289,9 +303,9 @@ export class Client implements AsyncDisposable {
 
   /** Discover again, bypassing the cache. */
   rediscover(o: CallOptions = {}): Promise<RemoteDatabase> {
-    const discover = (): Promise<RemoteDatabase> =>
-      withDeadline(this.clock, o, 'discovery', (signal) => this.gatt.discover({ policy: 'off', signal }))
-    return this.calls.run(`rediscover ${this.address}`, discover, o.signal)
+    return this.traced(`rediscover ${this.address}`, o, 'discovery', (signal) =>
+      this.gatt.discover({ policy: 'off', signal }),
+    )
   }
 
   on<K extends keyof ClientEvents>(event: K, cb: (e: ClientEvents[K]) => void): () => void {
@@ -327,9 +341,9 @@ export class Client implements AsyncDisposable {
 
   /** Read a value (long values in full). */
   read(target: GattTarget, o: CallOptions = {}): Promise<Uint8Array> {
-    const read = (): Promise<Uint8Array> =>
-      withDeadline(this.clock, o, `read from ${this.address}`, (signal) => this.gatt.read(target, { signal }))
-    return this.calls.run(`read ${describeTarget(target)}`, read, o.signal)
+    return this.traced(`read ${describeTarget(target)}`, o, `read from ${this.address}`, (signal) =>
+      this.gatt.read(target, { signal }),
+    )
   }
 
   /** Write a value: with response (default, long values as prepared writes) or without. */
@@ -412,7 +426,7 @@ export class Client implements AsyncDisposable {
 
   /** The RSSI of the link (dBm). */
   readRssi(o: CallOptions = {}): Promise<number> {
-    return withDeadline(this.clock, o, 'Read RSSI', (signal) => this.connection.readRssi({ signal }))
+    return this.traced(`read RSSI ${this.address}`, o, 'Read RSSI', (signal) => this.connection.readRssi({ signal }))
   }
 
   /**
@@ -421,7 +435,7 @@ export class Client implements AsyncDisposable {
    */
   async updateParameters(p: ConnectionParameterOptions, o: CallOptions = {}): Promise<LinkParameters> {
     const units = toConnectionParameters(p)
-    return withDeadline(this.clock, o, 'connection parameter update', async (signal) =>
+    return this.traced(`update parameters ${this.address}`, o, 'connection parameter update', async (signal) =>
       fromActiveParameters(await this.connection.updateParameters(units, { signal })),
     )
   }
@@ -432,7 +446,7 @@ export class Client implements AsyncDisposable {
    */
   async setPhy(pref: PhyPreference, o: CallOptions = {}): Promise<LinkPhy> {
     const masks = phyMasks(pref)
-    return withDeadline(this.clock, o, 'PHY update', async (signal) =>
+    return this.traced(`set PHY ${this.address}`, o, 'PHY update', async (signal) =>
       phyNames(await this.connection.setPhy(masks, { signal })),
     )
   }
@@ -443,7 +457,7 @@ export class Client implements AsyncDisposable {
    */
   async setDataLength(octets: number, o: CallOptions = {}): Promise<void> {
     checkDataLength(octets)
-    return withDeadline(this.clock, o, 'LE Set Data Length', (signal) =>
+    return this.traced(`set data length ${this.address} (${octets})`, o, 'LE Set Data Length', (signal) =>
       this.connection.setDataLength(octets, undefined, { signal }),
     )
   }
@@ -454,16 +468,17 @@ export class Client implements AsyncDisposable {
    * peer's result (e.g. 0x0002 SPSM not supported).
    */
   openChannel(psm: number, o: OpenChannelOptions = {}): Promise<CreditChannel> {
-    return withDeadline(this.clock, o, `opening an L2CAP channel to PSM 0x${psm.toString(16)}`, (signal) =>
+    const what = `L2CAP channel to PSM 0x${psm.toString(16)}`
+    return this.traced(`open ${what} of ${this.address}`, o, `opening an ${what}`, (signal) =>
       openChannel(this.connection, psm, o, signal),
     )
   }
 
   /** Disconnect (default reason 0x13 Remote User Terminated Connection); resolves with the reason. */
   disconnect(o: CallOptions & { reason?: number } = {}): Promise<Disconnection> {
-    const disconnect = (): Promise<Disconnection> =>
-      withDeadline(this.clock, o, 'disconnect', (signal) => this.connection.disconnect(o.reason ?? 0x13, { signal }))
-    return this.calls.run(`disconnect ${this.address}`, disconnect, o.signal)
+    return this.traced(`disconnect ${this.address}`, o, 'disconnect', (signal) =>
+      this.connection.disconnect(o.reason ?? 0x13, { signal }),
+    )
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
