@@ -43,12 +43,9 @@ async function rig(t: Test, seed: number): Promise<{ transport: string; peer: Ad
   })
   // a sink: records the length of each SDU, answers nothing
   peer.listen(SINK, async (ch) => {
-    const t0 = Date.now()
     for await (const sdu of ch) {
       got.push(`${(sdu as Uint8Array).length}`)
-      console.error('sdu', (sdu as Uint8Array).length, Date.now() - t0)
     }
-    console.error('end', Date.now() - t0, ch.closeReason?.message)
   })
   return { transport: `tcp:127.0.0.1:${served.spec.port}`, peer, got }
 }
