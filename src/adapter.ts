@@ -46,7 +46,13 @@ import type { VirtualController } from './virtual/controller.ts'
 import { VirtualScheduler, clockFrom } from './virtual/scheduler.ts'
 import { openTransport, parseTransportSpec, type TransportSpec } from './transports/index.ts'
 import { startFromEnv, type Subscription } from './log.ts'
-import { validateFaultPlan, withFaults, type FaultPlan } from './faults/index.ts'
+import {
+  validateFaultPlan,
+  withFaults,
+  type FaultPlan,
+  type FaultTransport,
+  type InjectedFault,
+} from './faults/index.ts'
 import { CallTracer } from './call-trace.ts'
 import { Client } from './client.ts'
 import { Central, advertisingData, type AdvertiseOptions } from './peripheral.ts'
@@ -218,7 +224,8 @@ export async function open(o: OpenOptions = {}): Promise<Adapter> {
     transport = await openTransport(spec, { env, signal: o.signal, timeoutMs: o.timeout })
     clock = realClock
   }
-  if (faults) transport = withFaults(transport, faults, { clock })
+  const injector = faults ? withFaults(transport, faults, { clock }) : undefined
+  transport = injector ?? transport
   startLog(env)
   const host = new HciHost(transport, { clock, diagnostics: o.diagnostics ?? true })
   // Public API calls tagged in the log and captures; a failed one leaves a flight recording (call-trace.ts).
@@ -239,7 +246,7 @@ export async function open(o: OpenOptions = {}): Promise<Adapter> {
       })
       await own.start()
     }
-    adapter = new Adapter(host, info, clock, { ...o, ownedScheduler, controller, store, local, own, calls })
+    adapter = new Adapter(host, info, clock, { ...o, ownedScheduler, controller, store, local, own, calls, injector })
     return adapter
   } catch (err) {
     calls.close()
@@ -258,6 +265,7 @@ interface AdapterInternals extends OpenOptions {
   local: LocalKeys
   own: OwnAddress | undefined
   calls: CallTracer
+  injector: FaultTransport | undefined
 }
 
 export class Adapter implements AsyncDisposable {
@@ -286,6 +294,7 @@ export class Adapter implements AsyncDisposable {
   private advertising: AdvertiseOptions | undefined
   private closing: Promise<void> | undefined
   private readonly calls: CallTracer
+  private readonly injector: FaultTransport | undefined
 
   constructor(
     host: HciHost,
@@ -299,6 +308,7 @@ export class Adapter implements AsyncDisposable {
     this.virtualController = o.controller
     this.ownedScheduler = o.ownedScheduler
     this.calls = o.calls
+    this.injector = o.injector
     this.cache = o.cache === false ? undefined : (o.cache ?? new MemoryCacheStore())
     // Scanner, advertiser and connections agree on one command set per host (gap/command-set.ts).
     this.connections = new Connections(host, { clock, attMtu: o.mtu })
@@ -341,6 +351,11 @@ export class Adapter implements AsyncDisposable {
   /** Own_Address_Type for scanning, connecting and advertising: random (our RPA) with privacy on. */
   private get ownAddressType(): number {
     return this.own ? 1 : 0
+  }
+
+  /** The faults injected so far, in order, when opened with `faults` (each also a note in the log and captures). */
+  get injectedFaults(): readonly InjectedFault[] {
+    return this.injector?.injected ?? []
   }
 
   on<K extends keyof AdapterEvents>(event: K, cb: (e: AdapterEvents[K]) => void): () => void {

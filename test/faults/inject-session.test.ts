@@ -5,14 +5,18 @@
  * request or response leaves the call waiting; every call fails within its timeout with a typed
  * error (no hang, nothing thrown untyped), the adapter stays usable, and once the faults stop
  * (the rule's `limit`) the same session recovers: it connects, discovers and reads again.
- * Every fault is marked in the session's capture as a note record, which tshark opens.
+ * Every fault is listed by `adapter.injectedFaults`, marked in the session's capture as a note
+ * record (which tshark opens), and shown in the flight recording a failed call left.
  */
 import t from 'tap'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { spawnSync } from 'node:child_process'
-import { open, createVirtualLink, HcikitError } from '../../src/index.ts'
+import { open, createVirtualLink, flightRecordingOf, HcikitError } from '../../src/index.ts'
+import { readCapture } from '../../hci/snoop.ts'
+import { noteText } from '../../src/notes.ts'
+import { createReadStream } from 'node:fs'
 import { startSensorDevice, SENSOR_COUNTER } from '../../src/devices/index.ts'
 import { startSnoop } from '../../src/log.ts'
 import { missing } from '../helpers/tools.ts'
@@ -52,6 +56,19 @@ t.test('drop every 10th ACL packet: typed failures while it lasts, recovery afte
   for (const f of failures) t.match(f, { code: /^(TIMEOUT|ATT_TIMEOUT|ATT_CLOSED|DISCONNECTED)$/, message: /./ })
   t.equal(reads, 20, 'after the third fault the session connects and reads again')
   t.equal(central.state, 'open', 'the adapter stayed usable')
+  t.equal(central.injectedFaults.length, 3, 'adapter.injectedFaults: the three drops, in order')
+  for (const f of central.injectedFaults)
+    t.match(f, { rule: 0, name: 'every 10th ACL', action: 'drop', packet: /^(tx|rx) ACL handle 0x[0-9a-f]{4}/ })
+  // The first failed call's flight recording holds the fault that caused it, as a note record.
+  const recording = flightRecordingOf(failures[0])
+  t.ok(recording, `the failure names a flight recording: ${failures[0]?.message}`)
+  const noted: string[] = []
+  for await (const r of readCapture(createReadStream(recording!)))
+    if (r.packetType === 0xff) noted.push(noteText(r.data))
+  t.ok(
+    noted.some((n) => n.startsWith('fault (every 10th ACL): dropped')),
+    'the recording shows the fault before the failure',
+  )
   await central.close()
   await device.close()
   await snoop.close()
