@@ -46,6 +46,14 @@ import type { VirtualController } from './virtual/controller.ts'
 import { VirtualScheduler, clockFrom } from './virtual/scheduler.ts'
 import { openTransport, parseTransportSpec, type TransportSpec } from './transports/index.ts'
 import { startFromEnv, type Subscription } from './log.ts'
+import {
+  validateFaultPlan,
+  withFaults,
+  type FaultPlan,
+  type FaultTransport,
+  type InjectedFault,
+} from './faults/index.ts'
+import { CallTracer } from './call-trace.ts'
 import { Client } from './client.ts'
 import { Central, advertisingData, type AdvertiseOptions } from './peripheral.ts'
 import { SecurityManager } from '../gap/security-manager.ts'
@@ -109,6 +117,8 @@ export interface OpenOptions extends CallOptions {
    * the traffic of the session's own adapter only.
    */
   diagnostics?: boolean
+  /** Inject these faults into the transport's packets (src/faults/; `hcikit --faults rules.json`). */
+  faults?: FaultPlan
 }
 
 export type AdapterState = 'open' | 'closed'
@@ -155,6 +165,9 @@ export interface ConnectOptions extends CallOptions {
   serviceChanged?: boolean
 }
 
+/** The reason a scan ends when the adapter closes cleanly (never thrown to the caller). */
+const ADAPTER_CLOSED = Symbol('adapter closed')
+
 /** Timers of the real world, for hardware transports. */
 export const realClock: Clock = {
   setTimeout: (fn, ms) => setTimeout(fn, ms),
@@ -189,6 +202,7 @@ async function stopLog(): Promise<void> {
 /** Open a transport and bring the controller up. The adapter owns both. */
 export async function open(o: OpenOptions = {}): Promise<Adapter> {
   const env = o.env ?? process.env
+  const faults = o.faults === undefined ? undefined : validateFaultPlan(o.faults) // before anything is opened
   const spec =
     typeof o.transport === 'object'
       ? o.transport
@@ -210,10 +224,15 @@ export async function open(o: OpenOptions = {}): Promise<Adapter> {
     transport = await openTransport(spec, { env, signal: o.signal, timeoutMs: o.timeout })
     clock = realClock
   }
+  const injector = faults ? withFaults(transport, faults, { clock }) : undefined
+  transport = injector ?? transport
   startLog(env)
   const host = new HciHost(transport, { clock, diagnostics: o.diagnostics ?? true })
+  // Public API calls tagged in the log and captures; a failed one leaves a flight recording (call-trace.ts).
+  const calls = new CallTracer({ clock, diagnostics: o.diagnostics ?? true, env })
   try {
-    const info = await withDeadline(clock, o, 'controller bring-up', (signal) => host.init({ signal }))
+    const bringUp = () => withDeadline(clock, o, 'controller bring-up', (signal) => host.init({ signal }))
+    const info = await calls.run('open: controller bring-up', bringUp, o.signal)
     const store = typeof o.bonds === 'string' ? new JsonFileKeyStore(o.bonds) : (o.bonds ?? new MemoryKeyStore())
     const local = await store.localKeys()
     let own: OwnAddress | undefined
@@ -227,9 +246,10 @@ export async function open(o: OpenOptions = {}): Promise<Adapter> {
       })
       await own.start()
     }
-    adapter = new Adapter(host, info, clock, { ...o, ownedScheduler, controller, store, local, own })
+    adapter = new Adapter(host, info, clock, { ...o, ownedScheduler, controller, store, local, own, calls, injector })
     return adapter
   } catch (err) {
+    calls.close()
     await host.close().catch(() => undefined)
     if (controller) controller.link.remove(controller)
     ownedScheduler?.close()
@@ -244,6 +264,8 @@ interface AdapterInternals extends OpenOptions {
   store: KeyStore
   local: LocalKeys
   own: OwnAddress | undefined
+  calls: CallTracer
+  injector: FaultTransport | undefined
 }
 
 export class Adapter implements AsyncDisposable {
@@ -271,6 +293,8 @@ export class Adapter implements AsyncDisposable {
   private readonly ownedScheduler: VirtualScheduler | undefined
   private advertising: AdvertiseOptions | undefined
   private closing: Promise<void> | undefined
+  private readonly calls: CallTracer
+  private readonly injector: FaultTransport | undefined
 
   constructor(
     host: HciHost,
@@ -283,6 +307,8 @@ export class Adapter implements AsyncDisposable {
     this.hci = host
     this.virtualController = o.controller
     this.ownedScheduler = o.ownedScheduler
+    this.calls = o.calls
+    this.injector = o.injector
     this.cache = o.cache === false ? undefined : (o.cache ?? new MemoryCacheStore())
     // Scanner, advertiser and connections agree on one command set per host (gap/command-set.ts).
     this.connections = new Connections(host, { clock, attMtu: o.mtu })
@@ -327,6 +353,11 @@ export class Adapter implements AsyncDisposable {
     return this.own ? 1 : 0
   }
 
+  /** The faults injected so far, in order, when opened with `faults` (each also a note in the log and captures). */
+  get injectedFaults(): readonly InjectedFault[] {
+    return this.injector?.injected ?? []
+  }
+
   on<K extends keyof AdapterEvents>(event: K, cb: (e: AdapterEvents[K]) => void): () => void {
     return this.events.on(event, cb)
   }
@@ -341,7 +372,9 @@ export class Adapter implements AsyncDisposable {
    * Advertisements that pass the filter, until `timeout` (the loop then ends), the signal aborts
    * (the loop throws its reason) or you leave the loop. One scan at a time per adapter. Timing,
    * PHYs, the controller-side accept list and the queue policy are options (src/scan-options.ts);
-   * the stream's `dropped` counts what a loop that fell behind lost.
+   * the stream's `dropped` counts what a loop that fell behind lost. The loop also ends when the
+   * adapter closes: quietly when the transport ended cleanly (a replayed capture that is over),
+   * with the transport's error when it failed.
    */
   scan(o: ScanOptions = {}): ScanStream {
     let from: number | undefined
@@ -377,11 +410,20 @@ export class Adapter implements AsyncDisposable {
     // The user's filter sees the identity too (it runs inside the scanner, before the loop below).
     const user = g.filter
     const filter = user && ((ad: Advertisement) => user(this.withIdentity(ad)))
-    const scan = { ...g, filter, ownAddressType: this.ownAddressType, timeoutMs: o.timeout, signal: o.signal }
-    for await (const ad of this.scanner.scan(scan)) {
-      this.withIdentity(ad)
-      this.addresses.remember(ad.address, ad.addressType, ad.identity)
-      yield ad
+    const closed = new AbortController()
+    const off = this.on('state', (s) => closed.abort(s.error ?? ADAPTER_CLOSED))
+    const signal = o.signal ? AbortSignal.any([o.signal, closed.signal]) : closed.signal
+    const scan = { ...g, filter, ownAddressType: this.ownAddressType, timeoutMs: o.timeout, signal }
+    try {
+      for await (const ad of this.scanner.scan(scan)) {
+        this.withIdentity(ad)
+        this.addresses.remember(ad.address, ad.addressType, ad.identity)
+        yield ad
+      }
+    } catch (e) {
+      if (e !== ADAPTER_CLOSED) throw e
+    } finally {
+      off()
     }
   }
 
@@ -393,7 +435,11 @@ export class Adapter implements AsyncDisposable {
   }
 
   /** The first advertisement that passes the filter; 'NOT_FOUND' after `timeout` (default 10000 ms). */
-  async find(filter: ScanFilter, o: FindOptions = {}): Promise<Advertisement> {
+  find(filter: ScanFilter, o: FindOptions = {}): Promise<Advertisement> {
+    return this.calls.run(`find ${describe(filter)}`, () => this.findNow(filter, o), o.signal)
+  }
+
+  private async findNow(filter: ScanFilter, o: FindOptions): Promise<Advertisement> {
     const timeout = o.timeout ?? 10_000
     for await (const ad of this.scan({ ...o, ...filter, timeout })) return ad
     throw new NotFoundError(`no advertisement matched ${describe(filter)} within ${timeout} ms`, {
@@ -416,21 +462,24 @@ export class Adapter implements AsyncDisposable {
     const timeout = o.timeout ?? 10_000
     const name = typeof target === 'string' ? target : target.address
     const d = deadline(this.clock, { timeout, signal: o.signal }, `connecting to ${name}`)
+    const call = this.calls.begin(`connect ${name}`, o.signal)
     let connection: Connection | undefined
     try {
       const peer = await this.addresses.peerOf(target, d.signal!, timeout)
-      connection = await this.connections.connect(peer, {
+      const link = {
         timeoutMs: timeout,
         signal: d.signal,
         parameters,
         attMtu: o.mtu,
         ownAddressType: this.ownAddressType,
-      })
+      }
+      connection = await this.calls.run('connect: link', () => this.connections.connect(peer, link))
       const client = new Client(connection, {
         clock: this.clock,
         cache: o.cachePolicy === 'off' ? undefined : this.cache,
         cachePolicy: o.cachePolicy,
         security: this.security.agent(connection),
+        calls: this.calls,
       })
       if (o.security === undefined) await client.encryptFromBond({ signal: d.signal })
       else if (o.security !== 'none') await client.secure(o.security, { signal: d.signal })
@@ -439,10 +488,11 @@ export class Adapter implements AsyncDisposable {
       await client.setUp({ signal: d.signal, discover: o.discover, serviceChanged: o.serviceChanged })
       this.clientSet.add(client)
       void connection.disconnected.then(() => this.clientSet.delete(client))
+      call.done()
       return client
     } catch (err) {
       if (connection && !connection.closed) await connection.disconnect(0x13).catch(() => undefined)
-      throw err
+      throw call.failed(err)
     } finally {
       d.done()
     }
@@ -522,16 +572,18 @@ export class Adapter implements AsyncDisposable {
   async advertise(o: AdvertiseOptions = {}): Promise<void> {
     this.open('advertise')
     const { data, scanResponse } = advertisingData(o)
-    await withDeadline(this.clock, o, 'advertise', (signal) =>
-      this.advertiser.start({
-        data,
-        scanResponse,
-        connectable: o.connectable ?? true,
-        ownAddressType: this.ownAddressType,
-        intervalMs: o.interval,
-        signal,
-      }),
-    )
+    const advertise = (): Promise<void> =>
+      withDeadline(this.clock, o, 'advertise', (signal) =>
+        this.advertiser.start({
+          data,
+          scanResponse,
+          connectable: o.connectable ?? true,
+          ownAddressType: this.ownAddressType,
+          intervalMs: o.interval,
+          signal,
+        }),
+      )
+    await this.calls.run('advertise', advertise, o.signal)
     this.advertising = o
   }
 
@@ -551,7 +603,8 @@ export class Adapter implements AsyncDisposable {
   async stopAdvertising(o: CallOptions = {}): Promise<void> {
     this.advertising = undefined
     if (this.state !== 'open') return
-    await withDeadline(this.clock, o, 'stop advertising', () => this.advertiser.stop())
+    const stop = () => withDeadline(this.clock, o, 'stop advertising', () => this.advertiser.stop())
+    await this.calls.run('stop advertising', stop, o.signal)
   }
 
   /** Centrals connected to us. */
@@ -562,7 +615,7 @@ export class Adapter implements AsyncDisposable {
   private peripheralConnected(c: Connection): void {
     if (c.role !== 'peripheral') return
     const gatt = this.gattServer?.attach(c.att, c.security)
-    const central = new Central(c, gatt, this.clock, this.security.agent(c))
+    const central = new Central(c, gatt, this.clock, this.security.agent(c), this.calls)
     this.centralSet.add(central)
     void c.disconnected.then(() => {
       this.centralSet.delete(central)
@@ -605,6 +658,7 @@ export class Adapter implements AsyncDisposable {
     this.advertiser.close()
     this.gattServer?.close()
     await this.hci.close().catch(() => undefined)
+    this.calls.close()
     if (this.virtualController) this.virtualController.link.remove(this.virtualController)
     this.ownedScheduler?.close()
     if (this.state === 'open') {

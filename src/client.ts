@@ -31,6 +31,7 @@ import type { CachePolicy, GattCacheStore } from '../att/cache.ts'
 import type { RemoteCharacteristic, RemoteDatabase, RemoteDescriptor, RemoteService } from '../att/remote-database.ts'
 import type { Connection, DataLength, Disconnection } from '../gap/connections.ts'
 import { GapError, NotFoundError, abortedBy, withDeadline, type CallOptions } from './errors.ts'
+import { NO_TRACE, type CallTracer } from './call-trace.ts'
 import { cachePeerId } from './cache-dir.ts'
 import { openChannel, type CreditChannel, type OpenChannelOptions } from './channels.ts'
 import {
@@ -111,6 +112,8 @@ export interface ClientOptions {
   cachePolicy?: CachePolicy | undefined
   /** The link's security agent (the adapter's SecurityManager makes one per link). */
   security?: LinkSecurityAgent | undefined
+  /** Tags each call in the log and captures; a failed one leaves a flight recording (the adapter's). @internal */
+  calls?: CallTracer
 }
 
 export class Client implements AsyncDisposable {
@@ -123,6 +126,7 @@ export class Client implements AsyncDisposable {
   private readonly agent: LinkSecurityAgent | undefined
   private readonly events = new Emitter<ClientEvents>()
   private serviceChanged: Subscription | undefined
+  private readonly calls: Pick<CallTracer, 'begin' | 'run'>
 
   constructor(
     /** The LE connection underneath (handle, role, HCI procedures, L2CAP). */
@@ -133,6 +137,7 @@ export class Client implements AsyncDisposable {
     this.addressType = connection.peer.type
     this.clock = o.clock
     this.agent = o.security
+    this.calls = o.calls ?? NO_TRACE
     this.gatt = new GattClient(connection.att, {
       peer: cachePeerId(this.address, this.addressType),
       store: o.cache,
@@ -169,7 +174,7 @@ export class Client implements AsyncDisposable {
    */
   async secure(level: SecurityLevel = 'encrypted', o: CallOptions = {}): Promise<SecurityState> {
     const agent = this.needAgent('secure')
-    await withDeadline(this.clock, o, `securing the link to ${this.address}`, (signal) =>
+    await this.traced(`secure ${this.address} (${level})`, o, `securing the link to ${this.address}`, (signal) =>
       agent.secure(level, { signal }),
     )
     return this.security
@@ -178,7 +183,7 @@ export class Client implements AsyncDisposable {
   /** Encrypt from the bond if there is one (never pairs); resolves with whether it did. */
   async encryptFromBond(o: CallOptions = {}): Promise<boolean> {
     const agent = this.needAgent('encryptFromBond')
-    return withDeadline(this.clock, o, `encrypting the link to ${this.address}`, (signal) =>
+    return this.traced(`encrypt from bond ${this.address}`, o, `encrypting the link to ${this.address}`, (signal) =>
       agent.encryptIfBonded({ signal }),
     )
   }
@@ -186,7 +191,20 @@ export class Client implements AsyncDisposable {
   /** Pair now (even when bonded: new keys replace the bond). Resolves with what the pairing achieved. */
   pair(o: CallOptions = {}): Promise<PairingSummary> {
     const agent = this.needAgent('pair')
-    return withDeadline(this.clock, o, `pairing with ${this.address}`, (signal) => agent.pair({ signal }))
+    return this.traced(`pair ${this.address}`, o, `pairing with ${this.address}`, (signal) => agent.pair({ signal }))
+  }
+
+  /**
+   * A public call: tagged in the log and captures as `what` (a failure leaves a flight recording,
+   * src/call-trace.ts), bounded by `o`'s timeout and signal (`label` names it in a TIMEOUT).
+   */
+  private traced<T>(
+    what: string,
+    o: CallOptions,
+    label: string,
+    fn: (signal: AbortSignal | undefined) => Promise<T>,
+  ): Promise<T> {
+    return this.calls.run(what, () => withDeadline(this.clock, o, label, fn), o.signal)
   }
 
   private needAgent(what: string): LinkSecurityAgent {
@@ -201,10 +219,11 @@ export class Client implements AsyncDisposable {
    */
   async setUp(o: CallOptions & { discover?: boolean; serviceChanged?: boolean } = {}): Promise<this> {
     await withDeadline(this.clock, o, `setting up the connection to ${this.address}`, async (signal) => {
-      await this.gatt.exchangeMtu({ signal })
+      await this.calls.run('connect: MTU exchange', () => this.gatt.exchangeMtu({ signal }), o.signal)
       if (!(o.discover ?? true)) return
-      await this.gatt.discover({ signal })
-      if (o.serviceChanged ?? true) await this.watchServiceChanged(signal)
+      await this.calls.run('connect: discovery', () => this.gatt.discover({ signal }), o.signal)
+      if (o.serviceChanged ?? true)
+        await this.calls.run('connect: Service Changed', () => this.watchServiceChanged(signal), o.signal)
     })
     return this
   }
@@ -279,7 +298,7 @@ export class Client implements AsyncDisposable {
 
   /** Discover the database (from the cache when the policy allows): after `connect(..., { discover: false })`. */
   discover(o: CallOptions = {}): Promise<RemoteDatabase> {
-    return withDeadline(this.clock, o, 'discovery', async (signal) => {
+    return this.traced(`discover ${this.address}`, o, 'discovery', async (signal) => {
       const db = await this.gatt.discover({ signal })
       await this.watchServiceChanged(signal)
       return db
@@ -288,7 +307,9 @@ export class Client implements AsyncDisposable {
 
   /** Discover again, bypassing the cache. */
   rediscover(o: CallOptions = {}): Promise<RemoteDatabase> {
-    return withDeadline(this.clock, o, 'discovery', (signal) => this.gatt.discover({ policy: 'off', signal }))
+    return this.traced(`rediscover ${this.address}`, o, 'discovery', (signal) =>
+      this.gatt.discover({ policy: 'off', signal }),
+    )
   }
 
   on<K extends keyof ClientEvents>(event: K, cb: (e: ClientEvents[K]) => void): () => void {
@@ -324,11 +345,22 @@ export class Client implements AsyncDisposable {
 
   /** Read a value (long values in full). */
   read(target: GattTarget, o: CallOptions = {}): Promise<Uint8Array> {
-    return withDeadline(this.clock, o, `read from ${this.address}`, (signal) => this.gatt.read(target, { signal }))
+    return this.traced(`read ${describeTarget(target)}`, o, `read from ${this.address}`, (signal) =>
+      this.gatt.read(target, { signal }),
+    )
   }
 
   /** Write a value: with response (default, long values as prepared writes) or without. */
   write(target: GattTarget, value: Uint8Array, o: CallOptions & { withoutResponse?: boolean } = {}): Promise<void> {
+    const what = `write${o.withoutResponse ? ' without response' : ''} ${describeTarget(target)}`
+    return this.calls.run(what, () => this.writeNow(target, value, o), o.signal)
+  }
+
+  private writeNow(
+    target: GattTarget,
+    value: Uint8Array,
+    o: CallOptions & { withoutResponse?: boolean },
+  ): Promise<void> {
     if (o.withoutResponse)
       return withDeadline(this.clock, o, `write to ${this.address}`, () =>
         this.gatt.writeWithoutResponse(target, value),
@@ -360,12 +392,11 @@ export class Client implements AsyncDisposable {
     subscribed: (s: Subscription) => void,
   ): AsyncGenerator<Uint8Array, void, undefined> {
     const mode = o.indicate ? 'indicate' : characteristic.can('Notify') ? 'notify' : 'indicate'
-    const sub = await withDeadline(
-      this.clock,
-      { timeout: o.timeout, signal: o.signal },
-      `subscribing to ${characteristic}`,
-      (signal) => this.gatt.subscribe(characteristic, { mode, signal, queue: o.queue }),
-    )
+    const subscribe = () =>
+      withDeadline(this.clock, { timeout: o.timeout, signal: o.signal }, `subscribing to ${characteristic}`, (signal) =>
+        this.gatt.subscribe(characteristic, { mode, signal, queue: o.queue }),
+      )
+    const sub = await this.calls.run(`subscribe ${characteristic}`, subscribe, o.signal)
     subscribed(sub)
     const it = sub[Symbol.asyncIterator]()
     const stop = abortedBy(o.signal)
@@ -399,7 +430,7 @@ export class Client implements AsyncDisposable {
 
   /** The RSSI of the link (dBm). */
   readRssi(o: CallOptions = {}): Promise<number> {
-    return withDeadline(this.clock, o, 'Read RSSI', (signal) => this.connection.readRssi({ signal }))
+    return this.traced(`read RSSI ${this.address}`, o, 'Read RSSI', (signal) => this.connection.readRssi({ signal }))
   }
 
   /**
@@ -408,7 +439,7 @@ export class Client implements AsyncDisposable {
    */
   async updateParameters(p: ConnectionParameterOptions, o: CallOptions = {}): Promise<LinkParameters> {
     const units = toConnectionParameters(p)
-    return withDeadline(this.clock, o, 'connection parameter update', async (signal) =>
+    return this.traced(`update parameters ${this.address}`, o, 'connection parameter update', async (signal) =>
       fromActiveParameters(await this.connection.updateParameters(units, { signal })),
     )
   }
@@ -419,7 +450,7 @@ export class Client implements AsyncDisposable {
    */
   async setPhy(pref: PhyPreference, o: CallOptions = {}): Promise<LinkPhy> {
     const masks = phyMasks(pref)
-    return withDeadline(this.clock, o, 'PHY update', async (signal) =>
+    return this.traced(`set PHY ${this.address}`, o, 'PHY update', async (signal) =>
       phyNames(await this.connection.setPhy(masks, { signal })),
     )
   }
@@ -430,7 +461,7 @@ export class Client implements AsyncDisposable {
    */
   async setDataLength(octets: number, o: CallOptions = {}): Promise<void> {
     checkDataLength(octets)
-    return withDeadline(this.clock, o, 'LE Set Data Length', (signal) =>
+    return this.traced(`set data length ${this.address} (${octets})`, o, 'LE Set Data Length', (signal) =>
       this.connection.setDataLength(octets, undefined, { signal }),
     )
   }
@@ -441,14 +472,15 @@ export class Client implements AsyncDisposable {
    * peer's result (e.g. 0x0002 SPSM not supported).
    */
   openChannel(psm: number, o: OpenChannelOptions = {}): Promise<CreditChannel> {
-    return withDeadline(this.clock, o, `opening an L2CAP channel to PSM 0x${psm.toString(16)}`, (signal) =>
+    const what = `L2CAP channel to PSM 0x${psm.toString(16)}`
+    return this.traced(`open ${what} of ${this.address}`, o, `opening an ${what}`, (signal) =>
       openChannel(this.connection, psm, o, signal),
     )
   }
 
   /** Disconnect (default reason 0x13 Remote User Terminated Connection); resolves with the reason. */
   disconnect(o: CallOptions & { reason?: number } = {}): Promise<Disconnection> {
-    return withDeadline(this.clock, o, 'disconnect', (signal) =>
+    return this.traced(`disconnect ${this.address}`, o, 'disconnect', (signal) =>
       this.connection.disconnect(o.reason ?? 0x13, { signal }),
     )
   }
@@ -461,6 +493,10 @@ export class Client implements AsyncDisposable {
   toString(): string {
     return `Client(${this.address}/${this.addressType})`
   }
+}
+
+function describeTarget(t: GattTarget): string {
+  return typeof t === 'number' ? `handle 0x${t.toString(16).padStart(4, '0')}` : String(t)
 }
 
 function fmt(u: string | number): string {

@@ -5,7 +5,12 @@
  * HCI packets are decoded with the hci/ specs (Core v5.4 Vol 4 Part E 5.4 and 7), advertising
  * reports' data with gap/ad.ts (CSS Part A), ACL is reassembled per connection handle and the
  * completed L2CAP PDU (Core v5.4 Vol 3 Part A 3.1) is decoded by channel: ATT (CID 4, Vol 3
- * Part F 3.4), LE signalling (CID 5, Vol 3 Part A 4) and SMP (CID 6, Vol 3 Part H 3).
+ * Part F 3.4), the signalling channels (CID 1 on BR/EDR, CID 5 on LE, Vol 3 Part A 4), SMP
+ * (CID 6, Vol 3 Part H 3), and the dynamic channels the signalling opened (decoder-channels.ts):
+ * ATT over BR/EDR (PSM 0x001F) and EATT (PSM 0x0027) decode as ATT, the SDUs of any credit-based
+ * channel are reassembled and shown (`sdu`), and every frame on a known channel names its PSM.
+ * hcikit's own note records (H4 type 0xFF, UTF-8 text: injected faults, API call tags) are shown
+ * as notes.
  *
  * Handles that no Connection Complete introduced are still decoded (captures often start in the
  * middle of a connection) but flagged `unknownHandle`, so a reader can tell a controller's vendor
@@ -24,6 +29,8 @@ import { decodeSignaling, signalingName } from '../att/l2cap/signaling-pdu.ts'
 import { parseAd, adToJson } from '../gap/ad.ts'
 import { decodeSmpPdu, smpCodeName } from '../gap/smp/pdu.ts'
 import { statusName } from '../hci/constants.ts'
+import { L2capChannels, PSM_ATT, PSM_EATT } from './decoder-channels.ts'
+import { NOTE_PACKET_TYPE, noteText } from './notes.ts'
 
 export type PacketKind = 'cmd' | 'evt' | 'acl' | 'sco' | 'iso' | 'other'
 
@@ -54,7 +61,10 @@ export interface DecodedRecord {
   pb?: number
   bc?: number
   unknownHandle?: boolean
-  l2cap?: { cid: number; length: number }
+  /** psm and protocol on a dynamic channel whose set-up was seen; sduLength on an SDU's first K-frame. */
+  l2cap?: { cid: number; length: number; psm?: number; protocol?: string; sduLength?: number }
+  /** A complete SDU of a credit-based channel whose protocol is not decoded here. */
+  sdu?: { length: number; data: string }
   l2capError?: string
   att?: { opcode: number; name: string; handle?: number; value?: string; params?: Record<string, unknown> }
   smp?: { code: number; name: string; params?: Record<string, unknown> }
@@ -85,15 +95,30 @@ const CONNECTION_EVENTS = new Set([
   'ConnectionComplete',
 ])
 
+/** An ATT PDU the decoder found, on the fixed channel or a dynamic one (for src/twin/). */
+export interface AttSighting {
+  record: CaptureRecord
+  handle: number
+  dir: Direction
+  /** The L2CAP channel: 0x0004, or the dynamic CID of ATT over BR/EDR or EATT. */
+  cid: number
+  pdu: Uint8Array
+}
+
 export interface DecoderOptions {
   /** Bound on one reassembled L2CAP PDU (bytes). */
   maxPdu?: number
+  /** Called with every ATT PDU, as it is decoded (the twin builder reads the database from them). */
+  onAtt?: (a: AttSighting) => void
 }
 
 export class TraceDecoder {
   /** One reassembler per direction; each serves every handle. */
   private readonly reassembly: Record<Direction, AclReassembler>
   private readonly connected = new Set<number>()
+  private readonly channels = new L2capChannels()
+  private readonly onAtt: ((a: AttSighting) => void) | undefined
+  private current: CaptureRecord | undefined
   private lastError: AclError | DecodeError | undefined
 
   constructor(options: DecoderOptions = {}) {
@@ -104,14 +129,20 @@ export class TraceDecoder {
       },
     }
     this.reassembly = { tx: new AclReassembler(opts), rx: new AclReassembler(opts) }
+    this.onAtt = options.onAtt
   }
 
   decode(rec: CaptureRecord): DecodedRecord {
+    this.current = rec
     const type = rec.packetType === undefined ? 'other' : (PACKET_KINDS[rec.packetType] ?? 'other')
     const out: DecodedRecord = { frame: rec.index, type, length: rec.data.length }
     if (rec.direction) out.dir = rec.direction
     out.ts = timestamp(rec.timestampUs)
     if (rec.note) out.note = rec.note.text ? `${rec.note.kind}: ${rec.note.text}` : rec.note.kind
+    if (rec.packetType === NOTE_PACKET_TYPE) {
+      out.note = `hcikit: ${noteText(rec.data)}`
+      return out
+    }
     if (rec.error) {
       out.error = rec.error
       return out
@@ -216,6 +247,7 @@ export class TraceDecoder {
         this.connected.delete(e.params.connectionHandle)
         this.reassembly.tx.drop(e.params.connectionHandle)
         this.reassembly.rx.drop(e.params.connectionHandle)
+        this.channels.drop(e.params.connectionHandle)
       }
     }
   }
@@ -234,27 +266,19 @@ export class TraceDecoder {
     this.lastError = undefined
     const pdu = this.reassembly[dir ?? 'rx'].push(h)
     if (this.lastError) out.l2capError = (this.lastError as Error).message
-    if (pdu) this.l2cap(pdu, out)
+    if (pdu) this.l2cap(pdu, h.handle, dir ?? 'rx', out)
   }
 
-  private l2cap(pdu: Uint8Array, out: DecodedRecord): void {
+  private l2cap(pdu: Uint8Array, handle: number, dir: Direction, out: DecodedRecord): void {
     const f = decodeL2capHeader(pdu)
     if (f instanceof DecodeError) {
       out.l2capError = f.message
       return
     }
     out.l2cap = { cid: f.cid, length: f.length }
+    if (f.cid >= CID.DYNAMIC_FIRST) return this.dynamic(f.payload, handle, dir, f.cid, out)
     if (f.cid === CID.ATT) {
-      const a = decodeAttPdu(f.payload)
-      if (a instanceof DecodeError) {
-        out.att = { opcode: f.payload[0] ?? -1, name: 'malformed' }
-        out.l2capError = `ATT: ${a.message}`
-        return
-      }
-      out.att = { opcode: a.opcode, name: a.name }
-      if (a.handle !== undefined) out.att.handle = a.handle
-      if (a.value !== undefined) out.att.value = toHex(a.value)
-      if (a.params) out.att.params = jsonify(a.params) as Record<string, unknown>
+      this.att(f.payload, handle, dir, f.cid, out)
     } else if (f.cid === CID.SMP) {
       const code = f.payload[0]
       if (code === undefined) {
@@ -265,7 +289,7 @@ export class TraceDecoder {
       const s = decodeSmpPdu(f.payload)
       if (s instanceof DecodeError) out.l2capError = `SMP: ${s.message}`
       else if (s.params) out.smp.params = jsonify(s.params) as Record<string, unknown>
-    } else if (f.cid === CID.LE_SIGNALING) {
+    } else if (f.cid === CID.LE_SIGNALING || f.cid === CID.SIGNALING) {
       const code = f.payload[0]
       if (code === undefined) {
         out.l2capError = 'signalling: empty C-frame'
@@ -275,11 +299,48 @@ export class TraceDecoder {
       const s = decodeSignaling(f.payload)
       if (s instanceof DecodeError) out.l2capError = `signalling: ${s.message}`
       else if (s[0]) {
+        this.channels.signaling(handle, dir, s)
         out.signaling.identifier = s[0].identifier
         if (s[0].params) out.signaling.params = jsonify(s[0].params) as Record<string, unknown>
       }
     }
   }
+
+  private att(pdu: Uint8Array, handle: number, dir: Direction, cid: number, out: DecodedRecord): void {
+    decodeAtt(pdu, out)
+    if (this.onAtt && this.current) this.onAtt({ record: this.current, handle, dir, cid, pdu })
+  }
+
+  /** A frame on a dynamic CID: named by the channel's PSM; ATT/EATT decoded, other SDUs shown. */
+  private dynamic(payload: Uint8Array, handle: number, dir: Direction, cid: number, out: DecodedRecord): void {
+    const f = this.channels.frame(handle, dir, cid, payload)
+    if (!f) return
+    const l2cap = out.l2cap!
+    l2cap.psm = f.channel.psm
+    l2cap.protocol = f.channel.protocol
+    if (f.sduLength !== undefined) l2cap.sduLength = f.sduLength
+    if (f.error !== undefined) out.l2capError = f.error
+    if (f.sdu === undefined) return
+    const isAtt =
+      (f.channel.psm === PSM_ATT && f.channel.mode === 'basic') ||
+      (f.channel.psm === PSM_EATT && f.channel.mode === 'enhanced-credit')
+    if (isAtt) this.att(f.sdu, handle, dir, cid, out)
+    else if (f.channel.mode !== 'basic') out.sdu = { length: f.sdu.length, data: toHex(f.sdu) }
+  }
+}
+
+/** An ATT PDU (Core v5.4 Vol 3 Part F 3.3, 3.4), on the fixed channel or a dynamic one. */
+function decodeAtt(payload: Uint8Array, out: DecodedRecord): void {
+  const a = decodeAttPdu(payload)
+  if (a instanceof DecodeError) {
+    out.att = { opcode: payload[0] ?? -1, name: 'malformed' }
+    out.l2capError = `ATT: ${a.message}`
+    return
+  }
+  out.att = { opcode: a.opcode, name: a.name }
+  if (a.handle !== undefined) out.att.handle = a.handle
+  if (a.value !== undefined) out.att.value = toHex(a.value)
+  if (a.params) out.att.params = jsonify(a.params) as Record<string, unknown>
 }
 
 function timestamp(us: bigint): string | undefined {
@@ -288,6 +349,12 @@ function timestamp(us: bigint): string | undefined {
   const d = new Date(ms)
   const frac = (((us % 1000000n) + 1000000n) % 1000000n).toString().padStart(6, '0')
   return `${d.toISOString().slice(0, 19)}.${frac}Z`
+}
+
+function l2capText(l: NonNullable<DecodedRecord['l2cap']>): string {
+  const psm = l.psm === undefined ? '' : ` psm=0x${l.psm.toString(16).padStart(4, '0')} (${l.protocol})`
+  const sdu = l.sduLength === undefined ? '' : ` sdu-len=${l.sduLength}`
+  return `L2CAP cid=0x${l.cid.toString(16).padStart(4, '0')} len=${l.length}${psm}${sdu}`
 }
 
 /** One line per record, btmon-like. */
@@ -313,7 +380,9 @@ export function formatRecord(r: DecodedRecord): string {
         `handle=0x${(r.handle ?? 0).toString(16).padStart(4, '0')} pb=${r.pb} ` +
           `len=${r.length}${r.unknownHandle ? ' (no connection known)' : ''}`,
       )
-      if (r.l2cap) parts.push(`L2CAP cid=0x${r.l2cap.cid.toString(16).padStart(4, '0')} len=${r.l2cap.length}`)
+      if (r.l2cap) parts.push(l2capText(r.l2cap))
+      if (r.sdu)
+        parts.push(`SDU len=${r.sdu.length} ${r.sdu.data.length > 64 ? `${r.sdu.data.slice(0, 64)}...` : r.sdu.data}`)
       if (r.att)
         parts.push(
           `ATT ${r.att.name}` +

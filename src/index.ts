@@ -154,3 +154,51 @@ export {
   type PacketMessage,
   type Subscription as LogSubscription,
 } from './log.ts'
+
+// Protocol-level testing (docs/TESTING.md): device twins, fault injection, the flight recorder.
+export {
+  buildTwin,
+  buildTwinFromFile,
+  loadTwin,
+  parseTwin,
+  formatTwin,
+  startTwin,
+  TwinError,
+  type BuildTwinOptions,
+  type BuiltTwin,
+  type TwinCandidate,
+  type Twin,
+  type TwinService,
+  type TwinCharacteristic,
+  type TwinDescriptor,
+  type TwinInclude,
+  type TwinNotification,
+  type TwinAttribute,
+  type TwinReaction,
+  type TwinOptions,
+  type RunningTwin,
+  type TwinCentral,
+  type TwinWrite,
+  type TwinWriteKind,
+} from './twin/index.ts'
+export {
+  withFaults,
+  parseFaultPlan,
+  loadFaultPlan,
+  FaultPlanError,
+  FaultTransport,
+  type FaultPlan,
+  type FaultRule,
+  type FaultMatch,
+  type FaultTransportOptions,
+  type InjectedFault,
+} from './faults/index.ts'
+export type { Transport, HciPacket } from '../hci/transport.ts'
+export type { CaptureRecord, CaptureNote } from '../hci/snoop/record.ts'
+export {
+  flightRecorder,
+  FlightRecorder,
+  type FlightRecorderOptions,
+  type FlightRecorderEntry,
+} from './flight-recorder.ts'
+export { flightRecordingOf } from './call-trace.ts'

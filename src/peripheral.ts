@@ -19,6 +19,7 @@ import type { Connection, Disconnection } from '../gap/connections.ts'
 import type { ServerConnection } from '../att/server.ts'
 import { GapError, withDeadline, type CallOptions } from './errors.ts'
 import { Emitter } from './emitter.ts'
+import { NO_TRACE, type CallTracer } from './call-trace.ts'
 import { openChannel, type CreditChannel, type OpenChannelOptions } from './channels.ts'
 import type { LinkSecurityAgent } from '../gap/link-security.ts'
 import { securityState, type SecurityLevel, type SecurityState } from '../gap/pairing-delegate.ts'
@@ -138,6 +139,8 @@ export class Central implements AsyncDisposable {
     readonly gatt: ServerConnection | undefined,
     private readonly clock: Clock,
     private readonly agent?: LinkSecurityAgent,
+    /** Tags each call in the log and captures; a failed one leaves a flight recording (the adapter's). @internal */
+    private readonly calls: Pick<CallTracer, 'run'> = NO_TRACE,
   ) {
     this.address = connection.peer.address
     this.addressType = connection.peer.type
@@ -181,23 +184,37 @@ export class Central implements AsyncDisposable {
   async secure(level: SecurityLevel = 'encrypted', o: CallOptions = {}): Promise<SecurityState> {
     const agent = this.agent
     if (!agent) throw new GapError('INVALID_STATE', 'secure: this central has no security agent')
-    await withDeadline(this.clock, o, `securing the link to ${this.address}`, (signal) =>
-      agent.secure(level, { signal }),
+    await this.traced(
+      `secure central ${this.address} (${level})`,
+      o,
+      `securing the link to ${this.address}`,
+      (signal) => agent.secure(level, { signal }),
     )
     return this.security
   }
 
   /** Open an LE credit-based channel to the central's `psm` (as client.openChannel(), src/channels.ts). */
   openChannel(psm: number, o: OpenChannelOptions = {}): Promise<CreditChannel> {
-    return withDeadline(this.clock, o, `opening an L2CAP channel to PSM 0x${psm.toString(16)}`, (signal) =>
+    const what = `L2CAP channel to PSM 0x${psm.toString(16)}`
+    return this.traced(`open ${what} of central ${this.address}`, o, `opening an ${what}`, (signal) =>
       openChannel(this.connection, psm, o, signal),
     )
   }
 
   disconnect(o: CallOptions & { reason?: number } = {}): Promise<Disconnection> {
-    return withDeadline(this.clock, o, 'disconnect', (signal) =>
+    return this.traced(`disconnect central ${this.address}`, o, 'disconnect', (signal) =>
       this.connection.disconnect(o.reason ?? 0x13, { signal }),
     )
+  }
+
+  /** A public call, tagged as `what` (src/call-trace.ts), bounded by `o` (`label` names it in a TIMEOUT). */
+  private traced<T>(
+    what: string,
+    o: CallOptions,
+    label: string,
+    fn: (signal: AbortSignal | undefined) => Promise<T>,
+  ): Promise<T> {
+    return this.calls.run(what, () => withDeadline(this.clock, o, label, fn), o.signal)
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -26,7 +26,9 @@ import type { CharRef } from './format.ts'
 import { VirtualLink } from '../virtual/link.ts'
 import { RealtimeScheduler } from '../virtual/scheduler.ts'
 import { parseTransportSpec } from '../transports/index.ts'
-import { startHeartRateDevice, startSensorDevice, type VirtualDevice } from '../devices/index.ts'
+import { startHeartRateDevice, startSensorDevice } from '../devices/index.ts'
+import { loadTwin, startTwin } from '../twin/index.ts'
+import type { FaultPlan } from '../faults/index.ts'
 import { UsageError } from './usage.ts'
 import { bondsFile } from './pairing.ts'
 
@@ -41,6 +43,10 @@ export interface CliContext {
   env: NodeJS.ProcessEnv
   /** Aborts long-running commands (tests); SIGINT does the same. */
   signal?: AbortSignal
+  /** Twin files (`--device TWIN`) to run beside us on the virtual transport. */
+  twins?: readonly string[]
+  /** `--faults FILE`: faults to inject into our adapter's packets. */
+  faults?: FaultPlan | undefined
 }
 
 export const CENTRAL_ADDRESS = '11:22:33:44:55:00'
@@ -49,8 +55,8 @@ export const SENSOR_ADDRESS = '11:22:33:44:55:02'
 
 export interface Session extends AsyncDisposable {
   adapter: Adapter
-  /** The virtual peripherals started beside us (virtual transport only). */
-  devices: VirtualDevice[]
+  /** The virtual peripherals and twins started beside us (virtual transport only). */
+  devices: ReadonlyArray<{ close(): Promise<void> }>
   close(): Promise<void>
 }
 
@@ -68,14 +74,20 @@ export async function openSession(
   const env: NodeJS.ProcessEnv = { ...ctx.env }
   delete env['HCIKIT_LOG']
   delete env['HCIKIT_SNOOP']
-  const devices: VirtualDevice[] = []
+  const devices: Array<{ close(): Promise<void> }> = []
   let link: VirtualLink | undefined
+  if ((ctx.twins?.length ?? 0) > 0 && spec.kind !== 'virtual')
+    throw new UsageError('--device TWIN runs on the virtual transport (on a real radio: `hcikit link --device TWIN`)')
   if (spec.kind === 'virtual') {
     link = new VirtualLink({ seed: 1, scheduler: new RealtimeScheduler({ seed: 1 }) })
     if (o.devices ?? true) {
       try {
-        devices.push(await startHeartRateDevice({ link, address: HRM_ADDRESS }))
-        devices.push(await startSensorDevice({ link, address: SENSOR_ADDRESS }))
+        // Twins (--device) take the place of the ready-made devices: the session is about them.
+        for (const path of ctx.twins ?? []) devices.push(await startTwin(await loadTwin(path), { link, env }))
+        if (devices.length === 0) {
+          devices.push(await startHeartRateDevice({ link, address: HRM_ADDRESS }))
+          devices.push(await startSensorDevice({ link, address: SENSOR_ADDRESS }))
+        }
       } catch (e) {
         await Promise.all(devices.map((d) => d.close().catch(() => undefined)))
         throw e
@@ -94,6 +106,7 @@ export async function openSession(
       cache: homeCacheStore(ctx.env),
       timeout: 10_000,
       ...(o.signal ? { signal: o.signal } : {}),
+      faults: ctx.faults,
     })
   } catch (e) {
     await Promise.all(devices.map((d) => d.close().catch(() => undefined)))

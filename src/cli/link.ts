@@ -13,6 +13,8 @@
  * `--snoop DIR` writes DIR/<n>-<spec>.btsnoop per controller (datalink 1002, directions from the
  * host's point of view: host -> controller is sent), across all of its host sessions.
  * `--trace` prints every packet, decoded, to stderr, prefixed with the controller's spec.
+ * `--device TWIN` (repeatable) puts a twin (src/twin/, from `hcikit twin`) on the link as a
+ * peripheral that the served hosts can scan and connect to.
  */
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
@@ -32,9 +34,10 @@ import {
   type Served,
 } from '../virtual/serve.ts'
 import { PtyServe } from '../virtual/serve-pty.ts'
+import { loadTwin, startTwin, type RunningTwin } from '../twin/index.ts'
 import { UsageError } from './usage.ts'
 
-export const linkHelp = `usage: hcikit link [--seed N] [--snoop DIR] [--trace] SPEC...
+export const linkHelp = `usage: hcikit link [--seed N] [--snoop DIR] [--trace] [--device TWIN]... SPEC...
 
 Runs virtual LE controllers on one shared virtual radio link, one per SPEC, until interrupted:
   tcp-server:HOST:PORT   H4 over TCP (port 0: any free port, printed); one host at a time
@@ -43,7 +46,8 @@ Runs virtual LE controllers on one shared virtual radio link, one per SPEC, unti
 Each new host gets a freshly reset controller. Prints "SPEC ADDRESS [SNOOP-FILE]" per controller.
   --seed N      seed of the link (default addresses, random choices); default 1
   --snoop DIR   one btsnoop capture per controller in DIR (Wireshark opens them)
-  --trace       print every packet, decoded, to stderr`
+  --trace       print every packet, decoded, to stderr
+  --device TWIN a twin file (\`hcikit twin CAPTURE\`) to run on the link as a peripheral (repeatable)`
 
 function nowUs(): bigint {
   return BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000))
@@ -70,21 +74,29 @@ function describe(e: ServeEvent): string {
   }
 }
 
-export async function linkCommand(argv: string[]): Promise<number> {
+/** `--device TWIN`: each twin as a peripheral on the link (added to `into` as it starts). */
+async function startTwins(paths: readonly string[], link: VirtualLink, into: RunningTwin[]): Promise<void> {
+  for (const path of paths) {
+    const twin = await startTwin(await loadTwin(path), { link })
+    into.push(twin)
+    process.stderr.write(`hcikit link: twin ${twin.twin.device.address} from ${path}\n`)
+  }
+}
+
+/** `hcikit link`'s options and SPECs, checked (a UsageError says what is wrong); undefined for --help. */
+function linkArgs(argv: string[]) {
   const { values, positionals } = parseArgs({
     args: argv,
     options: {
       seed: { type: 'string' },
       snoop: { type: 'string' },
       trace: { type: 'boolean', default: false },
+      device: { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: true,
   })
-  if (values.help) {
-    process.stdout.write(linkHelp + '\n')
-    return 0
-  }
+  if (values.help) return undefined
   if (positionals.length === 0) throw new UsageError('link needs at least one SPEC', linkHelp)
   const seed = values.seed === undefined ? 1 : Number(values.seed)
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {
@@ -99,6 +111,16 @@ export async function linkCommand(argv: string[]): Promise<number> {
   })
   const ptyPaths = specs.flatMap((s) => (s.kind === 'pty' ? [s.path] : []))
   if (new Set(ptyPaths).size !== ptyPaths.length) throw new UsageError('the same pty PATH is given twice', linkHelp)
+  return { values, seed, specs }
+}
+
+export async function linkCommand(argv: string[]): Promise<number> {
+  const args = linkArgs(argv)
+  if (!args) {
+    process.stdout.write(linkHelp + '\n')
+    return 0
+  }
+  const { values, seed, specs } = args
   if (values.snoop !== undefined) mkdirSync(values.snoop, { recursive: true })
 
   // Listen for the signals first, so an early interrupt still cleans up what was started.
@@ -111,8 +133,10 @@ export async function linkCommand(argv: string[]): Promise<number> {
   const link = new VirtualLink({ seed, scheduler: new RealtimeScheduler({ seed }) })
   const served: Served[] = []
   const captures: CaptureFile[] = []
+  const twins: RunningTwin[] = []
   let failure: string | undefined
   try {
+    await startTwins(values.device ?? [], link, twins)
     const lines: string[] = []
     for (const [i, spec] of specs.entries()) {
       const label = formatServeSpec(spec)
@@ -163,6 +187,7 @@ export async function linkCommand(argv: string[]): Promise<number> {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
     await Promise.allSettled(served.map((s) => s.close()))
+    await Promise.allSettled(twins.map((t) => t.close()))
     for (const c of link.controllers) c.detach()
     const closed = await Promise.allSettled(captures.map((c) => c.close()))
     for (const r of closed) if (r.status === 'rejected') failure ??= String((r.reason as Error).message)

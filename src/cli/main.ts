@@ -12,7 +12,7 @@ import { parseTransportSpec } from '../transports/index.ts'
 import { UsageError } from './usage.ts'
 import type { CliContext } from './connect-common.ts'
 
-const HELP = `usage: hcikit [--transport SPEC] [--snoop FILE] [--pcap FILE|-] [--log] COMMAND [ARGS]
+const HELP = `usage: hcikit [--transport SPEC] [--device TWIN] [--faults FILE] [--snoop FILE] [--pcap FILE|-] [--log] COMMAND [ARGS]
 
 Commands:
   demo                   the main job on the virtual link: scan, connect, discover, read, subscribe
@@ -28,6 +28,7 @@ Commands:
   info                   the controller: version, features, supported commands, buffers, address
   doctor                 every controller this machine offers (HCI, USB, serial), permissions, fixes
   decode FILE [--json]   decode a btsnoop / pcap / pcapng capture
+  twin CAPTURE           reconstruct a device from a capture as a twin file (--device ADDRESS --out FILE)
   link SPEC...           serve virtual controllers on one virtual link (tcp-server:HOST:PORT, pty:PATH)
   help                   this text
   version                print the version
@@ -37,6 +38,10 @@ Global options:
   --transport SPEC  the controller (default: HCIKIT_TRANSPORT, else virtual): virtual, usb[:VID:PID],
                     uart:PATH[@BAUD], tcp:HOST:PORT, unix:PATH, replay:FILE. The virtual transport
                     comes with a heart-rate monitor and a battery/custom device to talk to.
+  --device TWIN  run this twin (from \`hcikit twin\`) on the virtual transport instead of the two
+                 ready-made devices (repeatable)
+  --faults FILE  inject the faults of this plan into the session's HCI packets (docs/TESTING.md);
+                 each one is marked in the log and the capture
   --snoop FILE   record every HCI packet of the session as btsnoop (Wireshark opens it)
   --pcap FILE|-  the same as pcap (link type 201); '-' streams to stdout (| wireshark -k -i -)
   --log          print decoded traffic and the stack's decisions to stderr (also HCIKIT_LOG=1)
@@ -60,6 +65,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   cache: async () => (await import('./cache.ts')).cacheCommand,
   read: async () => (await import('./read.ts')).readCommand,
   scan: async () => (await import('./scan.ts')).scanCommand,
+  twin: async () => (await import('./twin.ts')).twinCommand,
   write: async () => (await import('./write.ts')).writeCommand,
 }
 
@@ -81,7 +87,7 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
   const env = io.env ?? process.env
   try {
     // Global options come before the command; everything after it belongs to the command.
-    const withValue = new Set(['--snoop', '--pcap', '--transport'])
+    const withValue = new Set(['--snoop', '--pcap', '--transport', '--device', '--faults'])
     let at = 0
     while (at < argv.length && argv[at]!.startsWith('-')) at += withValue.has(argv[at]!) ? 2 : 1
     const { values } = parseArgs({
@@ -90,6 +96,8 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
         snoop: { type: 'string' },
         pcap: { type: 'string' },
         transport: { type: 'string' },
+        device: { type: 'string', multiple: true },
+        faults: { type: 'string' },
         log: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
@@ -113,6 +121,8 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
     const transport = values.transport ?? env['HCIKIT_TRANSPORT'] ?? 'virtual'
     parseTransportSpec(transport)
     const [cmd, { startLogging, startSnoop, startFromEnv }] = await Promise.all([load(), import('../log.ts')])
+    const faults =
+      values.faults === undefined ? undefined : await (await import('../faults/index.ts')).loadFaultPlan(values.faults)
     if (log) subs.push(startLogging(stderr as import('node:stream').Writable))
     else subs.push(...startFromEnv(env))
     if (typeof values.snoop === 'string') subs.push(startSnoop(values.snoop))
@@ -127,6 +137,8 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
       stdin: io.stdin ?? process.stdin,
       env,
       ...(io.signal ? { signal: io.signal } : {}),
+      twins: values.device ?? [],
+      faults,
     }
     return await cmd(argv.slice(at + 1), ctx)
   } catch (e) {

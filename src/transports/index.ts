@@ -12,7 +12,8 @@
  *   tcp-server:HOST:PORT              H4 over TCP, listening for one controller to connect in
  *   unix:PATH                         H4 over a Unix socket
  *   virtual                           an in-process virtual controller
- *   replay:FILE                       a capture's controller packets played back (replay.ts)
+ *   replay:FILE[,paced]               a capture's controller packets played back (replay.ts), at full
+ *                                     speed or (paced) at the captured pace
  *
  * `HCIKIT_TRANSPORT` is the default when no spec is given. Every problem with a spec is a
  * `TransportSpecError` whose hint says what to write instead.
@@ -32,7 +33,7 @@ export type TransportSpec =
   | { kind: 'tcp-server'; host: string; port: number }
   | { kind: 'unix'; path: string }
   | { kind: 'virtual' }
-  | { kind: 'replay'; path: string }
+  | { kind: 'replay'; path: string; pace?: 'captured' }
 
 export const DEFAULT_BAUD_RATE = 115200
 
@@ -45,7 +46,7 @@ export const TRANSPORT_FORMS = [
   'tcp-server:HOST:PORT',
   'unix:PATH',
   'virtual',
-  'replay:FILE',
+  'replay:FILE[,paced]',
 ] as const
 
 /** A transport spec that does not parse; `hint` says what to write instead. */
@@ -93,6 +94,19 @@ function parseHex16(spec: string, text: string, what: string): number {
     )
   }
   return parseInt(text.replace(/^0x/, ''), 16)
+}
+
+/** `replay:FILE[,paced]`. */
+function parseReplay(spec: string, rest: string): TransportSpec {
+  const paced = rest.endsWith(',paced')
+  const path = paced ? rest.slice(0, -',paced'.length) : rest
+  if (path === '')
+    throw bad(
+      spec,
+      'no capture file',
+      'write replay:trace.btsnoop (btsnoop, pcap or pcapng; add ,paced for the captured pace)',
+    )
+  return paced ? { kind: 'replay', path, pace: 'captured' } : { kind: 'replay', path }
 }
 
 /** `usb:VID:PID[:N]` after the colon. */
@@ -197,8 +211,7 @@ export function parseTransportSpec(text: string): TransportSpec {
       if (rest === '') throw bad(spec, 'no socket path', 'write unix:/run/hci.sock')
       return { kind: 'unix', path: rest }
     case 'replay':
-      if (rest === '') throw bad(spec, 'no capture file', 'write replay:trace.btsnoop (btsnoop, pcap or pcapng)')
-      return { kind: 'replay', path: rest }
+      return parseReplay(spec, rest)
     default:
       throw unknownKind(spec, kind)
   }
@@ -220,8 +233,9 @@ export function formatTransportSpec(s: TransportSpec): string {
     case 'tcp-server':
       return `${s.kind}:${formatHost(s.host)}:${s.port}`
     case 'unix':
-    case 'replay':
       return `${s.kind}:${s.path}`
+    case 'replay':
+      return `replay:${s.path}${s.pace === 'captured' ? ',paced' : ''}`
     case 'virtual':
       return 'virtual'
   }
@@ -310,7 +324,7 @@ export async function openTransport(
     }
     case 'replay': {
       const { openReplay } = await import('./replay.ts')
-      return openReplay(s.path, opts.replay)
+      return openReplay(s.path, s.pace ? { pace: s.pace, ...opts.replay } : opts.replay)
     }
   }
 }

@@ -1,9 +1,10 @@
 /**
  * src/transports/replay.ts with real traces (the corpus of test/helpers/real.ts, recorded by other
- * people) and with our own (fixtures/virtual/): the controller's side played into an HciHost
- * (every event the capture holds, by tshark's count, reaches the host; nothing throws), lockstep
- * replay driven by the capture's own host packets, a host that strays from the capture, and an
- * unreadable file.
+ * people) and with our own (fixtures/virtual/): mode 'ignore', the controller's side played into an
+ * HciHost (every event the capture holds, by tshark's count, reaches the host; nothing throws),
+ * lockstep replay driven by the capture's own host packets, a host that strays from the capture,
+ * and an unreadable file. Mode 'controller' (the default) is tested in replay-controller.test.ts
+ * and replay-scan.test.ts.
  */
 import t, { type Test } from 'tap'
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs'
@@ -50,7 +51,7 @@ t.test(`the controller side of our own ${shortName(OWN)} played into an HciHost`
 )
 
 async function playedIntoHost(t: Test, { path, hci_events }: Trace): Promise<void> {
-  const transport = await openTransport(`replay:${path}`, { env: {} })
+  const transport = await openTransport(`replay:${path}`, { env: {}, replay: { mode: 'ignore' } })
   const errors: Error[] = []
   const host = new HciHost(transport, { clock: realClock, onError: (e) => errors.push(e) })
   let closedWith: Error | undefined | null = null
@@ -106,7 +107,7 @@ async function lockstep(t: Test, { path, hci_events, hci_cmds }: Trace): Promise
   t.match(err, {
     name: 'TransportError',
     message: /record \d+: the host sent 1: 01 fc 00, the capture has 1: /,
-    hint: /mode 'ignore'/,
+    hint: /mode 'controller'/,
   })
   t.equal((await again.finished).matched, 0)
 }
