@@ -62,7 +62,16 @@ export interface PacketMessage {
   data: Uint8Array
   /** clock.now() in microseconds. */
   timestampUs?: bigint
+  /**
+   * Which host (adapter) sent or received it: a number unique in the process, counted from 1,
+   * so that the packets of several adapters in one process are never told apart by guesswork.
+   */
+  hostId?: number
+  /** The host's name (HciHostOptions.name, e.g. the adapter's transport spec), when it has one. */
+  hostName?: string
 }
+
+let hostCount = 0
 
 const packetChannel = channel(PACKET_CHANNEL)
 
@@ -91,6 +100,8 @@ export interface HciHostOptions {
    * that HCIKIT_LOG and HCIKIT_SNOOP show one host's traffic, as a capture from one dongle would.
    */
   diagnostics?: boolean
+  /** A name for this host in HCIKIT_LOG and HCIKIT_SNOOP (PacketMessage.hostName). */
+  name?: string
 }
 
 interface PendingCommand {
@@ -129,6 +140,9 @@ function deliver<A extends unknown[]>(cbs: Set<(...a: A) => void>, ...args: A): 
 export class HciHost {
   private readonly clock: Clock
   private readonly diagnostics: boolean
+  /** This host's number in PacketMessage.hostId (unique in the process). */
+  readonly id = ++hostCount
+  private readonly name: string | undefined
   private readonly commandTimeoutMs: number
   private readonly onError: ((err: DecodeError | AclError) => void) | undefined
 
@@ -172,6 +186,7 @@ export class HciHost {
     if (!options?.clock) throw new TypeError('HciHost needs options.clock (hci/ has no timers of its own)')
     this.clock = options.clock
     this.diagnostics = options.diagnostics ?? true
+    this.name = options.name
     this.commandTimeoutMs = options.commandTimeoutMs ?? 5000
     this.onError = options.onError
     this.acl = new AclFlow({
@@ -495,7 +510,8 @@ export class HciHost {
 
   private publish(direction: 'tx' | 'rx', type: number, data: Uint8Array): void {
     if (!this.diagnostics || !packetChannel.hasSubscribers) return
-    const msg: PacketMessage = { direction, type, data, timestampUs: BigInt(Math.round(this.clock.now() * 1000)) }
+    const timestampUs = BigInt(Math.round(this.clock.now() * 1000))
+    const msg: PacketMessage = { direction, type, data, timestampUs, hostId: this.id, hostName: this.name }
     packetChannel.publish(msg)
   }
 

@@ -32,7 +32,7 @@ import { MemoryCacheStore, type CachePolicy, type GattCacheStore } from '../att/
 import { VirtualLink } from './virtual/link.ts'
 import { VirtualController } from './virtual/controller.ts'
 import { VirtualScheduler, clockFrom } from './virtual/scheduler.ts'
-import { openTransport, parseTransportSpec, type TransportSpec } from './transports/index.ts'
+import { formatTransportSpec, openTransport, parseTransportSpec, type TransportSpec } from './transports/index.ts'
 import { startFromEnv, type Subscription } from './log.ts'
 import { Client } from './client.ts'
 import { Central, advertisingData, type AdvertiseOptions } from './peripheral.ts'
@@ -111,8 +111,10 @@ export function createVirtualLink(o: { seed?: number } = {}): VirtualLink {
 let logUsers = 0
 let logSubs: Subscription[] = []
 
+/** Throws CaptureError (counting nothing) when HCIKIT_SNOOP cannot be written. */
 function startLog(env: NodeJS.ProcessEnv): void {
-  if (logUsers++ === 0) logSubs = startFromEnv(env)
+  if (logUsers === 0) logSubs = startFromEnv(env)
+  logUsers++
 }
 
 async function stopLog(): Promise<void> {
@@ -129,6 +131,8 @@ export async function open(o: OpenOptions = {}): Promise<Adapter> {
     typeof o.transport === 'object'
       ? o.transport
       : parseTransportSpec(o.transport ?? env['HCIKIT_TRANSPORT'] ?? 'virtual')
+  // First, so that an HCIKIT_SNOOP path that cannot be written rejects before anything opens.
+  startLog(env)
   let transport: Transport
   let clock: Clock
   let ownedScheduler: VirtualScheduler | undefined
@@ -148,11 +152,14 @@ export async function open(o: OpenOptions = {}): Promise<Adapter> {
       env,
       ...(o.signal ? { signal: o.signal } : {}),
       ...(o.timeout !== undefined ? { timeoutMs: o.timeout } : {}),
+    }).catch(async (err: unknown) => {
+      await stopLog()
+      throw err
     })
     clock = realClock
   }
-  startLog(env)
-  const host = new HciHost(transport, { clock, diagnostics: o.diagnostics ?? true })
+  const name = o.name ?? formatTransportSpec(spec)
+  const host = new HciHost(transport, { clock, diagnostics: o.diagnostics ?? true, name })
   try {
     const info = await withDeadline(clock, o, 'controller bring-up', (signal) => host.init(signal ? { signal } : {}))
     return new Adapter(host, info, clock, { ...o, ownedScheduler, controller })
