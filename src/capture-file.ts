@@ -68,6 +68,8 @@ const HINTS: Record<string, string> = {
   ENOSPC: 'the disk (or device) is full: free some space or write the capture elsewhere',
   EROFS: 'the file system is read-only: write the capture elsewhere',
   EDQUOT: 'the disk quota is used up: free some space or write the capture elsewhere',
+  EFBIG: 'the file reached the size limit of this process (ulimit -f) or of the file system',
+  EPIPE: 'the reader of the capture went away',
 }
 
 /** A failed write or open of a capture file as a CaptureError saying which path and why. */

@@ -24,6 +24,7 @@ import { decodeSignaling, signalingName } from '../att/l2cap/signaling-pdu.ts'
 import { parseAd, adToJson } from '../gap/ad.ts'
 import { decodeSmpPdu, smpCodeName } from '../gap/smp/pdu.ts'
 import { statusName } from '../hci/constants.ts'
+import { printable } from './printable.ts'
 
 export type PacketKind = 'cmd' | 'evt' | 'acl' | 'sco' | 'iso' | 'other'
 
@@ -282,12 +283,21 @@ export class TraceDecoder {
   }
 }
 
-function timestamp(us: bigint): string | undefined {
-  const ms = Number(us / 1000n)
-  if (!Number.isFinite(ms) || Math.abs(ms) > 8.64e15) return undefined
-  const d = new Date(ms)
-  const frac = (((us % 1000000n) + 1000000n) % 1000000n).toString().padStart(6, '0')
-  return `${d.toISOString().slice(0, 19)}.${frac}Z`
+/** The largest |milliseconds| a Date can hold (ECMA-262 21.4.1.1: 8.64e15 ms, 100,000,000 days). */
+const MAX_DATE_MS = 8_640_000_000_000_000n
+
+/**
+ * Microseconds since 1970-01-01 UTC as ISO 8601 with six decimals. Seconds are floored (not
+ * truncated toward zero), so a time before 1970 with a fraction keeps its second
+ * (-1 us is 1969-12-31T23:59:59.999999Z); years outside 0000-9999 take ISO's expanded form
+ * (+010000-01-01T00:00:00.000000Z). Beyond what a Date can hold: undefined.
+ */
+export function timestamp(us: bigint): string | undefined {
+  const frac = ((us % 1_000_000n) + 1_000_000n) % 1_000_000n
+  const ms = ((us - frac) / 1_000_000n) * 1000n
+  if (ms > MAX_DATE_MS || ms < -MAX_DATE_MS) return undefined
+  const iso = new Date(Number(ms)).toISOString()
+  return `${iso.slice(0, iso.lastIndexOf('.'))}.${frac.toString().padStart(6, '0')}Z`
 }
 
 /** One line per record, btmon-like. */
@@ -326,5 +336,6 @@ export function formatRecord(r: DecodedRecord): string {
   }
   if (r.params) parts.push(formatValue(r.params))
   if (r.error) parts.push(`error: ${r.error}`)
-  return `${head} ${parts.join(' ')}`
+  // Names, notes and values come from the air or the capture: one record stays one line.
+  return printable(`${head} ${parts.join(' ')}`)
 }
