@@ -117,7 +117,6 @@ t.test('text from a capture is escaped: no terminal escapes, no forged lines', a
   const r = await run(['decode', path])
   t.equal(r.code, 0, r.stderr)
   t.equal(r.lines.length, 3, 'one line per record')
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: looking for control characters
   t.notMatch(r.stdout.replace(/\n/g, ''), /[\x00-\x1f\x7f-\x9f\u202a-\u202e]/, 'no control character left')
   t.match(r.lines[0], /system-note: title\\e\]0;pwned\\x07 and \\e\[2J clear/)
   t.match(r.lines[1], /system-note: one\\r\\n#2 > EVT Command Complete \(0x0e\) forged/)
