@@ -28,11 +28,20 @@ export interface ChildRun {
  * Run `hcikit ARGS` followed by the shell text `tail` (e.g. `| head -1`, `> /dev/full`), with
  * `env` added to an environment cleared of HCIKIT_* variables.
  */
-export function hcikit(args: string[], tail = '', o: { env?: NodeJS.ProcessEnv; ms?: number } = {}): Promise<ChildRun> {
+export function hcikit(
+  args: string[],
+  tail = '',
+  o: {
+    env?: NodeJS.ProcessEnv
+    ms?: number /** shell text before the command (e.g. `ulimit -f 2;`) */
+    pre?: string
+  } = {},
+): Promise<ChildRun> {
   const env: NodeJS.ProcessEnv = { ...process.env, TS_NODE_TRANSPILE_ONLY: '1', ...o.env }
   for (const k of Object.keys(env)) if (k.startsWith('HCIKIT_') && !(o.env && k in o.env)) delete env[k]
   const quoted = [process.execPath, tsLoader(), MAIN, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`)
-  const script = `set -o pipefail; ${quoted.join(' ')} ${tail}`
+  // tap's process-info hook rides along in NODE_OPTIONS (and writes files): hcikit runs without it.
+  const script = `set -o pipefail; unset NODE_OPTIONS; ${o.pre ?? ''} ${quoted.join(' ')} ${tail}`
   const started = Date.now()
   const child = spawn('bash', ['-c', script], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
   let stdout = ''
