@@ -24,17 +24,17 @@ export interface AdvertisementJson {
   connectable: boolean
 }
 
-/** One `scan --json` line. */
+/** One `scan --json` line (fields that are undefined are left out by JSON.stringify). */
 export function advertisementJson(a: Advertisement): AdvertisementJson {
   return {
     address: a.address,
     addressType: a.addressType,
     rssi: a.rssi,
-    ...(a.name !== undefined ? { name: a.name } : {}),
+    name: a.name,
     serviceUuids: [...a.ad.serviceUuids],
     manufacturerData: a.ad.manufacturerData.map((m) => ({ companyId: m.companyId, data: toHex(m.data) })),
     serviceData: a.ad.serviceData.map((s) => ({ uuid: s.uuid, data: toHex(s.data) })),
-    ...(a.txPower !== undefined ? { txPower: a.txPower } : a.ad.txPower !== undefined ? { txPower: a.ad.txPower } : {}),
+    txPower: a.txPower ?? a.ad.txPower,
     connectable: a.connectable,
   }
 }
@@ -196,7 +196,7 @@ function serviceJson(s: RemoteService, values: ValuesByHandle): ServiceJsonOut {
     primary: s.primary,
     includes: s.includeDeclarations.map((i) => {
       const target = s.includes.find((x) => x.start === i.start)
-      return { handle: i.handle, serviceHandle: i.start, endHandle: i.end, ...(target ? { uuid: target.uuid } : {}) }
+      return { handle: i.handle, serviceHandle: i.start, endHandle: i.end, uuid: target?.uuid }
     }),
     characteristics: s.characteristics.map((c) => characteristicJson(c, values)),
   }
@@ -209,10 +209,10 @@ function characteristicJson(c: RemoteCharacteristic, values: ValuesByHandle): Ch
     handle: c.handle,
     valueHandle: c.valueHandle,
     properties: propertyNames(c.properties),
-    ...(v ? { value: toHex(v) } : {}),
+    value: v && toHex(v),
     descriptors: c.descriptors.map((d) => {
       const dv = values.get(d.handle)
-      return { uuid: d.uuid, handle: d.handle, ...(dv ? { value: toHex(dv) } : {}) }
+      return { uuid: d.uuid, handle: d.handle, value: dv && toHex(dv) }
     }),
   }
 }

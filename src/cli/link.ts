@@ -32,6 +32,7 @@ import {
   type Served,
 } from '../virtual/serve.ts'
 import { PtyServe } from '../virtual/serve-pty.ts'
+import type { CliContext } from './connect-common.ts'
 import { UsageError } from './usage.ts'
 
 export const linkHelp = `usage: hcikit link [--seed N] [--snoop DIR] [--trace] SPEC...
@@ -70,7 +71,15 @@ function describe(e: ServeEvent): string {
   }
 }
 
-export async function linkCommand(argv: string[]): Promise<number> {
+interface LinkArgs {
+  seed: number
+  snoop: string | undefined
+  trace: boolean
+  specs: ServeSpec[]
+}
+
+/** The command line, checked; undefined for --help. */
+function parseLink(argv: string[]): LinkArgs | undefined {
   const { values, positionals } = parseArgs({
     args: argv,
     options: {
@@ -81,10 +90,7 @@ export async function linkCommand(argv: string[]): Promise<number> {
     },
     allowPositionals: true,
   })
-  if (values.help) {
-    process.stdout.write(linkHelp + '\n')
-    return 0
-  }
+  if (values.help) return undefined
   if (positionals.length === 0) throw new UsageError('link needs at least one SPEC', linkHelp)
   const seed = values.seed === undefined ? 1 : Number(values.seed)
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {
@@ -99,55 +105,78 @@ export async function linkCommand(argv: string[]): Promise<number> {
   })
   const ptyPaths = specs.flatMap((s) => (s.kind === 'pty' ? [s.path] : []))
   if (new Set(ptyPaths).size !== ptyPaths.length) throw new UsageError('the same pty PATH is given twice', linkHelp)
-  if (values.snoop !== undefined) mkdirSync(values.snoop, { recursive: true })
+  return { seed, snoop: values.snoop, trace: values.trace, specs }
+}
+
+/** What one served controller reports: its packets (capture, --trace) and its session events. */
+function observerFor(
+  label: () => string,
+  capture: CaptureFile | undefined,
+  trace: boolean,
+  fail: (why: string) => void,
+): ServeObserver {
+  const decoder = trace ? new TraceDecoder() : undefined
+  let frame = 0
+  return {
+    packet(direction, p) {
+      const timestampUs = nowUs()
+      capture?.write({ timestampUs, direction, packetType: p.type, data: p.data }).catch((e: unknown) => {
+        fail(`capture ${capture.path}: ${(e as Error).message}`)
+      })
+      if (decoder) {
+        const rec = {
+          index: ++frame,
+          timestampUs,
+          direction,
+          packetType: p.type,
+          data: p.data,
+          originalLength: p.data.length,
+        }
+        process.stderr.write(`[${label()}] ${formatRecord(decoder.decode(rec))}\n`)
+      }
+    },
+    event(e) {
+      process.stderr.write(`hcikit link: ${label()}: ${describe(e)}\n`)
+    },
+  }
+}
+
+export async function linkCommand(argv: string[], ctx?: CliContext): Promise<number> {
+  const args = parseLink(argv)
+  if (args === undefined) {
+    process.stdout.write(linkHelp + '\n')
+    return 0
+  }
+  if (args.snoop !== undefined) mkdirSync(args.snoop, { recursive: true })
 
   // Listen for the signals first, so an early interrupt still cleans up what was started.
   let stop!: (signal: string) => void
   const stopped = new Promise<string>((resolve) => (stop = resolve))
   const onSignal = (signal: NodeJS.Signals): void => stop(signal)
+  const onAbort = (): void => stop('stopped')
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
+  ctx?.signal?.addEventListener('abort', onAbort, { once: true })
 
-  const link = new VirtualLink({ seed, scheduler: new RealtimeScheduler({ seed }) })
+  const link = new VirtualLink({ seed: args.seed, scheduler: new RealtimeScheduler({ seed: args.seed }) })
   const served: Served[] = []
   const captures: CaptureFile[] = []
   let failure: string | undefined
+  const fail = (why: string): void => {
+    failure ??= why
+    stop('capture error')
+  }
   try {
     const lines: string[] = []
-    for (const [i, spec] of specs.entries()) {
-      const label = formatServeSpec(spec)
-      const controller = new VirtualController(link, { name: label })
+    for (const [i, spec] of args.specs.entries()) {
+      let current = formatServeSpec(spec)
+      const controller = new VirtualController(link, { name: current })
       let capture: CaptureFile | undefined
-      if (values.snoop !== undefined) {
-        capture = createCaptureFile(join(values.snoop, `${i + 1}-${slug(label)}.btsnoop`), 'btsnoop-1002')
+      if (args.snoop !== undefined) {
+        capture = createCaptureFile(join(args.snoop, `${i + 1}-${slug(current)}.btsnoop`), 'btsnoop-1002')
         captures.push(capture)
       }
-      const decoder = values.trace ? new TraceDecoder() : undefined
-      let frame = 0
-      let current = label
-      const observer: ServeObserver = {
-        packet(direction, p) {
-          const timestampUs = nowUs()
-          capture?.write({ timestampUs, direction, packetType: p.type, data: p.data }).catch((e: unknown) => {
-            failure ??= `capture ${capture!.path}: ${(e as Error).message}`
-            stop('capture error')
-          })
-          if (decoder) {
-            const rec = {
-              index: ++frame,
-              timestampUs,
-              direction,
-              packetType: p.type,
-              data: p.data,
-              originalLength: p.data.length,
-            }
-            process.stderr.write(`[${current}] ${formatRecord(decoder.decode(rec))}\n`)
-          }
-        },
-        event(e) {
-          process.stderr.write(`hcikit link: ${current}: ${describe(e)}\n`)
-        },
-      }
+      const observer = observerFor(() => current, capture, args.trace, fail)
       const s =
         spec.kind === 'pty'
           ? await PtyServe.open(spec.path, controller, observer)
@@ -162,6 +191,7 @@ export async function linkCommand(argv: string[]): Promise<number> {
   } finally {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
+    ctx?.signal?.removeEventListener('abort', onAbort)
     await Promise.allSettled(served.map((s) => s.close()))
     for (const c of link.controllers) c.detach()
     const closed = await Promise.allSettled(captures.map((c) => c.close()))

@@ -32,7 +32,7 @@ export async function run(
     stdout: out,
     stderr: err,
     env: o.env ?? {},
-    ...(o.signal ? { signal: o.signal } : {}),
+    signal: o.signal,
   })
   return { code, stdout, stderr, lines: stdout.split('\n').filter((l) => l !== '') }
 }
