@@ -81,11 +81,14 @@ export class ScanTable {
   }
 
   /** Drop the devices not heard for maxAgeMs (the oldest are first, so this stops at the first fresh one). */
-  expire(now: number): void {
+  expire(now: number): number {
+    let n = 0
     for (const [key, row] of this.rows) {
-      if (now - row.seenAt <= this.maxAgeMs) return
+      if (now - row.seenAt <= this.maxAgeMs) break
       this.forget(key)
+      n++
     }
+    return n
   }
 
   private forget(key: string): void {

@@ -99,7 +99,9 @@ export class LiveView {
 
   private tick(): void {
     // "LAST SEEN" counts seconds: a new second is a change too.
-    const second = Math.floor(this.now() / 1000)
+    const now = this.now()
+    const second = Math.floor(now / 1000)
+    if (this.table.expire(now) > 0) this.changed = true
     if (!this.changed && second === this.lastSecond) return
     this.lastSecond = second
     this.draw()
