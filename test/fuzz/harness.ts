@@ -95,7 +95,7 @@ export function fuzz<T>(
   t: Tap,
   target: string,
   arb: fc.Arbitrary<T>,
-  predicate: (v: T) => boolean | void,
+  predicate: (v: T) => boolean,
   o: FuzzOptions = {},
 ): void {
   const s = settings<T>(target, o)
@@ -109,7 +109,7 @@ export async function fuzzAsync<T>(
   t: Tap,
   target: string,
   arb: fc.Arbitrary<T>,
-  predicate: (v: T) => Promise<boolean | void>,
+  predicate: (v: T) => Promise<boolean>,
   o: FuzzOptions = {},
 ): Promise<void> {
   const s = settings<T>(target, o)
