@@ -44,15 +44,24 @@ export function minimalParams(params: StructKind<Fields>): Uint8Array {
   return m
 }
 
-/** Valid parameter blocks of a declaration, at most `max` bytes. */
-export function validParams(params: StructKind<Fields>, max = 255): fc.Arbitrary<Uint8Array> {
+/**
+ * Valid parameter blocks of a declaration, at most `max` bytes. `accept` is the packet family's
+ * own rule on top of the field table (e.g. ATT: no octet left over, a list not empty); a block it
+ * refuses is replaced by the next candidate, and as a last resort left as it is (then `mutated`
+ * does not call it valid).
+ */
+export function validParams(
+  params: StructKind<Fields>,
+  max = 255,
+  accept: (b: Uint8Array) => boolean = () => true,
+): fc.Arbitrary<Uint8Array> {
   return fc.uint8Array({ maxLength: Math.min(max, 300) }).map((random) => {
     const exact = tryBlock(params, random)
-    if (exact !== undefined && exact.length <= max) return exact
+    if (exact !== undefined && exact.length <= max && accept(exact)) return exact
     const padded = new Uint8Array(random.length + PADDING.length)
     padded.set(random)
     const b = tryBlock(params, padded)
-    return b !== undefined && b.length <= max ? b : minimalParams(params)
+    return b !== undefined && b.length <= max && accept(b) ? b : minimalParams(params)
   })
 }
 
@@ -64,8 +73,15 @@ export interface Mutated {
   bytes: Uint8Array
 }
 
-/** Valid packets, and the same cut short, made longer, with bytes flipped, or replaced by noise. */
-export function mutated(valid: fc.Arbitrary<Uint8Array>, maxLength = 300): fc.Arbitrary<Mutated> {
+/**
+ * Valid packets, and the same cut short, made longer, with bytes flipped, or replaced by noise.
+ * A "valid" one that `accept` refuses is labelled 'random' (nothing is claimed about it).
+ */
+export function mutated(
+  valid: fc.Arbitrary<Uint8Array>,
+  maxLength = 300,
+  accept: (b: Uint8Array) => boolean = () => true,
+): fc.Arbitrary<Mutated> {
   const cut = fc.tuple(valid, fc.nat()).map(([b, n]) => b.subarray(0, b.length === 0 ? 0 : n % b.length))
   const longer = fc
     .tuple(valid, fc.uint8Array({ minLength: 1, maxLength: 32 }))
@@ -78,7 +94,7 @@ export function mutated(valid: fc.Arbitrary<Uint8Array>, maxLength = 300): fc.Ar
       return out
     })
   return fc.oneof(
-    valid.map((bytes) => ({ how: 'valid' as const, bytes })),
+    valid.map((bytes) => ({ how: accept(bytes) ? ('valid' as const) : ('random' as const), bytes })),
     cut.map((bytes) => ({ how: 'truncated' as const, bytes })),
     longer.map((bytes) => ({ how: 'extended' as const, bytes })),
     flipped.map((bytes) => ({ how: 'flipped' as const, bytes })),
