@@ -60,7 +60,10 @@ export class HostilePeer {
   readonly att: Uint8Array[] = []
   /** Other L2CAP frames received: [cid, payload]. */
   readonly frames: [number, Uint8Array][] = []
+  /** Reasons of the disconnections it saw (HCI status codes). */
+  readonly disconnections: number[] = []
   script: AttScript = () => 'default'
+  private waiters: ((pdu: Uint8Array) => void)[] = []
   private readonly conn: ServerConnection
   private readonly db: AttributeDatabase
   private connected: (() => void) | undefined
@@ -78,7 +81,10 @@ export class HostilePeer {
         this.handle = e.params.connectionHandle
         this.connected?.()
       }
-      if (e.key === 'DisconnectionComplete') this.handle = undefined
+      if (e.key === 'DisconnectionComplete' && e.params.connectionHandle === this.handle) {
+        this.handle = undefined
+        this.disconnections.push(e.params.reason)
+      }
     })
     host.onAcl((handle, pdu) => void this.frame(handle, pdu))
   }
@@ -114,8 +120,8 @@ export class HostilePeer {
     await this.host.send(C.LeSetAdvertisingEnable, { enable: 1 })
   }
 
-  /** Connect to an advertising adapter as a central (30 ms interval). */
-  async connectTo(address: string): Promise<number> {
+  /** Connect to an advertising adapter as a central (`interval` in 1.25 ms units, default 24: 30 ms). */
+  async connectTo(address: string, interval = 24): Promise<number> {
     const up = new Promise<void>((resolve) => (this.connected = resolve))
     await this.host.send(C.LeCreateConnection, {
       scanInterval: 0x10,
@@ -124,8 +130,8 @@ export class HostilePeer {
       peerAddressType: 0,
       peerAddress: address,
       ownAddressType: 0,
-      connectionIntervalMin: 24,
-      connectionIntervalMax: 24,
+      connectionIntervalMin: interval,
+      connectionIntervalMax: interval,
       maxLatency: 0,
       supervisionTimeout: 200,
       minCeLength: 0,
@@ -143,9 +149,22 @@ export class HostilePeer {
       return
     }
     this.att.push(payload.slice())
+    for (const w of this.waiters.splice(0)) w(payload.slice())
     const answer = await this.script(payload, this)
     const out = answer === 'default' ? await this.serve(payload) : answer
     for (const a of out) if (this.handle === handle) await this.sendAtt(a)
+  }
+
+  /** The next ATT PDU from the adapter (for a peer in the central role, the answer to what it sent). */
+  next(): Promise<Uint8Array> {
+    return new Promise((resolve) => this.waiters.push(resolve))
+  }
+
+  /** Send an ATT PDU and wait for the adapter's next one. */
+  async ask(pdu: Uint8Array | number[]): Promise<Uint8Array> {
+    const answer = this.next()
+    await this.sendAtt(pdu)
+    return answer
   }
 
   /** What the real GATT server over this peer's database answers. */
