@@ -19,7 +19,13 @@ import { extname } from 'node:path'
 import { CaptureError } from '../hci/errors.ts'
 import { PACKET_CHANNEL, type PacketMessage } from '../hci/host.ts'
 import type { BtsnoopWriter, PcapWriter } from '../hci/snoop.ts'
-import { captureWriteError, captureWriter, openFileSink, type FileSink } from './capture-file.ts'
+import {
+  captureWriteError,
+  captureWriter,
+  openFileSink,
+  type FileSink,
+  type WritableCaptureFormat,
+} from './capture-file.ts'
 
 /** Bytes a capture on stdout may have waiting before packets are dropped (and counted). */
 export const MAX_PENDING_BYTES = 16 * 1024 * 1024
@@ -57,85 +63,106 @@ export function hostCapturePath(path: string, hostId: number): string {
   return `${path.slice(0, path.length - ext.length)}-${hostId}${ext}`
 }
 
-/**
- * Record every packet into a capture: btsnoop by default, pcap (link type 201) when asked, or
- * when the path ends in `.pcap` or is `-` (stdout). Throws CaptureError when `path` cannot be
- * created or written.
- */
-export function startSnoop(path: string, format?: 'btsnoop' | 'pcap', o: SnoopOptions = {}): CaptureSubscription {
-  const pcap = format === 'pcap' || (format === undefined && (path === '-' || path.endsWith('.pcap')))
-  const fmt = pcap ? 'pcap' : 'btsnoop-1002'
-  const onError = o.onError ?? warn
-  const stdout = path === '-' ? (o.stdout ?? process.stdout) : undefined
-  const targets = new Map<number, Target>()
-  let error: CaptureError | undefined
-  let dropped = 0
-  let closed = false
-  const fail = (e: CaptureError): void => {
-    if (error !== undefined) return
-    error = e
-    onError(e)
+/** The capture behind startSnoop(): one target per host, failures reported once. */
+class SnoopCapture implements CaptureSubscription {
+  private readonly targets = new Map<number, Target>()
+  /** The target opened at start, for the first host that shows up. */
+  private first: Target | undefined
+  private failure: CaptureError | undefined
+  private lost = 0
+  private closed = false
+  private readonly onPacket = (m: unknown): void => this.record(m as PacketMessage)
+  private readonly onStdoutError = (e: Error): void => {
+    for (const t of this.targets.values()) t.writer = undefined
+    if (this.first) this.first.writer = undefined
+    this.fail(captureWriteError('-', e))
   }
 
-  const open = (p: string): Target => {
-    if (stdout === undefined) {
+  constructor(
+    private readonly path: string,
+    private readonly format: WritableCaptureFormat,
+    private readonly stdout: NodeJS.WritableStream | undefined,
+    private readonly onError: (e: CaptureError) => void,
+  ) {
+    // The first file is opened now, so that a path that cannot be written fails here.
+    this.first = this.open(path)
+    stdout?.on('error', this.onStdoutError)
+    diagnostics_channel.subscribe(PACKET_CHANNEL, this.onPacket)
+  }
+
+  get paths(): readonly string[] {
+    const all = [...this.targets.values()].map((t) => t.path)
+    if (this.first !== undefined) all.unshift(this.first.path)
+    return [...new Set(all)]
+  }
+
+  get error(): CaptureError | undefined {
+    return this.failure
+  }
+
+  get dropped(): number {
+    return this.lost
+  }
+
+  private fail(e: CaptureError): void {
+    if (this.failure !== undefined) return
+    this.failure = e
+    this.onError(e)
+  }
+
+  private open(p: string): Target {
+    if (this.stdout === undefined) {
       const file = openFileSink(p)
       try {
-        return { path: p, writer: captureWriter(file, fmt), file }
+        return { path: p, writer: captureWriter(file, this.format), file }
       } catch (e) {
         file.close()
         throw e
       }
     }
-    const sink = { write: (chunk: Uint8Array) => void stdout.write(chunk) }
-    return { path: '-', writer: captureWriter(sink, fmt), file: undefined }
+    const out = this.stdout
+    const sink = { write: (chunk: Uint8Array) => void out.write(chunk) }
+    return { path: '-', writer: captureWriter(sink, this.format), file: undefined }
   }
-  // The first file is opened now, so that a path that cannot be written fails here.
-  let first: Target | undefined = open(path)
-  const onStdoutError = (e: Error): void => {
-    for (const t of targets.values()) t.writer = undefined
-    if (first) first.writer = undefined
-    fail(captureWriteError('-', e))
-  }
-  stdout?.on('error', onStdoutError)
 
-  const targetOf = (p: PacketMessage): Target | undefined => {
+  /** Where a host's packets go: the first file, a file of its own, or nowhere (stdout is taken). */
+  private targetOf(p: PacketMessage): Target {
     const id = p.hostId ?? 0
-    const known = targets.get(id)
+    const known = this.targets.get(id)
     if (known !== undefined) return known
     let t: Target
-    if (first !== undefined) {
-      t = first
-      first = undefined
-    } else if (stdout !== undefined) {
+    if (this.first !== undefined) {
+      t = this.first
+      this.first = undefined
+    } else if (this.stdout !== undefined) {
       t = { path: '-', writer: undefined, file: undefined }
-      fail(
+      this.fail(
         new CaptureError(`the capture on stdout records one adapter; #${id} ${p.hostName ?? ''} is not recorded`, {
           hint: 'give HCIKIT_SNOOP (or --snoop) a file path: one capture file per adapter',
         }),
       )
     } else {
+      const path = hostCapturePath(this.path, id)
       try {
-        t = open(hostCapturePath(path, id))
+        t = this.open(path)
       } catch (e) {
-        t = { path: hostCapturePath(path, id), writer: undefined, file: undefined }
-        fail(e instanceof CaptureError ? e : captureWriteError(t.path, e))
+        t = { path, writer: undefined, file: undefined }
+        this.fail(e instanceof CaptureError ? e : captureWriteError(path, e))
       }
     }
-    targets.set(id, t)
+    this.targets.set(id, t)
     return t
   }
 
-  const onPacket = (m: unknown): void => {
-    const p = m as PacketMessage
-    const t = targetOf(p)
-    if (t === undefined || t.writer === undefined) {
-      dropped++
+  private record(p: PacketMessage): void {
+    const t = this.targetOf(p)
+    if (t.writer === undefined) {
+      this.lost++
       return
     }
-    if (stdout !== undefined && (stdout as { writableLength?: number }).writableLength! > MAX_PENDING_BYTES) {
-      dropped++
-      fail(
+    if (this.stdout !== undefined && (this.stdout as { writableLength?: number }).writableLength! > MAX_PENDING_BYTES) {
+      this.lost++
+      this.fail(
         new CaptureError(`the capture on stdout falls behind: packets over ${MAX_PENDING_BYTES} bytes are dropped`, {
           hint: 'the reader of the capture (e.g. Wireshark) does not keep up; the count is in `dropped`',
         }),
@@ -143,40 +170,35 @@ export function startSnoop(path: string, format?: 'btsnoop' | 'pcap', o: SnoopOp
       return
     }
     try {
-      void t.writer.write({
-        timestampUs: p.timestampUs ?? BigInt(Date.now()) * 1000n,
-        direction: p.direction,
-        packetType: p.type,
-        data: p.data,
-      })
+      const timestampUs = p.timestampUs ?? BigInt(Date.now()) * 1000n
+      void t.writer.write({ timestampUs, direction: p.direction, packetType: p.type, data: p.data })
     } catch (e) {
-      dropped++
+      this.lost++
       t.writer = undefined
       t.file?.close()
-      fail(e instanceof CaptureError ? e : captureWriteError(t.path, e))
+      this.fail(e instanceof CaptureError ? e : captureWriteError(t.path, e))
     }
   }
-  diagnostics_channel.subscribe(PACKET_CHANNEL, onPacket)
-  return {
-    get paths() {
-      const all = [...targets.values()].map((t) => t.path)
-      if (first !== undefined) all.unshift(first.path)
-      return [...new Set(all)]
-    },
-    get error() {
-      return error
-    },
-    get dropped() {
-      return dropped
-    },
-    async close() {
-      if (closed) return
-      closed = true
-      diagnostics_channel.unsubscribe(PACKET_CHANNEL, onPacket)
-      // An EPIPE from the last writes arrives a turn later: stay the listener until then.
-      if (stdout !== undefined) setImmediate(() => stdout.off('error', onStdoutError))
-      first?.file?.close()
-      for (const t of targets.values()) t.file?.close()
-    },
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    diagnostics_channel.unsubscribe(PACKET_CHANNEL, this.onPacket)
+    // An EPIPE from the last writes arrives a turn later: stay the listener until then.
+    const out = this.stdout
+    if (out !== undefined) setImmediate(() => out.off('error', this.onStdoutError))
+    this.first?.file?.close()
+    for (const t of this.targets.values()) t.file?.close()
   }
+}
+
+/**
+ * Record every packet into a capture: btsnoop by default, pcap (link type 201) when asked, or
+ * when the path ends in `.pcap` or is `-` (stdout). Throws CaptureError when `path` cannot be
+ * created or written.
+ */
+export function startSnoop(path: string, format?: 'btsnoop' | 'pcap', o: SnoopOptions = {}): CaptureSubscription {
+  const pcap = format === 'pcap' || (format === undefined && (path === '-' || path.endsWith('.pcap')))
+  const stdout = path === '-' ? (o.stdout ?? process.stdout) : undefined
+  return new SnoopCapture(path, pcap ? 'pcap' : 'btsnoop-1002', stdout, o.onError ?? warn)
 }

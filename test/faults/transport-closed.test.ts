@@ -13,7 +13,13 @@ import { join } from 'node:path'
 import { HciHost } from '../../hci/host.ts'
 import { HcikitError } from '../../hci/errors.ts'
 import { Adapter, open, realClock } from '../../src/adapter.ts'
-import { SENSOR_COUNTER, SENSOR_LABEL, startSensorDevice, type VirtualDevice } from '../../src/devices/index.ts'
+import {
+  SENSOR_COUNTER,
+  SENSOR_LABEL,
+  startHeartRateDevice,
+  startSensorDevice,
+  type VirtualDevice,
+} from '../../src/devices/index.ts'
 import { openTransport } from '../../src/transports/index.ts'
 import { VirtualController } from '../../src/virtual/controller.ts'
 import { VirtualLink } from '../../src/virtual/link.ts'
@@ -30,17 +36,21 @@ interface World {
   link: VirtualLink
   controller: VirtualController
   sensor: VirtualDevice
+  /** An advertiser the scan keeps seeing (the sensor is connected, so it does not advertise). */
+  hrm: VirtualDevice
 }
 
 async function world(t: Test, seed: number): Promise<World> {
   const link = new VirtualLink({ seed, scheduler: new RealtimeScheduler({ seed }) })
   const controller = new VirtualController(link, { address: 'C0:00:00:00:00:0A' })
   const sensor = await startSensorDevice({ link, address: SENSOR })
+  const hrm = await startHeartRateDevice({ link, address: '11:22:33:44:55:01' })
   t.teardown(async () => {
     controller.detach()
     await sensor.close()
+    await hrm.close()
   })
-  return { link, controller, sensor }
+  return { link, controller, sensor, hrm }
 }
 
 type Ending = { ok: true } | { ok: false; error: unknown }
@@ -59,11 +69,14 @@ async function cutUnder(t: Test, adapter: Adapter, cut: () => Promise<void> | vo
       for await (const _ of c.notifications(c.characteristic(SENSOR_COUNTER), { timeout: 10_000 }));
     })(),
   )
+  let scanning!: () => void
+  const running = new Promise<void>((resolve) => (scanning = resolve))
   const scan = ending(
     (async () => {
-      for await (const _ of adapter.scan({ duplicates: true }));
+      for await (const _ of adapter.scan({ duplicates: true })) scanning()
     })(),
   )
+  await within(running, 'the scan to report an advertiser', BOUND)
   const read = ending(c.read(c.characteristic(SENSOR_LABEL), { timeout: 10_000 }))
   await cut()
   for (const [what, p] of [
