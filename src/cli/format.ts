@@ -8,6 +8,7 @@ import { toHex } from '../../hci/wire.ts'
 import { parseUuid, shortUuid } from '../../att/uuid.ts'
 import type { RemoteCharacteristic, RemoteDatabase, RemoteService } from '../../att/remote-database.ts'
 import type { Advertisement } from '../index.ts'
+import { printable } from '../printable.ts'
 import { SENSOR_COUNTER, SENSOR_ECHO, SENSOR_LABEL, SENSOR_SERVICE } from '../devices/index.ts'
 
 // ---- advertisements ----
@@ -112,13 +113,16 @@ export function propertyNames(properties: number): string[] {
 
 // ---- values ----
 
-/** Hex, plus the text when the bytes (two or more) are printable UTF-8: `48656c6c6f "Hello"`. */
+/**
+ * Hex, plus the text when the bytes (two or more) are printable UTF-8: `48656c6c6f "Hello"`
+ * (controls that slip through, such as bidirectional overrides, escaped: src/printable.ts).
+ */
 export function valueText(v: Uint8Array): string {
   const hex = v.length === 0 ? '(empty)' : toHex(v)
   if (v.length < 2) return hex
   const text = Buffer.from(v).toString('utf8')
-  const printable = /^[\x20-\x7e\u00a0-\uffff]+$/.test(text) && !text.includes('\ufffd')
-  return printable ? `${hex} "${text}"` : hex
+  const isText = /^[\x20-\x7e\u00a0-\uffff]+$/.test(text) && !text.includes('\ufffd')
+  return isText ? `${hex} "${printable(text)}"` : hex
 }
 
 /** A value given on the command line as hex (`0102`, `01:02`, `0x0102`, `01 02`). Throws RangeError. */
