@@ -166,7 +166,10 @@ export class Connections {
   private hardwareError(code: number): void {
     const hex = `0x${code.toString(16).padStart(2, '0')}`
     for (const c of [...this.byHandle.values()])
-      c.close(0x1f, `handle 0x${c.handle.toString(16)}: the controller reported Hardware Error ${hex}; its links are gone`)
+      c.close(
+        0x1f,
+        `handle 0x${c.handle.toString(16)}: the controller reported Hardware Error ${hex}; its links are gone`,
+      )
     this.byHandle.clear()
   }
 
