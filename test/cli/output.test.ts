@@ -91,6 +91,24 @@ const COMMANDS: [string, string[]][] = [
   ['help', ['help']],
 ]
 
+t.test('the real program: gatt, notify and demo piped to a reader that quits', async (t) => {
+  const runs = await all([
+    () => hcikit(['gatt', HRM], '| head -1'),
+    () => hcikit(['notify', HRM, '2a37'], '| head -1'),
+    () => hcikit(['demo'], '| head -1'),
+  ])
+  for (const [name, r] of [
+    ['gatt', runs[0]!],
+    ['notify', runs[1]!],
+    ['demo', runs[2]!],
+  ] as const) {
+    t.equal(r.code, 0, `${name} | head -1 exits 0: ${r.stderr}`)
+    t.equal(r.stdout.split('\n').filter(Boolean).length, 1, `${name}: the reader got its line`)
+    t.notMatch(r.stderr, STACK, `${name}: no stack`)
+    t.notMatch(r.stderr, /^hcikit: /m, `${name}: no error line`)
+  }
+})
+
 t.test('every command: the reader quits after the first bytes -> exit 0, quietly', async (t) => {
   for (const [name, args] of COMMANDS) {
     const r = await runWith(args, new FailingReader(1, 'EPIPE'))
