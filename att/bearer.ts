@@ -305,7 +305,7 @@ export class AttBearer {
     return new AttError('ATT_CLOSED', `ATT bearer closed${reason ? `: ${reason.message}` : ''}`, {
       opcode,
       handle,
-      ...(reason ? { cause: reason } : {}),
+      cause: reason,
     })
   }
 
@@ -622,11 +622,7 @@ export class AttBearer {
     const reason =
       err instanceof AttError
         ? err
-        : new AttError(
-            'ATT_CLOSED',
-            err ? `ATT bearer closed: ${err.message}` : 'ATT bearer closed',
-            err ? { cause: err } : {},
-          )
+        : new AttError('ATT_CLOSED', err ? `ATT bearer closed: ${err.message}` : 'ATT bearer closed', { cause: err })
     this.closeReason = reason
     this.clock.clearTimeout(this.requestTimer)
     this.clock.clearTimeout(this.indicationTimer)

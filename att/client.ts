@@ -16,8 +16,9 @@
  * Notifications and indications: `subscribe()` writes the CCCD and returns a Subscription,
  * an async iterator of the values (or hands them to an `onValue` callback that receives the
  * value, the characteristic and the client); `onValue()` listens without touching the CCCD.
- * Values that arrive before anyone listens are buffered per handle, bounded, with drop counters
- * (att/notifications.ts).
+ * Values that arrive before anyone listens are buffered per handle, bounded, with drop counters;
+ * a subscription's queue has an explicit overflow policy (`queue`), by default a stop with
+ * GattError 'GATT_DROPPED', never a silent drop (att/notifications.ts).
  */
 import type { Clock } from '../hci/host.ts'
 import { equalBytes } from '../hci/wire.ts'
@@ -50,11 +51,15 @@ import {
   writeCommand,
   writeValue,
 } from './procedures.ts'
-import { ValueQueue, ValueRouter, type ValueRouterOptions } from './notifications.ts'
+import type { BoundedQueue, QueuePolicy } from './bounded-queue.ts'
+import { NOTIFICATION_QUEUE_DEFAULTS, ValueRouter, valueQueue, type ValueRouterOptions } from './notifications.ts'
+import { resolvePolicy } from './bounded-queue.ts'
 import { loadCached, readDatabaseHash, saveCached, type CachePolicy, type GattCacheStore } from './cache.ts'
 import { Subscription } from './subscription.ts'
 
 export { Subscription } from './subscription.ts'
+export { NOTIFICATION_QUEUE_DEFAULTS } from './notifications.ts'
+export type { OverflowPolicy, QueuePolicy } from './bounded-queue.ts'
 
 /** What a read or write is addressed to: a characteristic (its value), a descriptor, or a raw handle. */
 export type Target = RemoteCharacteristic | RemoteDescriptor | number
@@ -79,8 +84,24 @@ export interface GattClientOptions {
   clock?: Pick<Clock, 'now'>
   /** Buffers for values that arrive before anyone listens. */
   buffer?: ValueRouterOptions
-  /** Values a subscription keeps for a slow `for await` consumer (default 1024). */
+  /**
+   * The queue of every subscription read with `for await` (each subscribe() may override it):
+   * default at most 16 MiB waiting, then the subscription ends with GattError 'GATT_DROPPED'
+   * (NOTIFICATION_QUEUE_DEFAULTS in att/notifications.ts says why).
+   */
+  queue?: QueuePolicy
+  /** Short for `queue.maxItems` (default: no count bound, only the byte bound). */
   subscriptionLimit?: number
+}
+
+/** Options of one subscribe(). */
+export interface SubscribeOptions {
+  signal?: AbortSignal
+  mode?: 'notify' | 'indicate'
+  /** Hand every value to this callback instead of queueing it for `for await`. */
+  onValue?: ValueCallback
+  /** This subscription's queue, over the client's `queue` option. */
+  queue?: QueuePolicy
 }
 
 export type DiscoverySource = 'discovered' | 'cache-validated' | 'cache-trusted'
@@ -115,11 +136,11 @@ export class GattClient {
   private readonly robustCaching: boolean
   private readonly bondedOpt: boolean | undefined
   private readonly clock: Pick<Clock, 'now'>
-  private readonly subscriptionLimit: number
+  private readonly queuePolicy: QueuePolicy
   private readonly listeners: { [K in keyof GattClientEvents]?: ((e: GattClientEvents[K]) => void)[] } = {}
   private readonly cccdBits = new Map<number, number>()
   private readonly subscribers = new Map<number, number>()
-  private readonly queues = new Set<ValueQueue>()
+  private readonly queues = new Set<BoundedQueue<Uint8Array>>()
   private revalidating: Promise<boolean> | undefined
   private changeChain: Promise<void> = Promise.resolve()
 
@@ -133,7 +154,7 @@ export class GattClient {
     this.robustCaching = opts.robustCaching ?? true
     this.bondedOpt = opts.bonded
     this.clock = opts.clock ?? { now: () => Date.now() }
-    this.subscriptionLimit = opts.subscriptionLimit ?? 1024
+    this.queuePolicy = { maxItems: opts.subscriptionLimit, ...opts.queue }
     this.router = new ValueRouter(opts.buffer)
     bearer.onNotification((handle, value, indication) => this.onValueFromPeer(handle, value, indication))
     bearer.onClose((reason) => {
@@ -214,7 +235,7 @@ export class GattClient {
     store?: GattCacheStore | undefined
   }): Promise<RemoteDatabase> {
     const { database } = await this.retryOutOfSync(() =>
-      discoverDatabase(this.bearer, { readHash: o.readHash, ...(o.signal ? { signal: o.signal } : {}) }),
+      discoverDatabase(this.bearer, { readHash: o.readHash, signal: o.signal }),
     )
     if (o.knownHash) database.hash = o.knownHash
     const store = o.store ?? (this.policy !== 'off' && this.peer !== undefined ? this.store : undefined)
@@ -242,7 +263,7 @@ export class GattClient {
     const csf = this.database?.findCharacteristics(GattUuid.ClientSupportedFeatures)[0]
     if (!csf) return
     try {
-      await writeValue(this.bearer, csf.valueHandle, new Uint8Array([0x01]), signal ? { signal } : {})
+      await writeValue(this.bearer, csf.valueHandle, new Uint8Array([0x01]), { signal })
       this.robustCachingEnabled = true
     } catch (e) {
       // A peer that refuses (e.g. Value Not Allowed) simply has no robust caching for us.
@@ -294,20 +315,14 @@ export class GattClient {
         service.characteristics.push(rc)
         return { c: rc, wide: c.wide }
       })
-    if (opts.descriptors) await findDescriptors(this.bearer, built, [service], true, opts.signal)
+    if (opts.descriptors) await findDescriptors(this.bearer, built, true, opts.signal)
     return service.characteristics
   }
 
   /** Discover All Characteristic Descriptors (4.7.1) of one characteristic. */
   async discoverDescriptors(characteristic: RemoteCharacteristic, opts: Signal = {}): Promise<RemoteDescriptor[]> {
     characteristic.descriptors.length = 0
-    await findDescriptors(
-      this.bearer,
-      [{ c: characteristic, wide: false }],
-      [characteristic.service],
-      false,
-      opts.signal,
-    )
+    await findDescriptors(this.bearer, [{ c: characteristic, wide: false }], false, opts.signal)
     return characteristic.descriptors
   }
 
@@ -446,10 +461,7 @@ export class GattClient {
    * queue in the returned Subscription for `for await`. Values that arrived before are
    * delivered first.
    */
-  async subscribe(
-    characteristic: RemoteCharacteristic,
-    opts: Signal & { mode?: 'notify' | 'indicate'; onValue?: ValueCallback } = {},
-  ): Promise<Subscription> {
+  async subscribe(characteristic: RemoteCharacteristic, opts: SubscribeOptions = {}): Promise<Subscription> {
     const cccd = characteristic.cccd
     if (!cccd) {
       throw new GattError(
@@ -463,7 +475,9 @@ export class GattClient {
     const mode = opts.mode ?? (characteristic.can('Notify') ? 'notify' : 'indicate')
     const bit = mode === 'notify' ? 0x0001 : 0x0002
     const cb = opts.onValue
-    const queue = cb ? undefined : new ValueQueue(this.subscriptionLimit, () => void sub.unsubscribe().catch(() => {}))
+    const policy = resolvePolicy({ ...this.queuePolicy, ...opts.queue }, NOTIFICATION_QUEUE_DEFAULTS)
+    const release = (): void => void sub.unsubscribe().catch(() => {})
+    const queue = cb ? undefined : valueQueue(policy, String(characteristic), { onReturn: release, onDrained: release })
     const remove = this.router.add(characteristic.valueHandle, queue ?? { push: (v) => cb!(v, characteristic, this) })
     if (queue) this.queues.add(queue)
     const vh = characteristic.valueHandle
@@ -538,7 +552,7 @@ export class GattClient {
     const part = await discoverDatabase(this.bearer, {
       start: lo,
       end: hi,
-      ...(opts.signal ? { signal: opts.signal } : {}),
+      signal: opts.signal,
     })
     const kept = (old?.services ?? []).filter((s) => s.end < lo || s.start > hi)
     const fresh = part.database.services.filter((s) => s.start >= lo && s.start <= hi)

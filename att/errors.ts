@@ -64,7 +64,7 @@ export class AttError extends HcikitError {
       handle,
       status: errorCode,
       statusName: name,
-      ...(HINTS[errorCode] ? { hint: HINTS[errorCode] } : {}),
+      hint: HINTS[errorCode],
     })
   }
 }
@@ -91,6 +91,8 @@ export type GattErrorCode =
   | 'GATT_NOT_SUPPORTED'
   /** A buffer of received values overflowed (see the drop counter). */
   | 'GATT_DROPPED'
+  /** A stored database (a cache entry, RemoteDatabase.toJSON() output) that is not consistent. */
+  | 'GATT_INVALID_CACHE'
 
 export class GattError extends HcikitError {
   override name = 'GattError'

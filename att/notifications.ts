@@ -5,10 +5,11 @@
  * No value is lost silently. A value for a handle nobody listens to yet (it arrived before
  * subscribe) is kept in a small buffer per handle, bounded in values per handle and in handles,
  * and handed to the first listener of that handle; what does not fit is dropped and counted
- * (`dropped(handle)`). A `ValueQueue` (the async iterator of one subscription) is bounded too:
- * when its consumer falls behind, the oldest values go and its own `dropped` counter says how
- * many.
+ * (`dropped(handle)`). The queue of one subscription (`valueQueue`, an att/bounded-queue.ts) is
+ * bounded too, with an explicit policy for a consumer that falls behind and a drop count.
  */
+import { BoundedQueue, type QueuePolicy } from './bounded-queue.ts'
+import { GattError } from './errors.ts'
 
 export interface ValueListener {
   push(value: Uint8Array): void
@@ -97,66 +98,36 @@ export class ValueRouter {
   }
 }
 
-/** A bounded queue of values read with `for await`. */
-export class ValueQueue implements AsyncIterableIterator<Uint8Array>, ValueListener {
-  private readonly q: Uint8Array[] = []
-  private readonly waiters: { resolve(r: IteratorResult<Uint8Array>): void; reject(e: unknown): void }[] = []
-  private ended = false
-  private error: unknown
-  /** Values dropped because the consumer fell behind by more than the limit. */
-  dropped = 0
+/**
+ * The default queue of one subscription: at most 16 MiB of values waiting (about 200,000 values
+ * of 20 octets), then 'error': the subscription ends with a GattError 'GATT_DROPPED' once the
+ * consumer has read every value queued before the overflow. A notification stream is often a
+ * protocol (a firmware's data transfer, a sensor log) where a silent gap is worse than a clear
+ * stop, and notifications have no flow control to push back with (Part G 4.10), so the default
+ * never drops quietly: a consumer that can live with gaps chooses 'drop-oldest' or 'drop-newest'
+ * and reads the count (`Subscription.dropped`, `onDropped`).
+ */
+export const NOTIFICATION_QUEUE_DEFAULTS = { maxBytes: 16 * 1024 * 1024, overflow: 'error' } as const
 
-  constructor(
-    private readonly limit: number,
-    private readonly onReturn?: () => void,
-  ) {}
+/** Bytes a queued value counts for beyond its length (the Uint8Array object and the queue slot). */
+export const VALUE_OVERHEAD = 64
 
-  push(value: Uint8Array): void {
-    if (this.ended) return
-    const w = this.waiters.shift()
-    if (w) {
-      w.resolve({ value, done: false })
-      return
-    }
-    if (this.q.length >= this.limit) {
-      this.q.shift()
-      this.dropped++
-    }
-    this.q.push(value)
-  }
-
-  /** Values waiting to be read. */
-  get size(): number {
-    return this.q.length
-  }
-
-  /** No more values: the iterator ends after the queued ones (with `err`, it throws it then). */
-  end(err?: unknown): void {
-    if (this.ended) return
-    this.ended = true
-    this.error = err
-    for (const w of this.waiters.splice(0)) {
-      if (err === undefined) w.resolve({ value: undefined, done: true })
-      else w.reject(err)
-    }
-  }
-
-  next(): Promise<IteratorResult<Uint8Array>> {
-    const v = this.q.shift()
-    if (v !== undefined) return Promise.resolve({ value: v, done: false })
-    if (this.ended)
-      return this.error === undefined ? Promise.resolve({ value: undefined, done: true }) : Promise.reject(this.error)
-    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }))
-  }
-
-  return(): Promise<IteratorResult<Uint8Array>> {
-    this.q.length = 0
-    this.end()
-    this.onReturn?.()
-    return Promise.resolve({ value: undefined, done: true })
-  }
-
-  [Symbol.asyncIterator](): AsyncIterableIterator<Uint8Array> {
-    return this
-  }
+/** The queue of one subscription's values, for `for await`; `what` names the characteristic in errors. */
+export function valueQueue(
+  policy: QueuePolicy,
+  what: string,
+  hooks: { onReturn: () => void; onDrained: (err: unknown) => void },
+): BoundedQueue<Uint8Array> {
+  return new BoundedQueue<Uint8Array>({
+    ...policy,
+    ...hooks,
+    sizeOf: (v) => v.byteLength + VALUE_OVERHEAD,
+    overflowError: ({ queued, maxItems, maxBytes }) =>
+      new GattError(
+        'GATT_DROPPED',
+        `values of ${what} arrived faster than they were read: ${queued} were waiting ` +
+          `(bound: ${maxItems} values, ${maxBytes} bytes); the subscription ended`,
+        { hint: "read faster, raise the queue's maxItems/maxBytes, or choose overflow 'drop-oldest'" },
+      ),
+  })
 }

@@ -1,7 +1,7 @@
 /**
  * ATT PDUs (Core v5.4 Vol 3 Part F 3.3 and 3.4): every PDU declared once as a typed field table
- * keyed by its opcode, with the ATT error codes (3.4.1.1, Table 3.4) and the Common Profile and
- * Service Error Codes (Core Specification Supplement v11 Part B 1.2).
+ * keyed by its opcode (with att/pdu-family.ts, the machinery SMP and signalling share), and
+ * re-exported here the ATT error codes of att/error-codes.ts (3.4.1.1, Table 3.4).
  *
  * A PDU is `Attribute Opcode (1 octet) | Attribute Parameters`. The opcode is kept whole: its
  * Command Flag (0x40) and Authentication Signature Flag (0x80) are part of the value (Write
@@ -35,127 +35,29 @@
  * parameter of a fixed-size PDU are an error (Invalid PDU), never silently dropped.
  */
 import { DecodeError } from '../hci/errors.ts'
-import { Reader, Writer, toHex } from '../hci/wire.ts'
-import { struct, u8, u16, hex16, rest, formatWith } from '../hci/spec.ts'
-import type { Fields, Kind, StructKind, StructValue } from '../hci/spec.ts'
+import { type Reader, toHex } from '../hci/wire.ts'
+import { u8, u16, hex16, rest } from '../hci/spec.ts'
+import type { Fields, Kind, StructValue } from '../hci/spec.ts'
 import { uuidFromWire, uuidToWire } from './uuid.ts'
+import { attErrorName } from './error-codes.ts'
+import { decodePdu, encodePdu, formatPdu, pdu, reencodePdu, untilEnd, type PduSpec } from './pdu-family.ts'
 
-// ---------------------------------------------------------------------------------------------
-// A generic PDU declaration: a code, a name and a field table. SMP and the L2CAP signalling
-// channel use the same shape.
-
-export interface PduSpec<P extends Fields = Fields> {
-  readonly code: number
-  readonly name: string
-  readonly params: StructKind<P>
-}
-
-export function pdu<P extends Fields>(code: number, name: string, fields: P): PduSpec<P> {
-  return { code, name, params: struct(fields) }
-}
-
-/**
- * Decode `bytes[start..]` as the whole parameter block of `spec`; every octet must be used.
- * Offsets in the DecodeError are relative to `bytes`. Never throws.
- */
-export function decodeParams<P extends Fields>(
-  spec: PduSpec<P>,
-  bytes: Uint8Array,
-  start: number,
-): StructValue<P> | DecodeError {
-  const r = new Reader(bytes, start)
-  try {
-    const value = spec.params.decode(r, '', {})
-    if (r.remaining > 0) {
-      return new DecodeError(
-        'end',
-        r.offset,
-        `${r.remaining} unexpected octet(s) after the last parameter of ${spec.name}`,
-      )
-    }
-    return value
-  } catch (e) {
-    if (e instanceof DecodeError) return e
-    return new DecodeError(spec.name, r.offset, e instanceof Error ? e.message : String(e))
-  }
-}
-
-/** Append `spec`'s parameters to `w` (throws RangeError on values that do not fit). */
-export function encodeParams<P extends Fields>(w: Writer, spec: PduSpec<P>, params: StructValue<P>): void {
-  spec.params.encode(w, params, '', params as Record<string, unknown>)
-}
-
-/** The code octet, then the parameters (throws RangeError on parameters that do not fit). */
-export function encodePdu<P extends Fields>(spec: PduSpec<P>, params: StructValue<P>): Uint8Array {
-  const w = new Writer(16)
-  w.u8(spec.code, 'code')
-  encodeParams(w, spec, params)
-  return w.finish()
-}
-
-/** A decoded PDU of a family with a one-octet code: typed params when the code is known, else `{ data }`. */
-export interface DecodedPdu {
-  code: number
-  name: string
-  params?: Record<string, unknown>
-  spec?: PduSpec
-}
-
-/**
- * Decode one PDU of a one-octet-code family: typed params when `specs` knows the code, else
- * `{ data }` with the name `nameOf` gives. Never throws.
- */
-export function decodePdu<S extends PduSpec>(
-  bytes: Uint8Array,
-  specs: ReadonlyMap<number, S>,
-  nameOf: (code: number) => string,
-  codeField = 'code',
-): (DecodedPdu & { spec?: S }) | DecodeError {
-  if (bytes.length < 1) return new DecodeError(codeField, 0, 'needs 1 byte, only 0 left')
-  const code = bytes[0]!
-  const spec = specs.get(code)
-  if (!spec) return { code, name: nameOf(code), params: { data: bytes.subarray(1) } }
-  const params = decodeParams(spec, bytes, 1)
-  if (params instanceof DecodeError) return params
-  return { code, name: spec.name, params, spec }
-}
-
-/** Re-encode a decoded PDU, known code or not. */
-export function reencodePdu(p: DecodedPdu): Uint8Array {
-  if (p.spec) return encodePdu(p.spec, p.params as StructValue<Fields>)
-  const data = (p.params?.data as Uint8Array | undefined) ?? new Uint8Array(0)
-  return new Writer(1 + data.length).u8(p.code, 'code').bytes(data).finish()
-}
-
-/** One line for logs: the name, then the parameters (raw hex for an unknown code). */
-export function formatPdu(p: DecodedPdu): string {
-  if (!p.spec || !p.params) return `${p.name} ${toHex((p.params?.data as Uint8Array | undefined) ?? new Uint8Array(0))}`
-  const args = p.spec.params.format!(p.params as StructValue<Fields>)
-  return args ? `${p.name} ${args}` : p.name
-}
+export {
+  decodeParams,
+  decodePdu,
+  encodeParams,
+  encodePdu,
+  formatPdu,
+  pdu,
+  reencodePdu,
+  untilEnd,
+  type DecodedPdu,
+  type PduSpec,
+} from './pdu-family.ts'
+export { AttErrorCode, ATT_ERROR_NAMES, attErrorName } from './error-codes.ts'
 
 // ---------------------------------------------------------------------------------------------
 // Field kinds particular to ATT
-
-/** Items repeated to the end of the PDU (ATT lists carry no count). */
-export function untilEnd<T>(item: Kind<T>): Kind<T[]> {
-  return {
-    kind: `untilEnd(${item.kind})`,
-    decode(r, f, soFar) {
-      const out: T[] = []
-      while (r.remaining > 0) {
-        const before = r.offset
-        out.push(item.decode(r, `${f}[${out.length}]`, soFar))
-        if (r.offset === before) throw new DecodeError(`${f}[${out.length - 1}]`, before, 'item of zero length')
-      }
-      return out
-    },
-    encode(w, v, f, whole) {
-      v.forEach((x, i) => item.encode(w, x, `${f}[${i}]`, whole))
-    },
-    format: (v) => `[${v.map((x) => formatWith(item, x)).join(', ')}]`,
-  }
-}
 
 /** A u8 that must be at least `min` (the per-item Length of the Read By (Group) Type Responses). */
 function atLeast(min: number, what: string): Kind<number> {
@@ -580,68 +482,6 @@ export function attOpcodeName(opcode: number): string {
 /** Command Flag (bit 6): the PDU needs no response (3.3.1). */
 export function isAttCommand(opcode: number): boolean {
   return (opcode & 0x40) !== 0
-}
-
-// ---------------------------------------------------------------------------------------------
-// Error codes
-
-export const AttErrorCode = {
-  InvalidHandle: 0x01,
-  ReadNotPermitted: 0x02,
-  WriteNotPermitted: 0x03,
-  InvalidPdu: 0x04,
-  InsufficientAuthentication: 0x05,
-  RequestNotSupported: 0x06,
-  InvalidOffset: 0x07,
-  InsufficientAuthorization: 0x08,
-  PrepareQueueFull: 0x09,
-  AttributeNotFound: 0x0a,
-  AttributeNotLong: 0x0b,
-  EncryptionKeySizeTooShort: 0x0c,
-  InvalidAttributeValueLength: 0x0d,
-  UnlikelyError: 0x0e,
-  InsufficientEncryption: 0x0f,
-  UnsupportedGroupType: 0x10,
-  InsufficientResources: 0x11,
-  DatabaseOutOfSync: 0x12,
-  ValueNotAllowed: 0x13,
-  WriteRequestRejected: 0xfc,
-  CccdImproperlyConfigured: 0xfd,
-  ProcedureAlreadyInProgress: 0xfe,
-  OutOfRange: 0xff,
-} as const
-
-export const ATT_ERROR_NAMES: Readonly<Record<number, string>> = {
-  0x01: 'Invalid Handle',
-  0x02: 'Read Not Permitted',
-  0x03: 'Write Not Permitted',
-  0x04: 'Invalid PDU',
-  0x05: 'Insufficient Authentication',
-  0x06: 'Request Not Supported',
-  0x07: 'Invalid Offset',
-  0x08: 'Insufficient Authorization',
-  0x09: 'Prepare Queue Full',
-  0x0a: 'Attribute Not Found',
-  0x0b: 'Attribute Not Long',
-  0x0c: 'Encryption Key Size Too Short',
-  0x0d: 'Invalid Attribute Value Length',
-  0x0e: 'Unlikely Error',
-  0x0f: 'Insufficient Encryption',
-  0x10: 'Unsupported Group Type',
-  0x11: 'Insufficient Resources',
-  0x12: 'Database Out Of Sync',
-  0x13: 'Value Not Allowed',
-  // Core Specification Supplement Part B 1.2
-  0xfc: 'Write Request Rejected',
-  0xfd: 'Client Characteristic Configuration Descriptor Improperly Configured',
-  0xfe: 'Procedure Already in Progress',
-  0xff: 'Out of Range',
-}
-
-/** "Invalid Handle (0x01)"; 0x80-0x9F "Application Error (0x85)"; others "Reserved (0x..)". */
-export function attErrorName(code: number): string {
-  const name = ATT_ERROR_NAMES[code] ?? (code >= 0x80 && code <= 0x9f ? 'Application Error' : 'Reserved')
-  return `${name} (${hex2(code)})`
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -230,7 +230,8 @@ export async function preparedWrite(req: AttRequester, parts: PreparedPart[], op
         if (echo.handle !== part.handle || echo.offset !== offset || !equalBytes(echo.value, chunk)) {
           throw new GattError(
             'GATT_RELIABLE_WRITE_MISMATCH',
-            `the peer echoed handle ${hex4(echo.handle)} offset ${echo.offset} (${echo.value.length} octets) for handle ${hex4(part.handle)} offset ${offset} (${chunk.length} octets): write cancelled`,
+            `the peer echoed handle ${hex4(echo.handle)} offset ${echo.offset} (${echo.value.length} octets) ` +
+              `for handle ${hex4(part.handle)} offset ${offset} (${chunk.length} octets): write cancelled`,
             { hint: 'the value was corrupted on the way; the queued writes were cancelled and nothing was written' },
           )
         }

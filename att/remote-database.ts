@@ -224,92 +224,141 @@ export class RemoteDatabase {
   }
 
   toJSON(): RemoteDatabaseJson {
-    const out: RemoteDatabaseJson = {
-      services: this.services.map((s) => ({
-        uuid: s.uuid,
-        start: s.start,
-        end: s.end,
-        primary: s.primary,
-        ...(s.includeDeclarations.length ? { includes: s.includeDeclarations.map((i) => ({ ...i })) } : {}),
-        characteristics: s.characteristics.map((c) => ({
-          uuid: c.uuid,
-          handle: c.handle,
-          properties: c.properties,
-          valueHandle: c.valueHandle,
-          endHandle: c.endHandle,
-          ...(c.descriptors.length
-            ? { descriptors: c.descriptors.map((d) => ({ uuid: d.uuid, handle: d.handle })) }
-            : {}),
-        })),
-      })),
-    }
+    const out: RemoteDatabaseJson = { services: this.services.map(serviceJson) }
     if (this.hash) out.hash = Buffer.from(this.hash).toString('hex')
     return out
   }
 
-  /** Rebuild from `toJSON()` output; a GattError value (never a throw) when the input is not a consistent database. */
+  /**
+   * Rebuild from `toJSON()` output; a GattError 'GATT_INVALID_CACHE' value (never a throw) when
+   * the input is not a consistent database.
+   */
   static fromJSON(json: unknown): RemoteDatabase | GattError {
     try {
       return build(json)
     } catch (e) {
       const why = e instanceof Error ? e.message : String(e)
-      return new GattError('GATT_BAD_PEER', `not a GATT database: ${why}`)
+      return new GattError('GATT_INVALID_CACHE', `not a GATT database: ${why}`, {
+        cause: e,
+        hint: 'the stored entry is discarded and the database discovered again',
+      })
     }
   }
+}
+
+type CharacteristicJson = ServiceJson['characteristics'][number]
+
+function serviceJson(s: RemoteService): ServiceJson {
+  const out: ServiceJson = {
+    uuid: s.uuid,
+    start: s.start,
+    end: s.end,
+    primary: s.primary,
+    characteristics: s.characteristics.map(characteristicJson),
+  }
+  if (s.includeDeclarations.length) out.includes = s.includeDeclarations.map((i) => ({ ...i }))
+  return out
+}
+
+function characteristicJson(c: RemoteCharacteristic): CharacteristicJson {
+  const out: CharacteristicJson = {
+    uuid: c.uuid,
+    handle: c.handle,
+    properties: c.properties,
+    valueHandle: c.valueHandle,
+    endHandle: c.endHandle,
+  }
+  if (c.descriptors.length) out.descriptors = c.descriptors.map((d) => ({ uuid: d.uuid, handle: d.handle }))
+  return out
+}
+
+function invalid(message: string): GattError {
+  return new GattError('GATT_INVALID_CACHE', message)
 }
 
 function handle(v: unknown, what: string): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 0xffff)
-    throw new Error(`${what}: ${String(v)} is not a handle`)
+    throw invalid(`${what}: ${String(v)} is not a handle`)
   return v
+}
+
+/** `v` as an object (its fields still to check). */
+function object(v: unknown, what: string): Record<string, unknown> {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw invalid(`${what}: not an object`)
+  return v as Record<string, unknown>
+}
+
+/** `v` as a list of objects; absent is empty when `optional`. */
+function list(v: unknown, what: string, optional: boolean): Record<string, unknown>[] {
+  if (v === undefined && optional) return []
+  if (!Array.isArray(v)) throw invalid(`${what}: not a list`)
+  return v.map((x, i) => object(x, `${what}[${i}]`))
+}
+
+function uuid(v: unknown, what: string): Uuid {
+  try {
+    return parseUuid(String(v))
+  } catch (e) {
+    throw new GattError('GATT_INVALID_CACHE', `${what}: ${e instanceof Error ? e.message : String(e)}`, { cause: e })
+  }
+}
+
+function buildService(sj: Record<string, unknown>, where: string): RemoteService {
+  const s = new RemoteService(
+    uuid(sj.uuid, `${where}.uuid`),
+    handle(sj.start, `${where}.start`),
+    handle(sj.end, `${where}.end`),
+    sj.primary === true,
+  )
+  if (s.end < s.start) throw invalid(`${where}: end before start`)
+  for (const inc of list(sj.includes, `${where}.includes`, true)) {
+    s.includeDeclarations.push({
+      handle: handle(inc.handle, `${where}.include`),
+      start: handle(inc.start, `${where}.include.start`),
+      end: handle(inc.end, `${where}.include.end`),
+    })
+  }
+  if (!Array.isArray(sj.characteristics)) throw invalid(`${where}: no characteristics array`)
+  let last = s.start
+  for (const [k, cj] of list(sj.characteristics, `${where}.characteristics`, false).entries()) {
+    const c = buildCharacteristic(cj, `${where}.characteristics[${k}]`, s, last)
+    s.characteristics.push(c)
+    last = c.endHandle
+  }
+  return s
+}
+
+function buildCharacteristic(
+  cj: Record<string, unknown>,
+  cw: string,
+  s: RemoteService,
+  last: number,
+): RemoteCharacteristic {
+  const h = handle(cj.handle, `${cw}.handle`)
+  const v = handle(cj.valueHandle, `${cw}.valueHandle`)
+  const e = handle(cj.endHandle, `${cw}.endHandle`)
+  if (!(last < h && h < v && v <= e && e <= s.end)) throw invalid(`${cw}: handles out of order`)
+  const props = cj.properties
+  if (typeof props !== 'number' || !Number.isInteger(props) || props < 0 || props > 0xff)
+    throw invalid(`${cw}.properties: ${String(props)} is not an octet`)
+  const c = new RemoteCharacteristic(uuid(cj.uuid, `${cw}.uuid`), h, props, v, e, s)
+  let dl = v
+  for (const dj of list(cj.descriptors, `${cw}.descriptors`, true)) {
+    const dh = handle(dj.handle, `${cw}.descriptor`)
+    if (!(dl < dh && dh <= e)) throw invalid(`${cw}: descriptor handles out of order`)
+    dl = dh
+    c.descriptors.push(new RemoteDescriptor(uuid(dj.uuid, `${cw}.descriptor.uuid`), dh, c))
+  }
+  return c
 }
 
 function build(json: unknown): RemoteDatabase {
   const j = json as RemoteDatabaseJson
-  if (!j || typeof j !== 'object' || !Array.isArray(j.services)) throw new Error('no services array')
-  const services: RemoteService[] = []
-  for (const [i, sj] of j.services.entries()) {
-    const where = `services[${i}]`
-    const s = new RemoteService(
-      parseUuid(String(sj.uuid)),
-      handle(sj.start, `${where}.start`),
-      handle(sj.end, `${where}.end`),
-      sj.primary === true,
-    )
-    if (s.end < s.start) throw new Error(`${where}: end before start`)
-    for (const inc of sj.includes ?? []) {
-      s.includeDeclarations.push({
-        handle: handle(inc.handle, `${where}.include`),
-        start: handle(inc.start, `${where}.include.start`),
-        end: handle(inc.end, `${where}.include.end`),
-      })
-    }
-    if (!Array.isArray(sj.characteristics)) throw new Error(`${where}: no characteristics array`)
-    let last = s.start
-    for (const [k, cj] of sj.characteristics.entries()) {
-      const cw = `${where}.characteristics[${k}]`
-      const h = handle(cj.handle, `${cw}.handle`)
-      const v = handle(cj.valueHandle, `${cw}.valueHandle`)
-      const e = handle(cj.endHandle, `${cw}.endHandle`)
-      if (!(last < h && h < v && v <= e && e <= s.end)) throw new Error(`${cw}: handles out of order`)
-      if (typeof cj.properties !== 'number' || cj.properties < 0 || cj.properties > 0xff)
-        throw new Error(`${cw}.properties`)
-      const c = new RemoteCharacteristic(parseUuid(String(cj.uuid)), h, cj.properties, v, e, s)
-      let dl = v
-      for (const dj of cj.descriptors ?? []) {
-        const dh = handle(dj.handle, `${cw}.descriptor`)
-        if (!(dl < dh && dh <= e)) throw new Error(`${cw}: descriptor handles out of order`)
-        dl = dh
-        c.descriptors.push(new RemoteDescriptor(parseUuid(String(dj.uuid)), dh, c))
-      }
-      s.characteristics.push(c)
-      last = e
-    }
-    services.push(s)
-  }
+  if (!j || typeof j !== 'object' || !Array.isArray(j.services)) throw invalid('no services array')
+  const services = list(j.services, 'services', false).map((sj, i) => buildService(sj, `services[${i}]`))
   services.sort((a, b) => a.start - b.start)
   for (let i = 1; i < services.length; i++) {
-    if (services[i]!.start <= services[i - 1]!.end) throw new Error(`services overlap at ${hex4(services[i]!.start)}`)
+    if (services[i]!.start <= services[i - 1]!.end) throw invalid(`services overlap at ${hex4(services[i]!.start)}`)
   }
   linkIncludes(services)
   const hash =

@@ -12,7 +12,7 @@
 import { HcikitError } from '../hci/errors.ts'
 import { AttErrorCode } from './pdu.ts'
 import type { Attribute, AttributeDatabase, Requirement, WriteOptions } from './database.ts'
-import { MAX_ATTRIBUTE_LENGTH, Property } from './database-build.ts'
+import { MAX_ATTRIBUTE_LENGTH, Property } from './database-types.ts'
 import { ClientFeature, type ServerConnection, type ServerSecurity } from './server-connection.ts'
 
 /** A request refused with an ATT error code for a handle. */

@@ -35,7 +35,7 @@ import {
 import type { AttPdu } from './pdu.ts'
 import { GattUuid, parseUuid } from './uuid.ts'
 import type { AttributeDatabase, CharacteristicRef, DatabaseChange } from './database.ts'
-import { Property } from './database-build.ts'
+import { Property } from './database-types.ts'
 import {
   ATT_DEFAULT_MTU,
   ServerConnection,

@@ -35,40 +35,18 @@ import {
 } from '../hci/commands.ts'
 import type { HciEvent } from '../hci/events.ts'
 import { statusName } from '../hci/constants.ts'
-import { AdBuilder } from './ad.ts'
+import type { AdBuilder } from './ad.ts'
 import { commandSet } from './command-set.ts'
 import { GapError } from './events.ts'
+import {
+  bytesOf,
+  extendedParameters,
+  legacyParameters,
+  planAdvertising,
+  type AdvertiseOptions,
+} from './advertising-plan.ts'
 
-export interface AdvertiseOptions {
-  /** Advertising data, or a builder (31 octets with legacy PDUs, up to 1650 extended). */
-  data?: Uint8Array | AdBuilder
-  /** Scan response data: makes the advertising scannable. */
-  scanResponse?: Uint8Array | AdBuilder
-  /** Accept connections (default true). Extended PDUs cannot be connectable and scannable at once. */
-  connectable?: boolean
-  /** Answer scan requests (default: when a scan response is given). */
-  scannable?: boolean
-  /** Advertising interval in ms (default 100; at least 20). */
-  intervalMs?: number
-  /** 0 public (default), 1 random (set with LE Set Random Address first). */
-  ownAddressType?: number
-  /** Stop after this long (ms; extended: 10 ms steps up to 655350). */
-  durationMs?: number
-  /** Extended: stop after this many advertising events (1..255). */
-  maxEvents?: number
-  /** Extended: legacy PDUs (default: when nothing needs extended ones). */
-  legacyPdu?: boolean
-  /** Extended PDUs: primary PHY (default 1M) and secondary PHY (default 1M). */
-  primaryPhy?: '1M' | 'coded'
-  secondaryPhy?: '1M' | '2M' | 'coded'
-  /** Extended PDUs: Advertising_SID (default: the set's handle, mod 16). */
-  sid?: number
-  /** Extended PDUs: put the TX power in the header. */
-  includeTxPower?: boolean
-  /** Enable the set again after a central connected through it (default false). */
-  restartOnConnect?: boolean
-  signal?: AbortSignal
-}
+export type { AdvertiseOptions } from './advertising-plan.ts'
 
 export interface Termination {
   reason: 'connection' | 'timeout' | 'limit' | 'error'
@@ -81,15 +59,8 @@ export interface Termination {
   completedEvents?: number
 }
 
-const LEGACY_PROPS = { ADV_IND: 0x13, ADV_SCAN_IND: 0x12, ADV_NONCONN_IND: 0x10 } as const
-const LEGACY_TYPE = { ADV_IND: 0x00, ADV_SCAN_IND: 0x02, ADV_NONCONN_IND: 0x03 } as const
-const PHY = { '1M': 1, '2M': 2, coded: 3 } as const
 /** Octets of advertising data per LE Set Extended Advertising Data command (7.8.54). */
 const FRAGMENT = 251
-
-function bytesOf(d: Uint8Array | AdBuilder | undefined, max: number): Uint8Array {
-  return d === undefined ? new Uint8Array(0) : d instanceof AdBuilder ? d.build(max) : d
-}
 
 function padded(b: Uint8Array): Uint8Array {
   const out = new Uint8Array(31)
@@ -152,106 +123,14 @@ export class AdvertisingSet {
   /** Parameters and data (the set must not be enabled: stop() first, or use start()). */
   async configure(o: AdvertiseOptions): Promise<void> {
     if (this.removed) throw new GapError('REMOVED', `advertising set ${this.handle} was removed`)
+    const plan = planAdvertising(o, this.extended, this.adv.clock !== undefined)
     const host = this.adv.host
-    const so = o.signal ? { signal: o.signal } : {}
-    const connectable = o.connectable ?? true
-    const needsExtended =
-      o.primaryPhy === 'coded' || (o.secondaryPhy !== undefined && o.secondaryPhy !== '1M') || o.includeTxPower === true
-    const maxLen = this.extended ? 1650 : 31
-    const data = bytesOf(o.data, maxLen)
-    const rsp = o.scanResponse === undefined ? undefined : bytesOf(o.scanResponse, maxLen)
-    const scannable = o.scannable ?? rsp !== undefined
-    const fits = data.length <= 31 && (rsp?.length ?? 0) <= 31
-    const legacyPdu = !this.extended || (o.legacyPdu ?? (fits && !needsExtended))
-    if (legacyPdu) {
-      if (data.length > 31)
-        throw new GapError(
-          'AD_TOO_LONG',
-          `advertising data: ${data.length} octets, legacy advertising carries at most 31`,
-        )
-      if ((rsp?.length ?? 0) > 31)
-        throw new GapError('AD_TOO_LONG', `scan response: ${rsp!.length} octets, legacy advertising carries at most 31`)
-      if (needsExtended)
-        throw new GapError('INVALID_PARAMETERS', 'PHYs other than 1M and TX power in the header need extended PDUs')
-    } else {
-      if (connectable && scannable)
-        throw new GapError(
-          'INVALID_PARAMETERS',
-          'extended advertising PDUs are connectable or scannable, not both (Vol 6 Part B 2.3.4)',
-        )
-      if (scannable && data.length > 0)
-        throw new GapError(
-          'INVALID_PARAMETERS',
-          'scannable extended advertising carries its data in the scan response only',
-        )
-    }
-    const ms = o.intervalMs ?? 100
-    const maxMs = legacyPdu && !this.extended ? 10240 : 0xffffff * 0.625
-    if (!(ms >= 20 && ms <= maxMs)) throw new GapError('INVALID_PARAMETERS', `intervalMs ${ms}: ${20}..${maxMs} ms`)
-    if (o.durationMs !== undefined && !(o.durationMs > 0 && o.durationMs <= 655_350)) {
-      throw new GapError('INVALID_PARAMETERS', `durationMs ${o.durationMs}: 10..655350 ms`)
-    }
-    if (o.maxEvents !== undefined && (!this.extended || !(o.maxEvents >= 1 && o.maxEvents <= 255))) {
-      throw new GapError('INVALID_PARAMETERS', 'maxEvents: 1..255, extended advertising only')
-    }
-    if (o.durationMs !== undefined && !this.extended && !this.adv.clock) {
-      throw new GapError('INVALID_PARAMETERS', 'a duration with legacy advertising needs the Advertiser `clock` option')
-    }
-    const interval = Math.round(ms / 0.625)
-    const ownAddressType = o.ownAddressType ?? 0
-    if (!this.extended) {
-      const type = connectable
-        ? LEGACY_TYPE.ADV_IND
-        : scannable
-          ? LEGACY_TYPE.ADV_SCAN_IND
-          : LEGACY_TYPE.ADV_NONCONN_IND
-      await host.send(
-        LeSetAdvertisingParameters,
-        {
-          advertisingIntervalMin: interval,
-          advertisingIntervalMax: interval,
-          advertisingType: type,
-          ownAddressType,
-          peerAddressType: 0,
-          peerAddress: '00:00:00:00:00:00',
-          advertisingChannelMap: 0x07,
-          advertisingFilterPolicy: 0,
-        },
-        so,
-      )
-    } else {
-      const props = legacyPdu
-        ? connectable
-          ? LEGACY_PROPS.ADV_IND
-          : scannable
-            ? LEGACY_PROPS.ADV_SCAN_IND
-            : LEGACY_PROPS.ADV_NONCONN_IND
-        : (connectable ? 0x01 : 0) | (scannable ? 0x02 : 0) | (o.includeTxPower ? 0x40 : 0)
-      await host.send(
-        LeSetExtendedAdvertisingParameters,
-        {
-          advertisingHandle: this.handle,
-          advertisingEventProperties: props,
-          primaryAdvertisingIntervalMin: interval,
-          primaryAdvertisingIntervalMax: interval,
-          primaryAdvertisingChannelMap: 0x07,
-          ownAddressType,
-          peerAddressType: 0,
-          peerAddress: '00:00:00:00:00:00',
-          advertisingFilterPolicy: 0,
-          advertisingTxPower: 0x7f,
-          primaryAdvertisingPhy: PHY[o.primaryPhy ?? '1M'],
-          secondaryAdvertisingMaxSkip: 0,
-          secondaryAdvertisingPhy: PHY[o.secondaryPhy ?? '1M'],
-          advertisingSid: o.sid ?? this.handle & 0x0f,
-          scanRequestNotificationEnable: 0,
-        },
-        so,
-      )
-    }
+    const signal = o.signal
+    if (!this.extended) await host.send(LeSetAdvertisingParameters, legacyParameters(plan), { signal })
+    else await host.send(LeSetExtendedAdvertisingParameters, extendedParameters(plan, this.handle, o), { signal })
     this.opts = o
-    this.legacyPdu = legacyPdu
-    await this.writeData(data, rsp, so)
+    this.legacyPdu = plan.legacyPdu
+    await this.writeData(plan.data, plan.rsp, { signal })
   }
 
   private async writeData(data: Uint8Array, rsp: Uint8Array | undefined, so: { signal?: AbortSignal }): Promise<void> {
@@ -309,7 +188,8 @@ export class AdvertisingSet {
       throw new GapError('AD_TOO_LONG', `at most ${maxLen} octets with ${this.legacyPdu ? 'legacy' : 'extended'} PDUs`)
     const restart = this.enabled && this.extended && (d.length > FRAGMENT || (r?.length ?? 0) > FRAGMENT)
     if (restart) await this.stop()
-    this.opts = { ...this.opts, data: d, ...(r ? { scanResponse: r } : {}) }
+    this.opts = { ...this.opts, data: d }
+    if (r) this.opts.scanResponse = r
     await this.writeData(d, r, {})
     if (restart) await this.enable()
   }
@@ -326,7 +206,7 @@ export class AdvertisingSet {
   /** Enable with the configured duration and event limit. */
   async enable(signal?: AbortSignal): Promise<void> {
     const host = this.adv.host
-    const so = signal ? { signal } : {}
+    const so = { signal }
     const o = this.opts
     if (!this.extended) {
       await host.send(LeSetAdvertisingEnable, { enable: 1 }, so)

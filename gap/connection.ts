@@ -140,15 +140,15 @@ export class Connection implements AclLink {
     this.mux = new L2capMux(this, {
       clock: opts.clock,
       signaling: {
-        ...(opts.parameterPolicy ? { onConnectionParameterUpdate: opts.parameterPolicy } : {}),
+        onConnectionParameterUpdate: opts.parameterPolicy,
         // Central: we accepted the peer's request; the controller applies it (7.8.18).
         onConnectionParametersAccepted: (p) => void this.connectionUpdate(p).catch(() => {}),
       },
     })
     this.att = new AttBearer(this.mux.att, {
       clock: opts.clock,
-      ...(opts.attMtu !== undefined ? { mtu: opts.attMtu } : {}),
-      ...(opts.attTimeoutMs !== undefined ? { timeoutMs: opts.attTimeoutMs } : {}),
+      mtu: opts.attMtu,
+      timeoutMs: opts.attTimeoutMs,
     })
   }
 
@@ -317,7 +317,7 @@ export class Connection implements AclLink {
     const w = this.wait('DisconnectionComplete', 'Disconnection Complete', o)
     w.promise.catch(() => undefined)
     try {
-      await this.host.send(Disconnect, { connectionHandle: this.handle, reason }, o.signal ? { signal: o.signal } : {})
+      await this.host.send(Disconnect, { connectionHandle: this.handle, reason }, { signal: o.signal })
     } catch (err) {
       w.cancel()
       if (this.closed) return this.disconnection!
@@ -348,7 +348,7 @@ export class Connection implements AclLink {
     w.promise.catch(() => undefined)
     let accepted: boolean
     try {
-      accepted = await this.mux.signaling.requestConnectionParameterUpdate(p, o.signal ? { signal: o.signal } : {})
+      accepted = await this.mux.signaling.requestConnectionParameterUpdate(p, { signal: o.signal })
     } catch (err) {
       w.cancel()
       throw err
@@ -377,7 +377,7 @@ export class Connection implements AclLink {
           minCeLength: 0,
           maxCeLength: 0,
         },
-        o.signal ? { signal: o.signal } : {},
+        { signal: o.signal },
       )
     } catch (err) {
       w.cancel()
@@ -394,11 +394,7 @@ export class Connection implements AclLink {
    */
   async setDataLength(txOctets: number, txTime = Math.min(17040, (txOctets + 14) * 8), o: Signal = {}): Promise<void> {
     this.notClosed('setDataLength')
-    await this.host.send(
-      LeSetDataLength,
-      { connectionHandle: this.handle, txOctets, txTime },
-      o.signal ? { signal: o.signal } : {},
-    )
+    await this.host.send(LeSetDataLength, { connectionHandle: this.handle, txOctets, txTime }, { signal: o.signal })
   }
 
   /**
@@ -413,7 +409,7 @@ export class Connection implements AclLink {
       await this.host.send(
         LeSetPhy,
         { connectionHandle: this.handle, allPhys: 0, txPhys: pref.tx, rxPhys: pref.rx, phyOptions: 0 },
-        o.signal ? { signal: o.signal } : {},
+        { signal: o.signal },
       )
     } catch (err) {
       w.cancel()
@@ -427,7 +423,7 @@ export class Connection implements AclLink {
   /** LE Read PHY (7.8.47). */
   async readPhy(o: Signal = {}): Promise<Phy> {
     this.notClosed('readPhy')
-    const r = await this.host.send(LeReadPhy, { connectionHandle: this.handle }, o.signal ? { signal: o.signal } : {})
+    const r = await this.host.send(LeReadPhy, { connectionHandle: this.handle }, { signal: o.signal })
     this.phy = { tx: r.txPhy, rx: r.rxPhy }
     return this.phy
   }
@@ -435,7 +431,7 @@ export class Connection implements AclLink {
   /** Read RSSI (7.5.4), in dBm. */
   async readRssi(o: Signal = {}): Promise<number> {
     this.notClosed('readRssi')
-    const r = await this.host.send(ReadRssi, { connectionHandle: this.handle }, o.signal ? { signal: o.signal } : {})
+    const r = await this.host.send(ReadRssi, { connectionHandle: this.handle }, { signal: o.signal })
     return r.rssi
   }
 

@@ -74,6 +74,12 @@ type CompleteEvent =
   | EventOf<'LeEnhancedConnectionComplete'>
   | EventOf<'LeEnhancedConnectionCompleteV2'>
 
+/** How an attempt ended: the connection (undefined when the event reports a failure) and the event. */
+interface Completed {
+  c: Connection | undefined
+  e: CompleteEvent
+}
+
 const DEFAULT_PARAMETERS: ConnectionParameters = { intervalMin: 24, intervalMax: 40, latency: 0, timeout: 400 }
 
 function isComplete(e: HciEvent): e is CompleteEvent {
@@ -310,89 +316,110 @@ export class Connections {
     const set = commandSet(this.host)
     const extended = this.forceExtended ?? set.choose()
     set.use(extended ? 'extended' : 'legacy')
-    const timeoutMs = o.timeoutMs ?? 10_000
-    const conn = {
-      connectionIntervalMin: params.intervalMin,
-      connectionIntervalMax: params.intervalMax,
-      maxLatency: params.latency,
-      supervisionTimeout: params.timeout,
-      minCeLength: 0,
-      maxCeLength: 0,
-    }
-    const scanInterval = o.scanInterval ?? 0x60
-    const scanWindow = o.scanWindow ?? 0x60
-    const peerAddressType = peer.type === 'random' ? 1 : 0
-    const ownAddressType = o.ownAddressType ?? 0
-
     let claim!: (c: Connection | undefined, e: CompleteEvent) => void
-    const completed = new Promise<{ c: Connection | undefined; e: CompleteEvent }>((resolve) => {
+    const completed = new Promise<Completed>((resolve) => {
       claim = (c, e) => resolve({ c, e })
     })
     this.initiating = { peer, claim }
     try {
-      if (extended) {
-        await this.host.send(LeExtendedCreateConnection, {
-          initiatorFilterPolicy: 0,
-          ownAddressType,
-          peerAddressType,
-          peerAddress: peer.address,
-          initiatingPhys: 0x01,
-          perPhy: [{ scanInterval, scanWindow, ...conn }],
-        })
-      } else {
-        await this.host.send(LeCreateConnection, {
-          scanInterval,
-          scanWindow,
-          initiatorFilterPolicy: 0,
-          peerAddressType,
-          peerAddress: peer.address,
-          ownAddressType,
-          ...conn,
-        })
-      }
+      await sendCreateConnection(this.host, peer, o, params, extended)
       // Wait for the complete event, a timeout or an abort.
-      let stop: Error | undefined
-      const stopped = new Promise<void>((resolve) => {
-        const timer = this.clock.setTimeout(() => {
-          stop = new GapError('TIMEOUT', `no connection to ${peer.address}/${peer.type} within ${timeoutMs} ms`, {
-            hint: 'is the peer advertising connectable, in range, with this address type?',
-          })
-          resolve()
-        }, timeoutMs)
-        const onAbort = (): void => {
-          stop = o.signal!.reason as Error
-          resolve()
-        }
-        o.signal?.addEventListener('abort', onAbort, { once: true })
-        void completed.then(() => {
-          this.clock.clearTimeout(timer)
-          o.signal?.removeEventListener('abort', onAbort)
-        })
-      })
-      const first = await Promise.race([completed, stopped.then(() => undefined)])
-      if (first) return this.result(peer, first)
-      // Timed out or aborted: cancel (7.8.13); the controller then reports the attempt as
-      // ended (Unknown Connection Identifier), or the connection was made in the meantime.
-      await this.host.send(LeCreateConnectionCancel, {}).catch(() => undefined)
-      const after = waitForEvent(this.host, this.clock, (e) => (isComplete(e) ? true : undefined), {
-        timeoutMs: 2000,
-        what: 'the connection complete event after LE Create Connection Cancel',
-      })
-      after.promise.catch(() => undefined)
-      const late = await Promise.race([completed, after.promise.then(() => completed)]).catch(() => undefined)
-      after.cancel()
-      if (late?.c) await late.c.disconnect(0x13).catch(() => undefined)
-      throw stop!
+      const first = await this.completedOrStopped(peer, o, completed)
+      if (!('stop' in first)) return this.result(peer, first)
+      await this.cancel(completed)
+      throw first.stop
     } finally {
       this.initiating = undefined
     }
   }
 
-  private result(peer: PeerAddress, r: { c: Connection | undefined; e: CompleteEvent }): Connection {
+  /** The complete event, or what stops the wait (the timeout's error, or the signal's reason). */
+  private completedOrStopped(
+    peer: PeerAddress,
+    o: ConnectOptions,
+    completed: Promise<Completed>,
+  ): Promise<Completed | { stop: unknown }> {
+    const timeoutMs = o.timeoutMs ?? 10_000
+    const stopped = new Promise<{ stop: unknown }>((resolve) => {
+      const timer = this.clock.setTimeout(() => {
+        const stop = new GapError('TIMEOUT', `no connection to ${peer.address}/${peer.type} within ${timeoutMs} ms`, {
+          hint: 'is the peer advertising connectable, in range, with this address type?',
+        })
+        resolve({ stop })
+      }, timeoutMs)
+      const onAbort = (): void => resolve({ stop: o.signal!.reason })
+      o.signal?.addEventListener('abort', onAbort, { once: true })
+      void completed.then(() => {
+        this.clock.clearTimeout(timer)
+        o.signal?.removeEventListener('abort', onAbort)
+      })
+    })
+    return Promise.race([completed, stopped])
+  }
+
+  /**
+   * Timed out or aborted: cancel (7.8.13); the controller then reports the attempt as ended
+   * (Unknown Connection Identifier), or the connection was made in the meantime: disconnect it.
+   */
+  private async cancel(completed: Promise<Completed>): Promise<void> {
+    await this.host.send(LeCreateConnectionCancel, {}).catch(() => undefined)
+    const after = waitForEvent(this.host, this.clock, (e) => (isComplete(e) ? true : undefined), {
+      timeoutMs: 2000,
+      what: 'the connection complete event after LE Create Connection Cancel',
+    })
+    after.promise.catch(() => undefined)
+    const late = await Promise.race([completed, after.promise.then(() => completed)]).catch(() => undefined)
+    after.cancel()
+    if (late?.c) await late.c.disconnect(0x13).catch(() => undefined)
+  }
+
+  private result(peer: PeerAddress, r: Completed): Connection {
     if (!r.c) {
       const s = r.e.params.status
       throw statusError('CONNECT_FAILED', `connection to ${peer.address}/${peer.type} failed`, s)
     }
     return r.c
+  }
+}
+
+/** LE Extended Create Connection (7.8.66) or LE Create Connection (7.8.12) to `peer`. */
+async function sendCreateConnection(
+  host: HciHost,
+  peer: PeerAddress,
+  o: ConnectOptions,
+  params: ConnectionParameters,
+  extended: boolean,
+): Promise<void> {
+  const conn = {
+    connectionIntervalMin: params.intervalMin,
+    connectionIntervalMax: params.intervalMax,
+    maxLatency: params.latency,
+    supervisionTimeout: params.timeout,
+    minCeLength: 0,
+    maxCeLength: 0,
+  }
+  const scanInterval = o.scanInterval ?? 0x60
+  const scanWindow = o.scanWindow ?? 0x60
+  const peerAddressType = peer.type === 'random' ? 1 : 0
+  const ownAddressType = o.ownAddressType ?? 0
+  if (extended) {
+    await host.send(LeExtendedCreateConnection, {
+      initiatorFilterPolicy: 0,
+      ownAddressType,
+      peerAddressType,
+      peerAddress: peer.address,
+      initiatingPhys: 0x01,
+      perPhy: [{ scanInterval, scanWindow, ...conn }],
+    })
+  } else {
+    await host.send(LeCreateConnection, {
+      scanInterval,
+      scanWindow,
+      initiatorFilterPolicy: 0,
+      peerAddressType,
+      peerAddress: peer.address,
+      ownAddressType,
+      ...conn,
+    })
   }
 }

@@ -270,7 +270,7 @@ export class CreditChannels {
         LeCreditBasedConnectionRequest,
         { spsm: psm, sourceCid: localCid, mtu: params.mtu, mps: params.mps, initialCredits: params.initialCredits },
         LeCreditBasedConnectionResponse,
-        opts.signal ? { signal: opts.signal } : {},
+        { signal: opts.signal },
       )
     } finally {
       this.reserved.delete(localCid)

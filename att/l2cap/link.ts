@@ -44,9 +44,7 @@ export class L2capError extends HcikitError {
 
 /** The error pending operations reject with when the link goes away. */
 export function linkClosedError(reason?: Error): L2capError {
-  return new L2capError('LINK_CLOSED', reason ? `link closed: ${reason.message}` : 'link closed', {
-    ...(reason ? { cause: reason } : {}),
-  })
+  return new L2capError('LINK_CLOSED', reason ? `link closed: ${reason.message}` : 'link closed', { cause: reason })
 }
 
 export interface LinkPairOptions {

@@ -12,6 +12,7 @@
 import type { Clock } from '../../hci/host.ts'
 import { DecodeError } from '../../hci/errors.ts'
 import { CID, decodeL2capHeader, encodeL2capFrame } from './frame.ts'
+import type { FixedChannel } from './channel.ts'
 import { linkClosedError, type AclLink } from './link.ts'
 import { LeSignaling, type LeSignalingOptions } from './signaling.ts'
 import {
@@ -23,16 +24,7 @@ import {
   type CreditStats,
 } from './credit.ts'
 
-export interface FixedChannel {
-  readonly cid: number
-  readonly link: AclLink
-  /** Send one payload (the SDU of a fixed channel: ATT PDU, SMP PDU...). Resolves as AclLink.send. */
-  send(payload: Uint8Array): Promise<void>
-  /** Every payload received on this CID, in order. Several subscribers each get every payload. */
-  onData(cb: (payload: Uint8Array) => void): void
-  /** The link went away (the reason is an L2capError 'LINK_CLOSED'). */
-  onClose(cb: (reason: Error) => void): void
-}
+export type { FixedChannel } from './channel.ts'
 
 export interface MuxStats {
   /** Frames for a CID that no channel owns (dropped). */

@@ -22,7 +22,7 @@ import { DecodeError } from '../../hci/errors.ts'
 import type { Clock } from '../../hci/host.ts'
 import { Writer } from '../../hci/wire.ts'
 import { L2capError, linkClosedError } from './link.ts'
-import type { FixedChannel } from './mux.ts'
+import type { FixedChannel } from './channel.ts'
 import {
   CommandReject,
   ConnectionParameterUpdateRequest,

@@ -18,12 +18,118 @@
 import { decodeAclHeader, encodeAcl, PB } from '../../hci/acl.ts'
 import { DecodeError } from '../../hci/errors.ts'
 import { DataBufferOverflow, NumberOfCompletedPackets } from '../../hci/events.ts'
-import type { VirtualController } from './controller.ts'
-import { connectionsOf } from './connections.ts'
+import type { ControllerCore } from './core.ts'
+import type { Connections } from './connections-state.ts'
 import { LLID, type Connection, type LlPdu } from './ll-connection.ts'
 
 /** Link type of Data Buffer Overflow for ACL (7.7.26). */
 const LINK_TYPE_ACL = 0x01
+
+/** Statistics for tests. */
+export interface AclStats {
+  fromHost: number
+  malformed: number
+  unknownHandle: number
+  overflows: number
+  completed: number
+  toHost: number
+}
+
+const statsOf = new WeakMap<ControllerCore, AclStats>()
+
+/** ACL counters of a controller (installAclData must have run). */
+export function aclStats(c: ControllerCore): AclStats {
+  return statsOf.get(c)!
+}
+
+/** Host -> air: the controller's ACL buffers, LL Data PDUs, Number Of Completed Packets. */
+export class AclFromHost {
+  /** Host packets held by the controller, in all. */
+  private held = 0
+  private readonly heldBy = new WeakMap<Connection, number>()
+  private readonly completions = new Map<number, number>()
+  private reportScheduled = false
+
+  constructor(
+    private readonly c: ControllerCore,
+    private readonly m: Connections,
+    private readonly stats: AclStats,
+  ) {}
+
+  reset(): void {
+    this.held = 0
+    this.completions.clear()
+  }
+
+  /** A connection ended: its buffers are free, with no report (the Host frees them itself, 4.1.1). */
+  closed(conn: Connection): void {
+    this.held -= this.heldBy.get(conn) ?? 0
+    this.heldBy.delete(conn)
+    this.completions.delete(conn.handle)
+  }
+
+  /** An ACL packet from the Host. */
+  packet(data: Uint8Array): void {
+    const { c, stats } = this
+    const a = decodeAclHeader(data)
+    if (a instanceof DecodeError || a.bc !== 0 || a.pb === PB.Complete) {
+      stats.malformed++
+      return
+    }
+    const conn = this.m.byHandle.get(a.handle)
+    if (!conn?.open) {
+      stats.unknownHandle++
+      return
+    }
+    if (this.held >= c.aclCount) {
+      stats.overflows++
+      c.event(DataBufferOverflow, { linkType: LINK_TYPE_ACL })
+      return
+    }
+    stats.fromHost++
+    this.held++
+    this.heldBy.set(conn, (this.heldBy.get(conn) ?? 0) + 1)
+    const start = a.pb === PB.FirstNonFlushable || a.pb === PB.FirstFlushable
+    if (a.data.length === 0) {
+      this.completed(conn) // nothing to send
+      return
+    }
+    const size = conn.maxTxOctets
+    for (let at = 0; at < a.data.length; at += size) {
+      const piece = a.data.subarray(at, at + size)
+      const last = at + size >= a.data.length
+      conn.sendData(
+        start && at === 0 ? LLID.Start : LLID.Continuation,
+        piece,
+        last ? () => this.completed(conn) : undefined,
+      )
+    }
+  }
+
+  /** A held packet went out whole: its buffer is free; reported once per moment of virtual time. */
+  private completed(conn: Connection): void {
+    if (!conn.open) return
+    this.held--
+    this.heldBy.set(conn, (this.heldBy.get(conn) ?? 1) - 1)
+    this.stats.completed++
+    this.completions.set(conn.handle, (this.completions.get(conn.handle) ?? 0) + 1)
+    if (!this.reportScheduled) {
+      this.reportScheduled = true
+      this.c.link.scheduler.schedule(0, () => this.report())
+    }
+  }
+
+  private report(): void {
+    this.reportScheduled = false
+    if (this.completions.size === 0) return
+    const handles = [...this.completions].map(([connectionHandle, numCompletedPackets]) => ({
+      connectionHandle,
+      numCompletedPackets,
+    }))
+    this.completions.clear()
+    this.c.event(NumberOfCompletedPackets, { handles })
+  }
+}
 
 /** Reassembly toward the Host, per connection. */
 interface Rx {
@@ -40,137 +146,29 @@ interface Rx {
   pending: number
 }
 
-/** Statistics for tests. */
-export interface AclStats {
-  fromHost: number
-  malformed: number
-  unknownHandle: number
-  overflows: number
-  completed: number
-  toHost: number
-}
+/** Air -> Host: LL payloads as ACL packets of the Host-facing buffer size. */
+export class AclToHost {
+  private readonly rxOf = new WeakMap<Connection, Rx>()
 
-const statsOf = new WeakMap<VirtualController, AclStats>()
+  constructor(
+    private readonly c: ControllerCore,
+    private readonly stats: AclStats,
+  ) {}
 
-/** ACL counters of a controller (installAclData must have run). */
-export function aclStats(c: VirtualController): AclStats {
-  return statsOf.get(c)!
-}
-
-export function installAclData(c: VirtualController): void {
-  const m = connectionsOf(c)
-  const stats: AclStats = { fromHost: 0, malformed: 0, unknownHandle: 0, overflows: 0, completed: 0, toHost: 0 }
-  statsOf.set(c, stats)
-  /** Host packets held by the controller, in all. */
-  let held = 0
-  const heldBy = new WeakMap<Connection, number>()
-  const completions = new Map<number, number>()
-  let reportScheduled = false
-  const rxOf = new WeakMap<Connection, Rx>()
-
-  c.onReset(() => {
-    held = 0
-    completions.clear()
-  })
-
-  m.onClose((conn) => {
-    held -= heldBy.get(conn) ?? 0
-    heldBy.delete(conn)
-    completions.delete(conn.handle)
-    rxOf.delete(conn)
-  })
-
-  const report = (): void => {
-    reportScheduled = false
-    if (completions.size === 0) return
-    const handles = [...completions].map(([connectionHandle, numCompletedPackets]) => ({
-      connectionHandle,
-      numCompletedPackets,
-    }))
-    completions.clear()
-    c.event(NumberOfCompletedPackets, { handles })
+  closed(conn: Connection): void {
+    this.rxOf.delete(conn)
   }
 
-  const completed = (conn: Connection): void => {
-    if (!conn.open) return
-    held--
-    heldBy.set(conn, (heldBy.get(conn) ?? 1) - 1)
-    stats.completed++
-    completions.set(conn.handle, (completions.get(conn.handle) ?? 0) + 1)
-    if (!reportScheduled) {
-      reportScheduled = true
-      c.link.scheduler.schedule(0, report)
-    }
-  }
-
-  c.onHostAcl((data) => {
-    const a = decodeAclHeader(data)
-    if (a instanceof DecodeError || a.bc !== 0 || a.pb === PB.Complete) {
-      stats.malformed++
-      return
-    }
-    const conn = m.byHandle.get(a.handle)
-    if (!conn?.open) {
-      stats.unknownHandle++
-      return
-    }
-    if (held >= c.aclCount) {
-      stats.overflows++
-      c.event(DataBufferOverflow, { linkType: LINK_TYPE_ACL })
-      return
-    }
-    stats.fromHost++
-    held++
-    heldBy.set(conn, (heldBy.get(conn) ?? 0) + 1)
-    const start = a.pb === PB.FirstNonFlushable || a.pb === PB.FirstFlushable
-    if (a.data.length === 0) {
-      completed(conn) // nothing to send
-      return
-    }
-    const size = conn.maxTxOctets
-    for (let at = 0; at < a.data.length; at += size) {
-      const piece = a.data.subarray(at, at + size)
-      const last = at + size >= a.data.length
-      conn.sendData(start && at === 0 ? LLID.Start : LLID.Continuation, piece, last ? () => completed(conn) : undefined)
-    }
-  })
-
-  // --- toward the Host ---------------------------------------------------------------------------
-
-  const take = (rx: Rx, n: number): Uint8Array => {
-    const out = new Uint8Array(n)
-    let at = 0
-    while (at < n) {
-      const head = rx.chunks[0]!
-      const k = Math.min(head.length, n - at)
-      out.set(head.subarray(0, k), at)
-      at += k
-      if (k === head.length) rx.chunks.shift()
-      else rx.chunks[0] = head.subarray(k)
-    }
-    rx.pending -= n
-    return out
-  }
-
-  const emit = (conn: Connection, rx: Rx, n: number): void => {
-    const bytes = take(rx, n)
-    stats.toHost++
-    c.aclToHost(encodeAcl(conn.handle, rx.first ? PB.FirstFlushable : PB.Continuing, 0, bytes))
-    rx.first = false
-  }
-
-  const flush = (conn: Connection, rx: Rx): void => {
-    while (rx.pending > 0) emit(conn, rx, Math.min(rx.pending, c.aclDataLength))
-  }
-
-  m.onData((conn, pdu: LlPdu) => {
-    let rx = rxOf.get(conn)
+  /** An LL Data PDU from the peer. */
+  pdu(conn: Connection, pdu: LlPdu): void {
+    const size = this.c.aclDataLength
+    let rx = this.rxOf.get(conn)
     if (!rx) {
       rx = { active: false, first: true, expected: undefined, received: 0, chunks: [], pending: 0 }
-      rxOf.set(conn, rx)
+      this.rxOf.set(conn, rx)
     }
     if (pdu.llid === LLID.Start) {
-      flush(conn, rx)
+      this.flush(conn, rx)
       Object.assign(rx, { active: true, first: true, expected: undefined, received: 0 })
     } else if (!rx.active) {
       // A continuation with no PDU in progress: pass it on as one.
@@ -182,12 +180,39 @@ export function installAclData(c: VirtualController): void {
     if (rx.expected === undefined && rx.received >= 2) {
       rx.expected = 4 + (peekByte(rx, 0) | (peekByte(rx, 1) << 8))
     }
-    while (rx.pending >= c.aclDataLength) emit(conn, rx, c.aclDataLength)
+    while (rx.pending >= size) this.emit(conn, rx, size)
     if (rx.expected !== undefined && rx.received >= rx.expected) {
-      flush(conn, rx)
+      this.flush(conn, rx)
       rx.active = false
     }
-  })
+  }
+
+  private flush(conn: Connection, rx: Rx): void {
+    while (rx.pending > 0) this.emit(conn, rx, Math.min(rx.pending, this.c.aclDataLength))
+  }
+
+  private emit(conn: Connection, rx: Rx, n: number): void {
+    const bytes = take(rx, n)
+    this.stats.toHost++
+    this.c.aclToHost(encodeAcl(conn.handle, rx.first ? PB.FirstFlushable : PB.Continuing, 0, bytes))
+    rx.first = false
+  }
+}
+
+/** The first `n` pending bytes, removed from `rx`. */
+function take(rx: Rx, n: number): Uint8Array {
+  const out = new Uint8Array(n)
+  let at = 0
+  while (at < n) {
+    const head = rx.chunks[0]!
+    const k = Math.min(head.length, n - at)
+    out.set(head.subarray(0, k), at)
+    at += k
+    if (k === head.length) rx.chunks.shift()
+    else rx.chunks[0] = head.subarray(k)
+  }
+  rx.pending -= n
+  return out
 }
 
 /** Byte `i` of what is pending (only used while the whole PDU so far is still pending). */
@@ -197,4 +222,18 @@ function peekByte(rx: Rx, i: number): number {
     i -= ch.length
   }
   return 0
+}
+
+export function installAclData(c: ControllerCore, m: Connections): void {
+  const stats: AclStats = { fromHost: 0, malformed: 0, unknownHandle: 0, overflows: 0, completed: 0, toHost: 0 }
+  statsOf.set(c, stats)
+  const out = new AclFromHost(c, m, stats)
+  const back = new AclToHost(c, stats)
+  c.onReset(() => out.reset())
+  m.onClose((conn) => {
+    out.closed(conn)
+    back.closed(conn)
+  })
+  c.onHostAcl((data) => out.packet(data))
+  m.onData((conn, pdu) => back.pdu(conn, pdu))
 }

@@ -9,7 +9,6 @@
  * 7.8.4 LE Set Random Address, 7.8.22 LE Encrypt (AES-128, Vol 3 Part H 2.2.1),
  * 7.8.23 LE Rand, 7.8.27 LE Read Supported States.
  */
-import { createCipheriv } from 'node:crypto'
 import {
   LeEncrypt,
   LeRand,
@@ -33,8 +32,12 @@ import {
   WriteLeHostSupport,
 } from '../../hci/commands.ts'
 import { Status } from '../../hci/constants.ts'
-import { ControllerError, type VirtualController } from './controller.ts'
+import { ControllerError } from './controller-error.ts'
+import type { ControllerCore } from './core.ts'
 import { supportedCommandsMask } from './supported-commands.ts'
+import { leEncrypt } from './crypto.ts'
+
+export { leEncrypt } from './crypto.ts'
 
 /** LMP features page 0: bit 37 BR/EDR Not Supported, bit 38 LE Supported (Controller) (Vol 2 Part C 3.3). */
 export function lmpFeaturesPage0(): Uint8Array {
@@ -43,17 +46,14 @@ export function lmpFeaturesPage0(): Uint8Array {
   return f
 }
 
-/** AES-128 as the LE Encrypt command applies it: parameters are little-endian (LSO first). */
-export function leEncrypt(keyLe: Uint8Array, plaintextLe: Uint8Array): Uint8Array {
-  const key = Uint8Array.from(keyLe).reverse()
-  const pt = Uint8Array.from(plaintextLe).reverse()
-  const c = createCipheriv('aes-128-ecb', key, null)
-  c.setAutoPadding(false)
-  const out = new Uint8Array(Buffer.concat([c.update(pt), c.final()]))
-  return out.reverse()
+export function installBasic(c: ControllerCore): void {
+  installSettings(c)
+  installInformation(c)
+  installRandomAndEncrypt(c)
 }
 
-export function installBasic(c: VirtualController): void {
+/** What the Host sets: Reset, event masks and filters, LE Host Support, the random address. */
+function installSettings(c: ControllerCore): void {
   let leHostSupported = 0
 
   c.onReset(() => {
@@ -97,6 +97,18 @@ export function installBasic(c: VirtualController): void {
     return { status: 0 }
   })
 
+  // 7.8.4: Command Disallowed while legacy advertising, scanning or initiating is enabled.
+  c.handle(LeSetRandomAddress, ({ randomAddress }) => {
+    if (c.busy('legacy-advertising') || c.busy('scanning') || c.busy('initiating')) {
+      throw new ControllerError(Status.CommandDisallowed, 'advertising, scanning or initiating is enabled')
+    }
+    c.randomAddress = randomAddress
+    return { status: 0 }
+  })
+}
+
+/** What the Host reads at bring-up: version, features, commands, buffers, address, states. */
+function installInformation(c: ControllerCore): void {
   c.handle(ReadLocalVersionInformation, () => ({
     status: 0,
     hciVersion: c.version.version,
@@ -147,16 +159,10 @@ export function installBasic(c: VirtualController): void {
     for (let b = 0; b <= 41; b++) states[b >> 3]! |= 1 << (b & 7)
     return { status: 0, states }
   })
+}
 
-  // 7.8.4: Command Disallowed while legacy advertising, scanning or initiating is enabled.
-  c.handle(LeSetRandomAddress, ({ randomAddress }) => {
-    if (c.busy('legacy-advertising') || c.busy('scanning') || c.busy('initiating')) {
-      throw new ControllerError(Status.CommandDisallowed, 'advertising, scanning or initiating is enabled')
-    }
-    c.randomAddress = randomAddress
-    return { status: 0 }
-  })
-
+/** 7.8.23 LE Rand (from the link's seeded generator: deterministic runs) and 7.8.22 LE Encrypt. */
+function installRandomAndEncrypt(c: ControllerCore): void {
   c.handle(LeRand, () => {
     const randomNumber = new Uint8Array(8)
     const s = c.link.scheduler

@@ -9,7 +9,7 @@
  *   way, encrypted) and, on a link already encrypted, the Encryption Pause procedure first
  *   (LL_PAUSE_ENC_REQ / LL_PAUSE_ENC_RSP); no data PDUs meanwhile. The session key is derived
  *   for real: SK = e(LTK, SKD), SKD = SKDs || SKDm (SKDm the least significant half), with
- *   AES-128 (Vol 3 Part H 2.2.1, the LE Encrypt function of basic.ts); IV = IVs || IVm.
+ *   AES-128 (Vol 3 Part H 2.2.1, crypto.ts); IV = IVs || IVm.
  *   Each encrypted PDU carries the key it was encrypted with (ll-connection.ts), so a
  *   Peripheral whose Host gave a different LTK fails the MIC check of the Central's
  *   LL_START_ENC_RSP, and the link ends with 0x3D (Connection Terminated due to MIC Failure).
@@ -29,10 +29,11 @@ import {
   LeLongTermKeyRequest,
 } from '../../hci/events.ts'
 import { Status } from '../../hci/constants.ts'
-import { ControllerError, type VirtualController } from './controller.ts'
-import { connectionsOf } from './connections.ts'
-import { CENTRAL, PERIPHERAL, type Connection } from './ll-connection.ts'
-import { leEncrypt } from './basic.ts'
+import { fail } from './controller-error.ts'
+import type { ControllerCore } from './core.ts'
+import type { Connections } from './connections-state.ts'
+import { CENTRAL, PERIPHERAL, type Connection, type LlControlOf } from './ll-connection.ts'
+import { leEncrypt } from './crypto.ts'
 
 /** Feature bit 0: LE Encryption (Vol 6 Part B 4.6). */
 const FEATURE_ENCRYPTION = 0
@@ -98,18 +99,174 @@ export function sessionOf(conn: Connection): { sk: Uint8Array; iv: Uint8Array } 
   return s?.encrypted && s.sk && s.iv ? { sk: s.sk, iv: s.iv } : undefined
 }
 
-export function installEncryption(c: VirtualController): void {
-  const m = connectionsOf(c)
-  c.setFeature(FEATURE_ENCRYPTION)
+/** The Encryption Start and Pause procedures of one controller (both roles). */
+export class Encryption {
+  constructor(
+    private readonly c: ControllerCore,
+    private readonly m: Connections,
+  ) {}
 
-  const random = (n: number): Uint8Array => {
+  /** 7.8.24: the Central starts (or, on an encrypted link, refreshes) encryption with this LTK. */
+  enable(conn: Connection, ltk: Uint8Array, rand: Uint8Array, ediv: number): void {
+    const m = this.m
+    if (conn.role !== CENTRAL) fail(Status.CommandDisallowed, 'only the Central starts encryption')
+    if (m.procedures.has(conn, PROC)) fail(Status.CommandDisallowed, 'encryption in progress')
+    const s = stateOf(conn)
+    m.procedures.run(conn, {
+      name: PROC,
+      begin: () => {
+        s.ltk = ltk.slice()
+        s.rand = rand.slice()
+        s.ediv = ediv
+        s.refresh = s.encrypted
+        if (s.encrypted) {
+          // 5.1.3.2: pause first (the PDU goes out encrypted with the old key).
+          conn.dataPaused = true
+          conn.sendControl({ op: 'LL_PAUSE_ENC_REQ' })
+        } else {
+          this.startRequest(conn, s)
+        }
+      },
+      rejected: (code) => {
+        // The Peripheral refused (no LTK): encryption stays off.
+        conn.dataPaused = false
+        s.encrypted = false
+        s.refresh = false
+        this.report(conn, s, code)
+        m.procedures.finish(conn, PROC)
+      },
+    })
+  }
+
+  /** Pause (5.1.3.2), Peripheral: answer still encrypted with the old key, then expect the clear. */
+  pauseRequest(conn: Connection): void {
+    if (conn.role !== PERIPHERAL) return
+    conn.dataPaused = true
+    conn.sendControl({ op: 'LL_PAUSE_ENC_RSP' })
+    conn.rxKey = undefined
+  }
+
+  pauseResponse(conn: Connection): void {
+    if (conn.role === CENTRAL) {
+      conn.rxKey = undefined
+      conn.txKey = undefined
+      conn.sendControl({ op: 'LL_PAUSE_ENC_RSP' }) // in the clear
+      this.startRequest(conn, stateOf(conn))
+    } else {
+      conn.txKey = undefined
+    }
+  }
+
+  /** Peripheral: LL_ENC_REQ -> LL_ENC_RSP, then ask the Host for the LTK. */
+  request(conn: Connection, pdu: LlControlOf<'LL_ENC_REQ'>): void {
+    if (conn.role !== PERIPHERAL) return
+    const s = stateOf(conn)
+    s.refresh = s.encrypted
+    s.rand = pdu.rand
+    s.ediv = pdu.ediv
+    s.skdm = pdu.skdm
+    s.ivm = pdu.ivm
+    s.skds = this.random(8)
+    s.ivs = this.random(4)
+    conn.dataPaused = true
+    conn.sendControl({ op: 'LL_ENC_RSP', skds: s.skds, ivs: s.ivs })
+    if (!this.c.eventEnabled(LeLongTermKeyRequest)) {
+      this.refuse(conn, s)
+      return
+    }
+    s.awaitingLtk = true
+    this.c.event(LeLongTermKeyRequest, {
+      connectionHandle: conn.handle,
+      randomNumber: pdu.rand,
+      encryptedDiversifier: pdu.ediv,
+    })
+  }
+
+  /** Central: the Peripheral's key diversifier and IV. */
+  response(conn: Connection, pdu: LlControlOf<'LL_ENC_RSP'>): void {
+    if (conn.role !== CENTRAL) return
+    const s = stateOf(conn)
+    if (!s.ltk || !s.skdm || !s.ivm) return
+    s.skds = pdu.skds
+    s.ivs = pdu.ivs
+    s.sk = sessionKey(s.ltk, s.skdm, s.skds)
+    s.iv = initVector(s.ivm, s.ivs)
+  }
+
+  /**
+   * 7.8.25: the Peripheral's Host gives its LTK; LL_START_ENC_REQ goes out in the clear and the
+   * Peripheral expects encrypted PDUs from then on.
+   */
+  ltkReply(conn: Connection, ltk: Uint8Array): void {
+    const s = this.awaiting(conn)
+    s.awaitingLtk = false
+    s.ltk = ltk.slice()
+    s.sk = sessionKey(s.ltk, s.skdm!, s.skds!)
+    s.iv = initVector(s.ivm!, s.ivs!)
+    conn.sendControl({ op: 'LL_START_ENC_REQ' })
+    conn.rxKey = s.sk
+  }
+
+  /** 7.8.26 */
+  ltkNegativeReply(conn: Connection): void {
+    const s = this.awaiting(conn)
+    this.refuse(conn, s)
+    s.encrypted = false
+  }
+
+  /** Central: LL_START_ENC_REQ -> encrypt both ways, answer LL_START_ENC_RSP encrypted. */
+  startEncRequest(conn: Connection): void {
+    if (conn.role !== CENTRAL) return
+    const s = stateOf(conn)
+    if (!s.sk) return
+    conn.txKey = s.sk
+    conn.rxKey = s.sk
+    conn.sendControl({ op: 'LL_START_ENC_RSP' })
+  }
+
+  startResponse(conn: Connection): void {
+    const s = stateOf(conn)
+    if (conn.role === PERIPHERAL) {
+      // The Central's LL_START_ENC_RSP passed our MIC check: the keys agree.
+      conn.txKey = s.sk
+      conn.sendControl({ op: 'LL_START_ENC_RSP' })
+    }
+    conn.dataPaused = false
+    s.encrypted = true
+    this.report(conn, s, 0)
+    s.refresh = false
+    if (conn.role === CENTRAL) this.m.procedures.finish(conn, PROC)
+  }
+
+  private awaiting(conn: Connection): EncState {
+    const s = stateOf(conn)
+    if (conn.role !== PERIPHERAL || !s.awaitingLtk) fail(Status.CommandDisallowed, 'no LTK request pending')
+    return s
+  }
+
+  private random(n: number): Uint8Array {
     const out = new Uint8Array(n)
-    for (let i = 0; i < n; i++) out[i] = Math.floor(c.link.scheduler.random() * 256)
+    for (let i = 0; i < n; i++) out[i] = Math.floor(this.c.link.scheduler.random() * 256)
     return out
   }
 
+  /** Central: LL_ENC_REQ (5.1.3.1). */
+  private startRequest(conn: Connection, s: EncState): void {
+    s.skdm = this.random(8)
+    s.ivm = this.random(4)
+    conn.dataPaused = true
+    conn.sendControl({ op: 'LL_ENC_REQ', rand: s.rand!, ediv: s.ediv!, skdm: s.skdm, ivm: s.ivm })
+  }
+
+  private refuse(conn: Connection, s: EncState): void {
+    s.awaitingLtk = false
+    conn.dataPaused = false
+    conn.sendControl({ op: 'LL_REJECT_EXT_IND', rejectOpcode: 'LL_ENC_REQ', errorCode: Status.PinOrKeyMissing })
+  }
+
   /** Encryption Change (v2 if unmasked, else v1) or, after a refresh, Encryption Key Refresh Complete. */
-  const report = (conn: Connection, s: EncState, status: number): void => {
+  private report(conn: Connection, s: EncState, status: number): void {
+    const c = this.c
     if (status === 0 && s.refresh) {
       c.event(EncryptionKeyRefreshComplete, { status: 0, connectionHandle: conn.handle })
       return
@@ -126,163 +283,40 @@ export function installEncryption(c: VirtualController): void {
       c.event(EncryptionChange, { status, connectionHandle: conn.handle, encryptionEnabled: enabled })
     }
   }
+}
 
-  /** Central: LL_ENC_REQ (5.1.3.1). */
-  const startRequest = (conn: Connection, s: EncState): void => {
-    s.skdm = random(8)
-    s.ivm = random(4)
-    conn.dataPaused = true
-    conn.sendControl({ op: 'LL_ENC_REQ', rand: s.rand!, ediv: s.ediv!, skdm: s.skdm, ivm: s.ivm })
-  }
+export function installEncryption(c: ControllerCore, m: Connections): void {
+  const e = new Encryption(c, m)
+  c.setFeature(FEATURE_ENCRYPTION)
 
   // 7.8.24
   c.handle(LeEnableEncryption, ({ connectionHandle, randomNumber, encryptedDiversifier, longTermKey }) => {
-    const conn = m.get(connectionHandle)
-    if (conn.role !== CENTRAL) throw new ControllerError(Status.CommandDisallowed, 'only the Central starts encryption')
-    if (m.hasProcedure(conn, PROC)) throw new ControllerError(Status.CommandDisallowed, 'encryption in progress')
-    const s = stateOf(conn)
-    m.runProcedure(conn, {
-      name: PROC,
-      begin: () => {
-        s.ltk = longTermKey.slice()
-        s.rand = randomNumber.slice()
-        s.ediv = encryptedDiversifier
-        s.refresh = s.encrypted
-        if (s.encrypted) {
-          // 5.1.3.2: pause first (the PDU goes out encrypted with the old key).
-          conn.dataPaused = true
-          conn.sendControl({ op: 'LL_PAUSE_ENC_REQ' })
-        } else {
-          startRequest(conn, s)
-        }
-      },
-      rejected: (code) => {
-        // The Peripheral refused (no LTK): encryption stays off.
-        conn.dataPaused = false
-        s.encrypted = false
-        s.refresh = false
-        report(conn, s, code)
-        m.finishProcedure(conn, PROC)
-      },
-    })
+    e.enable(m.get(connectionHandle), longTermKey, randomNumber, encryptedDiversifier)
     return 0
   })
-
-  // Pause (5.1.3.2).
-  m.onControl('LL_PAUSE_ENC_REQ', (conn) => {
-    if (conn.role !== PERIPHERAL) return
-    conn.dataPaused = true
-    conn.sendControl({ op: 'LL_PAUSE_ENC_RSP' }) // still encrypted with the old key
-    conn.rxKey = undefined
-  })
-  m.onControl('LL_PAUSE_ENC_RSP', (conn) => {
-    if (conn.role === CENTRAL) {
-      conn.rxKey = undefined
-      conn.txKey = undefined
-      conn.sendControl({ op: 'LL_PAUSE_ENC_RSP' }) // in the clear
-      startRequest(conn, stateOf(conn))
-    } else {
-      conn.txKey = undefined
-    }
-  })
-
-  // Peripheral: LL_ENC_REQ -> LL_ENC_RSP, then ask the Host for the LTK.
-  m.onControl('LL_ENC_REQ', (conn, pdu) => {
-    if (conn.role !== PERIPHERAL) return
-    const s = stateOf(conn)
-    s.refresh = s.encrypted
-    s.rand = pdu.rand
-    s.ediv = pdu.ediv
-    s.skdm = pdu.skdm
-    s.ivm = pdu.ivm
-    s.skds = random(8)
-    s.ivs = random(4)
-    conn.dataPaused = true
-    conn.sendControl({ op: 'LL_ENC_RSP', skds: s.skds, ivs: s.ivs })
-    if (!c.eventEnabled(LeLongTermKeyRequest)) {
-      refuse(conn, s)
-      return
-    }
-    s.awaitingLtk = true
-    c.event(LeLongTermKeyRequest, {
-      connectionHandle: conn.handle,
-      randomNumber: pdu.rand,
-      encryptedDiversifier: pdu.ediv,
-    })
-  })
-
-  const refuse = (conn: Connection, s: EncState): void => {
-    s.awaitingLtk = false
-    conn.dataPaused = false
-    conn.sendControl({ op: 'LL_REJECT_EXT_IND', rejectOpcode: 'LL_ENC_REQ', errorCode: Status.PinOrKeyMissing })
-  }
-
-  // Central: the Peripheral's key diversifier and IV.
-  m.onControl('LL_ENC_RSP', (conn, pdu) => {
-    if (conn.role !== CENTRAL) return
-    const s = stateOf(conn)
-    if (!s.ltk || !s.skdm || !s.ivm) return
-    s.skds = pdu.skds
-    s.ivs = pdu.ivs
-    s.sk = sessionKey(s.ltk, s.skdm, s.skds)
-    s.iv = initVector(s.ivm, s.ivs)
-  })
-
-  // 7.8.25: the Peripheral's Host gives its LTK; LL_START_ENC_REQ goes out in the clear and the
-  // Peripheral expects encrypted PDUs from then on.
+  m.onControl('LL_PAUSE_ENC_REQ', (conn) => e.pauseRequest(conn))
+  m.onControl('LL_PAUSE_ENC_RSP', (conn) => e.pauseResponse(conn))
+  m.onControl('LL_ENC_REQ', (conn, pdu) => e.request(conn, pdu))
+  m.onControl('LL_ENC_RSP', (conn, pdu) => e.response(conn, pdu))
+  // 7.8.25
   c.handle(LeLongTermKeyRequestReply, ({ connectionHandle, longTermKey }) => {
     const conn = m.get(connectionHandle)
-    const s = stateOf(conn)
-    if (conn.role !== PERIPHERAL || !s.awaitingLtk)
-      throw new ControllerError(Status.CommandDisallowed, 'no LTK request pending')
-    s.awaitingLtk = false
-    s.ltk = longTermKey.slice()
-    s.sk = sessionKey(s.ltk, s.skdm!, s.skds!)
-    s.iv = initVector(s.ivm!, s.ivs!)
-    conn.sendControl({ op: 'LL_START_ENC_REQ' })
-    conn.rxKey = s.sk
+    e.ltkReply(conn, longTermKey)
     return { status: 0, connectionHandle: conn.handle }
   })
-
   // 7.8.26
   c.handle(LeLongTermKeyRequestNegativeReply, ({ connectionHandle }) => {
     const conn = m.get(connectionHandle)
-    const s = stateOf(conn)
-    if (conn.role !== PERIPHERAL || !s.awaitingLtk)
-      throw new ControllerError(Status.CommandDisallowed, 'no LTK request pending')
-    refuse(conn, s)
-    s.encrypted = false
+    e.ltkNegativeReply(conn)
     return { status: 0, connectionHandle: conn.handle }
   })
-
-  // Central: LL_START_ENC_REQ -> encrypt both ways, answer LL_START_ENC_RSP encrypted.
-  m.onControl('LL_START_ENC_REQ', (conn) => {
-    if (conn.role !== CENTRAL) return
-    const s = stateOf(conn)
-    if (!s.sk) return
-    conn.txKey = s.sk
-    conn.rxKey = s.sk
-    conn.sendControl({ op: 'LL_START_ENC_RSP' })
-  })
-
-  m.onControl('LL_START_ENC_RSP', (conn) => {
-    const s = stateOf(conn)
-    if (conn.role === PERIPHERAL) {
-      // The Central's LL_START_ENC_RSP passed our MIC check: the keys agree.
-      conn.txKey = s.sk
-      conn.sendControl({ op: 'LL_START_ENC_RSP' })
-    }
-    conn.dataPaused = false
-    s.encrypted = true
-    report(conn, s, 0)
-    s.refresh = false
-    if (conn.role === CENTRAL) m.finishProcedure(conn, PROC)
-  })
+  m.onControl('LL_START_ENC_REQ', (conn) => e.startEncRequest(conn))
+  m.onControl('LL_START_ENC_RSP', (conn) => e.startResponse(conn))
 
   // 7.5.7
   c.handle(ReadEncryptionKeySize, ({ connectionHandle }) => {
     const conn = m.get(connectionHandle)
-    if (!isEncrypted(conn)) throw new ControllerError(Status.CommandDisallowed, 'not encrypted')
+    if (!isEncrypted(conn)) fail(Status.CommandDisallowed, 'not encrypted')
     return { status: 0, connectionHandle: conn.handle, keySize: KEY_SIZE }
   })
 }

@@ -20,7 +20,8 @@
  *   a receiver expecting encrypted PDUs (`rxKey`) that cannot authenticate one (different key,
  *   or sent in the clear) has a MIC failure. Empty PDUs are never encrypted (no MIC).
  */
-import type { VirtualController } from './controller.ts'
+import type { Station } from './air.ts'
+import type { ControllerCore } from './core.ts'
 import type { Scheduler } from './scheduler.ts'
 import { equalBytes } from '../../hci/wire.ts'
 
@@ -99,7 +100,7 @@ export interface LlPdu {
   key?: Uint8Array
 }
 
-declare module './link.ts' {
+declare module './air.ts' {
   interface AirPduMap {
     ll: LlPdu
   }
@@ -157,12 +158,16 @@ export class Connection {
   readonly data: Outgoing[] = []
   /** What closed it. */
   reason: number | undefined
+  /** Privacy (Vol 6 Part B 6): the peer's RPA when it was resolved (`remote` is then its identity, type 2/3). */
+  peerRpa: string | undefined
+  /** Our RPA on this connection when the controller made it from a local IRK. */
+  localRpa: string | undefined
 
   constructor(
     readonly ll: LinkConnection,
     readonly role: Role,
-    readonly ctl: VirtualController,
-    readonly peer: VirtualController,
+    readonly ctl: ControllerCore,
+    readonly peer: ControllerCore,
     readonly handle: number,
     readonly local: { address: string; type: number },
     readonly remote: { address: string; type: number },
@@ -229,6 +234,17 @@ export class Connection {
 
 const EMPTY = new Uint8Array(0)
 
+/** An empty PDU (LLID 0b01, no payload): never encrypted, it has no MIC. */
+function emptyPdu(ll: LinkConnection, from: Role): LlPdu {
+  return { kind: 'll', ll, from, llid: LLID.Continuation, payload: EMPTY }
+}
+
+/** A queued PDU as it goes on the air: with the sender's session key when it has a payload to encrypt. */
+function onAir(pdu: LlPdu, txKey: Uint8Array | undefined): LlPdu {
+  if (!txKey || (!pdu.control && pdu.payload.length === 0)) return pdu
+  return { ...pdu, key: txKey }
+}
+
 /** What the owning module does with PDUs an end receives. */
 export interface LlReceiver {
   /** A non-empty PDU that passed the MIC check (or was sent in the clear to an end expecting that). */
@@ -254,7 +270,7 @@ export class LinkConnection {
   constructor(
     readonly scheduler: Scheduler,
     readonly air: {
-      unicast(from: VirtualController, to: VirtualController, pdu: LlPdu): boolean
+      unicast(from: Station, to: Station, pdu: LlPdu): boolean
     },
     readonly timing: Timing,
     readonly packetsPerEvent: number,
@@ -262,7 +278,7 @@ export class LinkConnection {
   ) {}
 
   /** The end of `c` in this connection. */
-  endOf(c: VirtualController): Connection | undefined {
+  endOf(c: ControllerCore): Connection | undefined {
     if (this.central?.ctl === c) return this.central
     if (this.peripheral?.ctl === c) return this.peripheral
     return undefined
@@ -336,9 +352,7 @@ export class LinkConnection {
     while (sent < max && end.open) {
       const item = end.peek()
       if (!item && (sent > 0 || !emptyIfIdle)) break
-      const pdu: LlPdu = item
-        ? { ...item.pdu, ...(end.txKey && (item.pdu.control || item.pdu.payload.length > 0) ? { key: end.txKey } : {}) }
-        : { kind: 'll', ll: this, from: end.role, llid: LLID.Continuation, payload: EMPTY }
+      const pdu = item ? onAir(item.pdu, end.txKey) : emptyPdu(this, end.role)
       this.stats.pdus++
       if (!this.air.unicast(end.ctl, to, pdu)) {
         if (item) this.stats.retransmissions++

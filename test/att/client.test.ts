@@ -286,8 +286,8 @@ t.test('pre-subscribe buffering is bounded in handles too', async (t) => {
   t.equal(p.client.router.droppedTotal, 1)
 })
 
-t.test('a slow iterator drops its oldest values beyond its limit and counts them', async (t) => {
-  const p = await pair({ client: { subscriptionLimit: 10 } })
+t.test("a slow iterator with 'drop-oldest' drops its oldest values beyond its limit and counts them", async (t) => {
+  const p = await pair({ client: { subscriptionLimit: 10, queue: { overflow: 'drop-oldest' } } })
   const n = p.ch('fff4')
   const sub = await p.client.subscribe(n)
   for (let i = 0; i < 25; i++) await p.server.notify('n', Uint8Array.of(i))

@@ -311,6 +311,32 @@ t.test('duplicates: lists accumulate, single values keep the first', async (t) =
   t.equal(ad.manufacturerData[0]!.companyId, 1)
 })
 
+t.test('repeated fields are sets: a scan response that repeats the advertisement adds nothing twice', async (t) => {
+  // Advertising data: flags; Complete List of 16-bit UUIDs 180D 180F; 16-bit solicitation 1812;
+  // Service Data 180D = 64; Manufacturer Specific Data company 0x004C = 0215. The scan response
+  // repeats all four, adds 180A to the list, other service data for 180D (65) and a second
+  // manufacturer payload (0216); public target address list repeated. (CSS v11 Part A 1.1, 1.10,
+  // 1.11, 1.4, 1.13; the octets written by hand.)
+  const adv = '020106 05030d180f18 03141218 04160d1864 05ff4c000215 0717665544332211'
+  const rsp = '07030d180f180a18 03141218 04160d1864 04160d1865 05ff4c000215 05ff4c000216 0717665544332211'
+  const ad = parseAd(hex(adv + rsp))
+  t.same(ad.errors, [])
+  t.same(ad.serviceUuids, [base('180d'), base('180f'), base('180a')], 'each UUID once, first seen first')
+  t.same(ad.solicitationUuids, [base('1812')])
+  t.same(
+    ad.serviceData.map((d) => `${d.uuid.slice(4, 8)}=${toHex(d.data)}`),
+    ['180d=64', '180d=65'],
+    'service data: the same UUID and bytes once; other bytes for that UUID kept',
+  )
+  t.same(
+    ad.manufacturerData.map((m) => `${m.companyId.toString(16)}=${toHex(m.data)}`),
+    ['4c=0215', '4c=0216'],
+    'manufacturer data: the same company and bytes once',
+  )
+  t.same(ad.publicTargetAddresses, ['11:22:33:44:55:66'])
+  t.equal(ad.structures.length, 13, 'the raw structures are all still there')
+})
+
 t.test('adToJson', async (t) => {
   const ad = parseAd(hex('020106 0416 0d18 64 05ff 4c00 0215 0313 beef'))
   const json = adToJson(ad)
@@ -571,7 +597,9 @@ const isBase = (u: string) => u.endsWith('-0000-1000-8000-00805f9b34fb')
  *  - A Tx Power Level whose body is longer than one octet: tshark shows its first octet (and
  *    "Unknown data"); we report it and leave txPower unset.
  * Compared elsewhere: tshark splits 32- and 128-bit UUIDs between `uuid_*` and `custom_uuid_*`
- * (UUIDs it has a name for), so those are compared as multisets.
+ * (UUIDs it has a name for), so those are compared as sorted lists; and tshark lists every UUID
+ * on the wire, repeats included, where our lists are sets (a UUID repeated in one list, as some
+ * devices pad theirs, is there once): the UUID fields of a packet are compared as sets.
  */
 function ourFields(data: Uint8Array): { fields: Record<Field, string[]>; errors: number; tolerated: number } {
   const ad = parseAd(data)
@@ -634,9 +662,13 @@ function compare(frame: Frame): { disagreements: string[]; ads: number; errors: 
     if (k === 'custom_uuid_32' || k === 'custom_uuid_128') continue
     let theirs = frame.cols[k]
     let mine = ours[k].join(',')
+    const set = (xs: string[]): string => [...new Set(xs)].sort().join(',')
     if (k === 'uuid_32' || k === 'uuid_128') {
-      theirs = `${theirs},${frame.cols[`custom_${k}`]}`.split(',').filter(Boolean).sort().join(',')
-      mine = [...ours[k]].sort().join(',')
+      theirs = set(`${theirs},${frame.cols[`custom_${k}`]}`.split(',').filter(Boolean))
+      mine = set(ours[k])
+    } else if (k === 'uuid_16' && !theirs.endsWith('…')) {
+      theirs = set(theirs.split(',').filter(Boolean))
+      mine = set(ours[k])
     }
     if (theirs.endsWith('…')) {
       // tshark cuts a column at its maximum width; compare up to the cut.
@@ -888,9 +920,11 @@ t.test('builder -> parser round trip for arbitrary fields', async (t) => {
           ad.flags === 6 &&
           ad.localName === name.replace(/[\ud800-\udfff]/g, '\ufffd') &&
           ad.txPower === tx &&
-          JSON.stringify(ad.serviceUuids) === JSON.stringify(uuids.map((u) => base(u.toString(16).padStart(4, '0')))) &&
-          JSON.stringify(ad.manufacturerData.map((m) => [m.companyId, toHex(m.data)])) ===
-            JSON.stringify(mfr.map(([c, d]) => [c, toHex(d)]))
+          // Lists are sets: a repeated UUID, or the same company with the same bytes, once.
+          JSON.stringify(ad.serviceUuids) ===
+            JSON.stringify([...new Set(uuids)].map((u) => base(u.toString(16).padStart(4, '0')))) &&
+          JSON.stringify(ad.manufacturerData.map((m) => `${m.companyId}:${toHex(m.data)}`)) ===
+            JSON.stringify([...new Set(mfr.map(([c, d]) => `${c}:${toHex(d)}`))])
         )
       },
     ),

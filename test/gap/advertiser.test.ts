@@ -126,7 +126,10 @@ t.test('virtual link: two sets at once (legacy PDUs and 1000 octets extended) fo
   const e = seen.get('ext')!
   t.equal(e.data.length, 1000, 'chained reports reassembled')
   t.same(e.data, big)
-  t.equal(e.ad.manufacturerData.length, 4)
+  // Four Manufacturer Specific Data structures, two of them identical (company 0x1234, 251 zero
+  // octets): repeated fields are sets (issue 13, item 5), so three entries, the raw four in structures.
+  t.equal(e.ad.manufacturerData.length, 3)
+  t.equal(e.ad.structures.filter((s) => s.type === 0xff).length, 4)
   t.equal(e.sid, 1)
 })
 

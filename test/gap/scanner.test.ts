@@ -62,6 +62,55 @@ t.test('active scan: commands, scan response merged, a device without one not he
   await done
 })
 
+t.test('a scan response that repeats the UUID list adds no UUID twice (issue 13, item 5)', async (t) => {
+  const s = await ready()
+  const scanner = new Scanner(s.host, s.clock)
+  const it = scanner.scan()
+  const first = it.next()
+  await s.answer(0x200c)
+  await s.answer(0x200b)
+  await s.answer(0x200c)
+  // ADV_IND: flags, Complete List of 16-bit Service UUIDs 180D 180F; SCAN_RSP: the same list
+  // plus 180A, and the name "hr" (CSS v11 Part A 1.1, 1.2).
+  s.injectEvent(report(0, '665544332211', '02010605030d180f18'))
+  s.injectEvent(report(4, '665544332211', '07030d180f180a1803096872'))
+  const a = (await first).value as Advertisement
+  t.equal(a.name, 'hr')
+  t.same(
+    a.ad.serviceUuids.map((u) => u.slice(4, 8)),
+    ['180d', '180f', '180a'],
+    'each UUID once, in the order first seen',
+  )
+  const done = it.return(undefined)
+  await s.answer(0x200c)
+  await done
+})
+
+t.test('the memory transport failing mid-scan ends the loop with its error (issue 13, item 6)', async (t) => {
+  const s = await ready()
+  const scanner = new Scanner(s.host, s.clock)
+  const got: Advertisement[] = []
+  const loop = (async () => {
+    for await (const a of scanner.scan({ active: false, timeoutMs: 5000 })) got.push(a)
+  })()
+  await s.answer(0x200c)
+  await s.answer(0x200b)
+  await s.answer(0x200c)
+  s.injectEvent(report(3, 'bbbbbbbbbbbb', '0408616263'))
+  await settle()
+  const lost = new Error('the pty closed')
+  s.controller.fail(lost)
+  const ended = await Promise.race([
+    loop.then(
+      () => 'ended quietly',
+      (e: unknown) => e,
+    ),
+    settle().then(() => 'still running'),
+  ])
+  t.equal(ended, lost, 'thrown at once, not after the 5 s timeout, and not quietly')
+  t.equal(got.length, 1)
+})
+
 t.test('passive scan ends at its timeout', async (t) => {
   const s = await ready()
   const scanner = new Scanner(s.host, s.clock)

@@ -88,9 +88,7 @@ async function run(
 // Measured at the top level of the file, not inside t.test: tap tracks every promise made
 // inside a subtest (async-hook-domain), which costs time and memory per promise that belong to
 // the harness, not to the reader. The assertions below are made on these numbers.
-const started = Date.now()
 const clean = await run(0)
-const elapsed = Date.now() - started
 const control = await run(96 * MB, 112 * MB)
 
 t.test('200 MB read in constant memory', async (t) => {
@@ -102,7 +100,6 @@ t.test('200 MB read in constant memory', async (t) => {
   t.equal(clean.bytes, (clean.records / 97) * perPeriod, 'every packet byte went through')
   t.equal(clean.errors, 0)
   t.ok(clean.growth < 64 * MB, `memory grew by ${(clean.growth / MB).toFixed(1)} MB while reading ${TOTAL / MB} MB`)
-  t.ok(elapsed < 15_000, `took ${elapsed} ms`)
 })
 
 t.test('control: the probe sees records that are kept', async (t) => {

@@ -51,13 +51,20 @@ export function hostOn(w: World, opts: ControllerOptions = {}): { controller: Vi
 /** A raw HCI endpoint: send command bytes (hex), read back every packet as hex. */
 export class RawHost {
   readonly received: HciPacket[] = []
+  /** Every packet both ways, in order (for captures: test/helpers/virtual-capture.ts). */
+  readonly log: Array<{ direction: 'tx' | 'rx'; packet: HciPacket }> = []
   constructor(readonly transport: Transport) {
-    transport.onPacket((p) => this.received.push(p))
+    transport.onPacket((p) => {
+      this.received.push(p)
+      this.log.push({ direction: 'rx', packet: p })
+    })
   }
 
   /** Send a command given as hex of opcode(LE) + length + parameters (no H4 byte). */
   command(hex: string): void {
-    void this.transport.send({ type: H4Type.Command, data: fromHex(hex.replace(/\s/g, '')) })
+    const packet = { type: H4Type.Command, data: fromHex(hex.replace(/\s/g, '')) }
+    this.log.push({ direction: 'tx', packet })
+    void this.transport.send(packet)
   }
 
   /** Events received (hex, without H4 byte), and forget them. */

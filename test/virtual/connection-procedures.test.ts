@@ -256,10 +256,11 @@ t.test('remote features: both roles read the peer controller features', async (t
     leFeatures: a.controller.features,
   })
   // The bits the connection modules implement: 0 encryption, 1 conn param req, 2 ext reject,
-  // 3 peripheral-initiated features, 5 DLE, 8 2M, 14 CSA #2.
+  // 3 peripheral-initiated features, 5 DLE, 6 LL privacy, 7 extended scanner filter policies,
+  // 8 2M, 14 CSA #2.
   const f = a.controller.features
-  for (const bit of [0, 1, 2, 3, 5, 8, 14]) t.equal((f[bit >> 3]! >> (bit & 7)) & 1, 1, `feature bit ${bit}`)
-  for (const bit of [4, 6, 9, 11]) t.equal((f[bit >> 3]! >> (bit & 7)) & 1, 0, `feature bit ${bit} (not implemented)`)
+  for (const bit of [0, 1, 2, 3, 5, 6, 7, 8, 14]) t.equal((f[bit >> 3]! >> (bit & 7)) & 1, 1, `feature bit ${bit}`)
+  for (const bit of [4, 9, 11]) t.equal((f[bit >> 3]! >> (bit & 7)) & 1, 0, `feature bit ${bit} (not implemented)`)
   await rejects(t, a.host.send(C.LeReadRemoteFeatures, { connectionHandle: 0x0999 }), 0x02, 'unknown handle')
 })
 

@@ -41,6 +41,45 @@ t.test('cancel', async (t) => {
   t.equal(s.pending, 0)
 })
 
+t.test('a cancelled task leaves the queue at once, wherever it is', async (t) => {
+  const s = new VirtualScheduler()
+  const cancels = Array.from({ length: 1000 }, (_, i) => s.schedule(1000 + (i % 37), () => t.fail('cancelled')))
+  s.schedule(5000, () => {})
+  t.equal(s.pending, 1001)
+  for (const c of cancels.filter((_, i) => i % 2 === 0)) c()
+  t.equal(s.pending, 501, 'half of them gone before any deadline')
+  for (const c of cancels) c()
+  for (const c of cancels) c()
+  t.equal(s.pending, 1, 'cancelling twice is harmless')
+  s.advance(6000)
+  t.equal(s.pending, 0)
+})
+
+t.test('order is kept through random schedules and cancels (a reference list as the oracle)', async (t) => {
+  const s = new VirtualScheduler()
+  const r = seededRandom(9)
+  const live = new Map<number, { at: number; seq: number }>()
+  const cancels = new Map<number, () => void>()
+  const ran: number[] = []
+  for (let id = 0; id < 3000; id++) {
+    const at = Math.floor(r() * 200)
+    live.set(id, { at, seq: id })
+    cancels.set(
+      id,
+      s.schedule(at, () => ran.push(id)),
+    )
+    if (r() < 0.4) {
+      const victim = Math.floor(r() * (id + 1))
+      cancels.get(victim)!()
+      live.delete(victim)
+    }
+  }
+  t.equal(s.pending, live.size)
+  s.advance(1000)
+  const expected = [...live.entries()].sort((x, y) => x[1].at - y[1].at || x[1].seq - y[1].seq).map(([id]) => id)
+  t.same(ran, expected)
+})
+
 t.test('runUntilIdle stops at the limit', async (t) => {
   const s = new VirtualScheduler()
   let n = 0
