@@ -13,6 +13,11 @@
  * once, with its target looked up again in the new database. A Service Changed indication
  * makes it rediscover the affected range and emit 'serviceChanged'.
  *
+ * Security: a request the peer refuses with Insufficient Authentication (0x05), Insufficient
+ * Encryption (0x0f) or Encryption Key Size Too Short (0x0c) goes to the `security` option (a
+ * `SecurityUpgrade`, implemented by gap/link-security.ts: encrypt from the bond, or pair); when it
+ * raised the link's security the request is sent once more (Vol 3 Part C 10.3.2).
+ *
  * Notifications and indications: `subscribe()` writes the CCCD and returns a Subscription,
  * an async iterator of the values (or hands them to an `onValue` callback that receives the
  * value, the characteristic and the client); `onValue()` listens without touching the CCCD.
@@ -76,10 +81,13 @@ export interface GattClientOptions {
   robustCaching?: boolean
   /**
    * Whether the peer keeps our Client Supported Features across connections (a bonded peer,
-   * Part G 2.5.2.1). Default: the link is encrypted. When true, a reconnection that reuses the
-   * cache does not write them again (the 1-request reconnection).
+   * Part G 2.5.2.1). Default: the link is encrypted and the peer is bonded (`LinkSecurity.bonded`,
+   * kept by gap/link-security.ts). When true, a reconnection that reuses the cache does not write
+   * them again (the 1-request reconnection).
    */
   bonded?: boolean
+  /** Raise the link's security when the peer asks for more, then retry once (see SecurityUpgrade). */
+  security?: SecurityUpgrade
   /** Timestamps of cache entries (default Date.now). */
   clock?: Pick<Clock, 'now'>
   /** Buffers for values that arrive before anyone listens. */
@@ -103,6 +111,25 @@ export interface SubscribeOptions {
   /** This subscription's queue, over the client's `queue` option. */
   queue?: QueuePolicy
 }
+
+/**
+ * What the GATT client asks when the peer refuses a request for lack of security (Vol 3 Part C
+ * 10.3.2); the layer that runs SMP implements it (gap/link-security.ts).
+ */
+export interface SecurityUpgrade {
+  /**
+   * Raise the link's security for the ATT error `errorCode` (0x05, 0x0c or 0x0f): encrypt from
+   * the bond or pair. Resolves true when the request is worth sending again; rejects with the
+   * reason when raising failed.
+   */
+  upgrade(errorCode: number, opts: { signal?: AbortSignal | undefined }): Promise<boolean>
+}
+
+const SECURITY_ERRORS: ReadonlySet<number> = new Set([
+  AttErrorCode.InsufficientAuthentication,
+  AttErrorCode.InsufficientEncryption,
+  AttErrorCode.EncryptionKeySizeTooShort,
+])
 
 export type DiscoverySource = 'discovered' | 'cache-validated' | 'cache-trusted'
 
@@ -135,6 +162,7 @@ export class GattClient {
   private readonly policy: CachePolicy
   private readonly robustCaching: boolean
   private readonly bondedOpt: boolean | undefined
+  private readonly security: SecurityUpgrade | undefined
   private readonly clock: Pick<Clock, 'now'>
   private readonly queuePolicy: QueuePolicy
   private readonly listeners: { [K in keyof GattClientEvents]?: ((e: GattClientEvents[K]) => void)[] } = {}
@@ -153,6 +181,7 @@ export class GattClient {
     this.policy = opts.policy ?? 'validate'
     this.robustCaching = opts.robustCaching ?? true
     this.bondedOpt = opts.bonded
+    this.security = opts.security
     this.clock = opts.clock ?? { now: () => Date.now() }
     this.queuePolicy = { maxItems: opts.subscriptionLimit, ...opts.queue }
     this.router = new ValueRouter(opts.buffer)
@@ -168,7 +197,8 @@ export class GattClient {
   }
 
   private get bonded(): boolean {
-    return this.bondedOpt ?? this.bearer.channel.link.security.encrypted
+    const s = this.bearer.channel.link.security
+    return this.bondedOpt ?? (s.encrypted && s.bonded === true)
   }
 
   on<K extends keyof GattClientEvents>(event: K, cb: (e: GattClientEvents[K]) => void): () => void {
@@ -331,17 +361,17 @@ export class GattClient {
 
   /** The value of a characteristic or descriptor, whole (Read, then Read Blob while needed). */
   async read(target: Target, opts: Signal & { offset?: number; long?: boolean } = {}): Promise<Uint8Array> {
-    return this.synced([target], ([h]) => readValue(this.bearer, h!, opts))
+    return this.synced([target], ([h]) => readValue(this.bearer, h!, opts), opts.signal)
   }
 
   /** Read Multiple: the values of several attributes, concatenated (their lengths must be known). */
   async readMultiple(targets: Target[], opts: Signal = {}): Promise<Uint8Array> {
-    return this.synced(targets, (hs) => readMultiple(this.bearer, hs, opts))
+    return this.synced(targets, (hs) => readMultiple(this.bearer, hs, opts), opts.signal)
   }
 
   /** Read Multiple Variable: one whole value per target. */
   async readMultipleVariable(targets: Target[], opts: Signal = {}): Promise<Uint8Array[]> {
-    return this.synced(targets, (hs) => readMultipleVariable(this.bearer, hs, opts))
+    return this.synced(targets, (hs) => readMultipleVariable(this.bearer, hs, opts), opts.signal)
   }
 
   /** Read Using Characteristic UUID over [start, end] (default the whole database). */
@@ -350,7 +380,7 @@ export class GattClient {
     opts: Signal & { start?: number; end?: number } = {},
   ): Promise<{ handle: number; value: Uint8Array }[]> {
     const u: Uuid = parseUuid(uuid)
-    return this.synced([], () => readByUuid(this.bearer, u, opts.start ?? 1, opts.end ?? 0xffff, opts))
+    return this.synced([], () => readByUuid(this.bearer, u, opts.start ?? 1, opts.end ?? 0xffff, opts), opts.signal)
   }
 
   /**
@@ -359,18 +389,23 @@ export class GattClient {
    */
   async write(target: Target, value: Uint8Array, opts: Signal = {}): Promise<void> {
     checkLength(value.length)
-    return this.synced([target], ([h]) =>
-      value.length <= this.bearer.mtu - 3
-        ? writeValue(this.bearer, h!, value, opts)
-        : preparedWrite(this.bearer, [{ handle: h!, value }], opts),
+    return this.synced(
+      [target],
+      ([h]) =>
+        value.length <= this.bearer.mtu - 3
+          ? writeValue(this.bearer, h!, value, opts)
+          : preparedWrite(this.bearer, [{ handle: h!, value }], opts),
+      opts.signal,
     )
   }
 
   /** Write Long Characteristic Values: always Prepare Write + Execute Write, from `offset`. */
   async writeLong(target: Target, value: Uint8Array, opts: Signal & { offset?: number } = {}): Promise<void> {
     checkLength((opts.offset ?? 0) + value.length)
-    return this.synced([target], ([h]) =>
-      preparedWrite(this.bearer, [{ handle: h!, value, offset: opts.offset ?? 0 }], opts),
+    return this.synced(
+      [target],
+      ([h]) => preparedWrite(this.bearer, [{ handle: h!, value, offset: opts.offset ?? 0 }], opts),
+      opts.signal,
     )
   }
 
@@ -391,6 +426,7 @@ export class GattClient {
           parts.map((p, i) => ({ handle: hs[i]!, value: p.value, offset: p.offset ?? 0 })),
           opts,
         ),
+      opts.signal,
     )
   }
 
@@ -399,8 +435,22 @@ export class GattClient {
     return writeCommand(this.bearer, handleOf(target), value)
   }
 
+  /**
+   * Run `fn` on the targets' handles; when the peer asks for more security, raise it through the
+   * `security` option and run it once more (see SecurityUpgrade).
+   */
+  private async synced<T>(targets: Target[], fn: (handles: number[]) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    try {
+      return await this.inSync(targets, fn)
+    } catch (e) {
+      if (!this.security || !(e instanceof AttError) || !SECURITY_ERRORS.has(e.errorCode ?? -1)) throw e
+      if (!(await this.security.upgrade(e.errorCode!, { signal }))) throw e
+      return this.inSync(targets, fn)
+    }
+  }
+
   /** Run `fn` on the targets' handles; on Database Out Of Sync, re-validate and run it once more. */
-  private async synced<T>(targets: Target[], fn: (handles: number[]) => Promise<T>): Promise<T> {
+  private async inSync<T>(targets: Target[], fn: (handles: number[]) => Promise<T>): Promise<T> {
     try {
       return await fn(targets.map(handleOf))
     } catch (e) {
@@ -446,8 +496,11 @@ export class GattClient {
   // Notifications and indications
 
   private onValueFromPeer(handle: number, value: Uint8Array, indication: boolean): void {
-    const sc = this.database?.findCharacteristics(GattUuid.ServiceChanged)[0]
-    if (sc && handle === sc.valueHandle && indication) this.onServiceChanged(value)
+    // Service Changed is indicated (Vol 3 Part G 7.1): look it up for indications only, not per notification.
+    if (indication) {
+      const sc = this.database?.findCharacteristics(GattUuid.ServiceChanged)[0]
+      if (sc && handle === sc.valueHandle) this.onServiceChanged(value)
+    }
     this.router.deliver(handle, value)
   }
 

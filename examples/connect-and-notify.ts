@@ -9,12 +9,17 @@ import { peers, runIfMain, type ExampleOptions } from './virtual-peers.ts'
 export async function main(o: ExampleOptions = {}): Promise<number[]> {
   const log = o.log ?? console.log
   await using around = await peers(o, ['hrm'])
-  await using adapter = await open({ transport: around.transport, ...(around.link ? { link: around.link } : {}) })
+  await using adapter = await open({ transport: around.transport, link: around.link })
 
   const device = await adapter.find({ services: ['180d'] }, { timeout: 10_000 })
   log(`found ${device.name ?? device.address}`)
-  await using client = await adapter.connect(device, { timeout: 10_000 })
-  log(`connected, ATT MTU ${client.mtu}, ${client.services.length} services`)
+  // A heart rate arrives once a second: a long connection interval saves the sensor's battery.
+  await using client = await adapter.connect(device, {
+    timeout: 10_000,
+    parameters: { intervalMin: 100, intervalMax: 150, latency: 2, supervisionTimeout: 6000 },
+  })
+  log(`connected, ATT MTU ${client.mtu}, ${client.services.length} services, every ${client.parameters.interval} ms`)
+  client.on('parameters', (p) => log(`the connection interval is now ${p.interval} ms`))
 
   const location = await client.read(client.characteristic('180d', '2a38'))
   log(`body sensor location: ${location[0] === 1 ? 'chest' : location[0]}`)

@@ -12,7 +12,7 @@ const SERVICE = 'f00d'
 export async function main(o: ExampleOptions = {}): Promise<{ greeting: string; counter: number[]; name: string }> {
   const log = o.log ?? console.log
   await using around = await peers(o, [])
-  await using adapter = await open({ transport: around.transport, ...(around.link ? { link: around.link } : {}) })
+  await using adapter = await open({ transport: around.transport, link: around.link })
 
   let name = 'nobody'
   const server = adapter.serve({

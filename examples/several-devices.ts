@@ -12,7 +12,7 @@ const COUNTER = '8f3a0002-4b1c-4e2a-9c1d-6863696b6974'
 export async function main(o: ExampleOptions = {}): Promise<Record<string, number>> {
   const log = o.log ?? console.log
   await using around = await peers(o, ['hrm', 'sensor', 'battery'])
-  await using adapter = await open({ transport: around.transport, ...(around.link ? { link: around.link } : {}) })
+  await using adapter = await open({ transport: around.transport, link: around.link })
 
   const found: Advertisement[] = []
   for await (const ad of adapter.scan({ services: ['180d', SENSOR, '180f'], timeout: 3000 })) found.push(ad)

@@ -95,9 +95,14 @@ export interface ConnectionInit {
   role: Role
   peer: PeerAddress
   parameters: ActiveParameters
+  /** LE Enhanced Connection Complete: the peer's RPA on the air when the controller resolved it (peer is then the identity). */
+  peerRpa?: string | undefined
+  /** LE Enhanced Connection Complete: our RPA on the air when the controller made it. */
+  localRpa?: string | undefined
 }
 
-type Signal = { signal?: AbortSignal; timeoutMs?: number }
+/** `signal` and `timeoutMs` of the procedures below. */
+export type Signal = { signal?: AbortSignal; timeoutMs?: number }
 
 const hex3 = (h: number): string => `0x${h.toString(16).padStart(3, '0')}`
 
@@ -105,6 +110,10 @@ export class Connection implements AclLink {
   readonly handle: number
   readonly role: Role
   readonly peer: PeerAddress
+  /** The peer's resolvable private address on the air, when the controller resolved it to `peer`. */
+  readonly peerRpa: string | undefined
+  /** Our resolvable private address on the air, when the controller generated it. */
+  readonly localRpa: string | undefined
   readonly security: LinkSecurity = { encrypted: false, authenticated: false, keySize: 0 }
   parameters: ActiveParameters
   dataLength: DataLength | undefined
@@ -133,6 +142,8 @@ export class Connection implements AclLink {
     this.handle = init.handle
     this.role = init.role
     this.peer = init.peer
+    this.peerRpa = init.peerRpa
+    this.localRpa = init.localRpa
     this.parameters = init.parameters
     this.clock = opts.clock
     this.timeoutMs = opts.procedureTimeoutMs ?? 10_000
@@ -224,6 +235,37 @@ export class Connection implements AclLink {
         break
       case 'EncryptionChange':
       case 'EncryptionChangeV2':
+      case 'EncryptionKeyRefreshComplete':
+        // With SMP running on this link (gap/link-security.ts), it decides what the change means.
+        if (this.securityEvents) this.securityEvents(e)
+        else this.defaultSecurityEvent(e)
+        break
+      default:
+        break
+    }
+  }
+
+  /**
+   * Where the encryption events of this link go (Encryption Change, Key Refresh Complete) when
+   * the security layer (gap/link-security.ts) runs on it; it then keeps `security` current
+   * through `updateSecurity`. Without it, the link tracks encryption alone.
+   */
+  securityEvents:
+    | ((e: EventOf<'EncryptionChange' | 'EncryptionChangeV2' | 'EncryptionKeyRefreshComplete'>) => void)
+    | undefined
+
+  /** Change the link's security (gap/link-security.ts) and emit 'security'. */
+  updateSecurity(patch: Partial<LinkSecurity>): void {
+    Object.assign(this.security, patch)
+    this.emit('security', this.security)
+  }
+
+  private defaultSecurityEvent(
+    e: EventOf<'EncryptionChange' | 'EncryptionChangeV2' | 'EncryptionKeyRefreshComplete'>,
+  ): void {
+    switch (e.key) {
+      case 'EncryptionChange':
+      case 'EncryptionChangeV2':
         if (e.params.status === 0) {
           this.security.encrypted = e.params.encryptionEnabled !== 0
           if (!this.security.encrypted) this.security.keySize = 0
@@ -244,8 +286,6 @@ export class Connection implements AclLink {
         break
       case 'EncryptionKeyRefreshComplete':
         if (e.params.status === 0) this.emit('security', this.security)
-        break
-      default:
         break
     }
   }

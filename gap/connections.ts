@@ -67,6 +67,8 @@ export interface ConnectOptions {
   scanWindow?: number
   /** 0 public (default), 1 random (set with LE Set Random Address first). */
   ownAddressType?: number
+  /** Our ATT receive MTU on this connection (default: the manager's `attMtu`). */
+  attMtu?: number
 }
 
 type CompleteEvent =
@@ -81,6 +83,19 @@ interface Completed {
 }
 
 const DEFAULT_PARAMETERS: ConnectionParameters = { intervalMin: 24, intervalMax: 40, latency: 0, timeout: 400 }
+
+const NO_ADDRESS = '00:00:00:00:00:00'
+
+/** The RPAs an LE Enhanced Connection Complete reports (all zero: none in use). */
+function rpasOf(e: CompleteEvent): { peerRpa?: string; localRpa?: string } {
+  if (e.key === 'LeConnectionComplete') return {}
+  const out: { peerRpa?: string; localRpa?: string } = {}
+  if (e.params.peerResolvablePrivateAddress !== NO_ADDRESS)
+    out.peerRpa = e.params.peerResolvablePrivateAddress.toUpperCase()
+  if (e.params.localResolvablePrivateAddress !== NO_ADDRESS)
+    out.localRpa = e.params.localResolvablePrivateAddress.toUpperCase()
+  return out
+}
 
 function isComplete(e: HciEvent): e is CompleteEvent {
   return (
@@ -114,7 +129,9 @@ export class Connections {
   private readonly backlog: Connection[] = []
   private readonly acceptors: ((c: Connection) => void)[] = []
   private attempt: Promise<unknown> = Promise.resolve()
-  private initiating: { peer: PeerAddress; claim: (c: Connection | undefined, e: CompleteEvent) => void } | undefined
+  private initiating:
+    | { peer: PeerAddress; attMtu: number | undefined; claim: (c: Connection | undefined, e: CompleteEvent) => void }
+    | undefined
   private readonly offEvent: () => void
   private readonly offAcl: () => void
   private readonly offClose: () => void
@@ -187,6 +204,8 @@ export class Connections {
       return
     }
     const peer: PeerAddress = { address: normalise(p.peerAddress), type: p.peerAddressType & 1 ? 'random' : 'public' }
+    // Our own attempt may ask for its own ATT MTU: set before the first ATT PDU can arrive.
+    const attMtu = p.role === 0 ? this.initiating?.attMtu : undefined
     const c = new Connection(
       this.host,
       {
@@ -194,8 +213,9 @@ export class Connections {
         role: p.role === 0 ? 'central' : 'peripheral',
         peer,
         parameters: { interval: p.connectionInterval, latency: p.peripheralLatency, timeout: p.supervisionTimeout },
+        ...rpasOf(e),
       },
-      this.connectionOptions,
+      attMtu === undefined ? this.connectionOptions : { ...this.connectionOptions, attMtu },
     )
     this.byHandle.set(c.handle, c)
     if (c.role === 'peripheral' && this.server) this.server.attach(c.att, c.security)
@@ -320,7 +340,7 @@ export class Connections {
     const completed = new Promise<Completed>((resolve) => {
       claim = (c, e) => resolve({ c, e })
     })
-    this.initiating = { peer, claim }
+    this.initiating = { peer, attMtu: o.attMtu, claim }
     try {
       await sendCreateConnection(this.host, peer, o, params, extended)
       // Wait for the complete event, a timeout or an abort.

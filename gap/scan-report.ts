@@ -14,6 +14,7 @@
  * The scanner (gap/scanner.ts) wires these to an HciHost; tests feed them decoded events.
  */
 import { parseAd, type ParsedAd } from './ad.ts'
+import type { DeviceAddress } from './smp/keys.ts'
 
 /** Legacy report Event_Type values (7.7.65.2). */
 export const ReportType = { ADV_IND: 0, ADV_DIRECT_IND: 1, ADV_SCAN_IND: 2, ADV_NONCONN_IND: 3, SCAN_RSP: 4 } as const
@@ -188,6 +189,11 @@ export interface Advertisement {
   scanResponse?: Uint8Array
   /** clock.now() when it was built. */
   timestamp: number
+  /**
+   * The advertiser's identity address, when one of our bonds resolves its private address (Vol 3
+   * Part C 10.8.2.3); the scanner leaves it out, the owner of the bonds (src/adapter.ts) sets it.
+   */
+  identity?: DeviceAddress
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {

@@ -34,6 +34,11 @@ export interface ScanParameters {
   phys?: readonly ScanPhy[]
   /** 0 public (default), 1 random (set with LE Set Random Address first), 2/3 resolvable. */
   ownAddressType?: number
+  /**
+   * Scanning_Filter_Policy (7.8.10): 0 every advertisement (default), 1 only from devices in the
+   * controller's Filter Accept List, 2 / 3 the same plus directed advertising to a resolvable address.
+   */
+  filterPolicy?: number
   /** Let the controller filter duplicates too (default false). */
   filterDuplicates?: boolean
 }
@@ -46,6 +51,7 @@ export interface ScanPlan {
   interval: number
   window: number
   ownAddressType: number
+  filterPolicy: number
   filterDuplicates: 0 | 1
 }
 
@@ -83,6 +89,7 @@ export function planScan(host: HciHost, o: ScanParameters): ScanPlan {
     interval,
     window,
     ownAddressType: o.ownAddressType ?? 0,
+    filterPolicy: o.filterPolicy ?? 0,
     filterDuplicates: o.filterDuplicates ? 1 : 0,
   }
 }
@@ -99,7 +106,7 @@ export async function setScanEnable(host: HciHost, plan: ScanPlan, on: 0 | 1, si
 export async function startScanning(host: HciHost, plan: ScanPlan, signal?: AbortSignal): Promise<void> {
   await setScanEnable(host, plan, 0, signal)
   const scanType = plan.active ? 1 : 0
-  const { ownAddressType, interval, window } = plan
+  const { ownAddressType, interval, window, filterPolicy: scanningFilterPolicy } = plan
   if (plan.extended) {
     let bits = 0
     for (const p of plan.phys) bits |= EXT_SCAN_PHY[p]
@@ -108,13 +115,13 @@ export async function startScanning(host: HciHost, plan: ScanPlan, signal?: Abor
       .map(() => ({ scanType, scanInterval: interval, scanWindow: window }))
     await host.send(
       LeSetExtendedScanParameters,
-      { ownAddressType, scanningFilterPolicy: 0, scanningPhys: bits, perPhy },
+      { ownAddressType, scanningFilterPolicy, scanningPhys: bits, perPhy },
       { signal },
     )
   } else {
     await host.send(
       LeSetScanParameters,
-      { scanType, scanInterval: interval, scanWindow: window, ownAddressType, scanningFilterPolicy: 0 },
+      { scanType, scanInterval: interval, scanWindow: window, ownAddressType, scanningFilterPolicy },
       { signal },
     )
   }

@@ -132,7 +132,7 @@ export class Scanner {
   ): Promise<Advertisement> {
     const ms = o.timeoutMs ?? 10_000
     for await (const a of this.scan({ ...o, timeoutMs: ms })) if (match(a)) return a
-    throw new GapError('TIMEOUT', `no matching advertisement within ${ms} ms`, {
+    throw new GapError('NOT_FOUND', `no matching advertisement within ${ms} ms`, {
       hint: 'is the device advertising and in range?',
     })
   }

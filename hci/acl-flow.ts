@@ -57,6 +57,8 @@ export interface AclFlowOptions {
 }
 
 const noop = (): void => {}
+/** What `send` returns for a PDU handed over at once: one settled promise, shared. */
+const SENT: Promise<void> = Promise.resolve()
 const hex3 = (h: number): string => `0x${h.toString(16).padStart(3, '0')}`
 
 export class AclFlow {
@@ -180,9 +182,14 @@ export class AclFlow {
         new HciError(
           'ACL_QUEUE_FULL',
           'hci',
-          `handle ${hex3(handle)} already has ${link.queue.length} PDUs waiting for controller buffers; await sendAcl() before sending more`,
+          `handle ${hex3(handle)} already has ${link.queue.length} PDUs waiting for controller buffers; ` +
+            `await sendAcl() before sending more`,
         ),
       )
+    }
+    if (link.queue.length === 0 && !this.pumping) {
+      const pool = this.pools[link.kind]
+      if (pool.free >= Math.ceil(pdu.length / pool.length) && pdu.length > 0) return this.sendNow(link, pool, pdu)
     }
     return new Promise<void>((resolve, reject) => {
       link.queue.push({ pdu, offset: 0, resolve, reject })
@@ -191,13 +198,44 @@ export class AclFlow {
     })
   }
 
+  /**
+   * The common case, without a queue entry or a promise of its own: nothing waits on this link and
+   * the controller has a buffer for every fragment of `pdu`, so it all goes now, in order.
+   */
+  private sendNow(link: Link, pool: Pool, pdu: Uint8Array): Promise<void> {
+    let paced: Promise<void> | undefined
+    for (let at = 0; at < pdu.length; at += pool.length) {
+      const n = Math.min(pool.length, pdu.length - at)
+      const packet = encodeAcl(
+        link.handle,
+        at === 0 ? PB.FirstNonFlushable : PB.Continuing,
+        0,
+        pdu.subarray(at, at + n),
+      )
+      try {
+        const r = this.transmit(packet)
+        // Every fragment's settlement counts (a rejection of any fails the PDU, never unhandled).
+        if (r) paced = paced ? Promise.all([paced, r]).then(noop) : r
+      } catch (err) {
+        // Not handed over: no buffer used for this fragment; the PDU cannot be completed.
+        return Promise.reject(err instanceof Error ? err : new Error(String(err)))
+      }
+      pool.free--
+      link.inFlight++
+      this.stats.fragmentsSent++
+    }
+    this.stats.pdusSent++
+    // A transport that paces us: the PDU is sent when its paced fragments are.
+    return paced ?? SENT
+  }
+
   /** Send fragments while there are credits, one per ready handle in turn. */
   private pump(): void {
     if (this.pumping || !this.pools) return
     this.pumping = true
     try {
       for (;;) {
-        const at = this.ready.findIndex((h) => this.pools![this.links.get(h)!.kind].free > 0)
+        const at = this.nextReady()
         if (at < 0) return
         const handle = this.ready[at]!
         this.ready.splice(at, 1)
@@ -208,6 +246,15 @@ export class AclFlow {
     } finally {
       this.pumping = false
     }
+  }
+
+  /** Index in `ready` of the first handle whose pool has a free buffer, or -1. */
+  private nextReady(): number {
+    const pools = this.pools!
+    for (let i = 0; i < this.ready.length; i++) {
+      if (pools[this.links.get(this.ready[i]!)!.kind].free > 0) return i
+    }
+    return -1
   }
 
   private sendOne(link: Link, pool: Pool): void {

@@ -209,7 +209,8 @@ export class AclReassembler {
         this.fail(
           handle,
           'ACL_START_WHILE_INCOMPLETE',
-          `a new PDU started while ${held} byte${held === 1 ? '' : 's'} of the previous one were still waiting for continuations; the partial PDU was dropped`,
+          `a new PDU started while ${held} byte${held === 1 ? '' : 's'} of the previous one were still ` +
+            `waiting for continuations; the partial PDU was dropped`,
         )
       }
     }
@@ -221,7 +222,8 @@ export class AclReassembler {
         this.fail(
           handle,
           'ACL_LENGTH_MISMATCH',
-          `the L2CAP header announces ${total - L2CAP_HEADER_LENGTH} bytes but the start fragment carries ${data.length - L2CAP_HEADER_LENGTH}`,
+          `the L2CAP header announces ${total - L2CAP_HEADER_LENGTH} bytes but the start fragment carries ` +
+            `${data.length - L2CAP_HEADER_LENGTH}`,
         )
         return undefined
       }
@@ -288,7 +290,8 @@ export class AclReassembler {
       this.fail(
         handle,
         'ACL_LENGTH_MISMATCH',
-        `the L2CAP header announces ${pdu.length - L2CAP_HEADER_LENGTH} bytes but the fragments carry ${p.fill + rest - L2CAP_HEADER_LENGTH}; the PDU was dropped`,
+        `the L2CAP header announces ${pdu.length - L2CAP_HEADER_LENGTH} bytes but the fragments carry ` +
+          `${p.fill + rest - L2CAP_HEADER_LENGTH}; the PDU was dropped`,
       )
       return undefined
     }

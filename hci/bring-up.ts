@@ -26,7 +26,7 @@ import {
   SetEventMaskPage2,
 } from './commands.ts'
 import type { AclBufferSize } from './acl-flow.ts'
-import type { CommandResult, SendOptions } from './host.ts'
+import type { CommandResult, SendOptions } from './send-types.ts'
 
 export interface InitOptions {
   signal?: AbortSignal
@@ -69,8 +69,11 @@ function mask(v: bigint): Uint8Array {
   return out
 }
 
-/** The spec's default events (bits 0-44) plus LE Meta (bit 61). 7.3.1 */
-export const DEFAULT_EVENT_MASK = mask(0x2000_1fff_ffff_ffffn)
+/**
+ * The spec's default events (bits 0-44), Encryption Key Refresh Complete (bit 47: how a link that
+ * is already encrypted reports re-encryption, e.g. after pairing again) and LE Meta (bit 61). 7.3.1
+ */
+export const DEFAULT_EVENT_MASK = mask(0x2000_9fff_ffff_ffffn)
 /** Authenticated Payload Timeout Expired (page 2 bit 23). 7.3.69 */
 export const DEFAULT_EVENT_MASK_PAGE_2 = mask(1n << 23n)
 /** LE sub-events 0x01-0x14 (bits 0-19): connections, advertising reports, security, PHY. 7.8.1 */

@@ -155,7 +155,11 @@ export class H4Splitter {
    * Callbacks must not throw: the splitter's state is updated before each call, but the rest of
    * the chunk is not processed if one does.
    */
-  push(chunk: Uint8Array): void {
+  push(bytes: Uint8Array): void {
+    // Node's Buffer is a Uint8Array whose subarray() is several times slower; every packet and
+    // field view below is a subarray, so take a plain view of the chunk once.
+    const chunk =
+      bytes.constructor === Uint8Array ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length)
     const base = this.streamOffset
     this.streamOffset += chunk.length
     const n = chunk.length
@@ -166,83 +170,95 @@ export class H4Splitter {
           this.stats.droppedBytes += n - i
           return
         case State.Hunt:
-        case State.Type: {
-          const b = chunk[i]!
-          if (this.accepted[b] === 0) {
-            this.stats.droppedBytes++
-            if (this.state === State.Type) {
-              this.stats.framingErrors++
-              this.state = this.policy === 'halt' ? State.Halted : State.Hunt
-              this.onError?.(
-                new FramingError(
-                  `unknown H4 packet type 0x${b.toString(16).padStart(2, '0')} at stream offset ${base + i}`,
-                  base + i,
-                  b,
-                ),
-              )
-            }
-            i++
-            break
-          }
-          i++
-          this.type = b
-          this.headerLength = h4HeaderLength(b)
-          // Fast path: the whole packet is in this chunk: emit a view.
-          if (n - i >= this.headerLength) {
-            const total = this.headerLength + payloadLength(b, chunk, i)
-            if (n - i >= total) {
-              const data = chunk.subarray(i, i + total)
-              i += total
-              this.state = State.Type
-              this.emit(b, data)
-              break
-            }
-            this.body = new Uint8Array(total)
-            this.body.set(chunk.subarray(i))
-            this.bodyFill = n - i
-            i = n
-            this.state = State.Body
-            break
-          }
-          this.headerFill = 0
-          this.state = State.Header
+        case State.Type:
+          i = this.typeByte(chunk, i, base)
           break
-        }
-        case State.Header: {
-          const take = Math.min(this.headerLength - this.headerFill, n - i)
-          this.header.set(chunk.subarray(i, i + take), this.headerFill)
-          this.headerFill += take
-          i += take
-          if (this.headerFill < this.headerLength) break
-          const total = this.headerLength + payloadLength(this.type, this.header, 0)
-          const body = new Uint8Array(total)
-          body.set(this.header.subarray(0, this.headerLength))
-          this.headerFill = 0
-          if (total === this.headerLength) {
-            this.state = State.Type
-            this.emit(this.type, body)
-            break
-          }
-          this.body = body
-          this.bodyFill = this.headerLength
-          this.state = State.Body
+        case State.Header:
+          i = this.headerBytes(chunk, i)
           break
-        }
-        case State.Body: {
-          const body = this.body!
-          const take = Math.min(body.length - this.bodyFill, n - i)
-          body.set(chunk.subarray(i, i + take), this.bodyFill)
-          this.bodyFill += take
-          i += take
-          if (this.bodyFill < body.length) break
-          this.body = undefined
-          this.bodyFill = 0
-          this.state = State.Type
-          this.emit(this.type, body)
+        case State.Body:
+          i = this.bodyBytes(chunk, i)
           break
-        }
       }
     }
+  }
+
+  /** A type byte at `chunk[i]` (or a byte to drop while hunting); returns where to go on. */
+  private typeByte(chunk: Uint8Array, i: number, base: number): number {
+    const b = chunk[i]!
+    if (this.accepted[b] === 0) {
+      this.stats.droppedBytes++
+      if (this.state === State.Type) {
+        this.stats.framingErrors++
+        this.state = this.policy === 'halt' ? State.Halted : State.Hunt
+        this.onError?.(
+          new FramingError(
+            `unknown H4 packet type 0x${b.toString(16).padStart(2, '0')} at stream offset ${base + i}`,
+            base + i,
+            b,
+          ),
+        )
+      }
+      return i + 1
+    }
+    const n = chunk.length
+    i++
+    this.type = b
+    this.headerLength = h4HeaderLength(b)
+    if (n - i < this.headerLength) {
+      this.headerFill = 0
+      this.state = State.Header
+      return i
+    }
+    // Fast path: the whole packet is in this chunk: emit a view.
+    const total = this.headerLength + payloadLength(b, chunk, i)
+    if (n - i >= total) {
+      this.state = State.Type
+      this.emit(b, chunk.subarray(i, i + total))
+      return i + total
+    }
+    this.body = new Uint8Array(total)
+    this.body.set(chunk.subarray(i))
+    this.bodyFill = n - i
+    this.state = State.Body
+    return n
+  }
+
+  /** Header bytes of a packet whose header was cut across chunks. */
+  private headerBytes(chunk: Uint8Array, i: number): number {
+    const take = Math.min(this.headerLength - this.headerFill, chunk.length - i)
+    this.header.set(chunk.subarray(i, i + take), this.headerFill)
+    this.headerFill += take
+    i += take
+    if (this.headerFill < this.headerLength) return i
+    const total = this.headerLength + payloadLength(this.type, this.header, 0)
+    const body = new Uint8Array(total)
+    body.set(this.header.subarray(0, this.headerLength))
+    this.headerFill = 0
+    if (total === this.headerLength) {
+      this.state = State.Type
+      this.emit(this.type, body)
+      return i
+    }
+    this.body = body
+    this.bodyFill = this.headerLength
+    this.state = State.Body
+    return i
+  }
+
+  /** Payload bytes of a packet cut across chunks (copied once into a buffer of its size). */
+  private bodyBytes(chunk: Uint8Array, i: number): number {
+    const body = this.body!
+    const take = Math.min(body.length - this.bodyFill, chunk.length - i)
+    body.set(chunk.subarray(i, i + take), this.bodyFill)
+    this.bodyFill += take
+    i += take
+    if (this.bodyFill < body.length) return i
+    this.body = undefined
+    this.bodyFill = 0
+    this.state = State.Type
+    this.emit(this.type, body)
+    return i
   }
 
   private emit(type: number, data: Uint8Array): void {

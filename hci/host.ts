@@ -18,20 +18,21 @@
  *   7.7.65.10 v1 and v2), forgotten on Disconnection Complete (7.7.5).
  * - Bring-up (`init()`, bring-up.ts) as straight-line async code; the result is kept as `info`.
  * - Observability: every packet in and out is published on the diagnostics channel
- *   'hcikit:packet' (`PacketMessage`); the host itself does no logging.
+ *   'hcikit:packet' (`PacketMessage`, packet-channel.ts); the host itself does no logging.
  *
  * hci/ has no timers of its own: the caller passes a `Clock` (tests pass a virtual one).
  */
-import { channel } from 'node:diagnostics_channel'
 import { type AclError, DecodeError, HciError } from './errors.ts'
 import { H4Type, statusName } from './constants.ts'
-import type { CommandParams, CommandSpec, Fields, StructValue } from './spec.ts'
+import type { CommandParams, CommandSpec } from './spec.ts'
+import type { CommandResult, SendOptions } from './send-types.ts'
 import { decodeReturnParameters, encodeCommand } from './commands.ts'
 import { decodeEvent, type HciEvent } from './events.ts'
 import type { HciPacket, Transport } from './transport.ts'
 import { AclReassembler, decodeAclHeader } from './acl.ts'
 import { AclFlow, type LinkKind } from './acl-flow.ts'
 import { bringUp, type ControllerInfo, type InitOptions } from './bring-up.ts'
+import { PacketPublisher } from './packet-channel.ts'
 
 export type { AclBufferSize, LinkKind } from './acl-flow.ts'
 export {
@@ -51,39 +52,9 @@ export interface Clock {
   now(): number
 }
 
-export const PACKET_CHANNEL = 'hcikit:packet'
+export { PACKET_CHANNEL, type PacketMessage } from './packet-channel.ts'
 
-/** What is published on 'hcikit:packet' for every HCI packet. */
-export interface PacketMessage {
-  direction: 'tx' | 'rx'
-  /** H4 packet type. */
-  type: number
-  /** The packet without its H4 type byte. */
-  data: Uint8Array
-  /** clock.now() in microseconds. */
-  timestampUs?: bigint
-  /**
-   * Which host (adapter) sent or received it: a number unique in the process, counted from 1,
-   * so that the packets of several adapters in one process are never told apart by guesswork.
-   */
-  hostId?: number
-  /** The host's name (HciHostOptions.name, e.g. the adapter's transport spec), when it has one. */
-  hostName?: string
-}
-
-let hostCount = 0
-
-const packetChannel = channel(PACKET_CHANNEL)
-
-/** Return parameters of a command: typed, or `{ status }` for commands answered by Command Status. */
-export type CommandResult<C> =
-  C extends CommandSpec<Fields, infer R> ? (string extends keyof R ? { status: number } : StructValue<R>) : never
-
-export interface SendOptions {
-  signal?: AbortSignal
-  /** Default: the host's commandTimeoutMs (5000). */
-  timeoutMs?: number
-}
+export type { CommandResult, SendOptions } from './send-types.ts'
 
 export interface HciHostOptions {
   clock: Clock
@@ -124,29 +95,46 @@ function subscribe<T>(set: Set<T>, cb: T): () => void {
   return () => void set.delete(cb)
 }
 
-/** Call subscribers; one that throws is a bug upstream: surface it without breaking the host. */
-function deliver<A extends unknown[]>(cbs: Set<(...a: A) => void>, ...args: A): void {
+/** A subscriber that throws is a bug upstream: surface it without breaking the host. */
+function rethrowLater(err: unknown): void {
+  queueMicrotask(() => {
+    throw err
+  })
+}
+
+/** Call subscribers (no rest arguments: this runs for every packet). */
+function deliver<A>(cbs: Set<(a: A) => void>, a: A): void {
   for (const cb of cbs) {
     try {
-      cb(...args)
+      cb(a)
     } catch (err) {
-      queueMicrotask(() => {
-        throw err
-      })
+      rethrowLater(err)
+    }
+  }
+}
+
+function deliver2<A, B>(cbs: Set<(a: A, b: B) => void>, a: A, b: B): void {
+  for (const cb of cbs) {
+    try {
+      cb(a, b)
+    } catch (err) {
+      rethrowLater(err)
     }
   }
 }
 
 export class HciHost {
   private readonly clock: Clock
-  private readonly diagnostics: boolean
+  /** Publishes this host's packets (PacketMessage, hci/packet-channel.ts). */
+  private readonly packets: PacketPublisher
   /** This host's number in PacketMessage.hostId (unique in the process). */
-  readonly id = ++hostCount
-  private readonly name: string | undefined
+  readonly id: number
   private readonly commandTimeoutMs: number
   private readonly onError: ((err: DecodeError | AclError) => void) | undefined
 
   private credits = 1
+  /** The controller's last Command Complete / Command Status said Num_HCI_Command_Packets 0. */
+  private grantedNone = false
   private readonly queue: PendingCommand[] = []
   private readonly inFlight: PendingCommand[] = []
 
@@ -185,8 +173,8 @@ export class HciHost {
   ) {
     if (!options?.clock) throw new TypeError('HciHost needs options.clock (hci/ has no timers of its own)')
     this.clock = options.clock
-    this.diagnostics = options.diagnostics ?? true
-    this.name = options.name
+    this.packets = new PacketPublisher(options.clock, options.diagnostics ?? true, options.name)
+    this.id = this.packets.hostId
     this.commandTimeoutMs = options.commandTimeoutMs ?? 5000
     this.onError = options.onError
     this.acl = new AclFlow({
@@ -331,7 +319,8 @@ export class HciHost {
   }
 
   private timedOut(p: PendingCommand): void {
-    if (p.state === 'queued') {
+    const neverSent = p.state === 'queued'
+    if (neverSent) {
       this.queue.splice(this.queue.indexOf(p), 1)
     } else if (this.removeInFlight(p)) {
       // Presumed lost by the controller: take its credit back so the queue keeps moving.
@@ -339,17 +328,32 @@ export class HciHost {
     }
     if (p.state !== 'done') {
       this.stats.commandTimeouts++
-      this.fail(
-        p,
-        new HciError(
-          'HCI_COMMAND_TIMEOUT',
-          'hci',
-          `${p.spec.name} (${hex4(p.spec.opcode)}) timed out: no Command Complete or Command Status within ${p.timeoutMs} ms`,
-          { hint: 'the controller stopped answering; it may need a reset or a replug' },
-        ),
-      )
+      this.fail(p, this.timeoutError(p, neverSent))
     }
     this.pumpCommands()
+  }
+
+  /**
+   * A command that was never sent timed out because the controller's last Command Complete or
+   * Command Status set Num_HCI_Command_Packets to 0 (4.4) and nothing gave a credit back: say
+   * that, not that a command the controller never saw went unanswered.
+   */
+  private timeoutError(p: PendingCommand, neverSent: boolean): HciError {
+    const what = `${p.spec.name} (${hex4(p.spec.opcode)})`
+    if (neverSent && this.credits === 0 && this.grantedNone) {
+      return new HciError(
+        'HCI_NO_COMMAND_CREDITS',
+        'hci',
+        `${what} was never sent: the controller granted no command credits (Num_HCI_Command_Packets 0) for ${p.timeoutMs} ms`,
+        { hint: 'the controller is busy or wedged and allows no commands; reset it or replug it' },
+      )
+    }
+    return new HciError(
+      'HCI_COMMAND_TIMEOUT',
+      'hci',
+      `${what} timed out: no Command Complete or Command Status within ${p.timeoutMs} ms`,
+      { hint: 'the controller stopped answering; it may need a reset or a replug' },
+    )
   }
 
   private aborted(p: PendingCommand): void {
@@ -387,6 +391,7 @@ export class HciHost {
 
   private commandComplete(credits: number, opcode: number, ret: Uint8Array): void {
     this.credits = credits
+    this.grantedNone = credits === 0
     const p = opcode === 0 ? undefined : this.takeInFlight(opcode)
     if (p && p.state !== 'done') {
       const decoded = decodeReturnParameters(opcode, ret)
@@ -421,6 +426,7 @@ export class HciHost {
 
   private commandStatus(status: number, credits: number, opcode: number): void {
     this.credits = credits
+    this.grantedNone = credits === 0
     if (opcode !== 0) {
       const i = this.inFlight.findIndex((p) => p.spec.opcode === opcode)
       const p = this.inFlight[i]
@@ -504,19 +510,12 @@ export class HciHost {
 
   private transmit(type: number, data: Uint8Array): void | Promise<void> {
     const r = this.transport.send({ type, data })
-    this.publish('tx', type, data)
+    this.packets.publish('tx', type, data)
     return r
   }
 
-  private publish(direction: 'tx' | 'rx', type: number, data: Uint8Array): void {
-    if (!this.diagnostics || !packetChannel.hasSubscribers) return
-    const timestampUs = BigInt(Math.round(this.clock.now() * 1000))
-    const msg: PacketMessage = { direction, type, data, timestampUs, hostId: this.id, hostName: this.name }
-    packetChannel.publish(msg)
-  }
-
   private receive(packet: HciPacket): void {
-    this.publish('rx', packet.type, packet.data)
+    this.packets.publish('rx', packet.type, packet.data)
     if (packet.type === H4Type.Event) this.event(packet.data)
     else if (packet.type === H4Type.Acl) this.aclIn(packet.data)
     else this.stats.otherPacketsDropped++
@@ -588,7 +587,7 @@ export class HciHost {
     }
     this.stats.aclReceived++
     const pdu = this.reassembler.push(a)
-    if (pdu) deliver(this.aclCbs, a.handle, pdu)
+    if (pdu) deliver2(this.aclCbs, a.handle, pdu)
   }
 
   private transportClosed(err: Error | undefined): void {

@@ -83,9 +83,12 @@ function unknownFormat(head: Uint8Array): CaptureError {
     const what =
       head.length < 12
         ? `a pcapng file cut short in its section header (${head.length} of 12 bytes)`
-        : `a damaged pcapng file: its section header's byte-order magic is ${hex(head.subarray(8, 12))}, not 4d 3c 2b 1a (little-endian) or 1a 2b 3c 4d (big-endian)`
+        : `a damaged pcapng file: its section header's byte-order magic is ${hex(head.subarray(8, 12))}, ` +
+          'not 4d 3c 2b 1a (little-endian) or 1a 2b 3c 4d (big-endian)'
     return new CaptureError(what, {
-      hint: 'the first 4 bytes are the pcapng Section Header signature, so the file is pcapng but damaged from byte 8 on; re-copy or re-export it (binary mode)',
+      hint:
+        'the first 4 bytes are the pcapng Section Header signature, so the file is pcapng but damaged ' +
+        'from byte 8 on; re-copy or re-export it (binary mode)',
     })
   }
   const first = hex(head.subarray(0, 8))

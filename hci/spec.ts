@@ -13,6 +13,8 @@ import { DecodeError } from './errors.ts'
 import { statusName } from './constants.ts'
 import { Reader, Writer, toHex } from './wire.ts'
 
+const HEX_UPPER = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0').toUpperCase())
+
 export interface Kind<T> {
   readonly kind: string
   decode(r: Reader, field: string, so_far: Record<string, unknown>): T
@@ -109,9 +111,8 @@ export const address: Kind<string> = {
   kind: 'address',
   decode: (r, f) => {
     const b = r.bytes(6, f)
-    let s = ''
-    for (let i = 5; i >= 0; i--) s += (i < 5 ? ':' : '') + b[i]!.toString(16).padStart(2, '0').toUpperCase()
-    return s
+    const h = HEX_UPPER
+    return `${h[b[5]!]}:${h[b[4]!]}:${h[b[3]!]}:${h[b[2]!]}:${h[b[1]!]}:${h[b[0]!]}`
   },
   encode: (w, v, f) => {
     const m = /^([0-9a-f]{2}):([0-9a-f]{2}):([0-9a-f]{2}):([0-9a-f]{2}):([0-9a-f]{2}):([0-9a-f]{2})$/i.exec(v)
@@ -126,12 +127,17 @@ export interface StructKind<F extends Fields> extends Kind<StructValue<F>> {
 
 export function struct<F extends Fields>(fields: F): StructKind<F> {
   const names = Object.keys(fields)
+  const kinds = names.map((n) => fields[n]!)
+  // The field paths ('reports[0].address') name a field in errors; they are the same for every
+  // packet of a kind, so they are built once per prefix, not once per field per packet.
+  const paths = new PathCache((prefix) => names.map((n) => (prefix ? `${prefix}.${n}` : n)))
   return {
     kind: 'struct',
     fields,
     decode(r, field) {
       const out: Record<string, unknown> = {}
-      for (const name of names) out[name] = fields[name]!.decode(r, field ? `${field}.${name}` : name, out)
+      const p = paths.get(field)
+      for (let i = 0; i < names.length; i++) out[names[i]!] = kinds[i]!.decode(r, p[i]!, out)
       return out as StructValue<F>
     },
     encode(w, v, field) {
@@ -147,14 +153,35 @@ export function struct<F extends Fields>(fields: F): StructKind<F> {
   }
 }
 
+/** Field paths by prefix, built once (bounded: the prefixes of a spec are few). */
+class PathCache {
+  private readonly m = new Map<string, string[]>()
+  constructor(private readonly build: (prefix: string) => string[]) {}
+  get(prefix: string): string[] {
+    let v = this.m.get(prefix)
+    if (!v) {
+      v = this.build(prefix)
+      if (this.m.size < 256) this.m.set(prefix, v)
+    }
+    return v
+  }
+}
+
+/** The path of item `i` of the list at `f` ('reports[0]'), built once for the first items. */
+const itemPaths = new PathCache((f) => Array.from({ length: 8 }, (_, i) => `${f}[${i}]`))
+function itemPath(f: string, i: number): string {
+  return i < 8 ? itemPaths.get(f)[i]! : `${f}[${i}]`
+}
+
 /** A u8 count followed by that many items (interleaved per item). */
 export function list<T>(item: Kind<T>, count: Kind<number> = u8): Kind<T[]> {
+  const countPaths = new PathCache((f) => [`${f}.count`])
   return {
     kind: `list(${item.kind})`,
     decode(r, f, soFar) {
-      const n = count.decode(r, `${f}.count`, soFar)
+      const n = count.decode(r, countPaths.get(f)[0]!, soFar)
       const out: T[] = []
-      for (let i = 0; i < n; i++) out.push(item.decode(r, `${f}[${i}]`, soFar))
+      for (let i = 0; i < n; i++) out.push(item.decode(r, itemPath(f, i), soFar))
       return out
     },
     encode(w, v, f, whole) {

@@ -99,7 +99,9 @@ if (install) {
   if (!r.ok) {
     say(`the HCI socket addon was not built: ${r.why}${cause(r.stderr ?? '')}.`)
     say(
-      `hcikit still works over usb, uart and tcp. For hciN, install a C toolchain (Debian/Ubuntu: \`sudo apt-get install -y build-essential python3\`), then run \`node ${join(root, 'scripts', 'build-native.mjs')}\`.`,
+      `hcikit still works over usb, uart and tcp. For hciN, install a C toolchain (Debian/Ubuntu: \`sudo ` +
+        `apt-get install -y build-essential python3\`), then run \`node ` +
+        `${join(root, 'scripts', 'build-native.mjs')}\`.`,
     )
   }
   process.exit(0)

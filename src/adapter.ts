@@ -18,30 +18,69 @@
  * link of its own, in virtual time that runs as fast as the event loop allows; the adapter's
  * clock is that link's clock, so every `timeout` is virtual time there.
  *
+ * Security (Core v5.4 Vol 3 Part H, gap/security-manager.ts): every link runs SMP. `pairing` is
+ * the application's PairingDelegate (IO capability, passkeys, comparisons, accepting requests),
+ * `bonds` the bond store (default in memory; a path keeps them in a JSON file, 0600). A reconnect
+ * to a bonded peer encrypts with the stored LTK; `connect(…, { security })` reaches a level before
+ * discovery; a GATT request refused for lack of security encrypts from the bond or pairs, then is
+ * retried once. `bonds()` and `unpair()` manage the store.
+ *
+ * Privacy (`privacy: true`): we scan, connect and advertise from a resolvable private address
+ * made from our IRK and changed every 15 min ('address' event); scan results carry the
+ * advertiser's `identity` when a bond's IRK resolves its private address, and `connect(IDENTITY)`
+ * reaches a bonded device at the private address it was last seen with (src/address-book.ts).
+ *
  * Events (a typed map, state changes only): 'connection' (a central connected to us), 'state'
- * ('closed', with the transport's error when it failed).
+ * ('closed', with the transport's error when it failed), 'address' (our private address changed).
  */
 import { HciHost, type Clock, type ControllerInfo } from '../hci/host.ts'
 import type { Transport } from '../hci/transport.ts'
 import { Connections, type Connection } from '../gap/connections.ts'
-import { Scanner, type Advertisement, type ScanFilter } from '../gap/scanner.ts'
+import { Scanner, type ScanFilter } from '../gap/scanner.ts'
 import { Advertiser } from '../gap/advertiser.ts'
 import { AttributeDatabase, type DatabaseDeclaration } from '../att/database.ts'
 import { GattServer } from '../att/server.ts'
 import { MemoryCacheStore, type CachePolicy, type GattCacheStore } from '../att/cache.ts'
 import { VirtualLink } from './virtual/link.ts'
-import { VirtualController } from './virtual/controller.ts'
+import type { VirtualController } from './virtual/controller.ts'
 import { VirtualScheduler, clockFrom } from './virtual/scheduler.ts'
 import { formatTransportSpec, openTransport, parseTransportSpec, type TransportSpec } from './transports/index.ts'
 import { startFromEnv, type Subscription } from './log.ts'
 import { Client } from './client.ts'
 import { Central, advertisingData, type AdvertiseOptions } from './peripheral.ts'
-import { ClosedError, NotFoundError, deadline, withDeadline, type CallOptions } from './errors.ts'
+import { SecurityManager } from '../gap/security-manager.ts'
+import type { PairingDelegate, SecurityLevel } from '../gap/pairing-delegate.ts'
+import { MemoryKeyStore, type Bond, type KeyStore, type LocalKeys } from '../gap/smp/keys.ts'
+import { JsonFileKeyStore } from '../gap/smp/key-file.ts'
+import { OwnAddress } from '../gap/own-address.ts'
+import { ClosedError, NotFoundError, StateError, deadline, withDeadline, type CallOptions } from './errors.ts'
+import { Emitter } from './emitter.ts'
+import { cachePeerId } from './cache-dir.ts'
+import { AddressBook, type ConnectTarget } from './address-book.ts'
+import { ChannelListeners, type ChannelHandler, type ChannelListener, type ListenOptions } from './channels.ts'
+import {
+  setAcceptList,
+  toGapScanOptions,
+  type Advertisement,
+  type ScanOptions,
+  type ScanStream,
+} from './scan-options.ts'
+import {
+  checkDataLength,
+  checkMtu,
+  phyMasks,
+  toConnectionParameters,
+  type ConnectionParameterOptions,
+  type PhyPreference,
+} from './link-options.ts'
 
-export type { Advertisement, ControllerInfo, Clock }
+export type { Advertisement, ConnectTarget, ControllerInfo, Clock, ScanOptions, ScanStream }
 
 export interface OpenOptions extends CallOptions {
-  /** 'virtual', 'tcp:HOST:PORT', 'unix:PATH', 'uart:PATH[@BAUD]', 'usb[:VID:PID]', 'replay:FILE'; default HCIKIT_TRANSPORT, else 'virtual'. */
+  /**
+   * 'virtual', 'tcp:HOST:PORT', 'unix:PATH', 'uart:PATH[@BAUD]', 'usb[:VID:PID]', 'replay:FILE';
+   * default HCIKIT_TRANSPORT, else 'virtual'.
+   */
   transport?: string | TransportSpec
   /** 'virtual': the link to join (default: a new one of this adapter's own). */
   link?: VirtualLink
@@ -49,10 +88,19 @@ export interface OpenOptions extends CallOptions {
   address?: string
   /** 'virtual': a name for logs. */
   name?: string
-  /** GATT cache for connect() (default in memory, per adapter); false: always discover. */
+  /** GATT cache for connect() (default in memory, per adapter; `homeCacheStore()` shares the CLI's); false: always discover. */
   cache?: GattCacheStore | false
-  /** Our ATT receive MTU (default 517). */
-  attMtu?: number
+  /** Our ATT receive MTU on every link, both roles (23..65535, default 517); connect({ mtu }) for one link. */
+  mtu?: number
+  /** How this adapter pairs: IO capability, passkeys, comparisons, accepting requests (default Just Works, accept). */
+  pairing?: PairingDelegate
+  /** Where bonds are kept: a KeyStore, or the path of a JSON file (default in memory, per adapter). */
+  bonds?: KeyStore | string
+  /**
+   * Privacy (Vol 3 Part C 10.7): scan, connect and advertise from a resolvable private address
+   * made from our IRK, changed every `rotateMs` (default 15 min). Bonded peers resolve it.
+   */
+  privacy?: boolean | { rotateMs?: number }
   /** Environment for HCIKIT_TRANSPORT, HCIKIT_LOG, HCIKIT_SNOOP (default process.env). */
   env?: NodeJS.ProcessEnv
   /**
@@ -70,25 +118,41 @@ export interface AdapterEvents {
   connection: Central
   /** The adapter closed: by close()/dispose, or because the transport failed (`error`). */
   state: { state: AdapterState; error?: Error }
+  /** Privacy: our resolvable private address changed. */
+  address: { address: string; type: 'random' }
 }
 
 /** Which advertisements scan() and find() yield (gap/scan-filter.ts): every given criterion must hold. */
 export type { ScanFilter }
 
-export interface ScanOptions extends ScanFilter, CallOptions {
-  /** Active scanning, with scan responses merged (default true). */
-  active?: boolean
-  /** Yield every advertisement, not just the first of each device (and again when its data changes) (default false). */
-  duplicates?: boolean
-}
-
-export type ConnectTarget = Advertisement | string | { address: string; addressType?: 'public' | 'random' }
+/** find()'s options: the scan's, without the filter (find's first argument) and `duplicates`. */
+export type FindOptions = Omit<ScanOptions, keyof ScanFilter | 'duplicates'>
 
 export interface ConnectOptions extends CallOptions {
-  /** Discover the database (from the cache when valid) before resolving (default true). */
+  /**
+   * Reach this security level before discovery: encrypt from the bond when its key is good
+   * enough, else pair. Default: encrypt from the bond when there is one (a reconnect to a bonded
+   * peer is encrypted with the stored LTK), never pair; 'none' leaves the link unencrypted. A
+   * protected request still pairs or encrypts when needed.
+   */
+  security?: SecurityLevel | 'none'
+  /**
+   * Exchange the MTU and discover the database (from the cache when valid) before resolving (default true).
+   * The MTU is exchanged either way.
+   */
   discover?: boolean
   /** 'validate' (default: the Database Hash decides), 'trust', or 'off' (always discover). */
   cachePolicy?: CachePolicy
+  /** Our ATT receive MTU on this link (23..65535; default the adapter's, 517). */
+  mtu?: number
+  /** Connection parameters to ask for, ms (default 30-50 ms interval, latency 0, 4000 ms supervision timeout). */
+  parameters?: ConnectionParameterOptions
+  /** Preferred PHYs once connected (LE Set PHY): ['2M'], ['1M', '2M'], or { tx, rx }. */
+  phys?: PhyPreference
+  /** LE Data Length to send with once connected, octets per packet (27..251). */
+  dataLength?: number
+  /** Ask for the peer's Service Changed indications, so 'servicesChanged' fires (one Write Request; default true). */
+  serviceChanged?: boolean
 }
 
 /** Timers of the real world, for hardware transports. */
@@ -131,7 +195,8 @@ export async function open(o: OpenOptions = {}): Promise<Adapter> {
     typeof o.transport === 'object'
       ? o.transport
       : parseTransportSpec(o.transport ?? env['HCIKIT_TRANSPORT'] ?? 'virtual')
-  // First, so that an HCIKIT_SNOOP path that cannot be written rejects before anything opens.
+  if (o.mtu !== undefined) checkMtu(o.mtu)
+  // Before anything opens, so that an HCIKIT_SNOOP path that cannot be written rejects first.
   startLog(env)
   let transport: Transport
   let clock: Clock
@@ -140,29 +205,39 @@ export async function open(o: OpenOptions = {}): Promise<Adapter> {
   if (spec.kind === 'virtual') {
     const link = o.link ?? createVirtualLink()
     if (!o.link) ownedScheduler = link.scheduler as VirtualScheduler
-    controller = new VirtualController(link, {
-      timing: 'fast',
-      ...(o.address ? { address: o.address } : {}),
-      ...(o.name ? { name: o.name } : {}),
-    })
+    // Loaded on demand: a hardware transport never needs the emulator (docs/PERFORMANCE.md).
+    const { VirtualController } = await import('./virtual/controller.ts')
+    controller = new VirtualController(link, { timing: 'fast', address: o.address, name: o.name })
     transport = controller.attach()
     clock = clockFrom(link.scheduler)
   } else {
-    transport = await openTransport(spec, {
-      env,
-      ...(o.signal ? { signal: o.signal } : {}),
-      ...(o.timeout !== undefined ? { timeoutMs: o.timeout } : {}),
-    }).catch(async (err: unknown) => {
-      await stopLog()
-      throw err
-    })
+    transport = await openTransport(spec, { env, signal: o.signal, timeoutMs: o.timeout }).catch(
+      async (err: unknown) => {
+        await stopLog()
+        throw err
+      },
+    )
     clock = realClock
   }
   const name = o.name ?? formatTransportSpec(spec)
   const host = new HciHost(transport, { clock, diagnostics: o.diagnostics ?? true, name })
   try {
-    const info = await withDeadline(clock, o, 'controller bring-up', (signal) => host.init(signal ? { signal } : {}))
-    return new Adapter(host, info, clock, { ...o, ownedScheduler, controller })
+    const info = await withDeadline(clock, o, 'controller bring-up', (signal) => host.init({ signal }))
+    const store = typeof o.bonds === 'string' ? new JsonFileKeyStore(o.bonds) : (o.bonds ?? new MemoryKeyStore())
+    const local = await store.localKeys()
+    let own: OwnAddress | undefined
+    // The adapter pauses its advertising around each change of our private address.
+    let adapter: Adapter | undefined
+    if (o.privacy) {
+      const rotateMs = typeof o.privacy === 'object' ? o.privacy.rotateMs : undefined
+      own = new OwnAddress(host, clock, local.irk, {
+        rotateMs,
+        around: (apply) => (adapter ? adapter.pausingAdvertising(apply) : apply()),
+      })
+      await own.start()
+    }
+    adapter = new Adapter(host, info, clock, { ...o, ownedScheduler, controller, store, local, own })
+    return adapter
   } catch (err) {
     await host.close().catch(() => undefined)
     if (controller) controller.link.remove(controller)
@@ -175,6 +250,9 @@ export async function open(o: OpenOptions = {}): Promise<Adapter> {
 interface AdapterInternals extends OpenOptions {
   ownedScheduler: VirtualScheduler | undefined
   controller: VirtualController | undefined
+  store: KeyStore
+  local: LocalKeys
+  own: OwnAddress | undefined
 }
 
 export class Adapter implements AsyncDisposable {
@@ -187,13 +265,18 @@ export class Adapter implements AsyncDisposable {
   /** The virtual controller, when the transport is 'virtual'. */
   readonly virtualController: VirtualController | undefined
   private readonly connections: Connections
+  /** SMP on every link, the bonds, the pairing delegate. */
+  readonly security: SecurityManager
   private readonly scanner: Scanner
   private readonly advertiser: Advertiser
   private readonly cache: GattCacheStore | undefined
-  private readonly seen = new Map<string, 'public' | 'random'>()
+  private readonly channels: ChannelListeners
+  private readonly addresses = new AddressBook((o) => this.scanning(toGapScanOptions(o), o))
+  /** Our private address (privacy on), else undefined. */
+  private readonly own: OwnAddress | undefined
   private readonly centralSet = new Set<Central>()
   private readonly clientSet = new Set<Client>()
-  private readonly listeners: { [K in keyof AdapterEvents]?: ((e: AdapterEvents[K]) => void)[] } = {}
+  private readonly events = new Emitter<AdapterEvents>()
   private readonly ownedScheduler: VirtualScheduler | undefined
   private advertising: AdvertiseOptions | undefined
   private closing: Promise<void> | undefined
@@ -211,14 +294,30 @@ export class Adapter implements AsyncDisposable {
     this.ownedScheduler = o.ownedScheduler
     this.cache = o.cache === false ? undefined : (o.cache ?? new MemoryCacheStore())
     // Scanner, advertiser and connections agree on one command set per host (gap/command-set.ts).
-    this.connections = new Connections(host, { clock, ...(o.attMtu !== undefined ? { attMtu: o.attMtu } : {}) })
+    this.connections = new Connections(host, { clock, attMtu: o.mtu })
+    // Before anything else listens for connections: every link gets its security agent first.
+    const own = o.own
+    this.own = own
+    this.security = new SecurityManager(host, this.connections, {
+      clock,
+      store: o.store,
+      local: o.local,
+      identity: { address: info.address, type: 'public' },
+      delegate: o.pairing,
+      ownAddress: own ? () => own.current! : undefined,
+    })
+    own?.onChange((a) => this.events.emit('address', { address: a.address, type: 'random' }))
     this.scanner = new Scanner(host, clock)
     this.advertiser = new Advertiser(host)
-    this.connections.onConnection((c) => this.peripheralConnected(c))
+    this.channels = new ChannelListeners(() => this.connections.byHandle.values())
+    this.connections.onConnection((c) => {
+      this.channels.attach(c)
+      this.peripheralConnected(c)
+    })
     host.onClose((err) => {
       if (this.state === 'closed') return
       this.state = 'closed'
-      this.emit('state', err ? { state: 'closed', error: err } : { state: 'closed' })
+      this.events.emit('state', err ? { state: 'closed', error: err } : { state: 'closed' })
     })
   }
 
@@ -227,17 +326,18 @@ export class Adapter implements AsyncDisposable {
     return this.info.address.toUpperCase()
   }
 
-  on<K extends keyof AdapterEvents>(event: K, cb: (e: AdapterEvents[K]) => void): () => void {
-    const list = (this.listeners[event] ??= []) as ((e: AdapterEvents[K]) => void)[]
-    list.push(cb)
-    return () => {
-      const i = list.indexOf(cb)
-      if (i >= 0) list.splice(i, 1)
-    }
+  /** With privacy on: the resolvable private address we use now (it changes on a timer). */
+  get privateAddress(): string | undefined {
+    return this.own?.current?.address
   }
 
-  private emit<K extends keyof AdapterEvents>(event: K, e: AdapterEvents[K]): void {
-    for (const cb of [...((this.listeners[event] ?? []) as ((e: AdapterEvents[K]) => void)[])]) cb(e)
+  /** Own_Address_Type for scanning, connecting and advertising: random (our RPA) with privacy on. */
+  private get ownAddressType(): number {
+    return this.own ? 1 : 0
+  }
+
+  on<K extends keyof AdapterEvents>(event: K, cb: (e: AdapterEvents[K]) => void): () => void {
+    return this.events.on(event, cb)
   }
 
   private open(what: string): void {
@@ -248,74 +348,95 @@ export class Adapter implements AsyncDisposable {
 
   /**
    * Advertisements that pass the filter, until `timeout` (the loop then ends), the signal aborts
-   * (the loop throws its reason) or you leave the loop. One scan at a time per adapter.
+   * (the loop throws its reason) or you leave the loop. One scan at a time per adapter. Timing,
+   * PHYs, the controller-side accept list and the queue policy are options (src/scan-options.ts);
+   * the stream's `dropped` counts what a loop that fell behind lost.
    */
-  async *scan(o: ScanOptions = {}): AsyncGenerator<Advertisement, void, undefined> {
-    this.open('scan')
-    const { timeout, signal, ...rest } = o
-    const it = this.scanner.scan({
-      active: true,
-      ...rest,
-      ...(timeout !== undefined ? { timeoutMs: timeout } : {}),
-      ...(signal ? { signal } : {}),
+  scan(o: ScanOptions = {}): ScanStream {
+    let from: number | undefined
+    let to: number | undefined
+    const loop = this.userScan(o, (start) => {
+      if (start) from = this.scanner.dropped
+      else to = this.scanner.dropped
     })
-    for await (const ad of it) {
-      this.remember(ad.address, ad.addressType)
+    return Object.defineProperty(loop, 'dropped', {
+      get: () => (from === undefined ? 0 : (to ?? this.scanner.dropped) - from),
+    }) as ScanStream
+  }
+
+  private async *userScan(o: ScanOptions, mark: (start: boolean) => void): AsyncGenerator<Advertisement> {
+    this.open('scan')
+    const g = toGapScanOptions(o)
+    await this.addresses.lookup.userScanStarts()
+    mark(true)
+    try {
+      yield* this.scanning(g, o)
+    } finally {
+      mark(false)
+      this.addresses.lookup.userScanEnded()
+    }
+  }
+
+  /**
+   * One scan, the user's or the address lookup's: every advertisement is remembered (with the
+   * identity a bond resolves its address to) and reported.
+   */
+  private async *scanning(g: ReturnType<typeof toGapScanOptions>, o: ScanOptions): AsyncGenerator<Advertisement> {
+    if (o.acceptList) await setAcceptList(this.hci, o.acceptList, o)
+    const scan = { ...g, ownAddressType: this.ownAddressType, timeoutMs: o.timeout, signal: o.signal }
+    for await (const ad of this.scanner.scan(scan)) {
+      const identity = this.security.identityOf({ address: ad.address, type: ad.addressType })
+      if (identity) ad.identity = identity
+      this.addresses.remember(ad.address, ad.addressType, identity)
       yield ad
     }
   }
 
-  private remember(address: string, type: 'public' | 'random'): void {
-    this.seen.delete(address)
-    this.seen.set(address, type)
-    if (this.seen.size > 1000) this.seen.delete(this.seen.keys().next().value!)
-  }
-
   /** The first advertisement that passes the filter; 'NOT_FOUND' after `timeout` (default 10000 ms). */
-  async find(filter: ScanFilter, o: CallOptions & { active?: boolean } = {}): Promise<Advertisement> {
+  async find(filter: ScanFilter, o: FindOptions = {}): Promise<Advertisement> {
     const timeout = o.timeout ?? 10_000
-    for await (const ad of this.scan({
-      ...filter,
-      timeout,
-      ...(o.signal ? { signal: o.signal } : {}),
-      ...(o.active !== undefined ? { active: o.active } : {}),
-    }))
-      return ad
+    for await (const ad of this.scan({ ...o, ...filter, timeout })) return ad
     throw new NotFoundError(`no advertisement matched ${describe(filter)} within ${timeout} ms`, {
       hint: 'is the device advertising and in range? `hcikit scan` shows what is around',
     })
   }
 
   /**
-   * Connect to a device (an advertisement from scan/find, or an address with its type; an address
-   * alone uses the type last seen in a scan, else public), exchange the MTU and discover its
-   * database. Dispose the client (or disconnect) to end the link.
+   * Connect to a device (an advertisement from scan/find, or an address: with its type, a bonded
+   * identity at the private address it was last seen with, the type last seen in a scan, or else
+   * found with a scan inside the call's `timeout`), encrypt from the bond (or reach `security`),
+   * exchange the MTU and discover its database. Dispose the client (or disconnect) to end the link.
    */
   async connect(target: ConnectTarget, o: ConnectOptions = {}): Promise<Client> {
     this.open('connect')
-    const peer =
-      typeof target === 'string'
-        ? { address: target.toUpperCase(), type: this.seen.get(target.toUpperCase()) ?? ('public' as const) }
-        : 'ad' in target
-          ? { address: target.address, type: target.addressType }
-          : {
-              address: target.address.toUpperCase(),
-              type: target.addressType ?? this.seen.get(target.address.toUpperCase()) ?? ('public' as const),
-            }
+    const parameters = o.parameters ? toConnectionParameters(o.parameters) : undefined
+    if (o.mtu !== undefined) checkMtu(o.mtu)
+    if (o.dataLength !== undefined) checkDataLength(o.dataLength)
+    if (o.phys !== undefined) phyMasks(o.phys)
     const timeout = o.timeout ?? 10_000
-    const d = deadline(this.clock, { timeout, signal: o.signal }, `connecting to ${peer.address}`)
+    const name = typeof target === 'string' ? target : target.address
+    const d = deadline(this.clock, { timeout, signal: o.signal }, `connecting to ${name}`)
     let connection: Connection | undefined
     try {
+      const peer = await this.addresses.peerOf(target, d.signal!, timeout)
       connection = await this.connections.connect(peer, {
         timeoutMs: timeout,
-        ...(d.signal ? { signal: d.signal } : {}),
+        signal: d.signal,
+        parameters,
+        attMtu: o.mtu,
+        ownAddressType: this.ownAddressType,
       })
       const client = new Client(connection, {
         clock: this.clock,
         cache: o.cachePolicy === 'off' ? undefined : this.cache,
         cachePolicy: o.cachePolicy,
+        security: this.security.agent(connection),
       })
-      if (o.discover ?? true) await client.setUp(d.signal ? { signal: d.signal } : {})
+      if (o.security === undefined) await client.encryptFromBond({ signal: d.signal })
+      else if (o.security !== 'none') await client.secure(o.security, { signal: d.signal })
+      if (o.dataLength !== undefined) await client.setDataLength(o.dataLength, { signal: d.signal })
+      if (o.phys !== undefined) await client.setPhy(o.phys, { signal: d.signal })
+      await client.setUp({ signal: d.signal, discover: o.discover, serviceChanged: o.serviceChanged })
       this.clientSet.add(client)
       void connection.disconnected.then(() => this.clientSet.delete(client))
       return client
@@ -327,9 +448,57 @@ export class Adapter implements AsyncDisposable {
     }
   }
 
+  /** Every bond in the store (keys in wire order; see gap/smp/keys.ts). */
+  bonds(o: CallOptions = {}): Promise<Bond[]> {
+    return withDeadline(this.clock, o, 'reading the bonds', () => this.security.bonds())
+  }
+
+  /**
+   * Forget a peer: remove its bond (by identity address, or an address that resolves to it).
+   * Resolves false when there was none. Links open to it stay up, no longer bonded.
+   */
+  unpair(peer: string | { address: string; addressType?: 'public' | 'random' }, o: CallOptions = {}): Promise<boolean> {
+    const target =
+      typeof peer === 'string'
+        ? peer
+        : peer.addressType
+          ? { address: peer.address, type: peer.addressType }
+          : peer.address
+    return withDeadline(this.clock, o, 'removing the bond', () => this.security.unpair(target))
+  }
+
   /** Peripherals we are connected to (clients from connect()). */
   get clients(): readonly Client[] {
     return [...this.clientSet]
+  }
+
+  /**
+   * Forget the GATT database cached for `address` (both address types, or the one given), so the
+   * next connect() discovers it again. Resolves true when something was stored. Open clients keep
+   * the database they have.
+   */
+  async clearCache(address: string, o: { addressType?: 'public' | 'random' } = {}): Promise<boolean> {
+    const store = this.cache
+    if (!store) return false
+    let found = false
+    for (const type of o.addressType ? [o.addressType] : (['public', 'random'] as const)) {
+      const peer = cachePeerId(address.trim(), type)
+      if (await store.load(peer).catch(() => undefined)) found = true
+      await store.delete(peer)
+    }
+    return found
+  }
+
+  // --- L2CAP -----------------------------------------------------------------------------------
+
+  /**
+   * Accept LE credit-based channels on `psm` on every link, open now or later, both roles; the
+   * handler gets each channel (a Duplex, src/channels.ts) and its connection. One listener per PSM
+   * ('PSM_IN_USE'); close() the returned listener to stop accepting.
+   */
+  listen(psm: number, handler: ChannelHandler, o: ListenOptions = {}): ChannelListener {
+    this.open('listen')
+    return this.channels.listen(psm, handler, o)
   }
 
   // --- peripheral ------------------------------------------------------------------------------
@@ -341,7 +510,9 @@ export class Adapter implements AsyncDisposable {
   serve(declaration: DatabaseDeclaration = {}): GattServer {
     this.open('serve')
     if (this.gattServer)
-      throw new ClosedError('serve: this adapter already serves a database (add services to adapter.gattServer.db)')
+      throw new StateError('ALREADY_SERVING', 'serve: this adapter already serves a database', {
+        hint: 'add or remove services on adapter.gattServer.db instead',
+      })
     const server = new GattServer(new AttributeDatabase(declaration))
     this.gattServer = server
     return server
@@ -354,13 +525,26 @@ export class Adapter implements AsyncDisposable {
     await withDeadline(this.clock, o, 'advertise', (signal) =>
       this.advertiser.start({
         data,
-        ...(scanResponse ? { scanResponse } : {}),
+        scanResponse,
         connectable: o.connectable ?? true,
-        ...(o.interval !== undefined ? { intervalMs: o.interval } : {}),
-        ...(signal ? { signal } : {}),
+        ownAddressType: this.ownAddressType,
+        intervalMs: o.interval,
+        signal,
       }),
     )
     this.advertising = o
+  }
+
+  /** Run `fn` with advertising stopped, then advertise again as before (privacy: a new address). @internal */
+  async pausingAdvertising(fn: () => Promise<void>): Promise<void> {
+    const adv = this.advertising
+    if (!adv || !this.advertiser.advertising || this.state !== 'open') return fn()
+    await this.advertiser.stop()
+    try {
+      await fn()
+    } finally {
+      if (this.advertising === adv && this.state === 'open') await this.advertise(adv).catch(() => undefined)
+    }
   }
 
   /** Stop advertising. */
@@ -378,7 +562,7 @@ export class Adapter implements AsyncDisposable {
   private peripheralConnected(c: Connection): void {
     if (c.role !== 'peripheral') return
     const gatt = this.gattServer?.attach(c.att, c.security)
-    const central = new Central(c, gatt, this.clock)
+    const central = new Central(c, gatt, this.clock, this.security.agent(c))
     this.centralSet.add(central)
     void c.disconnected.then(() => {
       this.centralSet.delete(central)
@@ -387,7 +571,7 @@ export class Adapter implements AsyncDisposable {
         void this.advertise(adv).catch(() => undefined)
       }
     })
-    this.emit('connection', central)
+    this.events.emit('connection', central)
   }
 
   // --- closing ---------------------------------------------------------------------------------
@@ -404,9 +588,9 @@ export class Adapter implements AsyncDisposable {
       const links = [...this.connections.byHandle.values()]
       await Promise.all(
         links.map((c) =>
-          withDeadline(this.clock, { timeout: 2000 }, 'disconnect', (signal) =>
-            c.disconnect(0x13, signal ? { signal } : {}),
-          ).catch(() => undefined),
+          withDeadline(this.clock, { timeout: 2000 }, 'disconnect', (signal) => c.disconnect(0x13, { signal })).catch(
+            () => undefined,
+          ),
         ),
       )
       if (this.advertiser.advertising)
@@ -414,7 +598,10 @@ export class Adapter implements AsyncDisposable {
           () => undefined,
         )
     }
+    this.channels.close()
     this.connections.close()
+    this.security.close()
+    this.own?.stop()
     this.advertiser.close()
     this.gattServer?.close()
     await this.hci.close().catch(() => undefined)
@@ -422,7 +609,7 @@ export class Adapter implements AsyncDisposable {
     this.ownedScheduler?.close()
     if (this.state === 'open') {
       this.state = 'closed'
-      this.emit('state', { state: 'closed' })
+      this.events.emit('state', { state: 'closed' })
     }
     await stopLog()
   }

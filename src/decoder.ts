@@ -311,7 +311,8 @@ export function formatRecord(r: DecodedRecord): string {
       break
     case 'evt':
       parts.push(
-        `${r.name ?? '?'} (0x${(r.event ?? 0).toString(16).padStart(2, '0')}${r.subevent !== undefined ? `/0x${r.subevent.toString(16).padStart(2, '0')}` : ''})`,
+        `${r.name ?? '?'} (0x${(r.event ?? 0).toString(16).padStart(2, '0')}` +
+          `${r.subevent !== undefined ? `/0x${r.subevent.toString(16).padStart(2, '0')}` : ''})`,
       )
       if (r.reports)
         for (const rep of r.reports)
@@ -319,12 +320,15 @@ export function formatRecord(r: DecodedRecord): string {
       break
     case 'acl':
       parts.push(
-        `handle=0x${(r.handle ?? 0).toString(16).padStart(4, '0')} pb=${r.pb} len=${r.length}${r.unknownHandle ? ' (no connection known)' : ''}`,
+        `handle=0x${(r.handle ?? 0).toString(16).padStart(4, '0')} pb=${r.pb} ` +
+          `len=${r.length}${r.unknownHandle ? ' (no connection known)' : ''}`,
       )
       if (r.l2cap) parts.push(`L2CAP cid=0x${r.l2cap.cid.toString(16).padStart(4, '0')} len=${r.l2cap.length}`)
       if (r.att)
         parts.push(
-          `ATT ${r.att.name}${r.att.handle !== undefined ? ` handle=0x${r.att.handle.toString(16).padStart(4, '0')}` : ''}${r.att.value !== undefined ? ` value=${r.att.value}` : ''}`,
+          `ATT ${r.att.name}` +
+            `${r.att.handle !== undefined ? ` handle=0x${r.att.handle.toString(16).padStart(4, '0')}` : ''}` +
+            `${r.att.value !== undefined ? ` value=${r.att.value}` : ''}`,
         )
       if (r.smp) parts.push(`SMP ${r.smp.name}`)
       if (r.signaling) parts.push(`L2CAP ${r.signaling.name}`)

@@ -6,9 +6,13 @@
  *
  * Error codes a user meets most: 'TIMEOUT' (a `timeout` option ran out), 'ABORTED' is never
  * used (an aborted call rejects with the signal's reason, as fetch does), 'NOT_FOUND' (find(),
- * client.characteristic()), 'DISCONNECTED' (the link went away; status = the HCI reason),
+ * client.characteristic(), and "nothing matched before the timeout" from find(), scan-to-connect and
+ * the scanner alike), 'DISCONNECTED' (the link went away; status = the HCI reason),
  * 'ATT_ERROR_RESPONSE' (the peer refused; status = the ATT error code, Core v5.4 Vol 3 Part F
- * 3.4.1.1), 'CLOSED' (the adapter was closed).
+ * 3.4.1.1), 'CLOSED' (the adapter was closed), 'SMP_PAIRING_FAILED' / 'SMP_PEER_FAILED' (a
+ * pairing failed; status = the Pairing Failed reason, Vol 3 Part H 3.5.5), 'SMP_ENCRYPTION_FAILED'
+ * (the link would not encrypt with the bond's key), 'ALREADY_SERVING' / 'PSM_IN_USE' (a
+ * StateError: the call does not fit what the adapter is already doing).
  */
 import type { Clock } from '../hci/host.ts'
 import { HcikitError, type HcikitErrorOptions, type Protocol } from '../hci/errors.ts'
@@ -28,6 +32,9 @@ export { AttError, GattError } from '../att/errors.ts'
 export { AttributeError, DatabaseError } from '../att/database.ts'
 export { GattServerError } from '../att/server.ts'
 export { UuidError } from '../att/uuid.ts'
+export { SmpError, type SmpErrorCode } from '../gap/smp/errors.ts'
+export { KeyStoreError } from '../gap/smp/keys.ts'
+export { L2capError } from '../att/l2cap/link.ts'
 export { TransportSpecError } from './transports/index.ts'
 
 /** A `timeout` option ran out. */
@@ -51,6 +58,29 @@ export class ClosedError extends HcikitError {
   override name = 'ClosedError'
   constructor(message: string) {
     super('CLOSED', 'usage', message, { hint: 'open() a new adapter / connect() again' })
+  }
+}
+
+/**
+ * The call does not fit what the adapter is already doing: serve() a second database
+ * ('ALREADY_SERVING'), listen() on a PSM that has a listener ('PSM_IN_USE'). Nothing changed;
+ * the hint says what to do instead.
+ */
+export class StateError extends HcikitError {
+  override name = 'StateError'
+  constructor(code: string, message: string, options: HcikitErrorOptions = {}) {
+    super(code, 'usage', message, options)
+  }
+}
+
+/**
+ * An option the API cannot use, found before anything was sent: 'INVALID_PARAMETERS' (the code
+ * gap/ uses for the same thing), with the option's name, the value and the range it must be in.
+ */
+export class ParameterError extends HcikitError {
+  override name = 'ParameterError'
+  constructor(message: string, options: HcikitErrorOptions = {}) {
+    super('INVALID_PARAMETERS', 'usage', message, options)
   }
 }
 
@@ -88,7 +118,22 @@ export function deadline(
 }
 
 /** Run `fn` under a deadline; see `deadline`. */
-export async function withDeadline<T>(
+export function withDeadline<T>(
+  clock: Clock,
+  o: CallOptions,
+  what: string,
+  fn: (signal: AbortSignal | undefined) => Promise<T>,
+): Promise<T> {
+  if (o.timeout !== undefined || o.signal) return underDeadline(clock, o, what, fn)
+  // Neither: nothing to arm (this runs for every write without response; docs/PERFORMANCE.md).
+  try {
+    return fn(undefined)
+  } catch (e) {
+    return Promise.reject(e)
+  }
+}
+
+async function underDeadline<T>(
   clock: Clock,
   o: CallOptions,
   what: string,

@@ -6,6 +6,7 @@
  *   await adapter.advertise({ name: 'HRM', services: ['180d'] })
  *   adapter.on('connection', (central) => ...)             // a Central: address, disconnect()
  *   await server.notify('2a37', bytes)                     // every subscribed central
+ *   await central.secure('encrypted')                      // Security Request; the central encrypts or pairs
  *
  * `advertisingData()` lays out the advertising options as the Core Specification Supplement
  * Part A wants them in 31 octets: flags, the name (complete, or shortened when it does not fit,
@@ -16,7 +17,12 @@ import { AdBuilder } from '../gap/ad.ts'
 import type { Clock } from '../hci/host.ts'
 import type { Connection, Disconnection } from '../gap/connections.ts'
 import type { ServerConnection } from '../att/server.ts'
-import { withDeadline, type CallOptions } from './errors.ts'
+import { GapError, withDeadline, type CallOptions } from './errors.ts'
+import { Emitter } from './emitter.ts'
+import { openChannel, type CreditChannel, type OpenChannelOptions } from './channels.ts'
+import type { LinkSecurityAgent } from '../gap/link-security.ts'
+import { securityState, type SecurityLevel, type SecurityState } from '../gap/pairing-delegate.ts'
+import type { DeviceAddress } from '../gap/smp/keys.ts'
 
 export interface AdvertiseOptions extends CallOptions {
   /** Local name (complete if it fits, else shortened, with the complete name in the scan response). */
@@ -111,13 +117,19 @@ function truncateUtf8(s: string, max: number): string {
 }
 
 export interface CentralEvents {
+  /** The ATT MTU changed (the central's Exchange MTU request). */
+  mtu: number
+  /** The link is gone (with the HCI reason and its name). */
   disconnected: Disconnection
+  /** The link's security changed (the central encrypted or paired). */
+  security: SecurityState
 }
 
 /** A central connected to us (peripheral role). */
 export class Central implements AsyncDisposable {
   readonly address: string
   readonly addressType: 'public' | 'random'
+  private readonly events = new Emitter<CentralEvents>()
 
   constructor(
     /** The LE connection underneath. */
@@ -125,9 +137,18 @@ export class Central implements AsyncDisposable {
     /** Its state in our GATT server (CCCDs, MTU), when serving. */
     readonly gatt: ServerConnection | undefined,
     private readonly clock: Clock,
+    private readonly agent?: LinkSecurityAgent,
   ) {
     this.address = connection.peer.address
     this.addressType = connection.peer.type
+    connection.att.onMtu((mtu) => this.events.emit('mtu', mtu))
+    connection.on('disconnected', (d) => this.events.emit('disconnected', d))
+    connection.on('security', (sec) => this.events.emit('security', securityState(sec)))
+  }
+
+  /** The effective ATT_MTU of the link. */
+  get mtu(): number {
+    return this.connection.att.mtu
   }
 
   get connected(): boolean {
@@ -140,12 +161,42 @@ export class Central implements AsyncDisposable {
   }
 
   on<K extends keyof CentralEvents>(event: K, cb: (e: CentralEvents[K]) => void): () => void {
-    return this.connection.on(event, cb)
+    return this.events.on(event, cb)
+  }
+
+  /** The link's security now. */
+  get security(): SecurityState {
+    return securityState(this.connection.security)
+  }
+
+  /** The central's identity address when known (from its bond or a pairing); its own address otherwise. */
+  get identity(): DeviceAddress {
+    return this.agent?.identity ?? this.connection.peer
+  }
+
+  /**
+   * Ask the central for security (a Security Request, Vol 3 Part H 3.5.7) and wait until it
+   * encrypted from its bond or paired to `level`. Resolves with the link's security.
+   */
+  async secure(level: SecurityLevel = 'encrypted', o: CallOptions = {}): Promise<SecurityState> {
+    const agent = this.agent
+    if (!agent) throw new GapError('INVALID_STATE', 'secure: this central has no security agent')
+    await withDeadline(this.clock, o, `securing the link to ${this.address}`, (signal) =>
+      agent.secure(level, { signal }),
+    )
+    return this.security
+  }
+
+  /** Open an LE credit-based channel to the central's `psm` (as client.openChannel(), src/channels.ts). */
+  openChannel(psm: number, o: OpenChannelOptions = {}): Promise<CreditChannel> {
+    return withDeadline(this.clock, o, `opening an L2CAP channel to PSM 0x${psm.toString(16)}`, (signal) =>
+      openChannel(this.connection, psm, o, signal),
+    )
   }
 
   disconnect(o: CallOptions & { reason?: number } = {}): Promise<Disconnection> {
     return withDeadline(this.clock, o, 'disconnect', (signal) =>
-      this.connection.disconnect(o.reason ?? 0x13, signal ? { signal } : {}),
+      this.connection.disconnect(o.reason ?? 0x13, { signal }),
     )
   }
 

@@ -10,6 +10,7 @@ import { main as scan } from '../examples/scan.ts'
 import { main as connectAndNotify } from '../examples/connect-and-notify.ts'
 import { main as severalDevices } from '../examples/several-devices.ts'
 import { main as peripheral } from '../examples/peripheral.ts'
+import { main as l2capEcho } from '../examples/l2cap-echo.ts'
 import { heartRateAt } from '../src/devices/index.ts'
 
 t.setTimeout(120_000)
@@ -32,7 +33,12 @@ t.test('connect-and-notify.ts', async (t) => {
   )
   const from = Array.from({ length: 200 }, (_, k) => k).find((k) => rates.every((r, i) => heartRateAt(72, k + i) === r))
   t.ok(from !== undefined, `ten consecutive measurements of the virtual sensor (from tick ${from})`)
-  t.match(lines, ['found Polar H10', /^connected, ATT MTU 517/, 'body sensor location: chest', 'battery: 100%'])
+  t.match(lines, [
+    'found Polar H10',
+    /^connected, ATT MTU 517, 4 services, every 1\d\d(\.\d+)? ms$/,
+    'body sensor location: chest',
+    'battery: 100%',
+  ])
 })
 
 t.test('several-devices.ts', async (t) => {
@@ -54,6 +60,14 @@ t.test('peripheral.ts', async (t) => {
     lines.some((l) => / left: Remote User Terminated Connection/.test(l)),
     'the disconnection with its reason',
   )
+})
+
+t.test('l2cap-echo.ts', async (t) => {
+  const lines: string[] = []
+  const answers = await l2capEcho({ ...V, log: (l) => lines.push(l) })
+  t.same(answers, ['HELLO', 'OVER', 'L2CAP'], 'one answer per SDU, in order')
+  t.match(lines, [/^echo on PSM 0x80 at /, /^channel from .*, MTU 512$/, 'answer: HELLO'])
+  t.ok(lines.includes('refused so far: 0'))
 })
 
 t.test('scan.ts as a program', async (t) => {

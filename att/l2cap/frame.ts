@@ -8,7 +8,6 @@
  * more is a frame with trailing garbage. The payload is a view, not a copy.
  */
 import { DecodeError } from '../../hci/errors.ts'
-import { Reader, Writer } from '../../hci/wire.ts'
 
 export const L2CAP_HEADER_LENGTH = 4
 
@@ -62,26 +61,30 @@ export interface L2capFrame {
 
 /** Decode one complete B-frame. Never throws. */
 export function decodeL2capHeader(bytes: Uint8Array): L2capFrame | DecodeError {
-  const r = new Reader(bytes)
-  try {
-    const length = r.u16('length')
-    const cid = r.u16('cid')
-    const payload = r.bytes(length, 'payload')
-    if (r.remaining > 0) {
-      return new DecodeError('length', 0, `says ${length} octets but ${length + r.remaining} follow the header`)
-    }
-    return { length, cid, payload }
-  } catch (e) {
-    if (e instanceof DecodeError) return e
-    return new DecodeError('l2cap', r.offset, String(e))
-  }
+  const n = bytes.length
+  if (n < 2) return new DecodeError('length', 0, `needs 2 bytes, only ${n} left`)
+  if (n < 4) return new DecodeError('cid', 2, `needs 2 bytes, only ${n - 2} left`)
+  const length = bytes[0]! | (bytes[1]! << 8)
+  const cid = bytes[2]! | (bytes[3]! << 8)
+  const rest = n - L2CAP_HEADER_LENGTH
+  if (rest < length)
+    return new DecodeError('payload', 4, `needs ${length} byte${length === 1 ? '' : 's'}, only ${rest} left`)
+  if (rest > length) return new DecodeError('length', 0, `says ${length} octets but ${rest} follow the header`)
+  return { length, cid, payload: bytes.subarray(L2CAP_HEADER_LENGTH) }
 }
 
 /** Build a B-frame around `payload` (throws RangeError if the payload exceeds 65535 octets). */
 export function encodeL2capFrame(cid: number, payload: Uint8Array): Uint8Array {
-  return new Writer(L2CAP_HEADER_LENGTH + payload.length)
-    .u16(payload.length, 'length')
-    .u16(cid, 'cid')
-    .bytes(payload)
-    .finish()
+  const n = payload.length
+  if (n > 0xffff) throw new RangeError(`length: ${n} does not fit (expected an integer 0..65535)`)
+  if (!Number.isInteger(cid) || cid < 0 || cid > 0xffff) {
+    throw new RangeError(`cid: ${cid} does not fit (expected an integer 0..65535)`)
+  }
+  const out = new Uint8Array(L2CAP_HEADER_LENGTH + n)
+  out[0] = n & 0xff
+  out[1] = n >>> 8
+  out[2] = cid & 0xff
+  out[3] = cid >>> 8
+  out.set(payload, L2CAP_HEADER_LENGTH)
+  return out
 }

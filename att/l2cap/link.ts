@@ -19,6 +19,15 @@ export interface LinkSecurity {
   /** Encryption key size in octets (0 while unencrypted). */
   keySize: number
   authorized?: boolean
+  /**
+   * We hold a bond (an LTK) for the peer (gap/link-security.ts keeps it current). The GATT server
+   * answers a bonded peer's unencrypted request with Insufficient Encryption, anyone else's with
+   * Insufficient Authentication (Vol 3 Part C 10.3.2); the GATT client counts on a bonded peer
+   * keeping its robust caching state once the link is encrypted.
+   */
+  bonded?: boolean
+  /** The key came from LE Secure Connections pairing. */
+  secureConnections?: boolean
 }
 
 /** One LE ACL link as L2CAP sees it: whole L2CAP B-frames (basic header included) in and out. */

@@ -14,10 +14,12 @@ import type { Writable } from 'node:stream'
 import {
   HcikitError,
   NotFoundError,
+  homeCacheStore,
   open,
   shortUuid,
   type Adapter,
   type Client,
+  type PairingDelegate,
   type RemoteCharacteristic,
 } from '../index.ts'
 import type { CharRef } from './format.ts'
@@ -26,6 +28,7 @@ import { RealtimeScheduler } from '../virtual/scheduler.ts'
 import { parseTransportSpec } from '../transports/index.ts'
 import { startHeartRateDevice, startSensorDevice, type VirtualDevice } from '../devices/index.ts'
 import { UsageError } from './usage.ts'
+import { bondsFile } from './pairing.ts'
 
 export interface CliContext {
   /** The transport spec (checked by main before the command runs). */
@@ -33,6 +36,8 @@ export interface CliContext {
   log: boolean
   stdout: NodeJS.WritableStream
   stderr: NodeJS.WritableStream
+  /** Answers to pairing prompts, and what `l2cap` sends (default process.stdin). */
+  stdin?: NodeJS.ReadableStream
   env: NodeJS.ProcessEnv
   /** Aborts long-running commands (tests); SIGINT does the same. */
   signal?: AbortSignal
@@ -49,10 +54,14 @@ export interface Session extends AsyncDisposable {
   close(): Promise<void>
 }
 
-/** Open the adapter (and on `virtual`, start the virtual peripherals on the same link). */
+/**
+ * Open the adapter (and on `virtual`, start the virtual peripherals on the same link), with the
+ * bonds and the GATT cache under HCIKIT_HOME (src/home.ts) and the pairing delegate of the
+ * command (default Just Works).
+ */
 export async function openSession(
   ctx: CliContext,
-  o: { devices?: boolean; signal?: AbortSignal } = {},
+  o: { devices?: boolean; signal?: AbortSignal; pairing?: PairingDelegate } = {},
 ): Promise<Session> {
   const spec = parseTransportSpec(ctx.transport)
   // main() already started --log / --snoop / HCIKIT_LOG / HCIKIT_SNOOP; open() must not start them again.
@@ -81,6 +90,10 @@ export async function openSession(
       link,
       address: link && CENTRAL_ADDRESS,
       name: link && 'hcikit',
+      bonds: bondsFile(ctx.env),
+      pairing: o.pairing,
+      // The GATT cache lives between runs under HCIKIT_HOME (`hcikit cache list`, src/cache-dir.ts).
+      cache: homeCacheStore(ctx.env),
       timeout: 10_000,
       signal: o.signal,
     })
@@ -206,14 +219,22 @@ export function addressTypeArg(help: string, v: string | undefined): 'public' | 
 export async function connectTo(
   adapter: Adapter,
   address: string,
-  o: { addressType?: 'public' | 'random' | undefined; noCache?: boolean; signal?: AbortSignal },
+  o: { addressType?: 'public' | 'random' | undefined; noCache?: boolean; discover?: boolean; signal?: AbortSignal },
 ): Promise<Client> {
   try {
     return await adapter.connect(
       { address, addressType: o.addressType },
-      { timeout: 10_000, cachePolicy: o.noCache ? 'off' : undefined, signal: o.signal },
+      { timeout: 10_000, discover: o.discover, cachePolicy: o.noCache ? 'off' : undefined, signal: o.signal },
     )
   } catch (e) {
+    if (e instanceof HcikitError && e.code === 'NOT_FOUND' && !o.addressType) {
+      throw new HcikitError(e.code, e.protocol, e.message, {
+        cause: e,
+        hint:
+          'is it advertising and in range? `hcikit scan` shows what is around; ' +
+          'with --address-type public|random hcikit connects without scanning first',
+      })
+    }
     if (e instanceof HcikitError && e.code === 'TIMEOUT') {
       const type = o.addressType ?? 'public'
       throw new HcikitError(
@@ -222,7 +243,10 @@ export async function connectTo(
         `connecting to ${address} (${type} address): no answer within 10 s`,
         {
           cause: e,
-          hint: `is it advertising connectable and in range? If its address is ${type === 'public' ? 'random' : 'public'}, add --address-type ${type === 'public' ? 'random' : 'public'} (\`hcikit scan\` shows pub/rnd)`,
+          hint:
+            `is it advertising connectable and in range? If its address is ` +
+            `${type === 'public' ? 'random' : 'public'}, add --address-type ` +
+            `${type === 'public' ? 'random' : 'public'} (\`hcikit scan\` shows pub/rnd)`,
         },
       )
     }

@@ -111,7 +111,8 @@ async function scanBoth(adapter: Adapter, say: Say, signal: AbortSignal): Promis
     found.set(ad.address, ad)
     const services = ad.ad.serviceUuids.map((u) => uuidLabel(u)).join(', ')
     say(
-      `   found "${printable(ad.name ?? '?')}" at ${ad.address} (${ad.addressType}), RSSI ${ad.rssi} dBm, ${ad.connectable ? 'connectable' : 'not connectable'}, services ${services}`,
+      `   found "${printable(ad.name ?? '?')}" at ${ad.address} (${ad.addressType}), RSSI ${ad.rssi} dBm, ` +
+        `${ad.connectable ? 'connectable' : 'not connectable'}, services ${services}`,
     )
     if (found.size === want.size) break
   }

@@ -317,12 +317,18 @@ function renderUsb(f: DoctorFacts, acc: Acc): void {
       acc.candidates++
       const ids = `${hex4(d.vendorId)}:${hex4(d.productId)}`
       acc.lines.push(
-        `  usb:${ids}${d.name ? ` ${d.name}` : ''}: driver ${d.driver ?? 'none'}${d.devnode ? `, ${d.devnode} ${d.writable ? 'writable' : 'not writable'}` : ''}`,
+        `  usb:${ids}${d.name ? ` ${d.name}` : ''}: driver ` +
+          `${d.driver ?? 'none'}` +
+          `${d.devnode ? `, ${d.devnode} ${d.writable ? 'writable' : 'not writable'}` : ''}`,
       )
       if (d.writable === false) {
         acc.problems.push({
           problem: `no permission to open USB device ${ids}`,
-          fix: `echo 'SUBSYSTEM=="usb", ATTRS{idVendor}=="${hex4(d.vendorId)}", ATTRS{idProduct}=="${hex4(d.productId)}", MODE="0660", TAG+="uaccess"' | sudo tee /etc/udev/rules.d/50-hcikit.rules && sudo udevadm control --reload && sudo udevadm trigger   (then replug it)`,
+          fix:
+            `echo 'SUBSYSTEM=="usb", ATTRS{idVendor}=="${hex4(d.vendorId)}", ` +
+            `ATTRS{idProduct}=="${hex4(d.productId)}", MODE="0660", TAG+="uaccess"' | sudo tee ` +
+            `/etc/udev/rules.d/50-hcikit.rules && sudo udevadm control --reload && sudo udevadm trigger   ` +
+            `(then replug it)`,
         })
       } else {
         acc.usable++

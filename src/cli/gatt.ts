@@ -17,9 +17,10 @@ import {
   usage,
   type CliContext,
 } from './connect-common.ts'
+import { PAIRING_OPTIONS, PAIRING_OPTIONS_HELP, commandPairing } from './pairing.ts'
 import { gattJson, gattTree } from './format.ts'
 
-export const gattHelp = `usage: hcikit gatt ADDRESS [--json] [--no-cache] [--address-type public|random]
+export const gattHelp = `usage: hcikit gatt ADDRESS [--json] [--no-cache] [--address-type public|random] [--io IO] [--no-pair]
 
 Connects, discovers every service, characteristic and descriptor, reads every readable value,
 prints the tree and disconnects.
@@ -27,7 +28,11 @@ prints the tree and disconnects.
                            characteristics: [{uuid, handle, valueHandle, properties, value?,
                            descriptors: [{uuid, handle, value?}]}]}]} (values in hex)
   --no-cache              discover from scratch, ignoring the GATT cache
-  --address-type T        public (default, or what a scan saw) or random`
+  --address-type T        public (default, or what a scan saw) or random
+
+When the device asks for an encrypted link, the command encrypts from the bond kept in
+HCIKIT_HOME (default ~/.hcikit) or pairs (Just Works unless --io says more), then retries.
+${PAIRING_OPTIONS_HELP}`
 
 export async function gattCommand(argv: string[], ctx: CliContext): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -36,6 +41,7 @@ export async function gattCommand(argv: string[], ctx: CliContext): Promise<numb
       json: { type: 'boolean', default: false },
       'no-cache': { type: 'boolean', default: false },
       'address-type': { type: 'string' },
+      ...PAIRING_OPTIONS,
       help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: true,
@@ -48,7 +54,7 @@ export async function gattCommand(argv: string[], ctx: CliContext): Promise<numb
   const address = addressArg(gattHelp, positionals[0])
   const addressType = addressTypeArg(gattHelp, values['address-type'])
   const stop = interruptible(ctx)
-  const session = await openSession(ctx, { signal: stop.signal })
+  const session = await openSession(ctx, { signal: stop.signal, pairing: commandPairing(ctx, gattHelp, values) })
   try {
     const client = await connectTo(session.adapter, address, {
       addressType,

@@ -157,21 +157,29 @@ export async function infoCommand(argv: string[], ctx: CliContext): Promise<numb
     out(ctx, `address        ${info.address.toUpperCase()} (public)`)
     out(
       ctx,
-      `HCI version    ${versionName(info.hciVersion)} (0x${info.hciVersion.toString(16).padStart(2, '0')}), revision ${hex4(info.hciSubversion)}`,
+      `HCI version    ${versionName(info.hciVersion)} (0x${info.hciVersion.toString(16).padStart(2, '0')}), ` +
+        `revision ${hex4(info.hciSubversion)}`,
     )
     out(
       ctx,
-      `LMP/LL version ${versionName(info.lmpVersion)} (0x${info.lmpVersion.toString(16).padStart(2, '0')}), subversion ${hex4(info.lmpSubversion)}`,
+      `LMP/LL version ${versionName(info.lmpVersion)} (0x${info.lmpVersion.toString(16).padStart(2, '0')}), ` +
+        `subversion ${hex4(info.lmpSubversion)}`,
     )
     out(ctx, `manufacturer   ${hex4(info.manufacturer)}${info.manufacturer === 0xffff ? ' (none: for testing)' : ''}`)
     out(
       ctx,
-      `ACL buffers    LE ${buf(info.buffers.le)}${info.buffers.bredr ? `, shared BR/EDR ${buf(info.buffers.bredr)}` : ''}${info.buffers.iso?.count ? `, ISO ${buf(info.buffers.iso)}` : ''}`,
+      `ACL buffers    LE ` +
+        `${buf(info.buffers.le)}${info.buffers.bredr ? `, shared BR/EDR ${buf(info.buffers.bredr)}` : ''}` +
+        `${info.buffers.iso?.count ? `, ISO ${buf(info.buffers.iso)}` : ''}`,
     )
     out(ctx, `LE features    ${leFeatureNames(info.leFeatures).join(', ') || '(none)'}`)
     out(
       ctx,
-      `commands       ${cmds.count} supported${cmds.count > cmds.names.length ? ` (${cmds.count - cmds.names.length} of them not in hcikit's LE table, not listed)` : ''}:`,
+      `commands       ${cmds.count} supported${
+        cmds.count > cmds.names.length
+          ? ` (${cmds.count - cmds.names.length} of them not in hcikit's LE table, not listed)`
+          : ''
+      }:`,
     )
     for (const n of cmds.names) out(ctx, `  ${n}`)
   } finally {

@@ -29,6 +29,10 @@ Commands:
   read ADDRESS CHAR      read a characteristic (CHAR: a UUID or a handle)
   write ADDRESS CHAR HEX write a characteristic (--without-response --force --allow-empty)
   notify ADDRESS CHAR    subscribe and print values (--count N --timeout S --json)
+  pair ADDRESS           pair and keep the bond (--io T --legacy --sc-only --no-bond --json)
+  bonds [remove ADDRESS] list the bonds kept in HCIKIT_HOME (default ~/.hcikit), or forget one
+  l2cap ADDRESS PSM      open an LE credit-based channel; stdin goes out, what arrives goes to stdout
+  cache list|clear       the GATT cache kept between runs under HCIKIT_HOME (default ~/.hcikit)
   info                   the controller: version, features, supported commands, buffers, address
   doctor                 every controller this machine offers (HCI, USB, serial), permissions, fixes
   decode FILE [--json]   decode a btsnoop / pcap / pcapng capture
@@ -43,10 +47,13 @@ Global options:
                     comes with a heart-rate monitor and a battery/custom device to talk to.
   --snoop FILE   record every HCI packet of the session as btsnoop (Wireshark opens it)
   --pcap FILE|-  the same as pcap (link type 201); '-' streams to stdout (| wireshark -k -i -)
-  --log          print decoded traffic and the stack's decisions to stderr (also HCIKIT_LOG=1)`
+  --log          print decoded traffic and the stack's decisions to stderr (also HCIKIT_LOG=1)
+
+read, write, notify and gatt pair or encrypt from a bond when the device asks for it (--io, --no-pair).
+HCIKIT_HOME (default ~/.hcikit) holds the bonds and the GATT cache.`
 
 type Command = (argv: string[], ctx: CliContext) => Promise<number>
-/** Each command is loaded when it runs (see the header). */
+/** Each command is loaded when it runs: `hcikit --version` and `help` load none (see the header). */
 const COMMANDS: Record<string, () => Promise<Command>> = {
   decode: async () => (await import('./decode.ts')).decodeCommand,
   demo: async () => (await import('./demo.ts')).demoCommand,
@@ -55,6 +62,10 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   info: async () => (await import('./info.ts')).infoCommand,
   link: async () => (await import('./link.ts')).linkCommand,
   notify: async () => (await import('./notify.ts')).notifyCommand,
+  pair: async () => (await import('./pair.ts')).pairCommand,
+  bonds: async () => (await import('./bonds.ts')).bondsCommand,
+  l2cap: async () => (await import('./l2cap.ts')).l2capCommand,
+  cache: async () => (await import('./cache.ts')).cacheCommand,
   read: async () => (await import('./read.ts')).readCommand,
   scan: async () => (await import('./scan.ts')).scanCommand,
   write: async () => (await import('./write.ts')).writeCommand,
@@ -64,6 +75,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
 export interface CliIo {
   stdout?: NodeJS.WritableStream
   stderr?: NodeJS.WritableStream
+  /** Answers to pairing prompts, and what `l2cap` sends (default process.stdin). */
+  stdin?: NodeJS.ReadableStream
   env?: NodeJS.ProcessEnv
   /** Ends long-running commands (scan, notify) cleanly; SIGINT does the same in a terminal. */
   signal?: AbortSignal
@@ -144,8 +157,7 @@ async function runCommand(g: GlobalOptions, io: CliIo, guard: OutputGuard): Prom
   const transport = g.transport ?? env['HCIKIT_TRANSPORT'] ?? 'virtual'
   const { parseTransportSpec } = await import('../transports/index.ts')
   parseTransportSpec(transport)
-  const cmd = await load()
-  const { startCaptures } = await import('./captures.ts')
+  const [cmd, { startCaptures }] = await Promise.all([load(), import('./captures.ts')])
   const captures = startCaptures({ ...g, env, stdout: guard.stdout, stderr: guard.stderr, onError: guard.onCapture })
   try {
     // A capture streamed to stdout (--pcap -, --snoop -) owns stdout: the command prints to stderr.
@@ -154,6 +166,7 @@ async function runCommand(g: GlobalOptions, io: CliIo, guard: OutputGuard): Prom
       log: g.log,
       stdout: captures.onStdout ? guard.stderr : guard.stdout,
       stderr: guard.stderr,
+      stdin: io.stdin ?? process.stdin,
       env,
       signal: guard.signal,
     }

@@ -7,7 +7,7 @@
  */
 import { parseArgs } from 'node:util'
 import { toHex } from '../../hci/wire.ts'
-import { HcikitError, type Client, type RemoteCharacteristic } from '../index.ts'
+import { HcikitError, type RemoteCharacteristic } from '../index.ts'
 import {
   addressArg,
   addressTypeArg,
@@ -22,22 +22,29 @@ import {
   usage,
   type CliContext,
 } from './connect-common.ts'
+import { PAIRING_OPTIONS, PAIRING_OPTIONS_HELP, commandPairing } from './pairing.ts'
 import { uuidLabel, valueText } from './format.ts'
 import { charArg } from './read.ts'
 
-export const notifyHelp = `usage: hcikit notify ADDRESS CHAR [--count N] [--timeout S] [--json] [--address-type public|random]
+export const notifyHelp = `usage: hcikit notify ADDRESS CHAR [--count N] [--timeout S] [--json]
+                            [--address-type public|random] [--io IO] [--no-pair]
 
 Subscribes to a characteristic's notifications (or indications) and prints each value.
 CHAR is a UUID (2a37, or 128-bit) or a handle written with 0x (0x0012, from \`hcikit gatt\`).
   --count N     stop after N values
   --timeout S   stop after S seconds (with --count: fail if fewer than N came)
-  --json        one object per value: {address, uuid, handle, value} (value in hex)`
+  --json        one object per value: {address, uuid, handle, value} (value in hex)
+
+When the device asks for an encrypted link, the command encrypts from the bond kept in
+HCIKIT_HOME (default ~/.hcikit) or pairs (Just Works unless --io says more), then retries.
+${PAIRING_OPTIONS_HELP}`
 
 const OPTIONS = {
   count: { type: 'string' },
   timeout: { type: 'string' },
   json: { type: 'boolean', default: false },
   'address-type': { type: 'string' },
+  ...PAIRING_OPTIONS,
   help: { type: 'boolean', short: 'h' },
 } as const
 
@@ -48,6 +55,8 @@ interface Request {
   timeout: number | undefined
   addressType: 'public' | 'random' | undefined
   json: boolean
+  /** --io and --no-pair, for commandPairing. */
+  pairing: { io: string | undefined; 'no-pair': boolean }
 }
 
 function parse(argv: string[]): Request | undefined {
@@ -69,6 +78,7 @@ function parse(argv: string[]): Request | undefined {
     timeout: seconds(notifyHelp, 'timeout', values.timeout),
     addressType: addressTypeArg(notifyHelp, values['address-type']),
     json: values.json,
+    pairing: { io: values.io, 'no-pair': values['no-pair'] },
   }
 }
 
@@ -79,7 +89,7 @@ export async function notifyCommand(argv: string[], ctx: CliContext): Promise<nu
     return 0
   }
   const stop = interruptible(ctx)
-  const session = await openSession(ctx, { signal: stop.signal })
+  const session = await openSession(ctx, { signal: stop.signal, pairing: commandPairing(ctx, notifyHelp, r.pairing) })
   let got = 0
   let timedOut = false
   // --timeout runs on the adapter's clock (real time on hardware and on the CLI's virtual link).
@@ -95,7 +105,8 @@ export async function notifyCommand(argv: string[], ctx: CliContext): Promise<nu
       addressType: r.addressType,
       signal: stop.signal,
     })
-    const c = notifiable(client, findCharacteristic(client, r.ref))
+    const c = findCharacteristic(client, r.ref)
+    requireNotifiable(c, client.address)
     if (!r.json)
       ctx.stderr.write(
         `subscribed to ${uuidLabel(c.uuid)} on ${client.address}${r.count ? `, waiting for ${r.count}` : ''} (Ctrl-C to stop)\n`,
@@ -122,15 +133,16 @@ export async function notifyCommand(argv: string[], ctx: CliContext): Promise<nu
   return 0
 }
 
-/** The characteristic, if it notifies or indicates; a typed error saying so otherwise. */
-function notifiable(client: Client, c: RemoteCharacteristic): RemoteCharacteristic {
-  if (c.can('Notify') || c.can('Indicate')) return c
-  throw new HcikitError(
-    'GATT_NOT_NOTIFIABLE',
-    'att',
-    `${uuidLabel(c.uuid)} @0x${c.valueHandle.toString(16).padStart(4, '0')} neither notifies nor indicates`,
-    {
-      hint: `its properties are in \`hcikit gatt ${client.address}\`; use \`hcikit read\` for a value that only reads`,
-    },
-  )
+/** Fails with GATT_NOT_NOTIFIABLE when the characteristic neither notifies nor indicates. */
+function requireNotifiable(c: RemoteCharacteristic, address: string): void {
+  if (!c.can('Notify') && !c.can('Indicate')) {
+    throw new HcikitError(
+      'GATT_NOT_NOTIFIABLE',
+      'att',
+      `${uuidLabel(c.uuid)} @0x${c.valueHandle.toString(16).padStart(4, '0')} neither notifies nor indicates`,
+      {
+        hint: `its properties are in \`hcikit gatt ${address}\`; use \`hcikit read\` for a value that only reads`,
+      },
+    )
+  }
 }

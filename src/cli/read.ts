@@ -16,19 +16,25 @@ import {
   usage,
   type CliContext,
 } from './connect-common.ts'
+import { PAIRING_OPTIONS, PAIRING_OPTIONS_HELP, commandPairing } from './pairing.ts'
 import { parseCharArg, valueText } from './format.ts'
 
-export const readHelp = `usage: hcikit read ADDRESS CHAR [--address-type public|random] [--json]
+export const readHelp = `usage: hcikit read ADDRESS CHAR [--address-type public|random] [--io IO] [--no-pair] [--json]
 
 Reads one characteristic and prints its value in hex (and as text when printable).
 CHAR is a UUID (2a19, or 128-bit) or a handle written with 0x (0x0012, from \`hcikit gatt\`).
-  --json   {address, uuid, handle, value} (value in hex)`
+  --json   {address, uuid, handle, value} (value in hex)
+
+When the device asks for an encrypted link, the command encrypts from the bond kept in
+HCIKIT_HOME (default ~/.hcikit) or pairs (Just Works unless --io says more), then retries.
+${PAIRING_OPTIONS_HELP}`
 
 export async function readCommand(argv: string[], ctx: CliContext): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     options: {
       'address-type': { type: 'string' },
+      ...PAIRING_OPTIONS,
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
@@ -47,7 +53,7 @@ export async function readCommand(argv: string[], ctx: CliContext): Promise<numb
   const ref = charArg(readHelp, positionals[1]!)
   const addressType = addressTypeArg(readHelp, values['address-type'])
   const stop = interruptible(ctx)
-  const session = await openSession(ctx, { signal: stop.signal })
+  const session = await openSession(ctx, { signal: stop.signal, pairing: commandPairing(ctx, readHelp, values) })
   try {
     await using client = await connectTo(session.adapter, address, { addressType, signal: stop.signal })
     const c = findCharacteristic(client, ref)

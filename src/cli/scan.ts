@@ -98,7 +98,8 @@ export async function scanCommand(argv: string[], ctx: CliContext): Promise<numb
   }
   if (!values.json && sink.seen === 0 && !(stop.signal.reason instanceof OutputGoneError)) {
     ctx.stderr.write(
-      'hcikit: no devices seen\n  hint: is anything advertising nearby? (on real hardware: is the adapter free? see docs/TROUBLESHOOTING.md)\n',
+      'hcikit: no devices seen\n  hint: is anything advertising nearby? (on real hardware: is the adapter ' +
+        'free? see docs/TROUBLESHOOTING.md)\n',
     )
   }
   return 0

@@ -23,16 +23,22 @@ import {
   usage,
   type CliContext,
 } from './connect-common.ts'
+import { PAIRING_OPTIONS, PAIRING_OPTIONS_HELP, commandPairing } from './pairing.ts'
 import { parseHexArg, uuidLabel } from './format.ts'
 import { charArg } from './read.ts'
 
-export const writeHelp = `usage: hcikit write ADDRESS CHAR HEX [--without-response] [--force] [--allow-empty] [--address-type public|random]
+export const writeHelp = `usage: hcikit write ADDRESS CHAR HEX [--without-response] [--force] [--allow-empty]
+                           [--address-type public|random] [--io IO] [--no-pair]
 
 Writes bytes (HEX: 0102ff, 01:02:ff or 0x0102ff; at most 512) to one characteristic.
 CHAR is a UUID (2a39, or 128-bit) or a handle written with 0x (0x0012, from \`hcikit gatt\`).
   --without-response   Write Without Response (no acknowledgement from the device; at most ATT_MTU-3 bytes)
   --force              send --without-response even if the characteristic does not declare it
-  --allow-empty        allow writing zero bytes (HEX "" or 0x)`
+  --allow-empty        allow writing zero bytes (HEX "" or 0x)
+
+When the device asks for an encrypted link, the command encrypts from the bond kept in
+HCIKIT_HOME (default ~/.hcikit) or pairs (Just Works unless --io says more), then retries.
+${PAIRING_OPTIONS_HELP}`
 
 /** The longest attribute value (Core v5.4 Vol 3 Part F 3.2.9). */
 const MAX_VALUE = 512
@@ -42,6 +48,7 @@ const OPTIONS = {
   force: { type: 'boolean', default: false },
   'allow-empty': { type: 'boolean', default: false },
   'address-type': { type: 'string' },
+  ...PAIRING_OPTIONS,
   help: { type: 'boolean', short: 'h' },
 } as const
 
@@ -52,6 +59,8 @@ interface Request {
   addressType: 'public' | 'random' | undefined
   withoutResponse: boolean
   force: boolean
+  /** --io and --no-pair, for commandPairing. */
+  pairing: { io: string | undefined; 'no-pair': boolean }
 }
 
 function parse(argv: string[]): Request | undefined {
@@ -87,6 +96,7 @@ function parse(argv: string[]): Request | undefined {
     addressType: addressTypeArg(writeHelp, values['address-type']),
     withoutResponse: values['without-response'],
     force: values.force,
+    pairing: { io: values.io, 'no-pair': values['no-pair'] },
   }
 }
 
@@ -116,7 +126,7 @@ export async function writeCommand(argv: string[], ctx: CliContext): Promise<num
     return 0
   }
   const stop = interruptible(ctx)
-  const session = await openSession(ctx, { signal: stop.signal })
+  const session = await openSession(ctx, { signal: stop.signal, pairing: commandPairing(ctx, writeHelp, r.pairing) })
   try {
     await using client = await connectTo(session.adapter, r.address, {
       addressType: r.addressType,

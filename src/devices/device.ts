@@ -53,8 +53,8 @@ export async function startDevice(o: DeviceOptions, spec: DeviceSpec): Promise<V
   const name = o.name ?? spec.name
   const adapter = await open({
     transport: o.transport ?? 'virtual',
-    ...(o.link ? { link: o.link } : {}),
-    ...(o.address ? { address: o.address } : {}),
+    link: o.link,
+    address: o.address,
     name,
     diagnostics: o.diagnostics ?? false,
   })

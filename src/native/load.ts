@@ -128,7 +128,8 @@ function load(opts: LoadOptions): AddonLoad {
     return {
       ok: false,
       reason: missing
-        ? `the HCI socket addon is not built for linux-${arch} (no prebuilds/linux-${arch}/${ADDON_NAME}.node or build/Release/${ADDON_NAME}.node in ${root})`
+        ? `the HCI socket addon is not built for linux-${arch} (no ` +
+          `prebuilds/linux-${arch}/${ADDON_NAME}.node or build/Release/${ADDON_NAME}.node in ${root})`
         : `the HCI socket addon does not load: ${m}`,
       hint: `build it: ${build}; or use --transport usb, uart:PATH or tcp:HOST:PORT meanwhile`,
     }

@@ -18,12 +18,16 @@
  *   synchronised at open (stale bytes from before are skipped): `synchronise()`.
  *   An event with event code 0x00 (never assigned) is also taken as a loss of sync.
  *
- * Sending: `encodeH4` (a copy, so the caller may reuse its buffer) written in call order; when
- * the stream's buffer is full, `send` returns a promise that resolves on 'drain'.
+ * Sending: each packet is copied (so the caller may reuse its buffer), type byte first, into the
+ * batch of the current tick, in call order; the batch is written to the stream in one write when
+ * the tick ends (docs/PERFORMANCE.md: one system call per packet was the largest cost of a
+ * stream of writes). When the stream's buffer is full, `send` returns a promise that resolves on
+ * 'drain'.
  */
 import type { Duplex } from 'node:stream'
 import { FramingError, TransportError } from '../../hci/errors.ts'
-import { H4Splitter, H4Type, encodeH4 } from '../../hci/h4.ts'
+import { H4Splitter, H4Type } from '../../hci/h4.ts'
+import { H4BatchWriter } from '../../hci/h4-writer.ts'
 import type { HciPacket, Transport } from '../../hci/transport.ts'
 
 /** What a controller sends on H4. */
@@ -85,11 +89,20 @@ export class H4StreamTransport implements Transport {
 
   readonly stats = { packetsIn: 0, packetsOut: 0, framingErrors: 0, resyncs: 0, droppedBytes: 0, discardedSends: 0 }
 
+  /** What is sent in one tick leaves in one write when it ends (hci/h4-writer.ts). */
+  private readonly out: H4BatchWriter
+  private backPressure: Promise<void> | undefined
+
   constructor(
     private readonly stream: Duplex,
     private readonly options: H4StreamOptions,
   ) {
     this.closedPromise = new Promise((resolve) => (this.resolveClosed = resolve))
+    this.out = new H4BatchWriter({
+      write: (bytes) => (stream.destroyed ? true : stream.write(bytes)),
+      schedule: process.nextTick,
+      onFull: () => this.waitForDrain(),
+    })
     this.splitter = new H4Splitter({
       types: CONTROLLER_TYPES,
       onUnknownType: 'halt',
@@ -125,22 +138,32 @@ export class H4StreamTransport implements Transport {
       this.stats.discardedSends++
       return
     }
-    return this.write(encodeH4(packet.type, packet.data))
+    this.stats.packetsOut++
+    this.out.packet(packet.type, packet.data)
+    return this.backPressure
   }
 
-  private write(bytes: Uint8Array): void | Promise<void> {
-    this.stats.packetsOut++
-    if (this.stream.write(bytes)) return
-    return new Promise<void>((resolve, reject) => {
+  /** While the stream's buffer is full, every send returns this promise (settles on 'drain'). */
+  private waitForDrain(): void {
+    if (this.backPressure) return
+    this.backPressure = new Promise<void>((resolve, reject) => {
       const done = (): void => {
         this.stream.off('drain', done)
         this.stream.off('close', done)
+        this.backPressure = undefined
         if (this.closing) reject(new TransportError(`${this.options.name}: closed before the packet was written`))
         else resolve()
       }
       this.stream.on('drain', done)
       this.stream.on('close', done)
     })
+    this.backPressure.catch(() => undefined)
+  }
+
+  /** Bytes outside the packet stream (the Reset of a resynchronisation), after what is queued. */
+  private write(bytes: Uint8Array): void | Promise<void> {
+    this.out.bytes(bytes)
+    return this.backPressure
   }
 
   onPacket(cb: (packet: HciPacket) => void): void {

@@ -66,12 +66,15 @@ export function explainHciSocketError(
     case 'EACCES':
       return make(
         `no permission for the HCI user channel (${code}): it needs CAP_NET_ADMIN and CAP_NET_RAW`,
-        `grant them to node once: \`sudo setcap cap_net_admin,cap_net_raw+eip ${nodePath()}\` (a different node binary needs it again), or run as root; in a container add --cap-add=NET_ADMIN --cap-add=NET_RAW`,
+        `grant them to node once: \`sudo setcap cap_net_admin,cap_net_raw+eip ${nodePath()}\` (a different ` +
+          `node binary needs it again), or run as root; in a container add --cap-add=NET_ADMIN ` +
+          `--cap-add=NET_RAW`,
       )
     case 'EBUSY':
       return make(
         `the adapter is up and held by the OS Bluetooth daemon (bluetoothd) (EBUSY)`,
-        `power it off for this session: \`sudo btmgmt --index ${index} power off\` (or \`sudo hciconfig ${name} down\`); give it back afterwards with \`sudo btmgmt --index ${index} power on\``,
+        `power it off for this session: \`sudo btmgmt --index ${index} power off\` (or \`sudo hciconfig ` +
+          `${name} down\`); give it back afterwards with \`sudo btmgmt --index ${index} power on\``,
       )
     case 'EALREADY':
       return make(
@@ -89,7 +92,9 @@ export function explainHciSocketError(
         devices === undefined
           ? '`hcikit doctor` lists the adapters and other controllers this machine has'
           : devices.length === 0
-            ? 'this machine has no Bluetooth adapter at all: plug in a USB Bluetooth dongle (then it appears as hci0, or use it directly with --transport usb), or use --transport virtual to try hcikit without hardware'
+            ? 'this machine has no Bluetooth adapter at all: plug in a USB Bluetooth dongle (then it ' +
+              'appears as hci0, or use it directly with --transport usb), or use --transport virtual to ' +
+              'try hcikit without hardware'
             : `adapters here: ${describe(devices)}; use one of those (--transport hci${devices[0]!.index})`
       return make('no such adapter (ENODEV)', hint)
     }
@@ -99,7 +104,9 @@ export function explainHciSocketError(
     case 'EPROTONOSUPPORT':
       return make(
         `this kernel has no Bluetooth sockets (${code})`,
-        'load the Bluetooth stack (`sudo modprobe bluetooth`; a kernel built without CONFIG_BT cannot), and in a container or another network namespace use the host network (--net=host); or drive a dongle directly with --transport usb',
+        'load the Bluetooth stack (`sudo modprobe bluetooth`; a kernel built without CONFIG_BT cannot), and ' +
+          'in a container or another network namespace use the host network (--net=host); or drive a ' +
+          'dongle directly with --transport usb',
       )
     case 'EPIPE':
     case 'ENXIO':

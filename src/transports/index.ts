@@ -19,9 +19,8 @@
  */
 import { HcikitError } from '../../hci/errors.ts'
 import type { Transport } from '../../hci/transport.ts'
-import { VirtualController, type ControllerOptions } from '../virtual/controller.ts'
-import { VirtualLink } from '../virtual/link.ts'
-import { RealtimeScheduler } from '../virtual/scheduler.ts'
+import type { ControllerOptions } from '../virtual/controller.ts'
+import type { VirtualLink } from '../virtual/link.ts'
 import { TcpControllerListener, connectTcp, formatHost } from './tcp.ts'
 import { connectUnix } from './unix.ts'
 
@@ -96,6 +95,80 @@ function parseHex16(spec: string, text: string, what: string): number {
   return parseInt(text.replace(/^0x/, ''), 16)
 }
 
+/** `usb:VID:PID[:N]` after the colon. */
+function parseUsb(spec: string, rest: string): TransportSpec {
+  const parts = rest.split(':')
+  if (parts.length < 2 || parts.length > 3) {
+    throw bad(
+      spec,
+      'expected usb or usb:VID:PID[:N]',
+      'write usb (the first Bluetooth dongle) or usb:0a12:0001 (by ids, hex), usb:0a12:0001:1 (the second such)',
+    )
+  }
+  const vendorId = parseHex16(spec, parts[0]!, 'vendor id')
+  const productId = parseHex16(spec, parts[1]!, 'product id')
+  let nth = 0
+  if (parts.length === 3) {
+    if (!/^\d{1,3}$/.test(parts[2]!))
+      throw bad(
+        spec,
+        `N '${parts[2]}' is not a number`,
+        'N counts matching devices from 0: usb:0a12:0001:1 is the second',
+      )
+    nth = Number(parts[2])
+  }
+  return { kind: 'usb', vendorId, productId, nth }
+}
+
+/** `uart:PATH[@BAUD][,noflow]` after the colon. */
+function parseUart(spec: string, rest: string): TransportSpec {
+  let body = rest
+  let flowControl = true
+  if (body.endsWith(',noflow')) {
+    flowControl = false
+    body = body.slice(0, -',noflow'.length)
+  } else if (/,[^/]*$/.test(body)) {
+    throw bad(
+      spec,
+      `unknown option '${body.slice(body.lastIndexOf(',') + 1)}'`,
+      'the only option is noflow: uart:/dev/ttyUSB0@1000000,noflow',
+    )
+  }
+  let baudRate = DEFAULT_BAUD_RATE
+  const at = body.lastIndexOf('@')
+  if (at >= 0) {
+    const baud = body.slice(at + 1)
+    if (!/^\d+$/.test(baud) || Number(baud) < 1200 || Number(baud) > 12_000_000) {
+      throw bad(
+        spec,
+        `baud rate '${baud}' is not a number in 1200..12000000`,
+        'write uart:/dev/ttyUSB0@115200 (or @1000000, @3000000)',
+      )
+    }
+    baudRate = Number(baud)
+    body = body.slice(0, at)
+  }
+  if (body === '')
+    throw bad(spec, 'no serial port path', 'write uart:/dev/ttyUSB0 or uart:/dev/ttyACM0@1000000 (COM3 on Windows)')
+  return { kind: 'uart', path: body, baudRate, flowControl }
+}
+
+/** A kind we do not know: guess what was meant from the shape of the text. */
+function unknownKind(spec: string, kind: string): TransportSpecError {
+  const guess = /^\/dev\/tty|^COM\d+$/i.test(spec)
+    ? `uart:${spec}`
+    : /^[0-9a-f]{4}:[0-9a-f]{4}$/i.test(spec)
+      ? `usb:${spec}`
+      : /^\d+$/.test(spec)
+        ? `hci${spec}`
+        : undefined
+  return bad(
+    spec,
+    `unknown transport kind '${kind}'`,
+    guess ? `did you mean ${guess}?` : `write one of: ${TRANSPORT_FORMS.join(', ')}`,
+  )
+}
+
 /** Parse a transport spec string. Throws TransportSpecError. */
 export function parseTransportSpec(text: string): TransportSpec {
   const spec = text.trim()
@@ -113,60 +186,10 @@ export function parseTransportSpec(text: string): TransportSpec {
         throw bad(spec, 'expected an adapter number', 'write hci0 or hci:0 (hciconfig or `btmgmt info` lists adapters)')
       return { kind: 'hci', index: Number(rest) }
     }
-    case 'usb': {
-      const parts = rest.split(':')
-      if (parts.length < 2 || parts.length > 3) {
-        throw bad(
-          spec,
-          'expected usb or usb:VID:PID[:N]',
-          'write usb (the first Bluetooth dongle) or usb:0a12:0001 (by ids, hex), usb:0a12:0001:1 (the second such)',
-        )
-      }
-      const vendorId = parseHex16(spec, parts[0]!, 'vendor id')
-      const productId = parseHex16(spec, parts[1]!, 'product id')
-      let nth = 0
-      if (parts.length === 3) {
-        if (!/^\d{1,3}$/.test(parts[2]!))
-          throw bad(
-            spec,
-            `N '${parts[2]}' is not a number`,
-            'N counts matching devices from 0: usb:0a12:0001:1 is the second',
-          )
-        nth = Number(parts[2])
-      }
-      return { kind: 'usb', vendorId, productId, nth }
-    }
-    case 'uart': {
-      let body = rest
-      let flowControl = true
-      if (body.endsWith(',noflow')) {
-        flowControl = false
-        body = body.slice(0, -',noflow'.length)
-      } else if (/,[^/]*$/.test(body)) {
-        throw bad(
-          spec,
-          `unknown option '${body.slice(body.lastIndexOf(',') + 1)}'`,
-          'the only option is noflow: uart:/dev/ttyUSB0@1000000,noflow',
-        )
-      }
-      let baudRate = DEFAULT_BAUD_RATE
-      const at = body.lastIndexOf('@')
-      if (at >= 0) {
-        const baud = body.slice(at + 1)
-        if (!/^\d+$/.test(baud) || Number(baud) < 1200 || Number(baud) > 12_000_000) {
-          throw bad(
-            spec,
-            `baud rate '${baud}' is not a number in 1200..12000000`,
-            'write uart:/dev/ttyUSB0@115200 (or @1000000, @3000000)',
-          )
-        }
-        baudRate = Number(baud)
-        body = body.slice(0, at)
-      }
-      if (body === '')
-        throw bad(spec, 'no serial port path', 'write uart:/dev/ttyUSB0 or uart:/dev/ttyACM0@1000000 (COM3 on Windows)')
-      return { kind: 'uart', path: body, baudRate, flowControl }
-    }
+    case 'usb':
+      return parseUsb(spec, rest)
+    case 'uart':
+      return parseUart(spec, rest)
     case 'tcp':
     case 'tcp-server':
       return { kind, ...parseHostPort(spec, kind, rest) }
@@ -176,20 +199,8 @@ export function parseTransportSpec(text: string): TransportSpec {
     case 'replay':
       if (rest === '') throw bad(spec, 'no capture file', 'write replay:trace.btsnoop (btsnoop, pcap or pcapng)')
       return { kind: 'replay', path: rest }
-    default: {
-      const guess = /^\/dev\/tty|^COM\d+$/i.test(spec)
-        ? `uart:${spec}`
-        : /^[0-9a-f]{4}:[0-9a-f]{4}$/i.test(spec)
-          ? `usb:${spec}`
-          : /^\d+$/.test(spec)
-            ? `hci${spec}`
-            : undefined
-      throw bad(
-        spec,
-        `unknown transport kind '${kind}'`,
-        guess ? `did you mean ${guess}?` : `write one of: ${TRANSPORT_FORMS.join(', ')}`,
-      )
-    }
+    default:
+      throw unknownKind(spec, kind)
   }
 }
 
@@ -288,6 +299,12 @@ export async function openTransport(
     case 'unix':
       return connectUnix(s.path, connect)
     case 'virtual': {
+      // The emulator is loaded only when asked for, like the USB and serial code.
+      const [{ VirtualController }, { VirtualLink }, { RealtimeScheduler }] = await Promise.all([
+        import('../virtual/controller.ts'),
+        import('../virtual/link.ts'),
+        import('../virtual/scheduler.ts'),
+      ])
       const link = opts.virtual?.link ?? new VirtualLink({ scheduler: new RealtimeScheduler() })
       return new VirtualController(link, opts.virtual?.controller ?? {}).attach()
     }

@@ -149,7 +149,8 @@ export class ReplayTransport implements Transport {
     if (!same) {
       this.finish(
         new TransportError(
-          `${this.name}: record ${r.index}: the host sent ${packet.type}: ${hexOf(packet.data)}, the capture has ${r.packetType}: ${hexOf(r.data)}`,
+          `${this.name}: record ${r.index}: the host sent ${packet.type}: ${hexOf(packet.data)}, the ` +
+            `capture has ${r.packetType}: ${hexOf(r.data)}`,
           {
             hint: "lockstep replay needs the same host as the one recorded; use mode 'ignore' to just play the controller's side",
           },

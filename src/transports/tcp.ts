@@ -14,7 +14,8 @@
  */
 import net from 'node:net'
 import { type FramingError, TransportError } from '../../hci/errors.ts'
-import { H4Splitter, H4Type, encodeH4 } from '../../hci/h4.ts'
+import { H4Splitter, H4Type } from '../../hci/h4.ts'
+import { H4BatchWriter } from '../../hci/h4-writer.ts'
 import type { HciPacket, Transport } from '../../hci/transport.ts'
 import { H4StreamTransport } from './h4-stream.ts'
 
@@ -81,7 +82,8 @@ export function connectTcp(host: string, port: number, opts: ConnectOptions = {}
   const socket = net.connect({ host, port, noDelay: true })
   return wrapConnecting(socket, name, opts, (code) =>
     code === 'ECONNREFUSED'
-      ? `nothing listens on ${formatHost(host)}:${port}; for a virtual controller run \`hcikit link tcp-server:${formatHost(host)}:${port}\``
+      ? `nothing listens on ${formatHost(host)}:${port}; for a virtual controller run \`hcikit link ` +
+        `tcp-server:${formatHost(host)}:${port}\``
       : undefined,
   )
 }
@@ -187,7 +189,14 @@ export class TransportBridge {
     private readonly onEvent: (e: BridgeEvent) => void,
   ) {
     server.on('connection', (s) => this.accept(s))
-    local.onPacket((p) => this.socket?.write(encodeH4(p.type, p.data)))
+    // What the controller emits in one tick leaves in one write (hci/h4-writer.ts).
+    const out = new H4BatchWriter({
+      write: (b) => !this.socket || this.socket.destroyed || this.socket.write(b),
+      schedule: process.nextTick,
+    })
+    local.onPacket((p) => {
+      if (this.socket) out.packet(p.type, p.data)
+    })
     local.onClose(() => void this.close())
   }
 

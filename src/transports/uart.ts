@@ -37,7 +37,8 @@ function explainOpenError(path: string, e: Error): TransportError {
     hint = `no serial port at ${path}: list them with \`ls /dev/ttyUSB* /dev/ttyACM*\` (macOS: /dev/cu.*; Windows: COMn)`
   } else if (/EACCES|Permission denied|Access denied/i.test(m)) {
     hint =
-      'no permission to open the port: `sudo usermod -aG dialout $USER` (then log in again), or a udev rule with MODE="0660", GROUP="dialout"'
+      'no permission to open the port: `sudo usermod -aG dialout $USER` (then log in again), or a udev rule ' +
+      'with MODE="0660", GROUP="dialout"'
   } else if (/lock|EBUSY|busy|Resource temporarily unavailable/i.test(m)) {
     hint = `another program holds ${path} (a serial monitor, ModemManager, hciattach/btattach?): close it, or \`fuser ${path}\` to find it`
   }
@@ -57,7 +58,9 @@ async function loadSerial(
   } catch (e) {
     throw new TransportError(`uart: the serial port library does not load: ${(e as Error).message}`, {
       cause: e,
-      hint: 'reinstall with `npm install @serialport/bindings-cpp` (it ships prebuilt binaries for common platforms; elsewhere `npm rebuild @serialport/bindings-cpp` needs a C++ toolchain)',
+      hint:
+        'reinstall with `npm install @serialport/bindings-cpp` (it ships prebuilt binaries for common ' +
+        'platforms; elsewhere `npm rebuild @serialport/bindings-cpp` needs a C++ toolchain)',
     })
   }
 }
@@ -97,7 +100,7 @@ export async function openUart(path: string, opts: UartOptions = {}): Promise<H4
     name,
     resync: 'reset',
     closeStream,
-    ...(opts.onSyncEvent ? { onSyncEvent: opts.onSyncEvent } : {}),
+    onSyncEvent: opts.onSyncEvent,
   })
   const timeoutMs = opts.timeoutMs ?? 3000
   let timer: NodeJS.Timeout | undefined
@@ -110,7 +113,9 @@ export async function openUart(path: string, opts: UartOptions = {}): Promise<H4
           () =>
             reject(
               new TransportError(`${name}: no answer to HCI_Reset within ${timeoutMs} ms`, {
-                hint: `check the baud rate (many controllers start at 115200; this was ${baudRate}), flow control (${flowControl ? 'add ,noflow if RTS/CTS are not wired' : 'the controller may need RTS/CTS: drop ,noflow'}), and that the device speaks H4`,
+                hint: `check the baud rate (many controllers start at 115200; this was ${baudRate}), flow control (${
+                  flowControl ? 'add ,noflow if RTS/CTS are not wired' : 'the controller may need RTS/CTS: drop ,noflow'
+                }), and that the device speaks H4`,
               }),
             ),
           timeoutMs,

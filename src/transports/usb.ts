@@ -110,15 +110,20 @@ function explain(step: string, name: string, d: UsbDeviceLike, e: unknown, platf
   if (/ACCESS|access denied|EACCES|permission/i.test(m)) {
     hint =
       platform === 'linux'
-        ? `no permission for the device: add a udev rule, e.g. in /etc/udev/rules.d/50-hcikit.rules:\n  ${udevRule(d)}\nthen \`sudo udevadm control --reload && sudo udevadm trigger\` and replug the dongle`
+        ? `no permission for the device: add a udev rule, e.g. in /etc/udev/rules.d/50-hcikit.rules:\n  ` +
+          `${udevRule(d)}\nthen \`sudo udevadm control --reload && sudo udevadm trigger\` and replug the ` +
+          `dongle`
         : 'no permission for the device: run with the rights to open USB devices'
   } else if (/BUSY|busy/i.test(m)) {
     hint =
       platform === 'linux'
-        ? `a kernel driver (btusb) holds interface 0 and could not be detached: \`sudo modprobe -r btusb\` for the session (\`sudo modprobe btusb\` gives it back), or run with the rights to detach it`
+        ? `a kernel driver (btusb) holds interface 0 and could not be detached: \`sudo modprobe -r btusb\` ` +
+          `for the session (\`sudo modprobe btusb\` gives it back), or run with the rights to detach it`
         : 'another driver holds the device: on macOS the system Bluetooth stack owns built-in controllers; use a second dongle'
   } else if (platform === 'win32' && /NOT_SUPPORTED|not supported|NOT_FOUND|entity not found/i.test(m)) {
-    hint = `Windows has no WinUSB driver on this device: install it with Zadig (https://zadig.akeo.ie) for ${hex4(d.vendorId)}:${hex4(d.productId)} (Windows Bluetooth stops using that dongle)`
+    hint =
+      `Windows has no WinUSB driver on this device: install it with Zadig (https://zadig.akeo.ie) for ` +
+      `${hex4(d.vendorId)}:${hex4(d.productId)} (Windows Bluetooth stops using that dongle)`
   } else if (/NO_DEVICE|no device|disconnected/i.test(m)) {
     hint = 'the device went away (unplugged?): plug it back in and open the transport again'
   }

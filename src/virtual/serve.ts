@@ -13,7 +13,8 @@
  * Framing. Host-to-controller bytes go through an `H4Splitter` that accepts what a host sends
  * (command, ACL, SCO, ISO; not events) and, on an unknown type byte, reports a framing error
  * and resynchronises on the next plausible packet, as a UART controller does.
- * Controller-to-host packets are written with `encodeH4`. The stream is not back-pressured
+ * Controller-to-host packets are written in batches, one write per turn of the event loop
+ * (hci/h4-writer.ts). The stream is not back-pressured
  * towards the controller: what the controller emits is bounded by its own flow control.
  *
  * Observation. `packet(direction, packet)` sees every packet of every session with the
@@ -23,7 +24,8 @@
 import net from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { FramingError } from '../../hci/errors.ts'
-import { H4Splitter, H4Type, encodeH4 } from '../../hci/h4.ts'
+import { H4Splitter, H4Type } from '../../hci/h4.ts'
+import { H4BatchWriter } from '../../hci/h4-writer.ts'
 import type { HciPacket, Transport } from '../../hci/transport.ts'
 
 /** What is served: a controller a host attaches to (VirtualController satisfies this). */
@@ -127,10 +129,13 @@ export function startSession(stream: Duplex, controller: ServedController, obser
     onError: (e: FramingError) => observer.event?.({ kind: 'framing-error', message: e.message }),
   })
 
+  // What the controller emits in one turn of the event loop (several timers may fire in it)
+  // leaves in one write (hci/h4-writer.ts), as a UART or USB controller hands over what it has.
+  const out = new H4BatchWriter({ write: (b) => stream.destroyed || stream.write(b), schedule: setImmediate })
   transport.onPacket((p) => {
     if (!open) return
     observer.packet?.('rx', p)
-    stream.write(encodeH4(p.type, p.data))
+    out.packet(p.type, p.data)
   })
   transport.onClose((err) => finish(err ? `controller closed: ${err.message}` : 'controller closed', true))
 

@@ -373,3 +373,26 @@ t.test('the link going away rejects everything with ATT_CLOSED', async (t) => {
     t.match((r.error as AttError).message, /disconnected/)
   }
 })
+
+t.test('Handle Value Notifications (read in place) are delivered as the PDU decoder reads them', async (t) => {
+  const { decodeAttPdu } = await import('../../att/pdu.ts')
+  const fc = (await import('fast-check')).default
+  await fc.assert(
+    fc.asyncProperty(fc.uint8Array({ minLength: 0, maxLength: 40 }), async (rest) => {
+      const { bearer, peer } = setup()
+      const got: Array<{ handle: number; value: string }> = []
+      bearer.onNotification((handle, value) => got.push({ handle, value: toHex(value) }))
+      const pdu = Uint8Array.of(0x1b, ...rest)
+      await peer(toHex(pdu))
+      await settle()
+      const d = decodeAttPdu(pdu)
+      const want =
+        d instanceof Error || d.name !== 'Handle Value Notification'
+          ? []
+          : [{ handle: d.params!.handle as number, value: toHex(d.params!.value as Uint8Array) }]
+      return JSON.stringify(got) === JSON.stringify(want)
+    }),
+    { seed: 14, numRuns: 200 },
+  )
+  t.pass('agree on 200 random notifications, short and malformed ones included')
+})

@@ -21,7 +21,7 @@ import { channelPair } from './channel-pair.ts'
 import { countRequests, largeDbDeclaration, setup, shapeOf } from './gatt-setup.ts'
 
 const PEER = 'C0:11:22:33:44:55/random'
-const ENCRYPTED: Partial<LinkSecurity> = { encrypted: true, keySize: 16 }
+const ENCRYPTED: Partial<LinkSecurity> = { encrypted: true, keySize: 16, bonded: true }
 
 /** One connection to `db`: the client has exchanged the MTU; nothing else yet. */
 async function connect(

@@ -1,10 +1,18 @@
 /**
  * Test helper: run the `hcikit` command line in-process (src/cli/main.ts `main`) with captured
  * stdout/stderr and an empty environment (no HCIKIT_TRANSPORT, no logging), so each run is the
- * virtual transport with its two virtual devices unless the arguments say otherwise.
+ * virtual transport with its two virtual devices unless the arguments say otherwise. HCIKIT_HOME
+ * (the GATT cache between runs) is a temporary directory of this test process unless `env` names
+ * one, so no test writes to the real ~/.hcikit.
  */
-import { PassThrough } from 'node:stream'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { PassThrough, type Readable } from 'node:stream'
 import { main } from '../../src/cli/main.ts'
+
+/** This test process's HCIKIT_HOME. */
+export const TEST_HOME = mkdtempSync(join(tmpdir(), 'hcikit-test-home-'))
 
 export interface Run {
   code: number
@@ -16,7 +24,13 @@ export interface Run {
 
 export async function run(
   args: string[],
-  o: { env?: NodeJS.ProcessEnv; signal?: AbortSignal; tty?: boolean; onStdout?: (text: string) => void } = {},
+  o: {
+    env?: NodeJS.ProcessEnv
+    signal?: AbortSignal
+    tty?: boolean
+    onStdout?: (text: string) => void
+    stdin?: Readable
+  } = {},
 ): Promise<Run> {
   const out = new PassThrough()
   const err = new PassThrough()
@@ -31,7 +45,8 @@ export async function run(
   const code = await main(args, {
     stdout: out,
     stderr: err,
-    env: o.env ?? {},
+    env: { HCIKIT_HOME: TEST_HOME, ...o.env },
+    stdin: o.stdin,
     signal: o.signal,
   })
   return { code, stdout, stderr, lines: stdout.split('\n').filter((l) => l !== '') }

@@ -4,11 +4,10 @@
  * btsnoop capture, and ask tshark (the independent oracle) how it reads the L2CAP and ATT PDUs
  * of the session: how many, and which frames it finds malformed.
  */
-import { execFile } from 'node:child_process'
-import { promisify } from 'node:util'
 import type { Clock } from '../../hci/host.ts'
 import type { HciPacket, Transport } from '../../hci/transport.ts'
 import { createCaptureFile } from '../../src/capture-file.ts'
+import { tsharkText, type TsharkOptions } from '../helpers/tshark.ts'
 
 export interface Recorded {
   timestampUs: bigint
@@ -55,13 +54,11 @@ export interface TsharkSummary {
   malformed: number[]
 }
 
-export async function tsharkSummary(file: string): Promise<TsharkSummary> {
-  const run = promisify(execFile)
-  const { stdout } = await run(
-    'tshark',
+/** tshark's reading of a capture; `cache` for a kept one (fixtures/), not for a session's own. */
+export async function tsharkSummary(file: string, opts: TsharkOptions = { cache: false }): Promise<TsharkSummary> {
+  const stdout = await tsharkText(
+    file,
     [
-      '-r',
-      file,
       '-n',
       '-T',
       'fields',
@@ -82,7 +79,7 @@ export async function tsharkSummary(file: string): Promise<TsharkSummary> {
       '-e',
       '_ws.malformed',
     ],
-    { maxBuffer: 1 << 28 },
+    opts,
   )
   const s: TsharkSummary = { frames: 0, l2cap: 0, att: 0, attOpcodes: [], signaling: [], malformed: [] }
   for (const line of stdout.split('\n')) {

@@ -38,7 +38,8 @@ import {
   BATTERY_SERVICE,
   type SensorDevice,
 } from '../../src/devices/index.ts'
-import { haveSocat, within } from '../transports/helpers.ts'
+import { within } from '../transports/helpers.ts'
+import { missing } from '../helpers/tools.ts'
 
 t.setTimeout(240_000)
 
@@ -226,7 +227,7 @@ t.test('Unix socket (startSession on a net.Server)', async (t) => {
   t.equal(sessions.length, 1, 'one host session was served')
 })
 
-t.test('UART through a pty (PtyServe via socat)', { skip: haveSocat ? false : 'socat is not installed' }, async (t) => {
+t.test('UART through a pty (PtyServe via socat)', { skip: missing('socat') }, async (t) => {
   const { controller, device } = await servedRig(t, 64, 'uart')
   const path = join(tempDir(t, 'hcikit-e2e-uart-'), 'uart')
   const served = await within(PtyServe.open(path, controller), 'PtyServe to create the pty')

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { HciHost } from '../../hci/host.ts'
 import { HcikitError } from '../../hci/errors.ts'
+import { MemoryKeyStore } from '../../gap/smp/keys.ts'
 import { Adapter, open, realClock } from '../../src/adapter.ts'
 import {
   SENSOR_COUNTER,
@@ -27,7 +28,8 @@ import { RealtimeScheduler } from '../../src/virtual/scheduler.ts'
 import { TcpServe } from '../../src/virtual/serve.ts'
 import { PtyServe } from '../../src/virtual/serve-pty.ts'
 import { FakeBtDevice, FakeUsb } from '../transports/fake-usb.ts'
-import { haveSocat, within } from '../transports/helpers.ts'
+import { missing } from '../helpers/tools.ts'
+import { within } from '../transports/helpers.ts'
 
 const SENSOR = '11:22:33:44:55:02'
 const BOUND = 5000
@@ -134,7 +136,7 @@ t.test('TCP: the controller server goes away', async (t) => {
   await reopened.close()
 })
 
-t.test('pty: the far end of the UART closes', { skip: haveSocat ? false : 'socat is not installed' }, async (t) => {
+t.test('pty: the far end of the UART closes', { skip: missing('socat') }, async (t) => {
   const w = await world(t, 42)
   const path = join(mkdtempSync(join(tmpdir(), 'hcikit-faults-')), 'uart')
   const served = await PtyServe.open(path, w.controller)
@@ -162,8 +164,16 @@ t.test('USB: the dongle is unplugged', async (t) => {
     const usb = new FakeUsb([dev])
     const host = new HciHost(await openTransport('usb', { env: {}, usb }), { clock: realClock })
     const info = await host.init()
+    const store = new MemoryKeyStore()
+    const local = await store.localKeys()
     return {
-      adapter: new Adapter(host, info, realClock, { ownedScheduler: undefined, controller: undefined }),
+      adapter: new Adapter(host, info, realClock, {
+        ownedScheduler: undefined,
+        controller: undefined,
+        store,
+        local,
+        own: undefined,
+      }),
       dev,
       usb,
     }

@@ -1,13 +1,14 @@
 import t, { type Test } from 'tap'
 import fc from 'fast-check'
-import { execFile } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { AdBuilder, adToJson, adTypeName, parseAd, uuidToBytes, uuidToString } from '../../gap/ad.ts'
 import type { ParsedAd } from '../../gap/ad.ts'
 import { fromHex, toHex } from '../../hci/wire.ts'
-import { realTraces, shortName } from '../helpers/real.ts'
+import { realTest, realTraces, shortName } from '../helpers/real.ts'
+import { missing } from '../helpers/tools.ts'
+import { tsharkText } from '../helpers/tshark.ts'
 
 const hex = (s: string) => fromHex(s.replace(/\s+/g, ''))
 const base = (short: string) => `${short.padStart(8, '0')}-0000-1000-8000-00805f9b34fb`
@@ -519,33 +520,29 @@ interface Frame {
  * fields (all occurrences, joined by commas); `--hexdump frames` follows it with the frame's
  * bytes, from which the test takes the AD data itself (adsOf).
  */
-function tshark(file: string): Promise<Frame[]> {
-  const args = ['-r', file, '-Y', FILTER, '-T', 'tabs', '-P', '--hexdump', 'frames', '--hexdump', 'noascii']
+async function tshark(file: string): Promise<Frame[]> {
+  const args = ['-Y', FILTER, '-T', 'tabs', '-P', '--hexdump', 'frames', '--hexdump', 'noascii']
   args.push('-o', `gui.column.format:${COLUMNS}`)
-  return new Promise((resolve, reject) =>
-    execFile('tshark', args, { maxBuffer: 1 << 30 }, (err, out) => {
-      if (err) return reject(err)
-      const frames: (Frame & { hex: number[] })[] = []
-      for (const line of out.split('\n')) {
-        const m = /^\s*(\d+)\t(.*)$/.exec(line)
-        if (m) {
-          const v = m[2]!.split('\t')
-          const cols = Object.fromEntries([...FIELDS, 'malformed'].map((f, i) => [f, v[i] ?? '']))
-          frames.push({ no: Number(m[1]), cols: cols as Frame['cols'], bytes: new Uint8Array(0), hex: [] })
-          continue
-        }
-        const h = /^[0-9a-f]{4,} {2}((?:[0-9a-f]{2} ?)+)/.exec(line)
-        if (h && frames.length)
-          frames.at(-1)!.hex.push(
-            ...h[1]!
-              .trim()
-              .split(' ')
-              .map((x) => parseInt(x, 16)),
-          )
-      }
-      resolve(frames.map((f) => ({ no: f.no, cols: f.cols, bytes: Uint8Array.from(f.hex) })))
-    }),
-  )
+  const out = await tsharkText(file, args)
+  const frames: (Frame & { hex: number[] })[] = []
+  for (const line of out.split('\n')) {
+    const m = /^\s*(\d+)\t(.*)$/.exec(line)
+    if (m) {
+      const v = m[2]!.split('\t')
+      const cols = Object.fromEntries([...FIELDS, 'malformed'].map((f, i) => [f, v[i] ?? '']))
+      frames.push({ no: Number(m[1]), cols: cols as Frame['cols'], bytes: new Uint8Array(0), hex: [] })
+      continue
+    }
+    const h = /^[0-9a-f]{4,} {2}((?:[0-9a-f]{2} ?)+)/.exec(line)
+    if (h && frames.length)
+      frames.at(-1)!.hex.push(
+        ...h[1]!
+          .trim()
+          .split(' ')
+          .map((x) => parseInt(x, 16)),
+      )
+  }
+  return frames.map((f) => ({ no: f.no, cols: f.cols, bytes: Uint8Array.from(f.hex) }))
 }
 
 /**
@@ -728,7 +725,7 @@ function pool<T>(jobs: (() => Promise<T>)[], width: number): Promise<T>[] {
   return settle.map((s) => s.promise)
 }
 
-t.test('tshark agrees on every AD in the real captures', async (t) => {
+realTest('tshark agrees on every AD in the real captures', { skip: missing('tshark') }, async (t) => {
   const files = realTraces()
   t.ok(files.length > 20, 'the captures are there')
   const runs = pool(
@@ -760,7 +757,7 @@ function writePcap(path: string, ads: Uint8Array[]): void {
   writeFileSync(path, Buffer.concat(parts))
 }
 
-t.test('tshark agrees on edge cases, malformed ones included', async (t) => {
+t.test('tshark agrees on edge cases, malformed ones included', { skip: missing('tshark') }, async (t) => {
   const cases = [
     '020106 030302ff 03194003 020afe 06ff4d49504f57',
     '020106 0b09414243', // length runs past the end

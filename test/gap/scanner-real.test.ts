@@ -1,64 +1,31 @@
 /**
  * The scanner's report -> advertisement path (gap/scan-report.ts, the same functions the Scanner
  * runs on every LE Advertising Report, Core v5.4 Vol 4 Part E 7.7.65.2, and LE Extended
- * Advertising Report, 7.7.65.13) on every advertising report of the real traces in
- * ../shared/fixtures/real, checked against tshark's reading of the same events: address, address
+ * Advertising Report, 7.7.65.13) on every advertising report of our own traces (fixtures/) and
+ * of the real-trace corpus (test/helpers/real.ts), checked against tshark's reading of the same events: address, address
  * type, RSSI, event type, PHYs, SID, TX power, the raw AD bytes (tshark with btcommon disabled),
  * and AD fields (names, 16-bit service UUIDs, company identifiers) in data order.
  */
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { createReadStream } from 'node:fs'
-import { spawn } from 'node:child_process'
-import { createInterface } from 'node:readline'
 import { readCapture } from '../../hci/snoop.ts'
 import { decodeEvent } from '../../hci/events.ts'
 import { DecodeError } from '../../hci/errors.ts'
 import { toHex } from '../../hci/wire.ts'
 import { fromExtendedReport, fromLegacyReport, toAdvertisement, type Advertisement } from '../../gap/scan-report.ts'
-import { realTraces, shortName } from '../helpers/real.ts'
-import { haveTshark, num, tsharkAdvertisingData } from '../helpers/tshark.ts'
+import { realTest, realTraces, shortName } from '../helpers/real.ts'
+import { fixtureTraces } from '../helpers/fixtures.ts'
+import { missing } from '../helpers/tools.ts'
+import { num, tsharkAdvertisingData, tsharkFrames, type TsharkFrame } from '../helpers/tshark.ts'
 
-const FIELDS = [
-  'frame.number',
-  'bthci_evt.bd_addr',
-  'bthci_evt.le_peer_address_type',
-  'bthci_evt.rssi',
-  'bthci_evt.le_advts_event_type',
-  'bthci_evt.le_ext_advts_event_type',
-  'bthci_evt.primary_phy',
-  'bthci_evt.secondary_phy',
-  'bthci_evt.advertising_sid',
-  'bthci_evt.tx_power',
-  'btcommon.eir_ad.entry.uuid_16',
-  'btcommon.eir_ad.entry.company_id',
-] as const
-type Row = Record<(typeof FIELDS)[number], string[]>
+type Row = TsharkFrame
 
+/** tshark's rows of the LE Advertising Report and LE Extended Advertising Report events. */
 async function tsharkReports(file: string): Promise<Map<number, Row>> {
-  const filter = 'bthci_evt.le_meta_subevent == 0x02 || bthci_evt.le_meta_subevent == 0x0d'
-  const args = [
-    '-r',
-    file,
-    '-n',
-    '-Y',
-    filter,
-    '-T',
-    'fields',
-    '-E',
-    'separator=/t',
-    '-E',
-    'aggregator=|',
-    '-E',
-    'occurrence=a',
-  ]
-  for (const f of FIELDS) args.push('-e', f)
   const out = new Map<number, Row>()
-  const child = spawn('tshark', args, { stdio: ['ignore', 'pipe', 'ignore'] })
-  for await (const line of createInterface({ input: child.stdout, crlfDelay: Infinity })) {
-    const cols = line.split('\t')
-    const row = {} as Row
-    FIELDS.forEach((f, i) => (row[f] = cols[i] ? cols[i]!.split('|') : []))
-    out.set(Number(row['frame.number'][0]), row)
+  for (const [n, row] of await tsharkFrames(file)) {
+    const sub = num(row['bthci_evt.le_meta_subevent'][0])
+    if (num(row['bthci_evt.code'][0]) === 0x3e && (sub === 0x02 || sub === 0x0d)) out.set(n, row)
   }
   return out
 }
@@ -217,22 +184,37 @@ function compare(
   return { reports, diffs }
 }
 
+/** Every trace's reports compared; the number of reports and of extended report events. */
+async function check(t: Test, files: string[]): Promise<{ total: number; extended: number }> {
+  let total = 0
+  let extended = 0
+  for (const file of files) {
+    const [mine, theirs, bytes] = await Promise.all([ours(file), tsharkReports(file), tsharkAdvertisingData(file)])
+    if (mine.frames.length === 0 && theirs.size === 0) continue
+    const { reports, diffs } = compare(file, mine.frames, theirs, bytes)
+    total += reports
+    extended += mine.frames.filter((f) => f.ads.some((a) => a.extended)).length
+    t.equal(mine.decodeErrors, 0, `${shortName(file)}: every report event decodes`)
+    t.same(diffs.slice(0, 10), [], `${shortName(file)}: ${reports} reports, ${diffs.length} disagreements`)
+  }
+  return { total, extended }
+}
+
 t.test(
-  'every advertising report of the real traces, through the scanner path, as tshark reads it',
-  { skip: haveTshark() ? false : 'tshark is not installed' },
+  'every advertising report of our own traces, through the scanner path, as tshark reads it',
+  { skip: missing('tshark') },
   async (t) => {
-    let total = 0
-    let extended = 0
-    const files = realTraces()
-    for (const file of files) {
-      const [mine, theirs, bytes] = await Promise.all([ours(file), tsharkReports(file), tsharkAdvertisingData(file)])
-      if (mine.frames.length === 0 && theirs.size === 0) continue
-      const { reports, diffs } = compare(file, mine.frames, theirs, bytes)
-      total += reports
-      extended += mine.frames.filter((f) => f.ads.some((a) => a.extended)).length
-      t.equal(mine.decodeErrors, 0, `${shortName(file)}: every report event decodes`)
-      t.same(diffs.slice(0, 10), [], `${shortName(file)}: ${reports} reports, ${diffs.length} disagreements`)
-    }
+    const { total, extended } = await check(t, fixtureTraces())
+    t.ok(total > 10, `${total} reports compared`)
+    t.ok(extended > 0, `${extended} extended report events among them`)
+  },
+)
+
+realTest(
+  'every advertising report of the real traces, through the scanner path, as tshark reads it',
+  { skip: missing('tshark') },
+  async (t) => {
+    const { total, extended } = await check(t, realTraces())
     t.ok(total > 100_000, `${total} reports compared`)
     t.ok(extended > 70_000, `${extended} extended report events among them`)
   },

@@ -5,10 +5,6 @@
  */
 import t, { type Test } from 'tap'
 import fc from 'fast-check'
-import { execFile } from 'node:child_process'
-import { readdirSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
-import { promisify } from 'node:util'
 import * as commands from '../../hci/commands.ts'
 import {
   COMMANDS,
@@ -24,6 +20,9 @@ import {
 import { DecodeError } from '../../hci/errors.ts'
 import type { CommandSpec } from '../../hci/spec.ts'
 import { fromHex, toHex } from '../../hci/wire.ts'
+import { realTest, realTraces, shortName } from '../helpers/real.ts'
+import { missing } from '../helpers/tools.ts'
+import { tsharkText } from '../helpers/tshark.ts'
 
 const h = fromHex
 const zeros = (n: number): Uint8Array => new Uint8Array(n)
@@ -1133,9 +1132,6 @@ t.test('random return blocks never throw; whatever decodes re-encodes identicall
 // ------------------------------------------------------------------------------------------------
 // Real traces, read by tshark (an independent dissector)
 
-const REAL = fileURLToPath(new URL('../../../shared/fixtures/real/', import.meta.url))
-const run = promisify(execFile)
-
 interface Ek {
   raw: Uint8Array
   fields: Record<string, unknown>
@@ -1143,9 +1139,7 @@ interface Ek {
 
 /** Commands and Command Complete events of one capture as tshark sees them (EK JSON with raw bytes). */
 async function tsharkRecords(file: string): Promise<{ cmds: Ek[]; completes: Ek[] }> {
-  const { stdout } = await run('tshark', ['-r', file, '-Y', 'bthci_cmd || bthci_evt.code == 0x0e', '-T', 'ek', '-x'], {
-    maxBuffer: 1 << 30,
-  })
+  const stdout = await tsharkText(file, ['-Y', 'bthci_cmd || bthci_evt.code == 0x0e', '-T', 'ek', '-x'])
   const cmds: Ek[] = []
   const completes: Ek[] = []
   for (const line of stdout.split('\n')) {
@@ -1286,10 +1280,8 @@ const RETURN_FIELDS: Record<number, Record<string, (v: P) => unknown>> = {
   0x2018: { le_random_number: (v) => v.randomNumber },
 }
 
-t.test('real traces (tshark as the oracle)', async (t) => {
-  const files = readdirSync(REAL)
-    .filter((f) => f !== 'CATALOG.md' && f !== 'catalog.json')
-    .sort()
+realTest('real traces (tshark as the oracle)', { skip: missing('tshark') }, async (t) => {
+  const files = realTraces()
   t.ok(files.length >= 20, `${files.length} capture files`)
   const totals = { commands: 0, typed: 0, returns: 0, fields: 0 }
   const checkedOpcodes = new Set<number>()
@@ -1300,8 +1292,8 @@ t.test('real traces (tshark as the oracle)', async (t) => {
   // a few tshark processes at a time
   for (let i = 0; i < files.length; i += 4) {
     const batch = files.slice(i, i + 4)
-    const got = await Promise.all(batch.map((f) => tsharkRecords(REAL + f)))
-    batch.forEach((f, j) => results.set(f, got[j]!))
+    const got = await Promise.all(batch.map((f) => tsharkRecords(f)))
+    batch.forEach((f, j) => results.set(shortName(f), got[j]!))
   }
   for (const [file, { cmds, completes }] of results) {
     for (const { raw, fields } of cmds) {

@@ -1,18 +1,16 @@
 /**
  * HCI event specs (hci/events.ts, hci/events-le.ts; Core v5.4 Vol 4 Part E 7.7).
  *
- * Expected bytes are either copied from real captures (../shared/fixtures/real, file and frame
+ * Expected bytes are either copied from real captures (the corpus of test/helpers/real.ts, file and frame
  * given, fields checked against `tshark -V` of that frame) or written by hand from the spec's
  * parameter tables; none is produced by our encoder. The capture-wide tests compare every event
  * of every capture field by field with tshark.
  */
 import t, { type Test } from 'tap'
 import fc from 'fast-check'
-import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import {
   decodeEvent,
   encodeEvent,
@@ -35,8 +33,9 @@ import {
 import { DecodeError } from '../../hci/errors.ts'
 import { LE_META_EVENT } from '../../hci/spec.ts'
 import { fromHex, toHex } from '../../hci/wire.ts'
-
-const REAL = fileURLToPath(new URL('../../../shared/fixtures/real/', import.meta.url))
+import { realTest, realTraces, shortName } from '../helpers/real.ts'
+import { missing } from '../helpers/tools.ts'
+import { tsharkText } from '../helpers/tshark.ts'
 
 function decoded(t: Test, hex: string): KnownEvent {
   const e = decodeEvent(fromHex(hex))
@@ -659,9 +658,7 @@ function* h4Packets(file: string): Generator<Packet> {
   }
 }
 
-const captures = readdirSync(REAL)
-  .filter((f) => !/\.(md|json)$/.test(f))
-  .sort()
+const captures = realTraces()
 
 /** Our parameter names -> tshark's bthci_evt field carrying the same value. */
 const TSHARK_FIELD: Record<string, string> = {
@@ -740,27 +737,10 @@ function tsharkValue(s: string): Value {
   return s.toLowerCase()
 }
 
-function tsharkEvents(file: string): Map<number, Map<string, Value[]>> {
-  const args = [
-    '-r',
-    file,
-    '-Y',
-    'bthci_evt',
-    '-T',
-    'fields',
-    '-E',
-    'separator=/t',
-    '-E',
-    'occurrence=a',
-    '-E',
-    'aggregator=,',
-  ]
+async function tsharkEvents(file: string): Promise<Map<number, Map<string, Value[]>>> {
+  const args = ['-Y', 'bthci_evt', '-T', 'fields', '-E', 'separator=/t', '-E', 'occurrence=a', '-E', 'aggregator=,']
   args.push('-e', 'frame.number', ...FIELDS.flatMap((f) => ['-e', `bthci_evt.${f}`]))
-  const text = execFileSync('tshark', args, {
-    encoding: 'utf8',
-    maxBuffer: 1 << 30,
-    stdio: ['ignore', 'pipe', 'ignore'],
-  })
+  const text = await tsharkText(file, args)
   const out = new Map<number, Map<string, Value[]>>()
   for (const line of text.split('\n')) {
     if (!line) continue
@@ -777,10 +757,9 @@ function tsharkEvents(file: string): Map<number, Map<string, Value[]>> {
 
 const totals = { events: 0, compared: 0 }
 
-for (const name of captures) {
-  t.test(`real capture ${name}`, async (t) => {
-    const file = join(REAL, name)
-    const shark = tsharkEvents(file)
+for (const file of captures) {
+  t.test(`real capture ${shortName(file)}`, { skip: missing('tshark') }, async (t) => {
+    const shark = await tsharkEvents(file)
     const problems: string[] = []
     let events = 0
     for (const p of h4Packets(file)) {
@@ -814,15 +793,16 @@ for (const name of captures) {
   })
 }
 
-t.test('the captures exercised the decoder', async (t) => {
+realTest('the captures exercised the decoder', { skip: missing('tshark') }, async (t) => {
   t.ok(totals.events > 100000, `events: ${totals.events}`)
   t.ok(totals.compared > 500000, `fields compared with tshark: ${totals.compared}`)
 })
 
-t.test('synthetic multi-report events read the same in tshark', async (t) => {
+t.test('synthetic multi-report events read the same in tshark', { skip: missing('tshark') }, async (t) => {
   const packets = [
     '3e2802 03 00 00 112233445566 03 020106 c4 04 01 aabbccddeeff 00 b0 03 01 010203040506 05 0408414243 d8',
-    '3e350d 02 1300 01 112233445566 01 02 05 08 c4 0000 00 000000000000 03 020106 0400 00 aabbccddeeff 03 03 01 7f b0 a000 01 010203040506 00',
+    '3e350d 02 1300 01 112233445566 01 02 05 08 c4 0000 00 000000000000 03 020106 0400 00 aabbccddeeff 03 ' +
+      '03 01 7f b0 a000 01 010203040506 00',
     '130d03 4000 0100 4100 0500 dc0e 0200',
   ].map(fromHex)
   // a btsnoop file (datalink 1002) around the hand-written packets
@@ -838,7 +818,7 @@ t.test('synthetic multi-report events read the same in tshark', async (t) => {
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   const file = join(dir, 'multi.btsnoop')
   writeFileSync(file, Buffer.concat(parts))
-  const shark = tsharkEvents(file)
+  const shark = await tsharkEvents(file)
   packets.forEach((p, i) => {
     const e = decodeEvent(p)
     if (e instanceof DecodeError || e.key === 'Unknown') return t.fail(`packet ${i} does not decode`)
@@ -872,11 +852,11 @@ t.test('property: random bytes never throw; what decodes re-encodes identically'
   t.pass('no counterexample')
 })
 
-t.test('property: mutated real events never throw; what decodes re-encodes identically', async (t) => {
+realTest('property: mutated real events never throw; what decodes re-encodes identically', async (t) => {
   // one real event of each kind, from the captures
   const samples = new Map<string, Uint8Array>()
-  for (const name of captures) {
-    for (const p of h4Packets(join(REAL, name))) {
+  for (const file of captures) {
+    for (const p of h4Packets(file)) {
       if (p.type !== 4) continue
       const key = p.data[0] === LE_META_EVENT ? `3e/${p.data[2]}` : `${p.data[0]}`
       if (!samples.has(key) || (samples.get(key)!.length < p.data.length && samples.size < 200))

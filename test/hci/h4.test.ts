@@ -4,12 +4,11 @@ import { readFileSync } from 'node:fs'
 import { H4Splitter, encodeH4, H4_MAX_PACKET, type H4Packet } from '../../hci/h4.ts'
 import { FramingError } from '../../hci/errors.ts'
 import { fromHex, toHex } from '../../hci/wire.ts'
-
-const REAL = new URL('../../../shared/fixtures/real/', import.meta.url)
+import { realTest, realTrace } from '../helpers/real.ts'
 
 /** Ad-hoc btsnoop (datalink 1002) reader: 16-byte file header, records of 24-byte header + data. */
 function readBtsnoopH4(name: string): H4Packet[] {
-  const buf = readFileSync(new URL(name, REAL))
+  const buf = readFileSync(realTrace(name))
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
   if (buf.subarray(0, 8).toString('latin1') !== 'btsnoop\0' || dv.getUint32(12) !== 1002) {
     throw new Error(`${name} is not btsnoop 1002`)
@@ -76,7 +75,7 @@ for (const file of [
   'durnerj__PoGo-Plus-BLE__bt_log_plus_pair_2017_12_13.log',
   'mchwalisz__lightsapp-cli__btsnoop_hci.log',
 ]) {
-  t.test(`real trace ${file}: random chunks give the same packets as the whole stream`, async (t) => {
+  realTest(`real trace ${file}: random chunks give the same packets as the whole stream`, async (t) => {
     const records = readBtsnoopH4(file)
     t.ok(records.length > 300, `${records.length} records`)
     const stream = concatH4(records)
@@ -252,7 +251,7 @@ t.test('property: any bytes in any chunks: only FramingErrors, bounded, chunking
   t.pass('held')
 })
 
-t.test('property: a real stream with mutated bytes never throws and stays bounded', async (t) => {
+realTest('property: a real stream with mutated bytes never throws and stays bounded', async (t) => {
   const stream = concatH4(readBtsnoopH4('durnerj__PoGo-Plus-BLE__bt_log_plus_pair_2017_12_13.log')).subarray(0, 6000)
   fc.assert(
     fc.property(

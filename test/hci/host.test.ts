@@ -171,6 +171,36 @@ t.test('timeout: rejects naming the command; the queue moves on', async (t) => {
   t.equal(s.clock.pendingTimers, 0, 'no timers left behind')
 })
 
+t.test('zero command credits: bring-up says the controller granted none, not that a command timed out', async (t) => {
+  // A controller that answers Reset with Num_HCI_Command_Packets 0 and never gives a credit back
+  // (issue 13 item 7): Read Local Version Information is never sent.
+  const s = new Script()
+  const init = outcome(s.host.init())
+  await s.expectCommand(Reset)
+  s.injectEvent(ev.commandComplete(0x0c03, '00', 0))
+  await s.expectNothing()
+  t.equal(s.host.commandCredits, 0)
+  s.clock.advance(5000)
+  await settle()
+  t.equal(init.error?.code, 'HCI_NO_COMMAND_CREDITS')
+  t.equal(
+    init.error?.message,
+    'Read Local Version Information (0x1001) was never sent: the controller granted no command credits (Num_HCI_Command_Packets 0) for 5000 ms',
+  )
+  t.match(init.error?.hint, /reset it or replug it/)
+  t.equal(s.log.filter((p) => p.type === 1).length, 1, 'only Reset went out')
+
+  // Credits held by a command in flight are not the controller refusing: that stays a timeout.
+  const s2 = new Script()
+  const inflight = outcome(s2.host.send(Reset, {}, { timeoutMs: 10_000 }))
+  const queued = outcome(s2.host.send(ReadBdAddr, {}, { timeoutMs: 1000 }))
+  await s2.expectCommand(Reset)
+  s2.clock.advance(1000)
+  await settle()
+  t.equal(queued.error?.code, 'HCI_COMMAND_TIMEOUT')
+  t.notOk(inflight.done)
+})
+
 t.test('abort: a queued command is removed, an in-flight one keeps its credit until answered', async (t) => {
   const s = new Script()
   const a1 = new AbortController()
@@ -312,9 +342,9 @@ t.test('init(): the bring-up sequence; LE buffer size 0 falls back to Read Buffe
   t.equal(info.supportedCommands.length, 64)
   t.same(s.host.aclBuffers('le'), { length: 1021, count: 6, free: 6 }, 'LE links use the shared BR/EDR buffers')
   t.equal(s.host.info, info)
-  // the masks sent: Set Event Mask with LE Meta (bit 61) on
+  // the masks sent: Set Event Mask with Encryption Key Refresh Complete (bit 47) and LE Meta (bit 61) on
   const setEventMask = s.log.find((p) => p.data[0] === 0x01 && p.data[1] === 0x0c)!
-  t.equal(toHex(setEventMask.data), '010c08' + 'ffffffffff1f0020')
+  t.equal(toHex(setEventMask.data), '010c08' + 'ffffffffff9f0020')
 })
 
 t.test('init(): Set Event Mask Page 2 and LE Read Buffer Size v2 when the commands bitmask says so', async (t) => {

@@ -4,24 +4,20 @@
 // change nothing.
 import t from 'tap'
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { toHex } from '../../hci/wire.ts'
 import { readCapture, type CaptureRecord } from '../../hci/snoop.ts'
 import { openCapture } from '../../src/capture-file.ts'
+import { realCatalog, realTest, realTrace, realTraces, shortName } from '../helpers/real.ts'
+import { missing } from '../helpers/tools.ts'
+import { tsharkText } from '../helpers/tshark.ts'
 
-const realDir = fileURLToPath(new URL('../../../shared/fixtures/real/', import.meta.url))
-const files = readdirSync(realDir)
-  .filter((f) => f !== 'CATALOG.md' && f !== 'catalog.json')
-  .sort()
-const catalog = new Map(
-  (JSON.parse(readFileSync(join(realDir, 'catalog.json'), 'utf8')) as { file: string; frames: number }[]).map((e) => [
-    e.file,
-    e.frames,
-  ]),
-)
+/** The corpus's file names (read when a test runs: the corpus may be absent, see real.ts). */
+const traceNames = (): string[] => realTraces().map(shortName)
+const TSHARK = { skip: missing('tshark') }
+const EDITCAP = { skip: missing('editcap') }
 const tmp = mkdtempSync(join(tmpdir(), 'hcikit-snoop-real-'))
 t.teardown(() => rmSync(tmp, { recursive: true, force: true }))
 
@@ -36,15 +32,8 @@ const FIELDS = [
   'hci_mon.adapter_id',
 ] as const
 
-function tshark(file: string): string[][] {
-  const out = execFileSync(
-    'tshark',
-    ['-r', file, '-n', '-T', 'fields', '-E', 'occurrence=f', ...FIELDS.flatMap((f) => ['-e', f])],
-    {
-      stdio: ['ignore', 'pipe', 'ignore'],
-      maxBuffer: 1 << 28,
-    },
-  ).toString()
+async function tshark(file: string): Promise<string[][]> {
+  const out = await tsharkText(file, ['-n', '-T', 'fields', '-E', 'occurrence=f', ...FIELDS.flatMap((f) => ['-e', f])])
   return out
     .split('\n')
     .filter((l) => l !== '')
@@ -96,12 +85,14 @@ function summary(r: CaptureRecord): unknown[] {
   ]
 }
 
-t.test('every real trace reads to the end and agrees with tshark frame by frame', async (t) => {
+realTest('every real trace reads to the end and agrees with tshark frame by frame', TSHARK, async (t) => {
+  const files = traceNames()
+  const catalog = new Map(realCatalog().map((e) => [e.file, e.frames]))
   t.equal(files.length, catalog.size, 'every file in the catalog is there')
   for (const name of files) {
-    const path = join(realDir, name)
+    const path = realTrace(name)
     const recs = await collect(openCapture(path))
-    const frames = tshark(path)
+    const frames = await tshark(path)
     t.equal(recs.length, catalog.get(name), `${name}: frame count from catalog.json`)
     t.equal(recs.length, frames.length, `${name}: frame count from tshark`)
     const bad: string[] = []
@@ -137,9 +128,9 @@ t.test('every real trace reads to the end and agrees with tshark frame by frame'
   }
 })
 
-t.test('editcap conversions to pcapng and nanosecond pcap read identically', async (t) => {
-  for (const name of files) {
-    const path = join(realDir, name)
+realTest('editcap conversions to pcapng and nanosecond pcap read identically', EDITCAP, async (t) => {
+  for (const name of traceNames()) {
+    const path = realTrace(name)
     const original = (await collect(openCapture(path))).map(summary)
     // pcap and pcapng times are unsigned: a trace from before 1970 is not kept by editcap, so
     // only its other fields are compared, and only as pcapng.
@@ -196,19 +187,19 @@ async function* whole(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
   yield bytes
 }
 
-t.test('random chunk boundaries give the same records as one chunk', async (t) => {
+realTest('random chunk boundaries give the same records as one chunk', EDITCAP, async (t) => {
   const pcapng = join(tmp, 'chunks.pcapng')
   execFileSync('editcap', [
     '-F',
     'pcapng',
-    join(realDir, 'durnerj__PoGo-Plus-BLE__bt_log_plus_pair_2017_12_13.log'),
+    realTrace('durnerj__PoGo-Plus-BLE__bt_log_plus_pair_2017_12_13.log'),
     pcapng,
   ])
   const samples = [
-    join(realDir, 'cnrd__yeelock__btsnoop_hci.log'), // btsnoop 1002
-    join(realDir, 'felixwatts__batteread__capture.btsnoop'), // btsnoop 2001
-    join(realDir, 'BeanCounterTop__ble-pcap-analyzer__hci.pcap'), // pcap
-    join(realDir, 'cheoljun99__bluetooth-pcap-test__bluetooth-infocar.pcap'), // pcap, nanoseconds
+    realTrace('cnrd__yeelock__btsnoop_hci.log'), // btsnoop 1002
+    realTrace('felixwatts__batteread__capture.btsnoop'), // btsnoop 2001
+    realTrace('BeanCounterTop__ble-pcap-analyzer__hci.pcap'), // pcap
+    realTrace('cheoljun99__bluetooth-pcap-test__bluetooth-infocar.pcap'), // pcap, nanoseconds
     pcapng,
   ]
   for (const path of samples) {

@@ -6,12 +6,13 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
-import { fileURLToPath } from 'node:url'
 import { fromHex, toHex } from '../../hci/wire.ts'
 import { BtsnoopWriter, PcapWriter, readCapture, type CaptureRecord, type SnoopWriteRecord } from '../../hci/snoop.ts'
 import { createCaptureFile, openCapture, writableSink } from '../../src/capture-file.ts'
+import { realTest, realTrace } from '../helpers/real.ts'
+import { missing } from '../helpers/tools.ts'
 
-const realDir = fileURLToPath(new URL('../../../shared/fixtures/real/', import.meta.url))
+const TSHARK = { skip: missing('tshark') }
 const tmp = mkdtempSync(join(tmpdir(), 'hcikit-snoop-writers-'))
 t.teardown(() => rmSync(tmp, { recursive: true, force: true }))
 
@@ -123,7 +124,7 @@ t.test('an asynchronous sink: writes stay in order and the promise carries back-
 /** The first `n` packets of a real trace with commands, events and ACL, no malformed frames. */
 async function realPackets(n: number): Promise<CaptureRecord[]> {
   const out: CaptureRecord[] = []
-  for await (const r of openCapture(join(realDir, 'tonton81__test__btsnoop_hci.log'))) {
+  for await (const r of openCapture(realTrace('tonton81__test__btsnoop_hci.log'))) {
     if (out.length === n) break
     out.push(r)
   }
@@ -161,12 +162,12 @@ function lines(out: string): string[][] {
     .map((l) => l.split('\t'))
 }
 
-t.test('a real trace written by each writer: tshark sees the same packets, nothing malformed', async (t) => {
+realTest('a real trace written by each writer: tshark sees the same packets, nothing malformed', TSHARK, async (t) => {
   const packets = await realPackets(400)
   const types = new Set(packets.map((p) => p.packetType))
   t.same([...types].sort(), [1, 2, 4], 'the sample has commands, ACL and events')
   const original = lines(
-    execFileSync('tshark', tsharkArgs(join(realDir, 'tonton81__test__btsnoop_hci.log'), packets.length), {
+    execFileSync('tshark', tsharkArgs(realTrace('tonton81__test__btsnoop_hci.log'), packets.length), {
       stdio: ['ignore', 'pipe', 'ignore'],
     }).toString(),
   )
@@ -200,7 +201,7 @@ t.test('a real trace written by each writer: tshark sees the same packets, nothi
   }
 })
 
-t.test('streaming: records written to a pipe are read while it is being written', async (t) => {
+realTest('streaming: records written to a pipe are read while it is being written', async (t) => {
   const packets = await realPackets(300)
   // A small pipe buffer, so back-pressure is really used; the reader runs concurrently.
   const pipe = new PassThrough({ highWaterMark: 256 })
@@ -221,7 +222,7 @@ t.test('streaming: records written to a pipe are read while it is being written'
   )
 })
 
-t.test('streaming: tshark reads a pcap from its standard input as the writer produces it', async (t) => {
+realTest('streaming: tshark reads a pcap from its standard input as the writer produces it', TSHARK, async (t) => {
   const packets = await realPackets(300)
   // Node hands a child a socket, not a pipe, and tshark will only read a pipe: cat makes one.
   const child = spawn('sh', ['-c', `cat | tshark ${tsharkArgs('-').join(' ')}`], { stdio: ['pipe', 'pipe', 'ignore'] })

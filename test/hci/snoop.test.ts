@@ -8,8 +8,11 @@ import { join } from 'node:path'
 import { CaptureError } from '../../hci/errors.ts'
 import { fromHex, toHex } from '../../hci/wire.ts'
 import { detectFormat, readCapture, type CaptureRecord } from '../../hci/snoop.ts'
+import { realTest, realTrace } from '../helpers/real.ts'
+import { missing } from '../helpers/tools.ts'
 
-const real = new URL('../../../shared/fixtures/real/', import.meta.url)
+/** Options of the tests that ask tshark (tools.ts: skipped without it, failed under CI). */
+const TSHARK = { skip: missing('tshark') }
 const tmp = mkdtempSync(join(tmpdir(), 'hcikit-snoop-'))
 t.teardown(() => rmSync(tmp, { recursive: true, force: true }))
 
@@ -82,7 +85,7 @@ t.test('an unknown start throws CaptureError naming what we read', async (t) => 
   }
 })
 
-t.test('btsnoop 1001: packet type from flags bit 1 and direction bit 0, as tshark says', async (t) => {
+t.test('btsnoop 1001: packet type from flags bit 1 and direction bit 0, as tshark says', TSHARK, async (t) => {
   const file = hex(`${BTSNOOP} 000003e9
     00000003 00000003 00000002 00000000 ${TS_1700000000}  030c00            # sent, cmd/evt: HCI_Reset
     00000006 00000006 00000003 00000000 00e2e7d7274dc001  0e0401030c00      # received, cmd/evt
@@ -110,7 +113,7 @@ t.test('btsnoop 1001: packet type from flags bit 1 and direction bit 0, as tshar
   }
 })
 
-t.test('btsnoop 1002: odd records are reported and reading goes on', async (t) => {
+t.test('btsnoop 1002: odd records are reported and reading goes on', TSHARK, async (t) => {
   const file = hex(`${BTSNOOP} 000003ea
     00000000 00000000 00000000 00000000 ${TS_1700000000}             # no type byte at all
     00000004 00000004 00000001 00000000 0000000000000000 07010203    # type 7, timestamp 0 (year 0)
@@ -146,8 +149,8 @@ t.test('btsnoop 1002: odd records are reported and reading goes on', async (t) =
   ])
 })
 
-t.test('btsnoop 2001: the real monitor file is six control records, as tshark numbers them', async (t) => {
-  const file = new URL('felixwatts__batteread__capture.btsnoop', real)
+realTest('btsnoop 2001: the real monitor file is six control records, as tshark numbers them', TSHARK, async (t) => {
+  const file = realTrace('felixwatts__batteread__capture.btsnoop')
   const { readFileSync } = await import('node:fs')
   const bytes = new Uint8Array(readFileSync(file))
   const recs = await readAll(bytes)
@@ -176,7 +179,7 @@ t.test('btsnoop 2001: the real monitor file is six control records, as tshark nu
   }
 })
 
-t.test('btsnoop 2001: packet opcodes map to H4 types and directions', async (t) => {
+t.test('btsnoop 2001: packet opcodes map to H4 types and directions', TSHARK, async (t) => {
   const rec = (opcode: string, data: string, n: number): string => {
     const len = (data.replace(/ /g, '').length / 2).toString(16).padStart(8, '0')
     return `${len} ${len} 0000${opcode} 00000000 00e2e7d7274dc00${n} ${data}`
@@ -224,7 +227,7 @@ t.test('btsnoop 2001: packet opcodes map to H4 types and directions', async (t) 
   }
 })
 
-t.test('pcap: both byte orders, micro- and nanoseconds, direction word, as tshark reads them', async (t) => {
+t.test('pcap: both byte orders, micro- and nanoseconds, direction word, as tshark reads them', TSHARK, async (t) => {
   // 1600000000 s = 0x5f5e1000; 123456 us = 0x0001e240; 123456789 ns = 0x075bcd15
   const beHeader = 'a1b2c3d4 0002 0004 00000000 00000000 0000ffff 000000c9'
   const beCmd = '5f5e1000 0001e240 00000008 00000008  00000000 01030c00' // sent: command
@@ -298,7 +301,7 @@ const IDB_US_BE = '00000001 00000014 00c9 0000 00000000 00000014'
 const EPB_ACL_BE =
   '00000006 0000002c 00000000 0005af31 07a5e240 00000009 00000009  00000001 02010000 00000000  0000002c'
 
-t.test('pcapng: sections in both byte orders, if_tsresol, SPB, unknown blocks skipped', async (t) => {
+t.test('pcapng: sections in both byte orders, if_tsresol, SPB, unknown blocks skipped', TSHARK, async (t) => {
   const file = hex([SHB_LE, IDB_NS, UNKNOWN, ISB, EPB_CMD, SPB_EVT, SHB_BE, IDB_US_BE, EPB_ACL_BE].join(' '))
   const recs = await readAll(file)
   t.same(
@@ -321,7 +324,7 @@ t.test('pcapng: sections in both byte orders, if_tsresol, SPB, unknown blocks sk
   )
 })
 
-t.test('pcapng: custom blocks keep their frame number; broken blocks end the read', async (t) => {
+t.test('pcapng: custom blocks keep their frame number; broken blocks end the read', TSHARK, async (t) => {
   const custom = 'ad0b0040 14000000 deadbeef 01020304 14000000'
   const recs = await readAll(hex([SHB_LE, IDB_NS, custom, EPB_CMD].join(' ')))
   t.match(recs, [
@@ -356,9 +359,9 @@ t.test('pcapng: custom blocks keep their frame number; broken blocks end the rea
   t.match(tooLong, [{ index: 1, error: /claims 9 captured bytes/ }])
 })
 
-t.test('truncation: the last record reports it, nothing throws', async (t) => {
+realTest('truncation: the last record reports it, nothing throws', async (t) => {
   const { readFileSync } = await import('node:fs')
-  const whole = new Uint8Array(readFileSync(new URL('cnrd__yeelock__btsnoop_hci.log', real)))
+  const whole = new Uint8Array(readFileSync(realTrace('cnrd__yeelock__btsnoop_hci.log')))
   const all = await readAll(whole)
   // Record 10 ends where record 11's header starts; cut 5 bytes into record 11's data.
   let end = 16

@@ -1,6 +1,7 @@
 // Acceptance 5: `npm install` of the packed package (npm pack) does not fail on a machine
-// without a compiler toolchain. Network-free: `--offline` against the local npm cache (which
-// `npm ci` filled), the package from its tarball.
+// without a compiler toolchain. Network-free and independent of the machine's npm cache: an empty
+// cache of its own, `--offline`, the package from its tarball and each of its runtime
+// dependencies packed from this checkout's node_modules (so nothing is looked up in a registry).
 //  1. A plain install (npm 11 blocks a dependency's install scripts by default): succeeds, and
 //     the prebuilt binary shipped in the package loads from node_modules/hcikit/prebuilds.
 //  2. With hcikit's install script allowed (allowScripts), the build forced
@@ -13,6 +14,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readdirSync,
+  readFileSync,
   realpathSync,
   rmSync,
   symlinkSync,
@@ -47,7 +49,8 @@ t.test(
     const env = {
       HOME: process.env['HOME'] ?? homedir(),
       PATH: bin,
-      npm_config_cache: process.env['npm_config_cache'] ?? join(process.env['HOME'] ?? homedir(), '.npm'),
+      npm_config_cache: join(work, 'npm-cache'),
+      npm_config_offline: 'true',
       npm_config_update_notifier: 'false',
     }
     const npm = (cwd: string, args: string[], extra: Record<string, string> = {}) =>
@@ -63,6 +66,12 @@ t.test(
     const tarball = readdirSync(work).find((f) => f.endsWith('.tgz'))
     t.ok(tarball, 'a tarball')
     if (!tarball) return
+    const deps = join(work, 'deps')
+    mkdirSync(deps)
+    const dirs = runtimeDependencies(root)
+    t.ok(dirs.length > 0, `${dirs.length} runtime dependencies in node_modules`)
+    const packDeps = npm(root, ['pack', '--ignore-scripts', '--pack-destination', deps, '--silent', ...dirs])
+    t.equal(packDeps.status, 0, `npm pack of the dependencies: ${packDeps.stderr}`)
     const flags = [
       'install',
       '--offline',
@@ -71,6 +80,7 @@ t.test(
       '--no-package-lock',
       '--foreground-scripts',
       join(work, tarball),
+      ...readdirSync(deps).map((f) => join(deps, f)),
     ]
 
     await t.test('plain install: succeeds and the shipped prebuilt loads', async (t) => {
@@ -84,7 +94,8 @@ t.test(
         [
           '--input-type=module',
           '-e',
-          "const m = await import('hcikit/dist/src/native/load.js'); const r = m.loadHciSocketAddon(); console.log(JSON.stringify({ ok: r.ok, path: r.path, reason: r.reason }))",
+          "const m = await import('hcikit/dist/src/native/load.js'); const r = m.loadHciSocketAddon(); " +
+            'console.log(JSON.stringify({ ok: r.ok, path: r.path, reason: r.reason }))',
         ],
         { cwd: proj, env, encoding: 'utf8' },
       )
@@ -134,3 +145,31 @@ t.test(
     )
   },
 )
+
+/**
+ * The folders of every package `root` needs at run time (dependencies and optional dependencies,
+ * transitively), as Node would resolve them from each dependent; those not installed here (other
+ * platforms' optional packages) are left out.
+ */
+function runtimeDependencies(root: string): string[] {
+  const found = new Set<string>()
+  const visit = (dir: string): void => {
+    const pj = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as Record<string, Record<string, string>>
+    for (const name of Object.keys({ ...pj['dependencies'], ...pj['optionalDependencies'] })) {
+      const at = resolveFrom(dir, name)
+      if (at === undefined || found.has(at)) continue
+      found.add(at)
+      visit(at)
+    }
+  }
+  visit(root)
+  return [...found].sort()
+}
+
+function resolveFrom(dir: string, name: string): string | undefined {
+  for (let d = dir; ; d = dirname(d)) {
+    const candidate = join(d, 'node_modules', name)
+    if (existsSync(join(candidate, 'package.json'))) return realpathSync(candidate)
+    if (dirname(d) === d) return undefined
+  }
+}

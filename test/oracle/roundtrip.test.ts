@@ -10,7 +10,7 @@ import { decodeEvent, reencodeEvent } from '../../hci/events.ts'
 import { DecodeError } from '../../hci/errors.ts'
 import { encodeStruct } from '../../hci/spec.ts'
 import { toHex } from '../../hci/wire.ts'
-import { realTraces, shortName } from '../helpers/real.ts'
+import { realTest, realTraces, shortName } from '../helpers/real.ts'
 
 const totals = { commands: 0, events: 0, returns: 0, untypedCommands: 0, untypedEvents: 0, undecodable: 0 }
 
@@ -67,7 +67,7 @@ for (const file of realTraces()) {
 }
 
 // Subtests run one after another, so this one sees the totals of all the traces above.
-t.test('the traces exercise the typed specs', async (t) => {
+realTest('the traces exercise the typed specs', async (t) => {
   t.comment(`round trip: ${JSON.stringify(totals)}`)
   t.ok(totals.commands > 1000, `typed commands re-encoded: ${totals.commands}`)
   t.ok(totals.events > 10000, `typed events re-encoded: ${totals.events}`)

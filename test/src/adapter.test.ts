@@ -1,7 +1,7 @@
 /**
  * src/adapter.ts: open() on the virtual link (bring-up, address, state), scan with filters
  * (name, service, address, manufacturer, duplicates), find() and its NOT_FOUND, connect by
- * advertisement / by address (type learned from a scan), timeouts and aborts, close() with
+ * advertisement / by address (type learned from a scan, or found by one), timeouts and aborts, close() with
  * links open, and the 'state' event. Peers are other adapters on the same link: no sockets.
  */
 import t from 'tap'
@@ -96,9 +96,17 @@ t.test('connect by address; timeout; abort', async (t) => {
     t.equal(client.connected, true)
     t.equal(p.centrals.length, 1)
   }
+  // an address nobody advertises: hcikit scans for its type within the timeout, then says so
   const err = await central.connect('C0:00:00:00:00:01', { timeout: 500 }).catch((e: unknown) => e)
   t.ok(err instanceof HcikitError, 'a typed error')
-  t.equal((err as HcikitError).code, 'TIMEOUT')
+  t.equal((err as HcikitError).code, 'NOT_FOUND')
+  t.match((err as HcikitError).message, /C0:00:00:00:00:01 was not seen advertising within 500 ms/)
+  t.match((err as HcikitError).hint, /addressType/, 'the hint names the way around the scan')
+  // with its type given there is no scan: the connection attempt itself times out
+  const typed = await central
+    .connect({ address: 'C0:00:00:00:00:01', addressType: 'public' }, { timeout: 500 })
+    .catch((e: unknown) => e)
+  t.equal((typed as HcikitError).code, 'TIMEOUT')
   const ac = new AbortController()
   const attempt = central.connect({ address: 'C0:00:00:00:00:02', addressType: 'random' }, { signal: ac.signal })
   ac.abort(new Error('changed my mind'))

@@ -61,7 +61,7 @@ t.test('serve, advertise, connection event, notify the subscriber, re-advertise,
     ],
   })
   t.equal(periph.gattServer, server)
-  t.throws(() => periph.serve({}), { code: 'CLOSED' }, 'one database per adapter')
+  t.throws(() => periph.serve({}), { code: 'ALREADY_SERVING', name: 'StateError' }, 'one database per adapter')
   const centrals: Central[] = []
   periph.on('connection', (c) => centrals.push(c))
   await periph.advertise({ name: 'my-periph', services: ['aaa0'] })

@@ -16,7 +16,8 @@ import { startSession } from '../../src/virtual/serve.ts'
 import { openTransport } from '../../src/transports/index.ts'
 import { TcpControllerListener, TransportBridge, connectTcp } from '../../src/transports/tcp.ts'
 import { startLink } from '../virtual/peers/link-process.ts'
-import { WAIT_MS, haveSocat, realClock, virtualController, within } from './helpers.ts'
+import { WAIT_MS, realClock, virtualController, within } from './helpers.ts'
+import { missing } from '../helpers/tools.ts'
 
 t.setTimeout(300_000)
 
@@ -36,7 +37,7 @@ async function initOver(t: Test, transport: Transport): Promise<string> {
   return info.address
 }
 
-t.test('TCP and UART (pty) to `hcikit link`', { skip: haveSocat ? false : 'socat is not installed' }, async (t) => {
+t.test('TCP and UART (pty) to `hcikit link`', { skip: missing('socat') }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'hcikit-transports-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   const uart = join(dir, 'uart')

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs'
 import tty from 'node:tty'
-import { spawn, spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { Duplex } from 'node:stream'
 import { join } from 'node:path'
@@ -21,8 +21,6 @@ export const realClock: Clock = {
   clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
   now: () => Date.now(),
 }
-
-export const haveSocat = spawnSync('socat', ['-V'], { stdio: 'ignore' }).status === 0
 
 export function within<T>(p: Promise<T>, what: string, ms = WAIT_MS): Promise<T> {
   let timer: NodeJS.Timeout

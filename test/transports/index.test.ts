@@ -109,7 +109,8 @@ t.test('HCIKIT_TRANSPORT is the default; an explicit spec wins', async (t) => {
 })
 
 t.test(
-  'openTransport: hci0 with no adapter is explained (test/transports/hci-socket.test.ts has the details); tcp refused says how to serve one',
+  'openTransport: hci0 with no adapter is explained (test/transports/hci-socket.test.ts has the details); ' +
+    'tcp refused says how to serve one',
   async (t) => {
     const hci = await openTransport('hci0', { env: {} }).catch((e: unknown) => e)
     t.type(hci, TransportError)

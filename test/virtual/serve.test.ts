@@ -15,7 +15,7 @@ import tty from 'node:tty'
 import { mkdtempSync, rmSync, lstatSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { spawnSync } from 'node:child_process'
+import { missing } from '../helpers/tools.ts'
 import { createMemoryPair, type MemoryTransport } from '../../hci/memory-transport.ts'
 import type { HciPacket, Transport } from '../../hci/transport.ts'
 import {
@@ -303,8 +303,6 @@ t.test('TCP: close() ends the session and frees the port', async (t) => {
   t.equal(err.code, 'ECONNREFUSED')
 })
 
-const haveSocat = spawnSync('socat', ['-V'], { stdio: 'ignore' }).status === 0
-
 /** A UART host on the pty's slave side, as serial libraries open it. */
 function ptyHost(path: string): { sink: ByteSink; write(b: Buffer): void; close(): void; pause(): void } {
   const fd = fs.openSync(path, fs.constants.O_RDWR | fs.constants.O_NOCTTY)
@@ -329,7 +327,7 @@ function ptyHost(path: string): { sink: ByteSink; write(b: Buffer): void; close(
 
 t.test(
   'pty: served through socat, a fresh controller per opening, nothing stale',
-  { skip: haveSocat ? false : 'socat is not installed' },
+  { skip: missing('socat') },
   async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'hcikit-serve-'))
     t.teardown(() => rmSync(dir, { recursive: true, force: true }))
@@ -387,7 +385,7 @@ t.test(
 
 t.test(
   'pty: refuses to replace a file that is not a symlink; replaces a stale symlink',
-  { skip: haveSocat ? false : 'socat is not installed' },
+  { skip: missing('socat') },
   async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'hcikit-serve-'))
     t.teardown(() => rmSync(dir, { recursive: true, force: true }))
@@ -411,7 +409,7 @@ const addrBytes = (a: string): string => a.split(':').reverse().join('').toLower
 
 t.test(
   'hcikit link: TCP and pty hosts that leave and come back get a fresh controller; clean shutdown',
-  { skip: haveSocat ? false : 'socat is not installed' },
+  { skip: missing('socat') },
   async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'hcikit-link-'))
     t.teardown(() => rmSync(dir, { recursive: true, force: true }))

@@ -1,6 +1,5 @@
 import t from 'tap'
 import fc from 'fast-check'
-import { fileURLToPath } from 'node:url'
 import {
   SMP_PDUS,
   smpPduSpec,
@@ -20,7 +19,10 @@ import {
 import { decodeL2capHeader } from '../../../att/l2cap/frame.ts'
 import { DecodeError } from '../../../hci/errors.ts'
 import { fromHex, toHex } from '../../../hci/wire.ts'
-import { haveTshark, l2capFrames, num, REAL } from '../../att/tshark-l2cap.ts'
+import { realTest, realTrace } from '../../helpers/real.ts'
+import { missing } from '../../helpers/tools.ts'
+import { expectedNames, type SpecNames } from '../../helpers/value-names.ts'
+import { l2capFrames, num } from '../../helpers/tshark.ts'
 
 function plain(v: unknown): unknown {
   if (v instanceof Uint8Array) return toHex(v)
@@ -29,71 +31,65 @@ function plain(v: unknown): unknown {
   return v
 }
 
-// Core v5.4 Vol 3 Part H 3.3, Table 3.3 (SMP command codes) with each command's data size from
-// 3.5 and 3.6, written out by hand.
-const SPEC_CODES: Record<number, [string, number]> = {
-  0x01: ['Pairing Request', 6],
-  0x02: ['Pairing Response', 6],
-  0x03: ['Pairing Confirm', 16],
-  0x04: ['Pairing Random', 16],
-  0x05: ['Pairing Failed', 1],
-  0x06: ['Encryption Information', 16],
-  0x07: ['Central Identification', 10],
-  0x08: ['Identity Information', 16],
-  0x09: ['Identity Address Information', 7],
-  0x0a: ['Signing Information', 16],
-  0x0b: ['Security Request', 1],
-  0x0c: ['Pairing Public Key', 64],
-  0x0d: ['Pairing DHKey Check', 16],
-  0x0e: ['Pairing Keypress Notification', 1],
+// The data size of each SMP command (octets after the code), from the command formats of Core
+// v5.4 Vol 3 Part H 3.5 (pairing) and 3.6 (key distribution), written out once here.
+const SPEC_SIZES: Record<number, number> = {
+  0x01: 6,
+  0x02: 6,
+  0x03: 16,
+  0x04: 16,
+  0x05: 1,
+  0x06: 16,
+  0x07: 10,
+  0x08: 16,
+  0x09: 7,
+  0x0a: 16,
+  0x0b: 1,
+  0x0c: 64,
+  0x0d: 16,
+  0x0e: 1,
 }
 
-// Table 3.7 (Pairing Failed reason codes), written out by hand.
-const SPEC_REASONS: Record<number, string> = {
-  0x01: 'Passkey Entry Failed',
-  0x02: 'OOB Not Available',
-  0x03: 'Authentication Requirements',
-  0x04: 'Confirm Value Failed',
-  0x05: 'Pairing Not Supported',
-  0x06: 'Encryption Key Size',
-  0x07: 'Command Not Supported',
-  0x08: 'Unspecified Reason',
-  0x09: 'Repeated Attempts',
-  0x0a: 'Invalid Parameters',
-  0x0b: 'DHKey Check Failed',
-  0x0c: 'Numeric Comparison Failed',
-  0x0d: 'BR/EDR pairing in progress',
-  0x0e: 'Cross-transport Key Derivation/Generation not allowed',
-  0x0f: 'Key Rejected',
-}
+// The names come from Wireshark's SMP dissector (test/helpers/value-names.ts), completed from the spec:
+// Table 3.3 says Central Identification (3.6.3; "Master" before v5.3), Table 3.7 adds Key Rejected.
+const CODE_NAMES: SpecNames = { renamed: { 0x07: ['Central Identification', 'Master Identification'] } }
+const REASON_NAMES: SpecNames = { newer: { 0x0f: 'Key Rejected' } }
+const TSHARK = { skip: missing('tshark') }
 
-t.test('codes, names and sizes follow Table 3.3', async (t) => {
+t.test('codes, names and sizes follow Table 3.3', TSHARK, async (t) => {
+  const { names, problems } = await expectedNames('btsmp.opcode', CODE_NAMES)
+  t.same(problems, [], 'the completions agree with tshark')
+  const codes = [...names.keys()].sort((a, b) => a - b)
   t.same(
     SMP_PDUS.map((s) => s.code),
-    Object.keys(SPEC_CODES).map(Number),
+    codes,
   )
+  t.same(Object.keys(SPEC_SIZES).map(Number), codes, 'a size for every code')
   for (let code = 0; code < 256; code++) {
     const hex = code.toString(16).padStart(2, '0')
-    const spec = SPEC_CODES[code]
-    t.equal(smpCodeName(code), spec ? spec[0] : `Unknown SMP Code (0x${hex})`)
-    if (!spec) {
+    const name = names.get(code)
+    t.equal(smpCodeName(code).toLowerCase(), name ?? `unknown smp code (0x${hex})`)
+    if (!name) {
       t.equal(smpPduSpec(code), undefined)
       continue
     }
     // a PDU of exactly the spec's size decodes; one octet less or more does not
-    const exact = new Uint8Array(1 + spec[1])
+    const size = SPEC_SIZES[code]!
+    const exact = new Uint8Array(1 + size)
     exact[0] = code
-    t.notOk(decodeSmpPdu(exact) instanceof DecodeError, `${spec[0]} of ${spec[1]} octets`)
-    t.ok(decodeSmpPdu(exact.subarray(0, spec[1])) instanceof DecodeError, `${spec[0]} one short`)
-    const long = new Uint8Array(2 + spec[1])
+    t.notOk(decodeSmpPdu(exact) instanceof DecodeError, `${name} of ${size} octets`)
+    t.ok(decodeSmpPdu(exact.subarray(0, size)) instanceof DecodeError, `${name} one short`)
+    const long = new Uint8Array(2 + size)
     long[0] = code
-    t.ok(decodeSmpPdu(long) instanceof DecodeError, `${spec[0]} one long`)
+    t.ok(decodeSmpPdu(long) instanceof DecodeError, `${name} one long`)
   }
 })
 
-t.test('reason names follow Table 3.7', async (t) => {
+t.test('reason names follow Table 3.7', TSHARK, async (t) => {
+  const { names, problems } = await expectedNames('btsmp.reason', REASON_NAMES)
+  t.same(problems, [], 'the completions agree with tshark')
   for (let r = 0; r < 256; r++) {
-    t.equal(smpReasonName(r), `${SPEC_REASONS[r] ?? 'Reserved'} (0x${r.toString(16).padStart(2, '0')})`)
+    t.equal(smpReasonName(r).toLowerCase(), `${names.get(r) ?? 'reserved'} (0x${r.toString(16).padStart(2, '0')})`)
   }
 })
 
@@ -162,7 +158,7 @@ t.test('hand-written PDUs decode to the expected fields and re-encode identicall
     }
     seen.add(p.code)
     t.equal(p.code, v.code)
-    t.equal(p.name, SPEC_CODES[v.code]![0])
+    t.equal(p.name, smpCodeName(v.code), 'named as the code table names it')
     t.same(plain(p.params), v.params, `${v.hex} params`)
     t.equal(toHex(reencodeSmpPdu(p)), toHex(bytes), `${v.hex} re-encodes`)
   }
@@ -232,7 +228,8 @@ t.test('unknown codes, typed encode, narrowing and log format', async (t) => {
   t.equal(formatSmpPdu(p), 'Pairing Failed reason=Confirm Value Failed (0x04)')
   t.equal(
     formatSmpPdu(decodeSmpPdu(fromHex('01 04 00 0d 10 0f 0f')) as SmpPdu),
-    'Pairing Request ioCapability=KeyboardDisplay (0x04) oobDataFlag=0 authReq=0x0d maxEncryptionKeySize=16 initiatorKeyDistribution=0x0f responderKeyDistribution=0x0f',
+    'Pairing Request ioCapability=KeyboardDisplay (0x04) oobDataFlag=0 authReq=0x0d maxEncryptionKeySize=16 ' +
+      'initiatorKeyDistribution=0x0f responderKeyDistribution=0x0f',
   )
 })
 
@@ -240,8 +237,8 @@ t.test('property: random bytes never throw; every successful decode re-encodes i
   const pdus = fc.oneof(
     fc.uint8Array({ maxLength: 70 }),
     fc
-      .constantFrom(...Object.entries(SPEC_CODES))
-      .chain(([code, [, size]]) =>
+      .constantFrom(...Object.entries(SPEC_SIZES))
+      .chain(([code, size]) =>
         fc
           .uint8Array({ minLength: Math.max(0, size - 1), maxLength: size + 1 })
           .map((d) => Uint8Array.of(Number(code), ...d)),
@@ -296,19 +293,15 @@ const FIELD_MAP: Record<number, Record<string, string>> = {
 }
 FIELD_MAP[0x02] = FIELD_MAP[0x01]!
 
-t.test(
+realTest(
   'oracle: code and every parameter agree with tshark',
-  { skip: haveTshark() ? false : 'tshark is not installed' },
+  { skip: missing('tshark') }, // skipped without it, a failure under CI (test/helpers/tools.ts)
   async (t) => {
     const codes = new Set<number>()
     let total = 0
     let params = 0
     for (const name of TRACES) {
-      const frames = await l2capFrames(
-        fileURLToPath(new URL(name, REAL)),
-        'btsmp && !(bthci_acl.chandle == 0x0edc)',
-        'btsmp',
-      )
+      const frames = await l2capFrames(realTrace(name), 'btsmp && !(bthci_acl.chandle == 0x0edc)', 'btsmp')
       const problems: string[] = []
       for (const fr of frames) {
         const at = `${name} frame ${fr.number}`
