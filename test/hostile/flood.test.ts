@@ -99,7 +99,7 @@ t.test(
     if (dropped) t.ok(got > 0 && got < N, `${got} of ${N} delivered, then GATT_DROPPED: ${(ended as Error).message}`)
     else t.equal(got, N, `all ${N} delivered, none dropped quietly`)
     t.ok(dropped || ended === undefined || ended === ac.signal.reason, 'the loop ends by our abort or by GATT_DROPPED')
-    t.ok(peak < 48 * 1024 * 1024, `retained heap grew at most ${(peak / 1024 / 1024).toFixed(1)} MB`)
+    t.ok(peak < 32 * 1024 * 1024, `retained heap grew at most ${(peak / 1024 / 1024).toFixed(1)} MB`)
     await othersWork(t, adapter, c)
   },
 )
