@@ -196,6 +196,11 @@ export async function open(o: OpenOptions = {}): Promise<Adapter> {
       ? o.transport
       : parseTransportSpec(o.transport ?? env['HCIKIT_TRANSPORT'] ?? 'virtual')
   if (o.mtu !== undefined) checkMtu(o.mtu)
+  // The key store is read before the controller comes up: a bad file fails before anything opens,
+  // and no file I/O stands between the bring-up and the caller's first command (a `replay:`
+  // transport plays its packets on without waiting, src/transports/replay.ts).
+  const store = typeof o.bonds === 'string' ? new JsonFileKeyStore(o.bonds) : (o.bonds ?? new MemoryKeyStore())
+  const local = await store.localKeys()
   // Before anything opens, so that an HCIKIT_SNOOP path that cannot be written rejects first.
   startLog(env)
   let transport: Transport
@@ -223,8 +228,6 @@ export async function open(o: OpenOptions = {}): Promise<Adapter> {
   const host = new HciHost(transport, { clock, diagnostics: o.diagnostics ?? true, name })
   try {
     const info = await withDeadline(clock, o, 'controller bring-up', (signal) => host.init({ signal }))
-    const store = typeof o.bonds === 'string' ? new JsonFileKeyStore(o.bonds) : (o.bonds ?? new MemoryKeyStore())
-    const local = await store.localKeys()
     let own: OwnAddress | undefined
     // The adapter pauses its advertising around each change of our private address.
     let adapter: Adapter | undefined
