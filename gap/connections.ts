@@ -172,6 +172,7 @@ export class Connections {
 
   private event(e: HciEvent): void {
     if (isComplete(e)) return this.complete(e)
+    if (e.key === 'HardwareError') return this.hardwareError(e.params.hardwareCode)
     if (e.key === 'LeRemoteConnectionParameterRequest') return this.remoteParameterRequest(e)
     if (!HANDLE_EVENTS.has(e.key)) return
     const handle = ((e as unknown as { params: { connectionHandle?: number } }).params.connectionHandle ?? -1) & 0xfff
@@ -179,6 +180,20 @@ export class Connections {
     if (!c) return
     c.receiveEvent(e)
     if (c.closed) this.byHandle.delete(handle)
+  }
+
+  /**
+   * Hardware Error (Core v5.4 Vol 4 Part E 7.7.16): the controller lost its state, links included,
+   * and no Disconnection Complete will come: every connection ends now, with an error naming it.
+   */
+  private hardwareError(code: number): void {
+    const hex = `0x${code.toString(16).padStart(2, '0')}`
+    for (const c of [...this.byHandle.values()])
+      c.close(
+        0x1f,
+        `handle 0x${c.handle.toString(16)}: the controller reported Hardware Error ${hex}; its links are gone`,
+      )
+    this.byHandle.clear()
   }
 
   private complete(e: CompleteEvent): void {

@@ -18,11 +18,10 @@
  *   7.7.65.10 v1 and v2), forgotten on Disconnection Complete (7.7.5).
  * - Bring-up (`init()`, bring-up.ts) as straight-line async code; the result is kept as `info`.
  * - Observability: every packet in and out is published on the diagnostics channel
- *   'hcikit:packet' (`PacketMessage`); the host itself does no logging.
+ *   'hcikit:packet' (`PacketMessage`, packet-channel.ts); the host itself does no logging.
  *
  * hci/ has no timers of its own: the caller passes a `Clock` (tests pass a virtual one).
  */
-import { channel } from 'node:diagnostics_channel'
 import { type AclError, DecodeError, HciError } from './errors.ts'
 import { H4Type, statusName } from './constants.ts'
 import type { CommandParams, CommandSpec } from './spec.ts'
@@ -33,6 +32,7 @@ import type { HciPacket, Transport } from './transport.ts'
 import { AclReassembler, decodeAclHeader } from './acl.ts'
 import { AclFlow, type LinkKind } from './acl-flow.ts'
 import { bringUp, type ControllerInfo, type InitOptions } from './bring-up.ts'
+import { PacketPublisher } from './packet-channel.ts'
 
 export type { AclBufferSize, LinkKind } from './acl-flow.ts'
 export {
@@ -52,20 +52,7 @@ export interface Clock {
   now(): number
 }
 
-export const PACKET_CHANNEL = 'hcikit:packet'
-
-/** What is published on 'hcikit:packet' for every HCI packet. */
-export interface PacketMessage {
-  direction: 'tx' | 'rx'
-  /** H4 packet type. */
-  type: number
-  /** The packet without its H4 type byte. */
-  data: Uint8Array
-  /** clock.now() in microseconds. */
-  timestampUs?: bigint
-}
-
-const packetChannel = channel(PACKET_CHANNEL)
+export { PACKET_CHANNEL, type PacketMessage } from './packet-channel.ts'
 
 export type { CommandResult, SendOptions } from './send-types.ts'
 
@@ -84,6 +71,8 @@ export interface HciHostOptions {
    * that HCIKIT_LOG and HCIKIT_SNOOP show one host's traffic, as a capture from one dongle would.
    */
   diagnostics?: boolean
+  /** A name for this host in HCIKIT_LOG and HCIKIT_SNOOP (PacketMessage.hostName). */
+  name?: string
 }
 
 interface PendingCommand {
@@ -136,7 +125,10 @@ function deliver2<A, B>(cbs: Set<(a: A, b: B) => void>, a: A, b: B): void {
 
 export class HciHost {
   private readonly clock: Clock
-  private readonly diagnostics: boolean
+  /** Publishes this host's packets (PacketMessage, hci/packet-channel.ts). */
+  private readonly packets: PacketPublisher
+  /** This host's number in PacketMessage.hostId (unique in the process). */
+  readonly id: number
   private readonly commandTimeoutMs: number
   private readonly onError: ((err: DecodeError | AclError) => void) | undefined
 
@@ -181,7 +173,8 @@ export class HciHost {
   ) {
     if (!options?.clock) throw new TypeError('HciHost needs options.clock (hci/ has no timers of its own)')
     this.clock = options.clock
-    this.diagnostics = options.diagnostics ?? true
+    this.packets = new PacketPublisher(options.clock, options.diagnostics ?? true, options.name)
+    this.id = this.packets.hostId
     this.commandTimeoutMs = options.commandTimeoutMs ?? 5000
     this.onError = options.onError
     this.acl = new AclFlow({
@@ -517,18 +510,12 @@ export class HciHost {
 
   private transmit(type: number, data: Uint8Array): void | Promise<void> {
     const r = this.transport.send({ type, data })
-    this.publish('tx', type, data)
+    this.packets.publish('tx', type, data)
     return r
   }
 
-  private publish(direction: 'tx' | 'rx', type: number, data: Uint8Array): void {
-    if (!this.diagnostics || !packetChannel.hasSubscribers) return
-    const msg: PacketMessage = { direction, type, data, timestampUs: BigInt(Math.round(this.clock.now() * 1000)) }
-    packetChannel.publish(msg)
-  }
-
   private receive(packet: HciPacket): void {
-    this.publish('rx', packet.type, packet.data)
+    this.packets.publish('rx', packet.type, packet.data)
     if (packet.type === H4Type.Event) this.event(packet.data)
     else if (packet.type === H4Type.Acl) this.aclIn(packet.data)
     else this.stats.otherPacketsDropped++

@@ -77,7 +77,21 @@ function unknownFormat(head: Uint8Array): CaptureError {
         : `btsnoop datalink ${u32(head, 12, false)}`
     return new CaptureError(`${what} is not readable; hcikit reads ${READABLE_FORMATS}`, { hint })
   }
-  const first = Array.from(head.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ')
+  const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(' ')
+  if (head.length >= 4 && u32(head, 0, true) === PCAPNG_SHB_TYPE) {
+    // pcapng's signature: the file is pcapng, damaged (or cut short) in its first header.
+    const what =
+      head.length < 12
+        ? `a pcapng file cut short in its section header (${head.length} of 12 bytes)`
+        : `a damaged pcapng file: its section header's byte-order magic is ${hex(head.subarray(8, 12))}, ` +
+          'not 4d 3c 2b 1a (little-endian) or 1a 2b 3c 4d (big-endian)'
+    return new CaptureError(what, {
+      hint:
+        'the first 4 bytes are the pcapng Section Header signature, so the file is pcapng but damaged ' +
+        'from byte 8 on; re-copy or re-export it (binary mode)',
+    })
+  }
+  const first = hex(head.subarray(0, 8))
   return new CaptureError(`not a capture hcikit reads (first bytes ${first}); hcikit reads ${READABLE_FORMATS}`, {
     hint,
   })

@@ -44,7 +44,7 @@ import { MemoryCacheStore, type CachePolicy, type GattCacheStore } from '../att/
 import { VirtualLink } from './virtual/link.ts'
 import type { VirtualController } from './virtual/controller.ts'
 import { VirtualScheduler, clockFrom } from './virtual/scheduler.ts'
-import { openTransport, parseTransportSpec, type TransportSpec } from './transports/index.ts'
+import { formatTransportSpec, openTransport, parseTransportSpec, type TransportSpec } from './transports/index.ts'
 import { startFromEnv, type Subscription } from './log.ts'
 import {
   validateFaultPlan,
@@ -58,13 +58,13 @@ import { Client } from './client.ts'
 import { Central, advertisingData, type AdvertiseOptions } from './peripheral.ts'
 import { SecurityManager } from '../gap/security-manager.ts'
 import type { PairingDelegate, SecurityLevel } from '../gap/pairing-delegate.ts'
-import { MemoryKeyStore, type Bond, type DeviceAddress, type KeyStore, type LocalKeys } from '../gap/smp/keys.ts'
+import { MemoryKeyStore, type Bond, type KeyStore, type LocalKeys } from '../gap/smp/keys.ts'
 import { JsonFileKeyStore } from '../gap/smp/key-file.ts'
 import { OwnAddress } from '../gap/own-address.ts'
 import { ClosedError, NotFoundError, StateError, deadline, withDeadline, type CallOptions } from './errors.ts'
 import { Emitter } from './emitter.ts'
 import { cachePeerId } from './cache-dir.ts'
-import { AddressBook, type ConnectTarget } from './address-book.ts'
+import { AddressBook, identityOfReport, type ConnectTarget } from './address-book.ts'
 import { ChannelListeners, type ChannelHandler, type ChannelListener, type ListenOptions } from './channels.ts'
 import {
   setAcceptList,
@@ -188,8 +188,10 @@ export function createVirtualLink(o: { seed?: number } = {}): VirtualLink {
 let logUsers = 0
 let logSubs: Subscription[] = []
 
+/** Throws CaptureError (counting nothing) when HCIKIT_SNOOP cannot be written. */
 function startLog(env: NodeJS.ProcessEnv): void {
-  if (logUsers++ === 0) logSubs = startFromEnv(env)
+  if (logUsers === 0) logSubs = startFromEnv(env)
+  logUsers++
 }
 
 async function stopLog(): Promise<void> {
@@ -208,6 +210,13 @@ export async function open(o: OpenOptions = {}): Promise<Adapter> {
       ? o.transport
       : parseTransportSpec(o.transport ?? env['HCIKIT_TRANSPORT'] ?? 'virtual')
   if (o.mtu !== undefined) checkMtu(o.mtu)
+  // The key store is read before the controller comes up: a bad file fails before anything opens,
+  // and no file I/O stands between the bring-up and the caller's first command (a `replay:`
+  // transport plays its packets on without waiting, src/transports/replay.ts).
+  const store = typeof o.bonds === 'string' ? new JsonFileKeyStore(o.bonds) : (o.bonds ?? new MemoryKeyStore())
+  const local = await store.localKeys()
+  // Before anything opens, so that an HCIKIT_SNOOP path that cannot be written rejects first.
+  startLog(env)
   let transport: Transport
   let clock: Clock
   let ownedScheduler: VirtualScheduler | undefined
@@ -221,20 +230,23 @@ export async function open(o: OpenOptions = {}): Promise<Adapter> {
     transport = controller.attach()
     clock = clockFrom(link.scheduler)
   } else {
-    transport = await openTransport(spec, { env, signal: o.signal, timeoutMs: o.timeout })
+    transport = await openTransport(spec, { env, signal: o.signal, timeoutMs: o.timeout }).catch(
+      async (err: unknown) => {
+        await stopLog()
+        throw err
+      },
+    )
     clock = realClock
   }
   const injector = faults ? withFaults(transport, faults, { clock }) : undefined
   transport = injector ?? transport
-  startLog(env)
-  const host = new HciHost(transport, { clock, diagnostics: o.diagnostics ?? true })
+  const name = o.name ?? formatTransportSpec(spec)
+  const host = new HciHost(transport, { clock, diagnostics: o.diagnostics ?? true, name })
   // Public API calls tagged in the log and captures; a failed one leaves a flight recording (call-trace.ts).
   const calls = new CallTracer({ clock, diagnostics: o.diagnostics ?? true, env })
   try {
     const bringUp = () => withDeadline(clock, o, 'controller bring-up', (signal) => host.init({ signal }))
     const info = await calls.run('open: controller bring-up', bringUp, o.signal)
-    const store = typeof o.bonds === 'string' ? new JsonFileKeyStore(o.bonds) : (o.bonds ?? new MemoryKeyStore())
-    const local = await store.localKeys()
     let own: OwnAddress | undefined
     // The adapter pauses its advertising around each change of our private address.
     let adapter: Adapter | undefined
@@ -692,15 +704,4 @@ function describe(f: ScanFilter): string {
   if (f.minRssi !== undefined) parts.push(`rssi >= ${f.minRssi}`)
   if (f.filter) parts.push('your filter')
   return parts.length ? parts.join(', ') : '(any)'
-}
-
-/**
- * The identity of an advertiser whose private address the controller itself resolved from its
- * resolving list: the report then carries the identity with Address_Type 0x02 (public identity) or
- * 0x03 (random static identity) (Core v5.4 Vol 4 Part E 7.7.65.2), and the RPA stays in the
- * controller.
- */
-function identityOfReport(ad: Advertisement): DeviceAddress | undefined {
-  if (ad.rawAddressType !== 0x02 && ad.rawAddressType !== 0x03) return undefined
-  return { address: ad.address, type: ad.rawAddressType === 0x02 ? 'public' : 'random' }
 }

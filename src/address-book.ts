@@ -67,3 +67,14 @@ function keep<V>(map: Map<string, V>, key: string, value: V): void {
   map.set(key, value)
   if (map.size > REMEMBERED) map.delete(map.keys().next().value!)
 }
+
+/**
+ * The identity of an advertiser whose private address the controller itself resolved from its
+ * resolving list: the report then carries the identity with Address_Type 0x02 (public identity) or
+ * 0x03 (random static identity) (Core v5.4 Vol 4 Part E 7.7.65.2), and the RPA stays in the
+ * controller.
+ */
+export function identityOfReport(ad: Advertisement): DeviceAddress | undefined {
+  if (ad.rawAddressType !== 0x02 && ad.rawAddressType !== 0x03) return undefined
+  return { address: ad.address, type: ad.rawAddressType === 0x02 ? 'public' : 'random' }
+}

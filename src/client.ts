@@ -30,7 +30,7 @@ import { GattUuid } from '../att/uuid.ts'
 import type { CachePolicy, GattCacheStore } from '../att/cache.ts'
 import type { RemoteCharacteristic, RemoteDatabase, RemoteDescriptor, RemoteService } from '../att/remote-database.ts'
 import type { Connection, DataLength, Disconnection } from '../gap/connections.ts'
-import { GapError, NotFoundError, abortedBy, withDeadline, type CallOptions } from './errors.ts'
+import { GapError, NotFoundError, withDeadline, type CallOptions } from './errors.ts'
 import { NO_TRACE, type CallTracer } from './call-trace.ts'
 import { cachePeerId } from './cache-dir.ts'
 import { openChannel, type CreditChannel, type OpenChannelOptions } from './channels.ts'
@@ -399,15 +399,20 @@ export class Client implements AsyncDisposable {
     const sub = await this.calls.run(`subscribe ${characteristic}`, subscribe, o.signal)
     subscribed(sub)
     const it = sub[Symbol.asyncIterator]()
-    const stop = abortedBy(o.signal)
+    // An abort unsubscribes, which ends the queue (a pending next() resolves done). Racing every
+    // next() against one long-lived abort promise instead would leave a reaction on it, and the
+    // value with it, per notification: memory growing with the stream (test/hostile/flood.test.ts).
+    let stopping: Promise<void> | undefined
+    const onAbort = (): void => void (stopping ??= sub.unsubscribe().catch(() => undefined))
+    o.signal?.addEventListener('abort', onAbort, { once: true })
+    if (o.signal?.aborted) onAbort()
     try {
       for (;;) {
         let r: IteratorResult<Uint8Array>
         try {
-          // Without a signal there is nothing to race (one promise less per value).
-          r = await (o.signal ? Promise.race([it.next(), stop.promise]) : it.next())
+          r = await it.next()
         } catch (err) {
-          if (o.signal?.aborted && err === o.signal.reason) throw err
+          if (o.signal?.aborted) throw o.signal.reason
           // The link went away: quietly when we disconnected, else with its reason.
           const d = this.connection.disconnection
           if (d?.local) return
@@ -419,12 +424,14 @@ export class Client implements AsyncDisposable {
             })
           throw err
         }
+        // Aborted: the values still queued are not wanted.
+        if (o.signal?.aborted) throw o.signal.reason
         if (r.done) return
         yield r.value
       }
     } finally {
-      stop.off()
-      await sub.unsubscribe().catch(() => undefined)
+      o.signal?.removeEventListener('abort', onAbort)
+      await (stopping ?? sub.unsubscribe().catch(() => undefined))
     }
   }
 

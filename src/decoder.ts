@@ -31,6 +31,7 @@ import { decodeSmpPdu, smpCodeName } from '../gap/smp/pdu.ts'
 import { statusName } from '../hci/constants.ts'
 import { L2capChannels, PSM_ATT, PSM_EATT } from './decoder-channels.ts'
 import { NOTE_PACKET_TYPE, noteText } from './notes.ts'
+import { printable } from './printable.ts'
 
 export type PacketKind = 'cmd' | 'evt' | 'acl' | 'sco' | 'iso' | 'other'
 
@@ -343,12 +344,21 @@ function decodeAtt(payload: Uint8Array, out: DecodedRecord): void {
   if (a.params) out.att.params = jsonify(a.params) as Record<string, unknown>
 }
 
-function timestamp(us: bigint): string | undefined {
-  const ms = Number(us / 1000n)
-  if (!Number.isFinite(ms) || Math.abs(ms) > 8.64e15) return undefined
-  const d = new Date(ms)
-  const frac = (((us % 1000000n) + 1000000n) % 1000000n).toString().padStart(6, '0')
-  return `${d.toISOString().slice(0, 19)}.${frac}Z`
+/** The largest |milliseconds| a Date can hold (ECMA-262 21.4.1.1: 8.64e15 ms, 100,000,000 days). */
+const MAX_DATE_MS = 8_640_000_000_000_000n
+
+/**
+ * Microseconds since 1970-01-01 UTC as ISO 8601 with six decimals. Seconds are floored (not
+ * truncated toward zero), so a time before 1970 with a fraction keeps its second
+ * (-1 us is 1969-12-31T23:59:59.999999Z); years outside 0000-9999 take ISO's expanded form
+ * (+010000-01-01T00:00:00.000000Z). Beyond what a Date can hold: undefined.
+ */
+export function timestamp(us: bigint): string | undefined {
+  const frac = ((us % 1_000_000n) + 1_000_000n) % 1_000_000n
+  const ms = ((us - frac) / 1_000_000n) * 1000n
+  if (ms > MAX_DATE_MS || ms < -MAX_DATE_MS) return undefined
+  const iso = new Date(Number(ms)).toISOString()
+  return `${iso.slice(0, iso.lastIndexOf('.'))}.${frac.toString().padStart(6, '0')}Z`
 }
 
 function l2capText(l: NonNullable<DecodedRecord['l2cap']>): string {
@@ -399,5 +409,6 @@ export function formatRecord(r: DecodedRecord): string {
   }
   if (r.params) parts.push(formatValue(r.params))
   if (r.error) parts.push(`error: ${r.error}`)
-  return `${head} ${parts.join(' ')}`
+  // Names, notes and values come from the air or the capture: one record stays one line.
+  return printable(`${head} ${parts.join(' ')}`)
 }

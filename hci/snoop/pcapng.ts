@@ -84,109 +84,142 @@ function toMicroseconds(itf: Interface, hi: number, lo: number): bigint {
   return us + itf.offsetUs
 }
 
+/** The state of a read: the section's byte order and its interfaces. */
+interface Section {
+  le: boolean
+  interfaces: Interface[]
+}
+
+const KNOWN = new Set([PCAPNG_SHB_TYPE, IDB, EPB, SPB, PB, CUSTOM, CUSTOM_NO_COPY, JOURNAL])
+
+/** A reader step: a record body, or the number of bytes it needs held (see chunks.ts). */
+type Step = Generator<RecordBody | number, boolean, boolean>
+
+/**
+ * The 8-byte head of the block at the queue's position, after a Section Header's byte order
+ * has been taken from it; false (after an error record) when reading must stop.
+ */
+function* blockHead(q: ChunkQueue, sec: Section): Generator<RecordBody | number, Uint8Array | undefined, boolean> {
+  const at = q.position
+  // The type is a palindrome for the Section Header, so it reads the same in either order;
+  // the byte order that follows is the section's.
+  const head = q.peek(8)
+  if (u32(head, 0, true) !== PCAPNG_SHB_TYPE) return head
+  if (q.available < 12 && !(yield 12)) {
+    const tail = q.takeAll()
+    yield errorBody(`truncated section header: ${tail.length} bytes`, 0n, tail)
+    return undefined
+  }
+  const bom = q.peek(12).subarray(8, 12)
+  if (u32(bom, 0, true) !== BYTE_ORDER_MAGIC && u32(bom, 0, false) !== BYTE_ORDER_MAGIC) {
+    yield errorBody(`section header at byte ${at} has no byte-order magic (${hexBytes(bom)}); reading stops`)
+    return undefined
+  }
+  sec.le = u32(bom, 0, true) === BYTE_ORDER_MAGIC
+  sec.interfaces = []
+  return q.peek(8)
+}
+
+/** Skip a block we do not read without holding it; false when the file ends inside it. */
+function* skipBlock(q: ChunkQueue, at: number, length: number): Step {
+  let skipped = q.skipHeld(length)
+  while (skipped < length && (yield 1)) skipped += q.skipHeld(length - skipped)
+  if (skipped < length) {
+    yield errorBody(`truncated block at byte ${at}: ${length} bytes claimed, ${skipped} there`)
+    return false
+  }
+  return true
+}
+
+/** Hold and take a whole block whose length is bounded; undefined (after an error record) to stop. */
+function* takeBlock(
+  q: ChunkQueue,
+  at: number,
+  length: number,
+  max: number,
+  le: boolean,
+): Generator<RecordBody | number, Uint8Array | undefined, boolean> {
+  if (length > max) {
+    yield errorBody(`block at byte ${at} claims ${length} bytes, over the ${max}-byte bound; reading stops`)
+    return undefined
+  }
+  if (length > q.available && !(yield length)) {
+    const tail = q.takeAll()
+    yield errorBody(
+      `truncated block at byte ${at}: ${length} bytes claimed, the file ends after ${tail.length}`,
+      0n,
+      tail,
+    )
+    return undefined
+  }
+  const block = q.take(length)
+  const trailing = u32(block, length - 4, le)
+  if (trailing !== length) {
+    yield errorBody(`block at byte ${at}: trailing length ${trailing} differs from ${length}; reading stops`)
+    return undefined
+  }
+  return block
+}
+
+/** A Section Header or Interface Description taken in; false (after an error record) to stop. */
+function* sectionBlock(block: Uint8Array, type: number, at: number, sec: Section): Step {
+  const length = block.length
+  if (type === PCAPNG_SHB_TYPE) {
+    if (length < 28) {
+      yield errorBody(`section header at byte ${at} is too short (${length} bytes); reading stops`)
+      return false
+    }
+    const major = u16(block, 12, sec.le)
+    if (major !== 1) {
+      yield errorBody(`pcapng version ${major}.${u16(block, 14, sec.le)} at byte ${at} is not 1.x; reading stops`)
+      return false
+    }
+    return true
+  }
+  if (length < 20) {
+    yield errorBody(`interface description at byte ${at} is too short (${length} bytes); reading stops`)
+    return false
+  }
+  sec.interfaces.push(parseInterface(block, sec.le))
+  return true
+}
+
+/** One block: its records yielded; false when reading stops (end of file or damage). */
+function* readBlock(q: ChunkQueue, max: number, sec: Section): Step {
+  if (q.available < 8 && !(yield 8)) {
+    if (q.available === 0) return false
+    const tail = q.takeAll()
+    yield errorBody(`truncated block header: ${tail.length} of 8 bytes`, 0n, tail)
+    return false
+  }
+  const at = q.position
+  const head = yield* blockHead(q, sec)
+  if (head === undefined) return false
+  const type = u32(head, 0, sec.le)
+  const length = u32(head, 4, sec.le)
+  if (length < MIN_BLOCK || length % 4 !== 0) {
+    yield errorBody(`block at byte ${at} has an impossible length ${length}; reading stops`)
+    return false
+  }
+  if (!KNOWN.has(type)) return yield* skipBlock(q, at, length)
+  const block = yield* takeBlock(q, at, length, max, sec.le)
+  if (block === undefined) return false
+  if (type === PCAPNG_SHB_TYPE || type === IDB) return yield* sectionBlock(block, type, at, sec)
+  // Custom and journal blocks: Wireshark shows these as frames, so they keep their place in the numbering.
+  if (type === CUSTOM || type === CUSTOM_NO_COPY || type === JOURNAL) yield otherBody(block, type, sec.le)
+  else yield packetBody(block, type, at, sec.interfaces, sec.le)
+  return true
+}
+
 /** Records of a pcapng file; the caller has checked that it starts with a Section Header. */
 export function* readPcapng(q: ChunkQueue, maxRecordBytes: number): FormatReader<RecordBody> {
-  let le = true
-  let interfaces: Interface[] = []
-  for (;;) {
-    if (q.available < 8 && !(yield 8)) {
-      if (q.available === 0) return
-      const tail = q.takeAll()
-      yield errorBody(`truncated block header: ${tail.length} of 8 bytes`, 0n, tail)
-      return
-    }
-    const at = q.position
-    // The type is a palindrome for the Section Header, so it reads the same in either order;
-    // the byte order that follows is the section's.
-    let head = q.peek(8)
-    if (u32(head, 0, true) === PCAPNG_SHB_TYPE) {
-      if (q.available < 12 && !(yield 12)) {
-        const tail = q.takeAll()
-        yield errorBody(`truncated section header: ${tail.length} bytes`, 0n, tail)
-        return
-      }
-      head = q.peek(12)
-      const bom = u32(head, 8, true)
-      if (bom !== BYTE_ORDER_MAGIC && u32(head, 8, false) !== BYTE_ORDER_MAGIC) {
-        yield errorBody(`section header at byte ${at} has no byte-order magic; reading stops`)
-        return
-      }
-      le = bom === BYTE_ORDER_MAGIC
-      interfaces = []
-    }
-    const type = u32(head, 0, le)
-    const length = u32(head, 4, le)
-    if (length < MIN_BLOCK || length % 4 !== 0) {
-      yield errorBody(`block at byte ${at} has an impossible length ${length}; reading stops`)
-      return
-    }
-    const known =
-      type === PCAPNG_SHB_TYPE ||
-      type === IDB ||
-      type === EPB ||
-      type === SPB ||
-      type === PB ||
-      type === CUSTOM ||
-      type === CUSTOM_NO_COPY ||
-      type === JOURNAL
-    if (!known) {
-      let skipped = q.skipHeld(length)
-      while (skipped < length && (yield 1)) skipped += q.skipHeld(length - skipped)
-      if (skipped < length) {
-        yield errorBody(`truncated block at byte ${at}: ${length} bytes claimed, ${skipped} there`)
-        return
-      }
-      continue
-    }
-    if (length > maxRecordBytes) {
-      yield errorBody(
-        `block at byte ${at} claims ${length} bytes, over the ${maxRecordBytes}-byte bound; reading stops`,
-      )
-      return
-    }
-    if (length > q.available && !(yield length)) {
-      const tail = q.takeAll()
-      yield errorBody(
-        `truncated block at byte ${at}: ${length} bytes claimed, the file ends after ${tail.length}`,
-        0n,
-        tail,
-      )
-      return
-    }
-    const block = q.take(length)
-    if (u32(block, length - 4, le) !== length) {
-      yield errorBody(
-        `block at byte ${at}: trailing length ${u32(block, length - 4, le)} differs from ${length}; reading stops`,
-      )
-      return
-    }
-    if (type === PCAPNG_SHB_TYPE) {
-      if (length < 28) {
-        yield errorBody(`section header at byte ${at} is too short (${length} bytes); reading stops`)
-        return
-      }
-      const major = u16(block, 12, le)
-      if (major !== 1) {
-        yield errorBody(`pcapng version ${major}.${u16(block, 14, le)} at byte ${at} is not 1.x; reading stops`)
-        return
-      }
-      continue
-    }
-    if (type === IDB) {
-      if (length < 20) {
-        yield errorBody(`interface description at byte ${at} is too short (${length} bytes); reading stops`)
-        return
-      }
-      interfaces.push(parseInterface(block, le))
-      continue
-    }
-    if (type === CUSTOM || type === CUSTOM_NO_COPY || type === JOURNAL) {
-      // Wireshark shows these as frames, so they keep their place in the numbering.
-      yield otherBody(block, type, le)
-      continue
-    }
-    yield packetBody(block, type, at, interfaces, le)
-  }
+  const sec: Section = { le: true, interfaces: [] }
+  let more = true
+  while (more) more = yield* readBlock(q, maxRecordBytes, sec)
+}
+
+function hexBytes(b: Uint8Array): string {
+  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(' ')
 }
 
 const utf8 = new TextDecoder('utf-8')

@@ -99,13 +99,15 @@ export async function openSession(
     adapter = await open({
       transport: spec,
       env,
-      ...(link ? { link, address: CENTRAL_ADDRESS, name: 'hcikit' } : {}),
+      link,
+      address: link && CENTRAL_ADDRESS,
+      name: link && 'hcikit',
       bonds: bondsFile(ctx.env),
       pairing: o.pairing,
       // The GATT cache lives between runs under HCIKIT_HOME (`hcikit cache list`, src/cache-dir.ts).
       cache: homeCacheStore(ctx.env),
       timeout: 10_000,
-      ...(o.signal ? { signal: o.signal } : {}),
+      signal: o.signal,
       faults: ctx.faults,
     })
   } catch (e) {
@@ -120,10 +122,11 @@ export async function openSession(
 }
 
 /**
- * An AbortSignal that fires on SIGINT (Ctrl-C) or when the context's signal aborts; `done()`
- * removes the handler. A second Ctrl-C while stopping exits at once.
+ * An AbortSignal that fires on SIGINT (Ctrl-C), when the context's signal aborts (the caller, or
+ * the reader of stdout gone), or on `abort()`; `done()` removes the handlers. A second Ctrl-C
+ * while stopping exits at once.
  */
-export function interruptible(ctx: CliContext): { signal: AbortSignal; done(): void } {
+export function interruptible(ctx: CliContext): { signal: AbortSignal; abort(): void; done(): void } {
   const ac = new AbortController()
   let count = 0
   const onSigint = (): void => {
@@ -136,6 +139,7 @@ export function interruptible(ctx: CliContext): { signal: AbortSignal; done(): v
   else ctx.signal?.addEventListener('abort', onAbort, { once: true })
   return {
     signal: ac.signal,
+    abort: () => ac.abort(new Error('interrupted')),
     done() {
       process.off('SIGINT', onSigint)
       ctx.signal?.removeEventListener('abort', onAbort)
@@ -153,19 +157,59 @@ export function usage(help: string, message: string): UsageError {
   return new UsageError(message, help)
 }
 
-/** `--timeout S` (seconds, may be fractional) as milliseconds. */
+/** The longest timer Node keeps (2^31 - 1 ms, about 24.8 days); longer ones fire at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1
+
+/** `--timeout S` (seconds, may be fractional, from 0.001 to about 24.8 days) as milliseconds. */
 export function seconds(help: string, name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined
   const n = Number(v)
   if (!Number.isFinite(n) || n <= 0) throw usage(help, `--${name} ${v}: expected a positive number of seconds`)
-  return Math.round(n * 1000)
+  const ms = Math.round(n * 1000)
+  if (ms < 1) throw usage(help, `--${name} ${v}: at least 0.001 s`)
+  if (ms > MAX_TIMER_MS) {
+    throw usage(
+      help,
+      `--${name} ${v}: at most ${MAX_TIMER_MS / 1000} s (about 24.8 days); leave --${name} out to run until interrupted`,
+    )
+  }
+  return ms
 }
 
-/** `--count N`. */
+/** `--count N`: a whole number from 1 to 2^53 - 1. */
 export function positiveInt(help: string, name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined
-  if (!/^\d+$/.test(v) || Number(v) < 1) throw usage(help, `--${name} ${v}: expected a whole number >= 1`)
+  if (!/^\d+$/.test(v) || Number(v) < 1 || !Number.isSafeInteger(Number(v)))
+    throw usage(help, `--${name} ${v}: expected a whole number from 1 to ${Number.MAX_SAFE_INTEGER}`)
   return Number(v)
+}
+
+/**
+ * The arguments with `--opt -1` written `--opt=-1` for the options that take a value, so that a
+ * negative number reaches our own check (and its one-line error) instead of parseArgs' "argument
+ * is ambiguous".
+ */
+export function negativeValues(argv: string[], options: Record<string, { type: string; short?: string }>): string[] {
+  const takesValue = new Set<string>()
+  for (const [name, o] of Object.entries(options)) {
+    if (o.type !== 'string') continue
+    takesValue.add(`--${name}`)
+    if (o.short) takesValue.add(`-${o.short}`)
+  }
+  const out: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!
+    const next = argv[i + 1]
+    if (a === '--') {
+      out.push(...argv.slice(i))
+      break
+    }
+    if (takesValue.has(a) && next !== undefined && /^-[\d.]/.test(next)) {
+      out.push(`${a}=${next}`)
+      i++
+    } else out.push(a)
+  }
+  return out
 }
 
 /** A Bluetooth device address argument, "AA:BB:CC:DD:EE:FF" (any case; '-' separators too). */
@@ -192,13 +236,8 @@ export async function connectTo(
 ): Promise<Client> {
   try {
     return await adapter.connect(
-      { address, ...(o.addressType ? { addressType: o.addressType } : {}) },
-      {
-        timeout: 10_000,
-        discover: o.discover,
-        ...(o.noCache ? { cachePolicy: 'off' as const } : {}),
-        ...(o.signal ? { signal: o.signal } : {}),
-      },
+      { address, addressType: o.addressType },
+      { timeout: 10_000, discover: o.discover, cachePolicy: o.noCache ? 'off' : undefined, signal: o.signal },
     )
   } catch (e) {
     if (e instanceof HcikitError && e.code === 'NOT_FOUND' && !o.addressType) {

@@ -9,7 +9,8 @@
  */
 import { parseArgs } from 'node:util'
 import { shortUuid } from '../../att/uuid.ts'
-import type { Advertisement, Client } from '../index.ts'
+import type { Adapter, Advertisement, Client } from '../index.ts'
+import { printable } from '../printable.ts'
 import {
   BATTERY_LEVEL,
   BODY_SENSOR_LOCATION,
@@ -21,6 +22,7 @@ import {
   HRM_ADDRESS,
   SENSOR_ADDRESS,
   interruptible,
+  negativeValues,
   openSession,
   out,
   positiveInt,
@@ -36,12 +38,16 @@ and a battery/custom-service sensor) advertise; the central scans, connects to b
 their services, reads and writes values, prints N live notifications from each (default 3) and
 disconnects. Record it: hcikit --snoop demo.btsnoop demo (open demo.btsnoop in Wireshark).`
 
+const OPTIONS = { count: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const
+
 const LOCATIONS = ['Other', 'Chest', 'Wrist', 'Finger', 'Hand', 'Ear Lobe', 'Foot']
+
+type Say = (s: string) => void
 
 export async function demoCommand(argv: string[], ctx: CliContext): Promise<number> {
   const { values, positionals } = parseArgs({
-    args: argv,
-    options: { count: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    args: negativeValues(argv, OPTIONS),
+    options: OPTIONS,
     allowPositionals: true,
   })
   if (values.help) {
@@ -50,7 +56,7 @@ export async function demoCommand(argv: string[], ctx: CliContext): Promise<numb
   }
   if (positionals.length > 0) throw usage(demoHelp, `unexpected argument '${positionals[0]}'`)
   const count = positiveInt(demoHelp, 'count', values.count) ?? 3
-  const say = (s: string): void => out(ctx, s)
+  const say: Say = (s) => out(ctx, s)
   const started = Date.now()
   const elapsed = (): string => `${((Date.now() - started) / 1000).toFixed(1)} s`
 
@@ -60,25 +66,7 @@ export async function demoCommand(argv: string[], ctx: CliContext): Promise<numb
   const { adapter } = session
   try {
     say(`hcikit demo: our central ${adapter.address} and two virtual peripherals on an in-process virtual radio link`)
-    say('')
-    say('1. Scanning (active, with scan responses) ...')
-    const want = new Set([HRM_ADDRESS, SENSOR_ADDRESS])
-    const found = new Map<string, Advertisement>()
-    for await (const ad of adapter.scan({ timeout: 10_000, signal: stop.signal })) {
-      if (!want.has(ad.address) || found.has(ad.address)) continue
-      found.set(ad.address, ad)
-      const services = ad.ad.serviceUuids.map((u) => uuidLabel(u)).join(', ')
-      say(
-        `   found "${ad.name ?? '?'}" at ${ad.address} (${ad.addressType}), RSSI ${ad.rssi} dBm, ` +
-          `${ad.connectable ? 'connectable' : 'not connectable'}, services ${services}`,
-      )
-      if (found.size === want.size) break
-    }
-    const hrmAd = found.get(HRM_ADDRESS)
-    const sensorAd = found.get(SENSOR_ADDRESS)
-    if (!hrmAd || !sensorAd)
-      throw new Error(`the virtual devices did not show up within 10 s (found ${found.size} of 2)`)
-
+    const [hrmAd, sensorAd] = await scanBoth(adapter, say, stop.signal)
     say('')
     say('2. Connecting to both at once, exchanging the ATT MTU, discovering their databases ...')
     const [hrm, sensor] = await Promise.all([
@@ -87,50 +75,10 @@ export async function demoCommand(argv: string[], ctx: CliContext): Promise<numb
     ])
     try {
       for (const c of [hrm, sensor]) describe(say, c)
-
-      say('')
-      say('3. Reading values ...')
-      const name = await hrm.read(hrm.characteristic('1800', '2a00'), { timeout: 5000 })
-      say(`   ${hrmAd.name}: Device Name = "${new TextDecoder().decode(name)}"`)
-      const loc = (await hrm.read(hrm.characteristic('180d', BODY_SENSOR_LOCATION), { timeout: 5000 }))[0] ?? 0
-      say(`   ${hrmAd.name}: Body Sensor Location = ${loc} (${LOCATIONS[loc] ?? 'reserved'})`)
-      const hrmBattery = (await hrm.read(hrm.characteristic('180f', BATTERY_LEVEL), { timeout: 5000 }))[0]
-      say(`   ${hrmAd.name}: Battery Level = ${hrmBattery} %`)
-      const sensorBattery = (await sensor.read(sensor.characteristic('180f', BATTERY_LEVEL), { timeout: 5000 }))[0]
-      say(`   ${sensorAd.name}: Battery Level = ${sensorBattery} %`)
-      const label = sensor.characteristic(SENSOR_LABEL)
-      say(
-        `   ${sensorAd.name}: label (custom ${shortUuid(SENSOR_LABEL).slice(0, 8)}...) = ` +
-          `"${new TextDecoder().decode(await sensor.read(label, { timeout: 5000 }))}"`,
-      )
-
-      say('')
-      say('4. Writing ...')
-      await sensor.write(label, new TextEncoder().encode('written by the demo'), { timeout: 5000 })
-      say(
-        `   ${sensorAd.name}: label <- "written by the demo"; read back: ` +
-          `"${new TextDecoder().decode(await sensor.read(label, { timeout: 5000 }))}"`,
-      )
-
+      await readAndWrite(say, [hrm, hrmAd], [sensor, sensorAd])
       say('')
       say(`5. Subscribing to live values (${count} from each) ...`)
-      const hr = hrm.characteristic('180d', HEART_RATE_MEASUREMENT)
-      const counter = sensor.characteristic(SENSOR_COUNTER)
-      await Promise.all([
-        take(hrm.notifications(hr, { timeout: 5000, signal: stop.signal }), count, (v) => {
-          // Heart Rate Measurement: Flags bit 0 = 0 -> the rate is a uint8 (GATT Spec. Supplement 3.113).
-          const bpm = (v[0]! & 1) === 0 ? v[1]! : v[1]! | (v[2]! << 8)
-          say(
-            `   [${elapsed()}] ${hrmAd.name}: heart rate ${bpm} bpm${(v[0]! & 0x06) === 0x06 ? ' (sensor contact)' : ''}`,
-          )
-        }),
-        take(sensor.notifications(counter, { timeout: 5000, signal: stop.signal }), count, (v) => {
-          say(
-            `   [${elapsed()}] ${sensorAd.name}: counter ${new DataView(v.buffer, v.byteOffset, v.byteLength).getUint32(0, true)}`,
-          )
-        }),
-      ])
-
+      await subscribeBoth(say, elapsed, count, [hrm, hrmAd], [sensor, sensorAd], stop.signal)
       say('')
       say('6. Disconnecting ...')
       for (const c of [hrm, sensor]) {
@@ -150,6 +98,77 @@ export async function demoCommand(argv: string[], ctx: CliContext): Promise<numb
     await session.close()
   }
   return 0
+}
+
+/** Step 1: scan until both virtual devices have been seen. */
+async function scanBoth(adapter: Adapter, say: Say, signal: AbortSignal): Promise<[Advertisement, Advertisement]> {
+  say('')
+  say('1. Scanning (active, with scan responses) ...')
+  const want = new Set([HRM_ADDRESS, SENSOR_ADDRESS])
+  const found = new Map<string, Advertisement>()
+  for await (const ad of adapter.scan({ timeout: 10_000, signal })) {
+    if (!want.has(ad.address) || found.has(ad.address)) continue
+    found.set(ad.address, ad)
+    const services = ad.ad.serviceUuids.map((u) => uuidLabel(u)).join(', ')
+    say(
+      `   found "${printable(ad.name ?? '?')}" at ${ad.address} (${ad.addressType}), RSSI ${ad.rssi} dBm, ` +
+        `${ad.connectable ? 'connectable' : 'not connectable'}, services ${services}`,
+    )
+    if (found.size === want.size) break
+  }
+  const hrmAd = found.get(HRM_ADDRESS)
+  const sensorAd = found.get(SENSOR_ADDRESS)
+  if (!hrmAd || !sensorAd) throw new Error(`the virtual devices did not show up within 10 s (found ${found.size} of 2)`)
+  return [hrmAd, sensorAd]
+}
+
+type Peer = [Client, Advertisement]
+const text = (v: Uint8Array): string => printable(new TextDecoder().decode(v))
+
+/** Steps 3 and 4: read a few values from each, write the sensor's label and read it back. */
+async function readAndWrite(say: Say, [hrm, hrmAd]: Peer, [sensor, sensorAd]: Peer): Promise<void> {
+  const o = { timeout: 5000 }
+  say('')
+  say('3. Reading values ...')
+  say(`   ${hrmAd.name}: Device Name = "${text(await hrm.read(hrm.characteristic('1800', '2a00'), o))}"`)
+  const loc = (await hrm.read(hrm.characteristic('180d', BODY_SENSOR_LOCATION), o))[0] ?? 0
+  say(`   ${hrmAd.name}: Body Sensor Location = ${loc} (${LOCATIONS[loc] ?? 'reserved'})`)
+  const hrmBattery = (await hrm.read(hrm.characteristic('180f', BATTERY_LEVEL), o))[0]
+  say(`   ${hrmAd.name}: Battery Level = ${hrmBattery} %`)
+  const sensorBattery = (await sensor.read(sensor.characteristic('180f', BATTERY_LEVEL), o))[0]
+  say(`   ${sensorAd.name}: Battery Level = ${sensorBattery} %`)
+  const label = sensor.characteristic(SENSOR_LABEL)
+  const custom = shortUuid(SENSOR_LABEL).slice(0, 8)
+  say(`   ${sensorAd.name}: label (custom ${custom}...) = "${text(await sensor.read(label, o))}"`)
+  say('')
+  say('4. Writing ...')
+  await sensor.write(label, new TextEncoder().encode('written by the demo'), o)
+  say(`   ${sensorAd.name}: label <- "written by the demo"; read back: "${text(await sensor.read(label, o))}"`)
+}
+
+/** Step 5: `count` notifications from each device, printed as they come. */
+async function subscribeBoth(
+  say: Say,
+  elapsed: () => string,
+  count: number,
+  [hrm, hrmAd]: Peer,
+  [sensor, sensorAd]: Peer,
+  signal: AbortSignal,
+): Promise<void> {
+  const hr = hrm.characteristic('180d', HEART_RATE_MEASUREMENT)
+  const counter = sensor.characteristic(SENSOR_COUNTER)
+  await Promise.all([
+    take(hrm.notifications(hr, { timeout: 5000, signal }), count, (v) => {
+      // Heart Rate Measurement: Flags bit 0 = 0 -> the rate is a uint8 (GATT Spec. Supplement 3.113).
+      const bpm = (v[0]! & 1) === 0 ? v[1]! : v[1]! | (v[2]! << 8)
+      const contact = (v[0]! & 0x06) === 0x06 ? ' (sensor contact)' : ''
+      say(`   [${elapsed()}] ${hrmAd.name}: heart rate ${bpm} bpm${contact}`)
+    }),
+    take(sensor.notifications(counter, { timeout: 5000, signal }), count, (v) => {
+      const n = new DataView(v.buffer, v.byteOffset, v.byteLength).getUint32(0, true)
+      say(`   [${elapsed()}] ${sensorAd.name}: counter ${n}`)
+    }),
+  ])
 }
 
 function describe(say: (s: string) => void, c: Client): void {

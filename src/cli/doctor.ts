@@ -97,7 +97,7 @@ function gatherHci(platform: NodeJS.Platform): DoctorFacts['hci'] {
     return {
       ok: false,
       reason: explained.message.replace(/^hci0: /, ''),
-      ...(explained.hint ? { hint: explained.hint } : {}),
+      hint: explained.hint || undefined,
     }
   }
 }
@@ -178,9 +178,9 @@ async function gatherSerial(platform: NodeJS.Platform): Promise<DoctorFacts['ser
       how: '@serialport/bindings-cpp',
       ports: ports.map((p) => ({
         path: p.path,
-        ...(p.manufacturer ? { manufacturer: p.manufacturer } : {}),
-        ...(p.vendorId ? { vendorId: p.vendorId } : {}),
-        ...(p.productId ? { productId: p.productId } : {}),
+        manufacturer: p.manufacturer || undefined,
+        vendorId: p.vendorId || undefined,
+        productId: p.productId || undefined,
       })),
     }
   } catch (e) {
@@ -234,81 +234,95 @@ export interface DoctorReport {
   usable: number
 }
 
+/** What rendering gathers, section by section. */
+interface Acc extends DoctorReport {
+  candidates: number
+  privileged: boolean
+}
+
 /** The report for some facts: what was found, each problem with its fix, and a verdict. */
 export function renderDoctor(f: DoctorFacts): DoctorReport {
-  const lines: string[] = []
-  const problems: Problem[] = []
-  let usable = 0
-  let candidates = 0
+  const acc: Acc = { lines: [], problems: [], usable: 0, candidates: 0, privileged: false }
+  renderPermissions(f, acc)
+  renderHci(f, acc)
+  renderUsb(f, acc)
+  renderSerial(f, acc)
+  renderVerdict(acc)
+  return { lines: acc.lines, problems: acc.problems, usable: acc.usable }
+}
+
+function renderPermissions(f: DoctorFacts, acc: Acc): void {
   const caps = f.capEff !== undefined ? BigInt(`0x${f.capEff}`) : undefined
   const hasCap = (bit: bigint): boolean | undefined => (caps === undefined ? undefined : ((caps >> bit) & 1n) === 1n)
+  const yes = (v: boolean | undefined): string => (v === undefined ? '?' : v ? 'yes' : 'no')
   const netAdmin = hasCap(CAP_NET_ADMIN)
   const netRaw = hasCap(CAP_NET_RAW)
-  const privileged = f.uid === 0 || (netAdmin === true && netRaw === true)
-
-  lines.push('Permissions')
-  lines.push(`  uid ${f.uid ?? 'n/a'}${f.uid === 0 ? ' (root)' : ''}; node ${f.nodePath}`)
+  acc.privileged = f.uid === 0 || (netAdmin === true && netRaw === true)
+  acc.lines.push('Permissions')
+  acc.lines.push(`  uid ${f.uid ?? 'n/a'}${f.uid === 0 ? ' (root)' : ''}; node ${f.nodePath}`)
   if (f.platform === 'linux') {
-    lines.push(
-      `  effective capabilities ${f.capEff ?? 'unknown'}: CAP_NET_ADMIN ` +
-        `${netAdmin === undefined ? '?' : netAdmin ? 'yes' : 'no'}, CAP_NET_RAW ` +
-        `${netRaw === undefined ? '?' : netRaw ? 'yes' : 'no'}`,
+    acc.lines.push(
+      `  effective capabilities ${f.capEff ?? 'unknown'}: CAP_NET_ADMIN ${yes(netAdmin)}, CAP_NET_RAW ${yes(netRaw)}`,
     )
   }
+}
 
-  lines.push('', 'HCI adapters (--transport hciN)')
+function renderHci(f: DoctorFacts, acc: Acc): void {
+  acc.lines.push('', 'HCI adapters (--transport hciN)')
   if (!f.hci.ok) {
-    lines.push(`  none usable: ${f.hci.reason}`)
-    if (f.hci.hint && f.platform === 'linux') lines.push(`  ${f.hci.hint}`)
+    acc.lines.push(`  none usable: ${f.hci.reason}`)
+    if (f.hci.hint && f.platform === 'linux') acc.lines.push(`  ${f.hci.hint}`)
   } else if (f.hci.devices.length === 0) {
-    lines.push('  none: the kernel knows no Bluetooth adapter')
+    acc.lines.push('  none: the kernel knows no Bluetooth adapter')
   } else {
     for (const d of f.hci.devices) {
-      candidates++
+      acc.candidates++
       const id = `hci${d.index}`
       if (d.error) {
-        lines.push(`  ${id}: cannot be described (${d.error})`)
+        acc.lines.push(`  ${id}: cannot be described (${d.error})`)
         continue
       }
       const state = d.up ? 'up: held by the OS (bluetoothd)' : 'down: free for hcikit'
-      lines.push(`  ${id}${d.address ? ` ${d.address}` : ''}: ${state}`)
+      acc.lines.push(`  ${id}${d.address ? ` ${d.address}` : ''}: ${state}`)
       if (d.up) {
-        problems.push({
+        acc.problems.push({
           problem: `${id} is up and held by the OS Bluetooth daemon`,
           fix: `sudo btmgmt --index ${d.index} power off   (give it back later: sudo btmgmt --index ${d.index} power on)`,
         })
-      } else if (privileged) {
-        usable++
+      } else if (acc.privileged) {
+        acc.usable++
       }
     }
-    if (!privileged && f.platform === 'linux') {
-      problems.push({
+    if (!acc.privileged && f.platform === 'linux') {
+      acc.problems.push({
         problem: 'this node may not open the HCI user channel (needs CAP_NET_ADMIN and CAP_NET_RAW, or root)',
         fix: `sudo setcap cap_net_admin,cap_net_raw+eip ${f.nodePath}   (or run as root)`,
       })
     }
   }
+}
 
-  lines.push('', 'USB Bluetooth controllers (--transport usb or usb:VID:PID)')
+function renderUsb(f: DoctorFacts, acc: Acc): void {
+  acc.lines.push('', 'USB Bluetooth controllers (--transport usb or usb:VID:PID)')
   if (!f.usb.ok) {
-    lines.push(`  cannot tell: ${f.usb.reason}`)
+    acc.lines.push(`  cannot tell: ${f.usb.reason}`)
     if (f.platform === 'linux' && !existsSync('/sys/bus/usb/devices'))
-      lines.push(
+      acc.lines.push(
         '  no USB bus is visible here (in a container, pass it through: --device /dev/bus/usb -v /sys/bus/usb:/sys/bus/usb:ro)',
       )
   } else if (f.usb.devices.length === 0) {
-    lines.push('  none (no USB device of class E0/01/01)')
+    acc.lines.push('  none (no USB device of class E0/01/01)')
   } else {
     for (const d of f.usb.devices) {
-      candidates++
+      acc.candidates++
       const ids = `${hex4(d.vendorId)}:${hex4(d.productId)}`
-      lines.push(
+      acc.lines.push(
         `  usb:${ids}${d.name ? ` ${d.name}` : ''}: driver ` +
           `${d.driver ?? 'none'}` +
           `${d.devnode ? `, ${d.devnode} ${d.writable ? 'writable' : 'not writable'}` : ''}`,
       )
       if (d.writable === false) {
-        problems.push({
+        acc.problems.push({
           problem: `no permission to open USB device ${ids}`,
           fix:
             `echo 'SUBSYSTEM=="usb", ATTRS{idVendor}=="${hex4(d.vendorId)}", ` +
@@ -317,51 +331,54 @@ export function renderDoctor(f: DoctorFacts): DoctorReport {
             `(then replug it)`,
         })
       } else {
-        usable++
+        acc.usable++
       }
       if (d.driver === 'btusb')
-        lines.push(
+        acc.lines.push(
           `    the kernel's btusb drives it (so it is also an hciN above); --transport usb:${ids} detaches btusb for the session`,
         )
     }
   }
+}
 
-  lines.push('', 'Serial ports (--transport uart:PATH[@BAUD])')
+function renderSerial(f: DoctorFacts, acc: Acc): void {
+  acc.lines.push('', 'Serial ports (--transport uart:PATH[@BAUD])')
   if (!f.serial.ok) {
-    lines.push(`  cannot tell: ${f.serial.reason}`)
+    acc.lines.push(`  cannot tell: ${f.serial.reason}`)
   } else if (f.serial.ports.length === 0) {
-    lines.push(`  none (looked with ${f.serial.how})`)
+    acc.lines.push(`  none (looked with ${f.serial.how})`)
   } else {
     for (const p of f.serial.ports) {
-      candidates++
+      acc.candidates++
       const extra = [p.manufacturer, p.vendorId && p.productId ? `${p.vendorId}:${p.productId}` : undefined]
         .filter(Boolean)
         .join(', ')
-      lines.push(
+      acc.lines.push(
         `  uart:${p.path}${extra ? ` (${extra})` : ''}: a UART controller if one is attached here (hcikit checks with HCI_Reset)`,
       )
-      usable++
+      acc.usable++
     }
   }
+}
 
-  lines.push('')
-  if (candidates === 0) {
-    lines.push('No Bluetooth controller found: no HCI adapter, no USB Bluetooth device, no serial port.')
-    lines.push('Plug in a USB Bluetooth dongle (Bluetooth 4.0 or later, with LE), then run `hcikit doctor` again;')
-    lines.push('or a UART controller (a board running an HCI-over-UART firmware) on a serial port.')
-    lines.push('Without hardware, everything works on the built-in virtual controller: --transport virtual')
-  } else if (problems.length === 0) {
-    lines.push(
-      usable > 0
-        ? `${usable} controller${usable === 1 ? '' : 's'} look${usable === 1 ? 's' : ''} usable.`
+function renderVerdict(acc: Acc): void {
+  acc.lines.push('')
+  if (acc.candidates === 0) {
+    acc.lines.push('No Bluetooth controller found: no HCI adapter, no USB Bluetooth device, no serial port.')
+    acc.lines.push('Plug in a USB Bluetooth dongle (Bluetooth 4.0 or later, with LE), then run `hcikit doctor` again;')
+    acc.lines.push('or a UART controller (a board running an HCI-over-UART firmware) on a serial port.')
+    acc.lines.push('Without hardware, everything works on the built-in virtual controller: --transport virtual')
+  } else if (acc.problems.length === 0) {
+    acc.lines.push(
+      acc.usable > 0
+        ? `${acc.usable} controller${acc.usable === 1 ? '' : 's'} look${acc.usable === 1 ? 's' : ''} usable.`
         : 'Nothing usable yet.',
     )
   }
-  if (problems.length > 0) {
-    lines.push(`Problems, each with the command that fixes it:`)
-    for (const p of problems) lines.push(`  - ${p.problem}`, `    fix: ${p.fix}`)
+  if (acc.problems.length > 0) {
+    acc.lines.push(`Problems, each with the command that fixes it:`)
+    for (const p of acc.problems) acc.lines.push(`  - ${p.problem}`, `    fix: ${p.fix}`)
   }
-  return { lines, problems, usable }
 }
 
 export interface DoctorIo {

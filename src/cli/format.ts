@@ -8,6 +8,7 @@ import { toHex } from '../../hci/wire.ts'
 import { parseUuid, shortUuid } from '../../att/uuid.ts'
 import type { RemoteCharacteristic, RemoteDatabase, RemoteService } from '../../att/remote-database.ts'
 import type { Advertisement } from '../index.ts'
+import { printable } from '../printable.ts'
 import { SENSOR_COUNTER, SENSOR_ECHO, SENSOR_LABEL, SENSOR_SERVICE } from '../devices/index.ts'
 
 // ---- advertisements ----
@@ -24,17 +25,17 @@ export interface AdvertisementJson {
   connectable: boolean
 }
 
-/** One `scan --json` line. */
+/** One `scan --json` line (fields that are undefined are left out by JSON.stringify). */
 export function advertisementJson(a: Advertisement): AdvertisementJson {
   return {
     address: a.address,
     addressType: a.addressType,
     rssi: a.rssi,
-    ...(a.name !== undefined ? { name: a.name } : {}),
+    name: a.name,
     serviceUuids: [...a.ad.serviceUuids],
     manufacturerData: a.ad.manufacturerData.map((m) => ({ companyId: m.companyId, data: toHex(m.data) })),
     serviceData: a.ad.serviceData.map((s) => ({ uuid: s.uuid, data: toHex(s.data) })),
-    ...(a.txPower !== undefined ? { txPower: a.txPower } : a.ad.txPower !== undefined ? { txPower: a.ad.txPower } : {}),
+    txPower: a.txPower ?? a.ad.txPower,
     connectable: a.connectable,
   }
 }
@@ -112,13 +113,16 @@ export function propertyNames(properties: number): string[] {
 
 // ---- values ----
 
-/** Hex, plus the text when the bytes (two or more) are printable UTF-8: `48656c6c6f "Hello"`. */
+/**
+ * Hex, plus the text when the bytes (two or more) are printable UTF-8: `48656c6c6f "Hello"`
+ * (controls that slip through, such as bidirectional overrides, escaped: src/printable.ts).
+ */
 export function valueText(v: Uint8Array): string {
   const hex = v.length === 0 ? '(empty)' : toHex(v)
   if (v.length < 2) return hex
   const text = Buffer.from(v).toString('utf8')
-  const printable = /^[\x20-\x7e\u00a0-\uffff]+$/.test(text) && !text.includes('\ufffd')
-  return printable ? `${hex} "${text}"` : hex
+  const isText = /^[\x20-\x7e\u00a0-\uffff]+$/.test(text) && !text.includes('\ufffd')
+  return isText ? `${hex} "${printable(text)}"` : hex
 }
 
 /** A value given on the command line as hex (`0102`, `01:02`, `0x0102`, `01 02`). Throws RangeError. */
@@ -196,7 +200,7 @@ function serviceJson(s: RemoteService, values: ValuesByHandle): ServiceJsonOut {
     primary: s.primary,
     includes: s.includeDeclarations.map((i) => {
       const target = s.includes.find((x) => x.start === i.start)
-      return { handle: i.handle, serviceHandle: i.start, endHandle: i.end, ...(target ? { uuid: target.uuid } : {}) }
+      return { handle: i.handle, serviceHandle: i.start, endHandle: i.end, uuid: target?.uuid }
     }),
     characteristics: s.characteristics.map((c) => characteristicJson(c, values)),
   }
@@ -209,10 +213,10 @@ function characteristicJson(c: RemoteCharacteristic, values: ValuesByHandle): Ch
     handle: c.handle,
     valueHandle: c.valueHandle,
     properties: propertyNames(c.properties),
-    ...(v ? { value: toHex(v) } : {}),
+    value: v && toHex(v),
     descriptors: c.descriptors.map((d) => {
       const dv = values.get(d.handle)
-      return { uuid: d.uuid, handle: d.handle, ...(dv ? { value: toHex(dv) } : {}) }
+      return { uuid: d.uuid, handle: d.handle, value: dv && toHex(dv) }
     }),
   }
 }

@@ -34,6 +34,7 @@ import {
   type Served,
 } from '../virtual/serve.ts'
 import { PtyServe } from '../virtual/serve-pty.ts'
+import type { CliContext } from './connect-common.ts'
 import { loadTwin, startTwin, type RunningTwin } from '../twin/index.ts'
 import { UsageError } from './usage.ts'
 
@@ -74,17 +75,16 @@ function describe(e: ServeEvent): string {
   }
 }
 
-/** `--device TWIN`: each twin as a peripheral on the link (added to `into` as it starts). */
-async function startTwins(paths: readonly string[], link: VirtualLink, into: RunningTwin[]): Promise<void> {
-  for (const path of paths) {
-    const twin = await startTwin(await loadTwin(path), { link })
-    into.push(twin)
-    process.stderr.write(`hcikit link: twin ${twin.twin.device.address} from ${path}\n`)
-  }
+interface LinkArgs {
+  seed: number
+  snoop: string | undefined
+  trace: boolean
+  devices: string[]
+  specs: ServeSpec[]
 }
 
-/** `hcikit link`'s options and SPECs, checked (a UsageError says what is wrong); undefined for --help. */
-function linkArgs(argv: string[]) {
+/** The command line, checked; undefined for --help. */
+function parseLink(argv: string[]): LinkArgs | undefined {
   const { values, positionals } = parseArgs({
     args: argv,
     options: {
@@ -111,67 +111,89 @@ function linkArgs(argv: string[]) {
   })
   const ptyPaths = specs.flatMap((s) => (s.kind === 'pty' ? [s.path] : []))
   if (new Set(ptyPaths).size !== ptyPaths.length) throw new UsageError('the same pty PATH is given twice', linkHelp)
-  return { values, seed, specs }
+  return { seed, snoop: values.snoop, trace: values.trace, devices: values.device ?? [], specs }
 }
 
-export async function linkCommand(argv: string[]): Promise<number> {
-  const args = linkArgs(argv)
-  if (!args) {
+/** `--device TWIN`: each twin as a peripheral on the link (added to `into` as it starts). */
+async function startTwins(paths: readonly string[], link: VirtualLink, into: RunningTwin[]): Promise<void> {
+  for (const path of paths) {
+    const twin = await startTwin(await loadTwin(path), { link })
+    into.push(twin)
+    process.stderr.write(`hcikit link: twin ${twin.twin.device.address} from ${path}\n`)
+  }
+}
+
+/** What one served controller reports: its packets (capture, --trace) and its session events. */
+function observerFor(
+  label: () => string,
+  capture: CaptureFile | undefined,
+  trace: boolean,
+  fail: (why: string) => void,
+): ServeObserver {
+  const decoder = trace ? new TraceDecoder() : undefined
+  let frame = 0
+  return {
+    packet(direction, p) {
+      const timestampUs = nowUs()
+      capture?.write({ timestampUs, direction, packetType: p.type, data: p.data }).catch((e: unknown) => {
+        fail(`capture ${capture.path}: ${(e as Error).message}`)
+      })
+      if (decoder) {
+        const rec = {
+          index: ++frame,
+          timestampUs,
+          direction,
+          packetType: p.type,
+          data: p.data,
+          originalLength: p.data.length,
+        }
+        process.stderr.write(`[${label()}] ${formatRecord(decoder.decode(rec))}\n`)
+      }
+    },
+    event(e) {
+      process.stderr.write(`hcikit link: ${label()}: ${describe(e)}\n`)
+    },
+  }
+}
+
+export async function linkCommand(argv: string[], ctx?: CliContext): Promise<number> {
+  const args = parseLink(argv)
+  if (args === undefined) {
     process.stdout.write(linkHelp + '\n')
     return 0
   }
-  const { values, seed, specs } = args
-  if (values.snoop !== undefined) mkdirSync(values.snoop, { recursive: true })
+  if (args.snoop !== undefined) mkdirSync(args.snoop, { recursive: true })
 
   // Listen for the signals first, so an early interrupt still cleans up what was started.
   let stop!: (signal: string) => void
   const stopped = new Promise<string>((resolve) => (stop = resolve))
   const onSignal = (signal: NodeJS.Signals): void => stop(signal)
+  const onAbort = (): void => stop('stopped')
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
+  ctx?.signal?.addEventListener('abort', onAbort, { once: true })
 
-  const link = new VirtualLink({ seed, scheduler: new RealtimeScheduler({ seed }) })
+  const link = new VirtualLink({ seed: args.seed, scheduler: new RealtimeScheduler({ seed: args.seed }) })
   const served: Served[] = []
   const captures: CaptureFile[] = []
   const twins: RunningTwin[] = []
   let failure: string | undefined
+  const fail = (why: string): void => {
+    failure ??= why
+    stop('capture error')
+  }
   try {
-    await startTwins(values.device ?? [], link, twins)
+    await startTwins(args.devices, link, twins)
     const lines: string[] = []
-    for (const [i, spec] of specs.entries()) {
-      const label = formatServeSpec(spec)
-      const controller = new VirtualController(link, { name: label })
+    for (const [i, spec] of args.specs.entries()) {
+      let current = formatServeSpec(spec)
+      const controller = new VirtualController(link, { name: current })
       let capture: CaptureFile | undefined
-      if (values.snoop !== undefined) {
-        capture = createCaptureFile(join(values.snoop, `${i + 1}-${slug(label)}.btsnoop`), 'btsnoop-1002')
+      if (args.snoop !== undefined) {
+        capture = createCaptureFile(join(args.snoop, `${i + 1}-${slug(current)}.btsnoop`), 'btsnoop-1002')
         captures.push(capture)
       }
-      const decoder = values.trace ? new TraceDecoder() : undefined
-      let frame = 0
-      let current = label
-      const observer: ServeObserver = {
-        packet(direction, p) {
-          const timestampUs = nowUs()
-          capture?.write({ timestampUs, direction, packetType: p.type, data: p.data }).catch((e: unknown) => {
-            failure ??= `capture ${capture!.path}: ${(e as Error).message}`
-            stop('capture error')
-          })
-          if (decoder) {
-            const rec = {
-              index: ++frame,
-              timestampUs,
-              direction,
-              packetType: p.type,
-              data: p.data,
-              originalLength: p.data.length,
-            }
-            process.stderr.write(`[${current}] ${formatRecord(decoder.decode(rec))}\n`)
-          }
-        },
-        event(e) {
-          process.stderr.write(`hcikit link: ${current}: ${describe(e)}\n`)
-        },
-      }
+      const observer = observerFor(() => current, capture, args.trace, fail)
       const s =
         spec.kind === 'pty'
           ? await PtyServe.open(spec.path, controller, observer)
@@ -186,6 +208,7 @@ export async function linkCommand(argv: string[]): Promise<number> {
   } finally {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
+    ctx?.signal?.removeEventListener('abort', onAbort)
     await Promise.allSettled(served.map((s) => s.close()))
     await Promise.allSettled(twins.map((t) => t.close()))
     for (const c of link.controllers) c.detach()

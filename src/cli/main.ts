@@ -2,15 +2,23 @@
 /**
  * The `hcikit` command line: global options, then one command. Exit codes: 0 success,
  * 1 failure, 2 usage. Errors print in one line with a hint; a stack trace only with --log.
+ *
+ * Start-up is kept light: this file imports only node: modules and small CLI files, and loads a
+ * command (and the stack under it) when it runs, so `hcikit --version` answers at once (a test
+ * walks this file's static imports). Add a command as a loader in COMMANDS, not a static import.
+ *
+ * Output that goes away is a normal end, never a crash (docs/RELIABILITY.md): a reader that
+ * quits (`hcikit scan --json | head -1`, Wireshark closed on `--pcap -`) ends the command quietly
+ * with exit 0; a stdout that cannot be written (`> /dev/full`) gives one line and exit 1.
  */
 import { realpathSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { HcikitError } from '../../hci/errors.ts'
-import type { Subscription } from '../log.ts'
-import { parseTransportSpec } from '../transports/index.ts'
-import { UsageError } from './usage.ts'
 import type { CliContext } from './connect-common.ts'
+import { OutputGuard } from './output.ts'
+import { UsageError } from './usage.ts'
+import { packageVersion } from './version.ts'
 
 const HELP = `usage: hcikit [--transport SPEC] [--device TWIN] [--faults FILE] [--snoop FILE] [--pcap FILE|-] [--log] COMMAND [ARGS]
 
@@ -19,7 +27,7 @@ Commands:
   scan                   list advertising devices (--timeout S --name N --service UUID --passive --duplicates --json)
   gatt ADDRESS           connect, discover everything, read every readable value (--json --no-cache --address-type T)
   read ADDRESS CHAR      read a characteristic (CHAR: a UUID or a handle)
-  write ADDRESS CHAR HEX write a characteristic (--without-response)
+  write ADDRESS CHAR HEX write a characteristic (--without-response --force --allow-empty)
   notify ADDRESS CHAR    subscribe and print values (--count N --timeout S --json)
   pair ADDRESS           pair and keep the bond (--io T --legacy --sc-only --no-bond --json)
   bonds [remove ADDRESS] list the bonds kept in HCIKIT_HOME (default ~/.hcikit), or forget one
@@ -50,7 +58,7 @@ read, write, notify and gatt pair or encrypt from a bond when the device asks fo
 HCIKIT_HOME (default ~/.hcikit) holds the bonds and the GATT cache.`
 
 type Command = (argv: string[], ctx: CliContext) => Promise<number>
-/** Each command is loaded when it runs: `hcikit --version` and `help` load none (docs/PERFORMANCE.md). */
+/** Each command is loaded when it runs: `hcikit --version` and `help` load none (see the header). */
 const COMMANDS: Record<string, () => Promise<Command>> = {
   decode: async () => (await import('./decode.ts')).decodeCommand,
   demo: async () => (await import('./demo.ts')).demoCommand,
@@ -80,71 +88,109 @@ export interface CliIo {
   signal?: AbortSignal
 }
 
+interface GlobalOptions {
+  snoop: string | undefined
+  pcap: string | undefined
+  transport: string | undefined
+  /** --device TWIN (repeatable): twins on the virtual link. */
+  device: string[]
+  /** --faults FILE: a fault plan for the session's transport. */
+  faults: string | undefined
+  log: boolean
+  help: boolean
+  version: boolean
+  /** The command's name and its arguments. */
+  name: string | undefined
+  rest: string[]
+}
+
+/** Global options come before the command; everything after it belongs to the command. */
+function parseGlobal(argv: string[]): GlobalOptions {
+  const withValue = new Set(['--snoop', '--pcap', '--transport', '--device', '--faults'])
+  let at = 0
+  while (at < argv.length && argv[at]!.startsWith('-')) at += withValue.has(argv[at]!) ? 2 : 1
+  const { values } = parseArgs({
+    args: argv.slice(0, at),
+    options: {
+      snoop: { type: 'string' },
+      pcap: { type: 'string' },
+      transport: { type: 'string' },
+      device: { type: 'string', multiple: true },
+      faults: { type: 'string' },
+      log: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean', short: 'V' },
+    },
+  })
+  return {
+    snoop: values.snoop,
+    pcap: values.pcap,
+    transport: values.transport,
+    device: values.device ?? [],
+    faults: values.faults,
+    log: values.log === true,
+    help: values.help === true,
+    version: values.version === true,
+    name: argv[at],
+    rest: argv.slice(at + 1),
+  }
+}
+
 export async function main(argv: string[], io: CliIo = {}): Promise<number> {
-  let log = false
-  const subs: Subscription[] = []
+  const stdout = io.stdout ?? process.stdout
   const stderr = io.stderr ?? process.stderr
-  const env = io.env ?? process.env
+  const guard = new OutputGuard(stdout, stderr, io.signal)
+  let log = false
+  let code: number
   try {
-    // Global options come before the command; everything after it belongs to the command.
-    const withValue = new Set(['--snoop', '--pcap', '--transport', '--device', '--faults'])
-    let at = 0
-    while (at < argv.length && argv[at]!.startsWith('-')) at += withValue.has(argv[at]!) ? 2 : 1
-    const { values } = parseArgs({
-      args: argv.slice(0, at),
-      options: {
-        snoop: { type: 'string' },
-        pcap: { type: 'string' },
-        transport: { type: 'string' },
-        device: { type: 'string', multiple: true },
-        faults: { type: 'string' },
-        log: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h' },
-        version: { type: 'boolean' },
-      },
-    })
-    log = values.log === true
-    const name = argv[at]
-    const stdout = io.stdout ?? process.stdout
-    if (values.version || name === 'version') {
-      stdout.write('hcikit 0.1.0\n')
-      return 0
-    }
-    if (values.help || name === 'help') {
+    const g = parseGlobal(argv)
+    log = g.log
+    if (g.version || g.name === 'version') {
+      stdout.write(`hcikit ${packageVersion()}\n`)
+      code = 0
+    } else if (g.help || g.name === 'help') {
       stdout.write(HELP + '\n')
-      return 0
+      code = 0
+    } else {
+      code = await runCommand(g, io, guard)
     }
-    if (name === undefined) throw new UsageError('no command given', HELP)
-    const load = COMMANDS[name]
-    if (!load) throw new UsageError(`unknown command '${name}'`, HELP)
-    // The transport is checked before anything starts: a wrong spec is a usage error.
-    const transport = values.transport ?? env['HCIKIT_TRANSPORT'] ?? 'virtual'
-    parseTransportSpec(transport)
-    const [cmd, { startLogging, startSnoop, startFromEnv }] = await Promise.all([load(), import('../log.ts')])
-    const faults =
-      values.faults === undefined ? undefined : await (await import('../faults/index.ts')).loadFaultPlan(values.faults)
-    if (log) subs.push(startLogging(stderr as import('node:stream').Writable))
-    else subs.push(...startFromEnv(env))
-    if (typeof values.snoop === 'string') subs.push(startSnoop(values.snoop))
-    if (typeof values.pcap === 'string') subs.push(startSnoop(values.pcap, 'pcap'))
+  } catch (e) {
+    code = guard.closed ? 0 : report(e, log, stderr)
+  }
+  await guard.settled()
+  guard.dispose()
+  return guard.exitCode(code)
+}
+
+async function runCommand(g: GlobalOptions, io: CliIo, guard: OutputGuard): Promise<number> {
+  if (g.name === undefined) throw new UsageError('no command given', HELP)
+  const load = COMMANDS[g.name]
+  if (!load) throw new UsageError(`unknown command '${g.name}'`, HELP)
+  const env = io.env ?? process.env
+  // The transport is checked before anything starts: a wrong spec is a usage error.
+  const transport = g.transport ?? env['HCIKIT_TRANSPORT'] ?? 'virtual'
+  const { parseTransportSpec } = await import('../transports/index.ts')
+  parseTransportSpec(transport)
+  const [cmd, { startCaptures }] = await Promise.all([load(), import('./captures.ts')])
+  // Loaded only when given: the fault plan, read and checked before anything starts.
+  const faults = g.faults === undefined ? undefined : await (await import('../faults/index.ts')).loadFaultPlan(g.faults)
+  const captures = startCaptures({ ...g, env, stdout: guard.stdout, stderr: guard.stderr, onError: guard.onCapture })
+  try {
     // A capture streamed to stdout (--pcap -, --snoop -) owns stdout: the command prints to stderr.
-    const captureOnStdout = values.pcap === '-' || values.snoop === '-'
     const ctx: CliContext = {
       transport,
-      log,
-      stdout: captureOnStdout ? stderr : stdout,
-      stderr,
+      log: g.log,
+      stdout: captures.onStdout ? guard.stderr : guard.stdout,
+      stderr: guard.stderr,
       stdin: io.stdin ?? process.stdin,
       env,
-      ...(io.signal ? { signal: io.signal } : {}),
-      twins: values.device ?? [],
+      signal: guard.signal,
+      twins: g.device,
       faults,
     }
-    return await cmd(argv.slice(at + 1), ctx)
-  } catch (e) {
-    return report(e, log, stderr)
+    return await cmd(g.rest, ctx)
   } finally {
-    for (const s of subs) await s.close()
+    await captures.close()
   }
 }
 
@@ -176,6 +222,9 @@ function isEntry(): boolean {
 }
 
 if (isEntry()) {
+  // An error on stdout/stderr after main() returned (an EPIPE from the last write) is no crash.
+  process.stdout.on('error', () => undefined)
+  process.stderr.on('error', () => undefined)
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code

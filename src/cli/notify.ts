@@ -2,8 +2,8 @@
  * `hcikit notify ADDRESS CHAR [--count N] [--timeout S] [--json] [--address-type T]`: connect,
  * subscribe (Core v5.4 Vol 3 Part G 4.10 notifications, 4.11 indications, by writing the Client
  * Characteristic Configuration descriptor, 3.3.3.3), print each value as it comes, unsubscribe
- * and disconnect after N values, S seconds, or Ctrl-C. Exit code 1 when --count values did not
- * arrive within --timeout.
+ * and disconnect after N values, S seconds, Ctrl-C, or when the reader of stdout quits. Exit
+ * code 1 when --count values did not arrive within --timeout.
  */
 import { parseArgs } from 'node:util'
 import { toHex } from '../../hci/wire.ts'
@@ -14,6 +14,7 @@ import {
   connectTo,
   findCharacteristic,
   interruptible,
+  negativeValues,
   openSession,
   out,
   positiveInt,
@@ -38,75 +39,94 @@ When the device asks for an encrypted link, the command encrypts from the bond k
 HCIKIT_HOME (default ~/.hcikit) or pairs (Just Works unless --io says more), then retries.
 ${PAIRING_OPTIONS_HELP}`
 
-export async function notifyCommand(argv: string[], ctx: CliContext): Promise<number> {
+const OPTIONS = {
+  count: { type: 'string' },
+  timeout: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  'address-type': { type: 'string' },
+  ...PAIRING_OPTIONS,
+  help: { type: 'boolean', short: 'h' },
+} as const
+
+interface Request {
+  address: string
+  ref: ReturnType<typeof charArg>
+  count: number | undefined
+  timeout: number | undefined
+  addressType: 'public' | 'random' | undefined
+  json: boolean
+  /** --io and --no-pair, for commandPairing. */
+  pairing: { io: string | undefined; 'no-pair': boolean }
+}
+
+function parse(argv: string[]): Request | undefined {
   const { values, positionals } = parseArgs({
-    args: argv,
-    options: {
-      count: { type: 'string' },
-      timeout: { type: 'string' },
-      json: { type: 'boolean', default: false },
-      'address-type': { type: 'string' },
-      ...PAIRING_OPTIONS,
-      help: { type: 'boolean', short: 'h' },
-    },
+    args: negativeValues(argv, OPTIONS),
+    options: OPTIONS,
     allowPositionals: true,
   })
-  if (values.help) {
-    out(ctx, notifyHelp)
-    return 0
-  }
+  if (values.help) return undefined
   if (positionals.length !== 2)
     throw usage(
       notifyHelp,
       positionals.length < 2 ? 'notify needs ADDRESS and CHAR' : `unexpected argument '${positionals[2]}'`,
     )
-  const address = addressArg(notifyHelp, positionals[0])
-  const ref = charArg(notifyHelp, positionals[1]!)
-  const count = positiveInt(notifyHelp, 'count', values.count)
-  const timeout = seconds(notifyHelp, 'timeout', values.timeout)
-  const addressType = addressTypeArg(notifyHelp, values['address-type'])
+  return {
+    address: addressArg(notifyHelp, positionals[0]),
+    ref: charArg(notifyHelp, positionals[1]!),
+    count: positiveInt(notifyHelp, 'count', values.count),
+    timeout: seconds(notifyHelp, 'timeout', values.timeout),
+    addressType: addressTypeArg(notifyHelp, values['address-type']),
+    json: values.json,
+    pairing: { io: values.io, 'no-pair': values['no-pair'] },
+  }
+}
+
+export async function notifyCommand(argv: string[], ctx: CliContext): Promise<number> {
+  const r = parse(argv)
+  if (r === undefined) {
+    out(ctx, notifyHelp)
+    return 0
+  }
   const stop = interruptible(ctx)
-  const session = await openSession(ctx, { signal: stop.signal, pairing: commandPairing(ctx, notifyHelp, values) })
+  const session = await openSession(ctx, { signal: stop.signal, pairing: commandPairing(ctx, notifyHelp, r.pairing) })
   let got = 0
   let timedOut = false
-  const ended = new AbortController()
   // --timeout runs on the adapter's clock (real time on hardware and on the CLI's virtual link).
   const timer =
-    timeout === undefined
+    r.timeout === undefined
       ? undefined
       : session.adapter.clock.setTimeout(() => {
           timedOut = true
-          ended.abort(new Error('timeout'))
-        }, timeout)
-  const onStop = (): void => ended.abort(stop.signal.reason)
-  stop.signal.addEventListener('abort', onStop, { once: true })
+          stop.abort()
+        }, r.timeout)
   try {
-    await using client = await connectTo(session.adapter, address, { addressType, signal: stop.signal })
-    const c = findCharacteristic(client, ref)
+    await using client = await connectTo(session.adapter, r.address, {
+      addressType: r.addressType,
+      signal: stop.signal,
+    })
+    const c = findCharacteristic(client, r.ref)
     requireNotifiable(c, client.address)
-    if (!values.json)
+    if (!r.json)
       ctx.stderr.write(
-        `subscribed to ${uuidLabel(c.uuid)} on ${client.address}${count ? `, waiting for ${count}` : ''} (Ctrl-C to stop)\n`,
+        `subscribed to ${uuidLabel(c.uuid)} on ${client.address}${r.count ? `, waiting for ${r.count}` : ''} (Ctrl-C to stop)\n`,
       )
-    try {
-      for await (const v of client.notifications(c, { timeout: 10_000, signal: ended.signal })) {
-        got++
-        if (values.json)
-          out(ctx, JSON.stringify({ address: client.address, uuid: c.uuid, handle: c.valueHandle, value: toHex(v) }))
-        else out(ctx, valueText(v))
-        if (count !== undefined && got >= count) break
-      }
-    } catch (e) {
-      if (!ended.signal.aborted) throw e
+    for await (const v of client.notifications(c, { timeout: 10_000, signal: stop.signal })) {
+      got++
+      const line = { address: client.address, uuid: c.uuid, handle: c.valueHandle, value: toHex(v) }
+      out(ctx, r.json ? JSON.stringify(line) : valueText(v))
+      if (r.count !== undefined && got >= r.count) break
     }
+  } catch (e) {
+    // --timeout, Ctrl-C, the caller's signal or the reader of stdout gone: the end of a subscription.
+    if (!stop.signal.aborted) throw e
   } finally {
     if (timer !== undefined) session.adapter.clock.clearTimeout(timer)
-    stop.signal.removeEventListener('abort', onStop)
     stop.done()
     await session.close()
   }
-  if (timedOut && count !== undefined && got < count) {
-    throw new HcikitError('TIMEOUT', 'att', `${got} of ${count} values arrived within ${values.timeout} s`, {
+  if (timedOut && r.count !== undefined && got < r.count) {
+    throw new HcikitError('TIMEOUT', 'att', `${got} of ${r.count} values arrived within ${r.timeout! / 1000} s`, {
       hint: 'does the device send values on its own? Some only notify after a write to a control point',
     })
   }

@@ -1,16 +1,28 @@
 /**
  * `hcikit scan [--timeout S] [--name N] [--service UUID] [--passive] [--duplicates] [--json]`:
  * LE scanning (Core v5.4 Vol 3 Part C 9.2 observation / discovery procedures; Vol 6 Part B 4.4.3
- * passive and active scanning) with the adapter's scanner. In a terminal, a live table (name,
- * address, RSSI with a bar, services, last seen); otherwise one line per device event; with
- * `--json` one JSON object per device event (format.ts `advertisementJson`).
- * Ends after --timeout seconds, or on Ctrl-C (exit code 0 either way).
+ * passive and active scanning) with the adapter's scanner. In a terminal, a live table
+ * (scan-view.ts: bounded redraw rate, sorted, scrolling, devices age out); otherwise one line per
+ * device event; with `--json` one JSON object per device event (format.ts `advertisementJson`).
+ * Ends after --timeout seconds, or on Ctrl-C, or when the reader of stdout quits (exit code 0).
  */
 import { parseArgs } from 'node:util'
-import { parseUuid, shortUuid } from '../../att/uuid.ts'
+import { parseUuid } from '../../att/uuid.ts'
 import type { Advertisement } from '../index.ts'
-import { interruptible, openSession, out, seconds, usage, type CliContext } from './connect-common.ts'
-import { advertisementJson, rssiBar } from './format.ts'
+import {
+  interruptible,
+  negativeValues,
+  openSession,
+  out,
+  seconds,
+  usage,
+  type CliContext,
+  type Session,
+} from './connect-common.ts'
+import { advertisementJson } from './format.ts'
+import { OutputGoneError } from './output.ts'
+import { formatRow, header } from './scan-table.ts'
+import { LiveView, type Screen } from './scan-view.ts'
 
 export const scanHelp = `usage: hcikit scan [--timeout S] [--name N] [--service UUID] [--passive] [--duplicates] [--json]
 
@@ -22,25 +34,32 @@ Lists advertising devices until --timeout seconds pass or Ctrl-C.
   --duplicates      report every advertisement, not only new devices and changed data
   --json            one JSON object per device event:
                     {address, addressType, rssi, name?, serviceUuids, manufacturerData,
-                     serviceData, txPower?, connectable}`
+                     serviceData, txPower?, connectable}
+In a terminal the table is live: strongest first, ↑/↓ and Page Up/Down scroll, devices not
+heard for 60 s leave it. Names are shown with control characters escaped (\\e, \\n, \\x07).`
 
-interface Row {
-  ad: Advertisement
-  seenAt: number
+const OPTIONS = {
+  timeout: { type: 'string' },
+  name: { type: 'string' },
+  service: { type: 'string', multiple: true },
+  passive: { type: 'boolean', default: false },
+  duplicates: { type: 'boolean', default: false },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h' },
+} as const
+
+/** One way of showing what the scan finds. */
+interface Sink {
+  add(ad: Advertisement): void
+  end(): void
+  /** Devices shown (for the "no devices seen" advice). */
+  seen: number
 }
 
 export async function scanCommand(argv: string[], ctx: CliContext): Promise<number> {
   const { values, positionals } = parseArgs({
-    args: argv,
-    options: {
-      timeout: { type: 'string' },
-      name: { type: 'string' },
-      service: { type: 'string', multiple: true },
-      passive: { type: 'boolean', default: false },
-      duplicates: { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h' },
-    },
+    args: negativeValues(argv, OPTIONS),
+    options: OPTIONS,
     allowPositionals: true,
   })
   if (values.help) {
@@ -56,47 +75,28 @@ export async function scanCommand(argv: string[], ctx: CliContext): Promise<numb
       throw usage(scanHelp, `--service ${s}: not a UUID (write 180d, 0000180d or a 128-bit UUID)`)
     }
   })
-
   const stop = interruptible(ctx)
   const session = await openSession(ctx, { signal: stop.signal })
-  const tty = !values.json && (ctx.stdout as { isTTY?: boolean }).isTTY === true
-  const rows = new Map<string, Row>()
-  let drawn = 0
-  const draw = (): void => {
-    const now = session.adapter.clock.now()
-    const lines = table([...rows.values()], now)
-    ctx.stdout.write((drawn > 0 ? `\x1b[${drawn}A` : '') + lines.map((l) => `\x1b[2K${l}\n`).join(''))
-    drawn = lines.length
-  }
-  let redraw: NodeJS.Timeout | undefined
-  if (tty) redraw = setInterval(draw, 500)
+  const sink = values.json ? jsonSink(ctx) : isTerminal(ctx) ? liveSink(ctx, session, stop) : plainSink(ctx)
   try {
-    if (!values.json && !tty) out(ctx, header())
-    for await (const ad of session.adapter.scan({
+    const scan = session.adapter.scan({
       active: !values.passive,
       duplicates: values.duplicates,
-      ...(values.name !== undefined ? { name: values.name } : {}),
-      ...(services.length ? { services } : {}),
-      ...(timeout !== undefined ? { timeout } : {}),
+      name: values.name,
+      services: services.length > 0 ? services : undefined,
+      timeout,
       signal: stop.signal,
-    })) {
-      if (values.json) out(ctx, JSON.stringify(advertisementJson(ad)))
-      else {
-        rows.set(`${ad.addressType}/${ad.address}`, { ad, seenAt: ad.timestamp })
-        if (tty) draw()
-        else out(ctx, formatRow(ad, undefined))
-      }
-    }
+    })
+    for await (const ad of scan) sink.add(ad)
   } catch (e) {
     if (!stop.signal.aborted) throw e
-    // Ctrl-C (or the caller's signal): a normal end of a scan.
+    // Ctrl-C, the caller's signal, or the reader of stdout gone: a normal end of a scan.
   } finally {
-    if (redraw) clearInterval(redraw)
+    sink.end()
     stop.done()
-    if (tty) draw()
     await session.close()
   }
-  if (!values.json && rows.size === 0) {
+  if (!values.json && sink.seen === 0 && !(stop.signal.reason instanceof OutputGoneError)) {
     ctx.stderr.write(
       'hcikit: no devices seen\n  hint: is anything advertising nearby? (on real hardware: is the adapter ' +
         'free? see docs/TROUBLESHOOTING.md)\n',
@@ -105,32 +105,57 @@ export async function scanCommand(argv: string[], ctx: CliContext): Promise<numb
   return 0
 }
 
-const COLS = { name: 20, address: 24, rssi: 14, services: 30 }
-
-function pad(s: string, n: number): string {
-  return s.length > n ? s.slice(0, n - 1) + '…' : s.padEnd(n)
+function isTerminal(ctx: CliContext): boolean {
+  return (ctx.stdout as { isTTY?: boolean }).isTTY === true
 }
 
-function header(): string {
-  return `${pad('NAME', COLS.name)} ${pad('ADDRESS', COLS.address)} ${pad('RSSI', COLS.rssi)} ${pad('SERVICES', COLS.services)} LAST SEEN`
+function jsonSink(ctx: CliContext): Sink {
+  const sink: Sink = {
+    seen: 0,
+    add(ad) {
+      sink.seen++
+      out(ctx, JSON.stringify(advertisementJson(ad)))
+    },
+    end() {},
+  }
+  return sink
 }
 
-function formatRow(ad: Advertisement, ago: number | undefined): string {
-  const rssi = ad.rssi === 127 ? 'n/a' : `${ad.rssi} ${rssiBar(ad.rssi)}`
-  const services = ad.ad.serviceUuids.map(shortUuid).join(',') || '-'
-  const seen = ago === undefined ? 'now' : ago < 1000 ? 'now' : `${Math.round(ago / 1000)}s ago`
-  return (
-    `${pad(ad.name ?? '(no name)', COLS.name)} ` +
-    `${pad(`${ad.address} ${ad.addressType === 'random' ? 'rnd' : 'pub'}`, COLS.address)} ` +
-    `${pad(rssi, COLS.rssi)} ${pad(services, COLS.services)} ${seen}`
-  )
+function plainSink(ctx: CliContext): Sink {
+  out(ctx, header())
+  const sink: Sink = {
+    seen: 0,
+    add(ad) {
+      sink.seen++
+      out(ctx, formatRow(ad, undefined))
+    },
+    end() {},
+  }
+  return sink
 }
 
-function table(rows: Row[], now: number): string[] {
-  const sorted = rows.sort((a, b) => b.ad.rssi - a.ad.rssi || a.ad.address.localeCompare(b.ad.address))
-  return [
-    header(),
-    ...sorted.map((r) => formatRow(r.ad, now - r.seenAt)),
-    `${rows.length} device${rows.length === 1 ? '' : 's'} (Ctrl-C to stop)`,
-  ]
+/** The live table; with a keyboard that is a terminal, keys scroll it (raw mode, restored at the end). */
+function liveSink(ctx: CliContext, session: Session, stop: { abort(): void }): Sink {
+  const view = new LiveView(ctx.stdout as unknown as Screen, { now: () => session.adapter.clock.now() })
+  const stdin = ctx.stdout === process.stdout && process.stdin.isTTY ? process.stdin : undefined
+  const onKey = (d: Buffer): void => {
+    const k = d.toString('latin1')
+    if (k === '\x03' || k === 'q') stop.abort()
+    else view.key(k)
+  }
+  stdin?.setRawMode(true)
+  stdin?.on('data', onKey)
+  view.start()
+  return {
+    get seen() {
+      return view.table.size + view.table.forgotten
+    },
+    add: (ad) => view.update(ad),
+    end() {
+      view.stop()
+      stdin?.off('data', onKey)
+      stdin?.setRawMode(false)
+      stdin?.pause()
+    },
+  }
 }

@@ -34,6 +34,9 @@ t.test('values, properties, RSSI bar', async (t) => {
   t.equal(valueText(new Uint8Array([0x5a])), '5a', 'one byte: no text')
   t.equal(valueText(new Uint8Array([0x00, 0x01])), '0001')
   t.equal(valueText(new Uint8Array(0)), '(empty)')
+  // A value that reorders the terminal's text (U+202E RIGHT-TO-LEFT OVERRIDE) is shown escaped.
+  t.equal(valueText(Buffer.from('ab\u202ecd', 'utf8')), '6162e280ae6364 "ab\\u202ecd"')
+  t.equal(valueText(Buffer.from('\x1b[2J', 'utf8')), '1b5b324a', 'an escape sequence is not text')
   t.same(propertyNames(0x1a), ['read', 'write', 'notify'])
   t.equal(rssiBar(-100), '········')
   t.equal(rssiBar(-30), '████████')

@@ -47,7 +47,7 @@ export async function run(
     stderr: err,
     env: { HCIKIT_HOME: TEST_HOME, ...o.env },
     stdin: o.stdin,
-    ...(o.signal ? { signal: o.signal } : {}),
+    signal: o.signal,
   })
   return { code, stdout, stderr, lines: stdout.split('\n').filter((l) => l !== '') }
 }

@@ -248,14 +248,17 @@ realTest('streaming: tshark reads a pcap from its standard input as the writer p
 })
 
 t.test('a capture file reports a failing disk as CaptureError', async (t) => {
-  const file = createCaptureFile(join(tmp, 'no-such-dir', 'x.btsnoop'), 'btsnoop-1002')
-  await t.rejects(
-    (async () => {
-      await file.write(RESET)
-      await file.close()
-    })(),
-    { name: 'CaptureError' },
-  )
+  // At once, where the caller can still say so: a missing directory when the file is created,
+  // a full device when its header is written.
+  t.throws(() => createCaptureFile(join(tmp, 'no-such-dir', 'x.btsnoop'), 'btsnoop-1002'), {
+    name: 'CaptureError',
+    message: /cannot create capture .*no-such-dir.*: no such file or directory/,
+    hint: /directory does not exist/,
+  })
+  t.throws(() => createCaptureFile('/dev/full', 'pcap'), {
+    name: 'CaptureError',
+    message: /cannot write capture \/dev\/full: no space left on device/,
+  })
   const missing = openCapture(join(tmp, 'missing.pcap'))
   await t.rejects(missing.next(), { name: 'CaptureError', message: /cannot read/ })
 })
