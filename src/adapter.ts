@@ -243,7 +243,8 @@ export async function open(o: OpenOptions = {}): Promise<Adapter> {
   const name = o.name ?? formatTransportSpec(spec)
   const host = new HciHost(transport, { clock, diagnostics: o.diagnostics ?? true, name })
   // Public API calls tagged in the log and captures; a failed one leaves a flight recording (call-trace.ts).
-  const calls = new CallTracer({ clock, diagnostics: o.diagnostics ?? true, env })
+  const calls = new CallTracer({ clock, diagnostics: o.diagnostics ?? true, env, host: { id: host.id, name } })
+  if (injector) injector.host = { id: host.id, name }
   try {
     const bringUp = () => withDeadline(clock, o, 'controller bring-up', (signal) => host.init({ signal }))
     const info = await calls.run('open: controller bring-up', bringUp, o.signal)

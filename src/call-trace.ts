@@ -11,7 +11,7 @@
  * failure. One error is recorded once, by the innermost call it went through.
  */
 import type { Clock } from '../hci/host.ts'
-import { publishNote, notesWanted } from './notes.ts'
+import { publishNote, notesWanted, type NoteHost } from './notes.ts'
 import { acquireFlightRecorder, flightRecorder, releaseFlightRecorder } from './flight-recorder.ts'
 
 const recordings = new WeakMap<object, string>()
@@ -34,6 +34,8 @@ export interface CallTracerOptions {
   /** Put notes in the log and captures (default true; false for hosts kept out of them). */
   diagnostics?: boolean
   env?: NodeJS.ProcessEnv
+  /** The adapter's host: its notes go among its packets. */
+  host?: NoteHost | undefined
 }
 
 export class CallTracer {
@@ -41,9 +43,11 @@ export class CallTracer {
   private readonly notes: boolean
   private readonly recording: boolean
   private closed = false
+  private readonly host: NoteHost | undefined
 
   constructor(o: CallTracerOptions) {
     this.clock = o.clock
+    this.host = o.host
     this.notes = o.diagnostics ?? true
     this.recording = this.notes && acquireFlightRecorder(o.env)
   }
@@ -81,7 +85,7 @@ export class CallTracer {
   }
 
   private note(text: string): void {
-    if (this.notes && notesWanted()) publishNote(text, BigInt(Math.round(this.clock.now() * 1000)))
+    if (this.notes && notesWanted()) publishNote(text, BigInt(Math.round(this.clock.now() * 1000)), this.host)
   }
 
   /** Write the flight recording of a failure and name it in the error's message (once per error). */

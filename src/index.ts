@@ -153,7 +153,10 @@ export {
   LOG_CHANNEL,
   type PacketMessage,
   type Subscription as LogSubscription,
+  type CaptureSubscription,
+  type SnoopOptions,
 } from './log.ts'
+export type { NoteHost } from './notes.ts'
 
 // Protocol-level testing (docs/TESTING.md): device twins, fault injection, the flight recorder.
 export {

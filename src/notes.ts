@@ -36,14 +36,22 @@ export function notesWanted(): boolean {
   return packets.hasSubscribers
 }
 
-/** Put a note in the session's log and captures. */
-export function publishNote(s: string, timestampUs?: bigint): void {
+/** Which adapter a note belongs to (its host's PacketMessage.hostId and hostName), when one does. */
+export interface NoteHost {
+  id: number
+  name?: string | undefined
+}
+
+/** Put a note in the session's log and captures, among the packets of `host` when given. */
+export function publishNote(s: string, timestampUs?: bigint, host?: NoteHost): void {
   if (!packets.hasSubscribers) return
   const m: PacketMessage = {
     direction: 'tx',
     type: NOTE_PACKET_TYPE,
     data: noteBytes(s),
     timestampUs: timestampUs ?? BigInt(Date.now()) * 1000n,
+    hostId: host?.id,
+    hostName: host?.name,
   }
   packets.publish(m)
 }

@@ -63,6 +63,9 @@ export function hostCapturePath(path: string, hostId: number): string {
   return `${path.slice(0, path.length - ext.length)}-${hostId}${ext}`
 }
 
+/** Where records go when there is no file for them. */
+const NOWHERE: Target = { path: '-', writer: undefined, file: undefined }
+
 /** The capture behind startSnoop(): one target per host, failures reported once. */
 class SnoopCapture implements CaptureSubscription {
   private readonly targets = new Map<number, Target>()
@@ -127,7 +130,10 @@ class SnoopCapture implements CaptureSubscription {
 
   /** Where a host's packets go: the first file, a file of its own, or nowhere (stdout is taken). */
   private targetOf(p: PacketMessage): Target {
-    const id = p.hostId ?? 0
+    // A record of no host (an hcikit note: an API call's tag, an injected fault) goes with the
+    // first host's packets, without taking the first file from the host that will show up.
+    if (p.hostId === undefined) return this.first ?? this.targets.values().next().value ?? NOWHERE
+    const id = p.hostId
     const known = this.targets.get(id)
     if (known !== undefined) return known
     let t: Target

@@ -19,7 +19,7 @@ import { TransportError } from '../../hci/errors.ts'
 import { CommandComplete, CommandStatus, NumberOfCompletedPackets, decodeEvent, encodeEvent } from '../../hci/events.ts'
 import type { Clock } from '../../hci/host.ts'
 import type { HciPacket, Transport } from '../../hci/transport.ts'
-import { publishNote } from '../notes.ts'
+import { publishNote, type NoteHost } from '../notes.ts'
 import { Selector, describe, factsOf, seeded, type PacketFacts } from './match.ts'
 import { validateFaultPlan, type FaultPlan, type FaultRule } from './rules.ts'
 
@@ -50,6 +50,8 @@ const REORDER_WAIT_MS = 1000
 type Direction = 'tx' | 'rx'
 
 export class FaultTransport implements Transport {
+  /** The host above, once there is one: its notes go among its packets (set by open()). */
+  host: NoteHost | undefined
   readonly plan: FaultPlan
   /** The faults injected so far (the last 1000). */
   readonly injected: InjectedFault[] = []
@@ -132,7 +134,7 @@ export class FaultTransport implements Transport {
     this.injected.push({ rule: i, name, action: r.action, direction: f.direction, packet: describe(f, p) })
     if (this.injected.length > MAX_LOG) this.injected.shift()
     if (this.marks)
-      publishNote(`fault (${name}): ${what} ${describe(f, p)}`, BigInt(Math.round(this.clock.now() * 1000)))
+      publishNote(`fault (${name}): ${what} ${describe(f, p)}`, BigInt(Math.round(this.clock.now() * 1000)), this.host)
   }
 
   private act(i: number, f: PacketFacts, p: HciPacket): void | Promise<void> {

@@ -166,8 +166,12 @@ t.test('several adapters in one process: one capture file each, log lines prefix
   t.match(log, /a second adapter \(#\d+ right\)/)
   t.match(
     log,
-    new RegExp(`^\\[#${b.hci.id} right\\] #1 < CMD Reset`, 'm'),
-    'its lines are prefixed and numbered on their own',
+    new RegExp(
+      `^\\[#${b.hci.id} right\\] #1 < OTHER hcikit: call #\\d+ open: controller bring-up: started\n` +
+        `\\[#${b.hci.id} right\\] #2 < CMD Reset`,
+      'm',
+    ),
+    'its lines are prefixed and numbered on their own (its call tag first, as in its capture)',
   )
   t.match(log, new RegExp(`^\\[#${a.hci.id} left\\] `, 'm'))
 })
