@@ -12,6 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { spawnSync } from 'node:child_process'
+import { missing } from '../helpers/tools.ts'
 import { fileURLToPath } from 'node:url'
 import { HciHost } from '../../hci/host.ts'
 import { GattClient } from '../../att/client.ts'
@@ -30,9 +31,10 @@ import { step, within } from './peer-steps.ts'
 
 const BLENO = fileURLToPath(new URL('./peers/bleno-secure.mjs', import.meta.url))
 const NOBLE = fileURLToPath(new URL('./peers/noble-secure.mjs', import.meta.url))
-const haveSocat = spawnSync('socat', ['-V'], { stdio: 'ignore' }).status === 0
-const haveTshark = spawnSync('tshark', ['--version'], { stdio: 'ignore' }).status === 0
-const skip = !haveSocat ? 'socat is not installed' : !haveTshark ? 'tshark is not installed' : false
+// The peers need a pty (socat); tshark only checks the capture afterwards (test/helpers/tools.ts:
+// a missing tool skips outside CI and fails under HCIKIT_CI=1).
+const skip = missing('socat')
+const noTshark = missing('tshark')
 
 /** SMP PDUs tshark decodes in a capture: opcode per frame, and the malformed frames. */
 function tsharkSmp(file: string): { opcodes: number[]; malformed: number } {
@@ -123,6 +125,7 @@ t.test(
     await conn.disconnect()
     const file = join(l.dir, 'ours.btsnoop')
     await writeBtsnoop(file, records)
+    if (noTshark) return void t.comment(`capture not checked: ${noTshark}`)
     const seen = tsharkSmp(file)
     t.same(seen.opcodes, smpCodes(records), 'tshark decodes every SMP PDU')
     t.equal(seen.malformed, 0, 'none malformed')
@@ -181,6 +184,7 @@ t.test(
     )
     const file = join(l.dir, 'ours.btsnoop')
     await writeBtsnoop(file, records)
+    if (noTshark) return void t.comment(`capture not checked: ${noTshark}`)
     const seen = tsharkSmp(file)
     t.same(seen.opcodes, codes, 'tshark decodes every SMP PDU')
     t.equal(seen.malformed, 0, 'none malformed')

@@ -9,13 +9,14 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { spawnSync } from 'node:child_process'
+import { missing } from '../helpers/tools.ts'
 import { secureRig, scriptedUser, nextOutcome } from './security-rig.ts'
 import { writeBtsnoop } from '../e2e/capture.ts'
 import { createScOobData } from '../../gap/smp/oob.ts'
 import type { PairingDelegate } from '../../gap/pairing-delegate.ts'
 import { H4Type } from '../../hci/constants.ts'
 
-const haveTshark = spawnSync('tshark', ['--version'], { stdio: 'ignore' }).status === 0
+const noTshark = missing('tshark')
 
 const LEGACY = { secureConnections: 'never' } as const
 const oobC = createScOobData()
@@ -32,42 +33,38 @@ const CASES: [string, PairingDelegate, PairingDelegate][] = [
   ],
 ]
 
-t.test(
-  'tshark decodes every SMP PDU of our pairings',
-  { skip: haveTshark ? false : 'tshark is not installed' },
-  async (t) => {
-    const dir = mkdtempSync(join(tmpdir(), 'hcikit-smp-tshark-'))
-    t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-    for (const [name, c, p] of CASES) {
-      const screen = { numbers: [] as number[] }
-      const r = await secureRig({ central: scriptedUser(c, screen), peripheral: scriptedUser(p, screen) })
-      const link = await r.link()
-      const done = nextOutcome(r.pSec, link.p)
-      await r.cSec.agent(link.c).pair()
-      await done
-      await link.c.disconnect()
-      r.close()
-      const file = join(dir, `${name.replace(/ /g, '-')}.btsnoop`)
-      await writeBtsnoop(file, r.records)
-      const ours = r.records
-        .filter((x) => x.packetType === H4Type.Acl && x.data.length > 8 && (x.data[6]! | (x.data[7]! << 8)) === 0x0006)
-        .map((x) => x.data[8]!)
-      const run = spawnSync(
-        'tshark',
-        ['-r', file, '-Y', 'btsmp || _ws.malformed', '-T', 'fields', '-e', 'btsmp.opcode', '-e', '_ws.malformed'],
-        {
-          encoding: 'utf8',
-        },
-      )
-      t.equal(run.status, 0, run.stderr)
-      const rows = run.stdout.split('\n').filter((l) => l !== '')
-      const theirs = rows
-        .map((l) => l.split('\t')[0]!)
-        .filter((o) => o !== '')
-        .map(Number)
-      t.same(theirs, ours, `${name}: tshark sees the same ${ours.length} SMP PDUs`)
-      t.equal(rows.filter((l) => (l.split('\t')[1] ?? '') !== '').length, 0, `${name}: none malformed`)
-      t.ok(ours.includes(0x08) && ours.includes(0x09) && ours.includes(0x0a), `${name}: key distribution captured`)
-    }
-  },
-)
+t.test('tshark decodes every SMP PDU of our pairings', { skip: noTshark }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'hcikit-smp-tshark-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  for (const [name, c, p] of CASES) {
+    const screen = { numbers: [] as number[] }
+    const r = await secureRig({ central: scriptedUser(c, screen), peripheral: scriptedUser(p, screen) })
+    const link = await r.link()
+    const done = nextOutcome(r.pSec, link.p)
+    await r.cSec.agent(link.c).pair()
+    await done
+    await link.c.disconnect()
+    r.close()
+    const file = join(dir, `${name.replace(/ /g, '-')}.btsnoop`)
+    await writeBtsnoop(file, r.records)
+    const ours = r.records
+      .filter((x) => x.packetType === H4Type.Acl && x.data.length > 8 && (x.data[6]! | (x.data[7]! << 8)) === 0x0006)
+      .map((x) => x.data[8]!)
+    const run = spawnSync(
+      'tshark',
+      ['-r', file, '-Y', 'btsmp || _ws.malformed', '-T', 'fields', '-e', 'btsmp.opcode', '-e', '_ws.malformed'],
+      {
+        encoding: 'utf8',
+      },
+    )
+    t.equal(run.status, 0, run.stderr)
+    const rows = run.stdout.split('\n').filter((l) => l !== '')
+    const theirs = rows
+      .map((l) => l.split('\t')[0]!)
+      .filter((o) => o !== '')
+      .map(Number)
+    t.same(theirs, ours, `${name}: tshark sees the same ${ours.length} SMP PDUs`)
+    t.equal(rows.filter((l) => (l.split('\t')[1] ?? '') !== '').length, 0, `${name}: none malformed`)
+    t.ok(ours.includes(0x08) && ours.includes(0x09) && ours.includes(0x0a), `${name}: key distribution captured`)
+  }
+})

@@ -12,7 +12,7 @@ import t from 'tap'
 import { createCipheriv } from 'node:crypto'
 import { world, sniffer, rawOn } from '../helpers/virtual.ts'
 import { node, until, createParams, type Node } from '../helpers/virtual-conn.ts'
-import { haveTshark } from '../helpers/tshark.ts'
+import { missing } from '../helpers/tools.ts'
 import { tsharkFieldsOf } from '../helpers/virtual-capture.ts'
 import * as C from '../../hci/commands.ts'
 import { encodeCommand } from '../../hci/commands.ts'
@@ -318,70 +318,66 @@ t.test(
   },
 )
 
-t.test(
-  'tshark reads the privacy events as we wrote them',
-  { skip: !haveTshark() && 'tshark not installed' },
-  async (t) => {
-    const w = world(12)
-    const b = await node(w, 'b', { address: B })
-    await entry(b, 0, A, ZERO, IRK_B)
-    await advertise(b, 2, A)
-    const { raw } = rawOn(w, { address: A })
-    const send = (spec: Parameters<typeof encodeCommand>[0], params: unknown): void =>
-      raw.command(toHex(encodeCommand(spec, params as never)))
-    send(C.SetEventMask, { eventMask: fromHex('ffffffffffffff3f') }) // bit 61: LE Meta
-    send(C.LeSetEventMask, { eventMask: fromHex('ffff0f0000000000') }) // bit 9: LE Enhanced Connection Complete
-    send(C.LeAddDeviceToResolvingList, {
-      peerIdentityAddressType: 0,
-      peerIdentityAddress: B,
-      peerIrk: le(IRK_B),
-      localIrk: le(IRK_A),
-    })
-    send(C.LeSetAddressResolutionEnable, { enable: 1 })
-    send(C.LeSetScanParameters, {
-      scanType: 0,
-      scanInterval: 16,
-      scanWindow: 16,
-      ownAddressType: 0,
-      scanningFilterPolicy: 0,
-    })
-    send(C.LeSetScanEnable, { enable: 1, filterDuplicates: 1 })
-    await w.run(100)
-    send(C.LeSetScanEnable, { enable: 0, filterDuplicates: 0 })
-    send(C.LeCreateConnection, createParams(B, { peerAddressType: 2, ownAddressType: 2 }))
-    await w.run(100)
-    const events = raw.log.filter((l) => l.direction === 'rx').map((l) => decodeEvent(l.packet.data))
-    const complete = events.find((e) => !(e instanceof DecodeError) && e.key === 'LeEnhancedConnectionComplete')
-    if (!complete || complete instanceof DecodeError || complete.key !== 'LeEnhancedConnectionComplete') {
-      return t.fail('no LE Enhanced Connection Complete')
-    }
-    const f = tsharkFieldsOf(raw.log, [
-      'bthci_evt.le_meta_subevent',
-      'bthci_evt.le_peer_address_type',
-      'bthci_evt.bd_addr',
-      'bthci_evt.le_local_rpa',
-      'bthci_evt.le_peer_rpa',
-      '_ws.malformed',
-    ])
-    t.equal(f.length, raw.log.length, 'tshark sees every packet')
-    t.same(
-      f.flatMap((x) => x['_ws.malformed']),
-      [],
-      'no malformed frame',
-    )
-    const reportFrames = f.filter((x) => x['bthci_evt.le_meta_subevent']![0] === '0x02')
-    t.equal(reportFrames.length, 1, 'one advertising report (duplicates filtered)')
-    t.same(reportFrames[0]!['bthci_evt.le_peer_address_type'], ['0x02'], 'report: Public Identity Address')
-    t.same(reportFrames[0]!['bthci_evt.bd_addr'], [B.toLowerCase()])
-    const cc = f.find((x) => x['bthci_evt.le_meta_subevent']![0] === '0x0a')!
-    t.same(cc['bthci_evt.le_peer_address_type'], ['0x02'], 'connection complete: Public Identity Address')
-    t.same(cc['bthci_evt.bd_addr'], [B.toLowerCase()])
-    t.same(cc['bthci_evt.le_local_rpa'], [complete.params.localResolvablePrivateAddress.toLowerCase()])
-    t.same(cc['bthci_evt.le_peer_rpa'], [complete.params.peerResolvablePrivateAddress.toLowerCase()])
-    t.ok(resolvesWith(IRK_A, complete.params.localResolvablePrivateAddress))
-    t.ok(resolvesWith(IRK_B, complete.params.peerResolvablePrivateAddress))
-  },
-)
+t.test('tshark reads the privacy events as we wrote them', { skip: missing('tshark') }, async (t) => {
+  const w = world(12)
+  const b = await node(w, 'b', { address: B })
+  await entry(b, 0, A, ZERO, IRK_B)
+  await advertise(b, 2, A)
+  const { raw } = rawOn(w, { address: A })
+  const send = (spec: Parameters<typeof encodeCommand>[0], params: unknown): void =>
+    raw.command(toHex(encodeCommand(spec, params as never)))
+  send(C.SetEventMask, { eventMask: fromHex('ffffffffffffff3f') }) // bit 61: LE Meta
+  send(C.LeSetEventMask, { eventMask: fromHex('ffff0f0000000000') }) // bit 9: LE Enhanced Connection Complete
+  send(C.LeAddDeviceToResolvingList, {
+    peerIdentityAddressType: 0,
+    peerIdentityAddress: B,
+    peerIrk: le(IRK_B),
+    localIrk: le(IRK_A),
+  })
+  send(C.LeSetAddressResolutionEnable, { enable: 1 })
+  send(C.LeSetScanParameters, {
+    scanType: 0,
+    scanInterval: 16,
+    scanWindow: 16,
+    ownAddressType: 0,
+    scanningFilterPolicy: 0,
+  })
+  send(C.LeSetScanEnable, { enable: 1, filterDuplicates: 1 })
+  await w.run(100)
+  send(C.LeSetScanEnable, { enable: 0, filterDuplicates: 0 })
+  send(C.LeCreateConnection, createParams(B, { peerAddressType: 2, ownAddressType: 2 }))
+  await w.run(100)
+  const events = raw.log.filter((l) => l.direction === 'rx').map((l) => decodeEvent(l.packet.data))
+  const complete = events.find((e) => !(e instanceof DecodeError) && e.key === 'LeEnhancedConnectionComplete')
+  if (!complete || complete instanceof DecodeError || complete.key !== 'LeEnhancedConnectionComplete') {
+    return t.fail('no LE Enhanced Connection Complete')
+  }
+  const f = tsharkFieldsOf(raw.log, [
+    'bthci_evt.le_meta_subevent',
+    'bthci_evt.le_peer_address_type',
+    'bthci_evt.bd_addr',
+    'bthci_evt.le_local_rpa',
+    'bthci_evt.le_peer_rpa',
+    '_ws.malformed',
+  ])
+  t.equal(f.length, raw.log.length, 'tshark sees every packet')
+  t.same(
+    f.flatMap((x) => x['_ws.malformed']),
+    [],
+    'no malformed frame',
+  )
+  const reportFrames = f.filter((x) => x['bthci_evt.le_meta_subevent']![0] === '0x02')
+  t.equal(reportFrames.length, 1, 'one advertising report (duplicates filtered)')
+  t.same(reportFrames[0]!['bthci_evt.le_peer_address_type'], ['0x02'], 'report: Public Identity Address')
+  t.same(reportFrames[0]!['bthci_evt.bd_addr'], [B.toLowerCase()])
+  const cc = f.find((x) => x['bthci_evt.le_meta_subevent']![0] === '0x0a')!
+  t.same(cc['bthci_evt.le_peer_address_type'], ['0x02'], 'connection complete: Public Identity Address')
+  t.same(cc['bthci_evt.bd_addr'], [B.toLowerCase()])
+  t.same(cc['bthci_evt.le_local_rpa'], [complete.params.localResolvablePrivateAddress.toLowerCase()])
+  t.same(cc['bthci_evt.le_peer_rpa'], [complete.params.peerResolvablePrivateAddress.toLowerCase()])
+  t.ok(resolvesWith(IRK_A, complete.params.localResolvablePrivateAddress))
+  t.ok(resolvesWith(IRK_B, complete.params.peerResolvablePrivateAddress))
+})
 
 t.test(
   'active scanning with own address type 0x02: ScanA is an RPA from the local IRK toward that advertiser',

@@ -7,7 +7,7 @@
 import t from 'tap'
 import { createCipheriv } from 'node:crypto'
 import { world, rawOn, settle } from '../helpers/virtual.ts'
-import { haveTshark } from '../helpers/tshark.ts'
+import { missing } from '../helpers/tools.ts'
 import { tsharkFieldsOf } from '../helpers/virtual-capture.ts'
 import { fromHex, toHex } from '../../hci/wire.ts'
 
@@ -128,7 +128,7 @@ t.test('supported commands (6.27) and LE features (Vol 6 Part B 4.6) say so', as
   t.equal((features[0]! >> 7) & 1, 1, 'LE feature bit 7: Extended Scanner Filter Policies')
 })
 
-t.test('tshark reads the same commands and answers', { skip: !haveTshark() && 'tshark not installed' }, async (t) => {
+t.test('tshark reads the same commands and answers', { skip: missing('tshark') }, async (t) => {
   const { raw, ask } = await setup()
   await ask(add(0, PEER, IRK_A, IRK_B))
   await ask('2a2000')
