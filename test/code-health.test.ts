@@ -32,9 +32,7 @@ interface Exceptions {
 const KNOWN_EXCEPTIONS: Exceptions = {
   cycles: [],
   functions: {},
-  files: {
-    'hci/events.ts': { lines: 543, owner: 'hci codecs (unassigned)' },
-  },
+  files: {},
 }
 
 interface Findings {
