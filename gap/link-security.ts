@@ -89,8 +89,8 @@ export class LinkSecurityAgent implements SecurityUpgrade {
         responderAddress: central ? peer : own,
         clock: ctx.clock,
         attempts: ctx.attempts.gate(`${connection.peer.type}/${connection.peer.address}`),
-        ...(ctx.random ? { random: ctx.random } : {}),
-        ...(ctx.smpTimeoutMs !== undefined ? { timeoutMs: ctx.smpTimeoutMs } : {}),
+        random: ctx.random,
+        timeoutMs: ctx.smpTimeoutMs,
       },
       (a) => this.act(a),
     )
@@ -227,7 +227,8 @@ export class LinkSecurityAgent implements SecurityUpgrade {
   ): Promise<PairingSummary> {
     if (this.pairing || this.session.busy) throw new SmpError('SMP_INVALID_STATE', 'a pairing is already under way')
     if (o.signal?.aborted) throw o.signal.reason
-    this.session.configure({ ...this.config(o.level), ...(o.requestMitm ? { requestMitm: true } : {}) })
+    const config = this.config(o.level)
+    this.session.configure({ ...config, requestMitm: o.requestMitm ? true : config.requestMitm })
     const done = new Promise<PairingResult>((resolve, reject) => (this.pairing = { resolve, reject }))
     const onAbort = (): void => this.session.cancel('cancelled by the application')
     o.signal?.addEventListener('abort', onAbort, { once: true })
@@ -407,7 +408,7 @@ export class LinkSecurityAgent implements SecurityUpgrade {
     const { irk, csrk, identity } = this.ctx.local
     const oob = d.oobData?.({ peer: this.identity ?? this.connection.peer })
     return {
-      ...(oob ? { oob } : {}),
+      oob,
       io: d.io ?? 'noInputNoOutput',
       bonding: d.bonding ?? true,
       mitm: d.mitm === true || level === 'authenticated' || level === 'secure',

@@ -1,9 +1,13 @@
 /**
- * HCI event specs and the one discriminated union `HciEvent` (Core v5.4 Vol 4 Part E 5.4.4, 7.7).
+ * The one discriminated union of HCI events, `HciEvent`, and its codec (Core v5.4 Vol 4 Part E
+ * 5.4.4 event packet, 7.7 events).
  *
  * An HCI event packet is Event_Code(1), Parameter_Total_Length(1), parameters. Each event is
- * declared once with `event(code, name, params)`; decoding, encoding and printing derive from
- * that. LE Meta sub-events (code 0x3E, 7.7.65) live in events-le.ts and are re-exported here.
+ * declared once with `event(code, name, params)` in the file of its family, which this file
+ * gathers into `EventSpecs` and re-exports: events-controller.ts (command and data flow,
+ * controller state), events-connection.ts (connections and their links), events-bredr.ts (BR/EDR
+ * inquiry, pairing, broadcast), events-le.ts (LE Meta sub-events, code 0x3E, 7.7.65). Decoding,
+ * encoding and printing derive from those declarations. `EVENT_NAMES` names every standard code.
  * Arrays are interleaved per element (BD_ADDR[0], ..., BD_ADDR[1], ...), as controllers send them.
  *
  * `decodeEvent` never throws: bad bytes come back as a `DecodeError` naming the field. Events
@@ -12,32 +16,84 @@
  * decoded event always reproduces the packet it came from.
  */
 import type { EventSpec, EventParams } from './spec.ts'
-import {
-  event,
-  struct,
-  list,
-  u8,
-  u16,
-  u24,
-  u32,
-  i8,
-  hex16,
-  status,
-  bytes,
-  lengthPrefixed,
-  rest,
-  address,
-  formatWith,
-  LE_META_EVENT,
-} from './spec.ts'
+import { formatWith, LE_META_EVENT } from './spec.ts'
 import { DecodeError } from './errors.ts'
 import { Reader, Writer, toHex } from './wire.ts'
 import { LeEventSpecs, LE_SUBEVENT_NAMES } from './events-le.ts'
+import {
+  CommandComplete,
+  CommandStatus,
+  HardwareError,
+  FlushOccurred,
+  NumberOfCompletedPackets,
+  LoopbackCommand,
+  DataBufferOverflow,
+  EnhancedFlushComplete,
+  Vendor,
+} from './events-controller.ts'
+import {
+  InquiryComplete,
+  InquiryResult,
+  RemoteNameRequestComplete,
+  ReturnLinkKeys,
+  PinCodeRequest,
+  LinkKeyRequest,
+  LinkKeyNotification,
+  PageScanRepetitionModeChange,
+  InquiryResultWithRssi,
+  ExtendedInquiryResult,
+  IoCapabilityRequest,
+  IoCapabilityResponse,
+  UserConfirmationRequest,
+  UserPasskeyRequest,
+  RemoteOobDataRequest,
+  SimplePairingComplete,
+  UserPasskeyNotification,
+  KeypressNotification,
+  RemoteHostSupportedFeaturesNotification,
+  SynchronizationTrainComplete,
+  SynchronizationTrainReceived,
+  ConnectionlessPeripheralBroadcastReceive,
+  ConnectionlessPeripheralBroadcastTimeout,
+  TruncatedPageComplete,
+  PeripheralPageResponseTimeout,
+  ConnectionlessPeripheralBroadcastChannelMapChange,
+  InquiryResponseNotification,
+} from './events-bredr.ts'
+import {
+  ConnectionComplete,
+  ConnectionRequest,
+  DisconnectionComplete,
+  AuthenticationComplete,
+  EncryptionChange,
+  ChangeConnectionLinkKeyComplete,
+  LinkKeyTypeChanged,
+  ReadRemoteSupportedFeaturesComplete,
+  ReadRemoteVersionInformationComplete,
+  QosSetupComplete,
+  RoleChange,
+  ModeChange,
+  MaxSlotsChange,
+  ReadClockOffsetComplete,
+  ConnectionPacketTypeChanged,
+  QosViolation,
+  FlowSpecificationComplete,
+  ReadRemoteExtendedFeaturesComplete,
+  SynchronousConnectionComplete,
+  SynchronousConnectionChanged,
+  SniffSubrating,
+  EncryptionKeyRefreshComplete,
+  LinkSupervisionTimeoutChanged,
+  TriggeredClockCapture,
+  AuthenticatedPayloadTimeoutExpired,
+  SamStatusChange,
+  EncryptionChangeV2,
+} from './events-connection.ts'
 
+export * from './events-controller.ts'
+export * from './events-connection.ts'
+export * from './events-bredr.ts'
 export * from './events-le.ts'
-
-/** Vendor-specific debug event code (Core v5.4 Vol 4 Part E 5.4.4). */
-export const VENDOR_EVENT = 0xff
 
 /**
  * Names of every event code of Core v5.4 7.7, plus a few codes removed from earlier versions
@@ -127,333 +183,9 @@ export const EVENT_NAMES: Readonly<Record<number, string>> = {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Event specs, in event-code order (section numbers are of Core v5.4 Vol 4 Part E)
-
-/** 7.7.1 */
-export const InquiryComplete = event(0x01, 'Inquiry Complete', { status })
-/** 7.7.2 (Reserved: 2 octets, formerly the page scan period and page scan modes) */
-export const InquiryResult = event(0x02, 'Inquiry Result', {
-  responses: list(
-    struct({ bdAddr: address, pageScanRepetitionMode: u8, reserved: bytes(2), classOfDevice: u24, clockOffset: u16 }),
-  ),
-})
-/** 7.7.3 */
-export const ConnectionComplete = event(0x03, 'Connection Complete', {
-  status,
-  connectionHandle: hex16,
-  bdAddr: address,
-  linkType: u8,
-  encryptionEnabled: u8,
-})
-/** 7.7.4 */
-export const ConnectionRequest = event(0x04, 'Connection Request', {
-  bdAddr: address,
-  classOfDevice: u24,
-  linkType: u8,
-})
-/** 7.7.5 */
-export const DisconnectionComplete = event(0x05, 'Disconnection Complete', {
-  status,
-  connectionHandle: hex16,
-  reason: status,
-})
-/** 7.7.6 */
-export const AuthenticationComplete = event(0x06, 'Authentication Complete', { status, connectionHandle: hex16 })
-/** 7.7.7 (Remote_Name: 248 octets, UTF-8, NUL-terminated when shorter) */
-export const RemoteNameRequestComplete = event(0x07, 'Remote Name Request Complete', {
-  status,
-  bdAddr: address,
-  remoteName: bytes(248),
-})
-/** 7.7.8 [v1] */
-export const EncryptionChange = event(0x08, 'Encryption Change', {
-  status,
-  connectionHandle: hex16,
-  encryptionEnabled: u8,
-})
-/** 7.7.9 */
-export const ChangeConnectionLinkKeyComplete = event(0x09, 'Change Connection Link Key Complete', {
-  status,
-  connectionHandle: hex16,
-})
-/** 7.7.10 */
-export const LinkKeyTypeChanged = event(0x0a, 'Link Key Type Changed', { status, connectionHandle: hex16, keyFlag: u8 })
-/** 7.7.11 */
-export const ReadRemoteSupportedFeaturesComplete = event(0x0b, 'Read Remote Supported Features Complete', {
-  status,
-  connectionHandle: hex16,
-  lmpFeatures: bytes(8),
-})
-/** 7.7.12 */
-export const ReadRemoteVersionInformationComplete = event(0x0c, 'Read Remote Version Information Complete', {
-  status,
-  connectionHandle: hex16,
-  version: u8,
-  companyIdentifier: u16,
-  subversion: u16,
-})
-/** 7.7.13 */
-export const QosSetupComplete = event(0x0d, 'QoS Setup Complete', {
-  status,
-  connectionHandle: hex16,
-  unused: u8,
-  serviceType: u8,
-  tokenRate: u32,
-  peakBandwidth: u32,
-  latency: u32,
-  delayVariation: u32,
-})
-/** 7.7.14 (the return parameters are decoded by the command's spec, chosen by `opcode`) */
-export const CommandComplete = event(0x0e, 'Command Complete', {
-  numHciCommandPackets: u8,
-  opcode: hex16,
-  returnParameters: rest,
-})
-/** 7.7.15 */
-export const CommandStatus = event(0x0f, 'Command Status', { status, numHciCommandPackets: u8, opcode: hex16 })
-/** 7.7.16 */
-export const HardwareError = event(0x10, 'Hardware Error', { hardwareCode: u8 })
-/** 7.7.17 */
-export const FlushOccurred = event(0x11, 'Flush Occurred', { handle: hex16 })
-/** 7.7.18 */
-export const RoleChange = event(0x12, 'Role Change', { status, bdAddr: address, newRole: u8 })
-/** 7.7.19 (Num_Handles, then Connection_Handle and Num_Completed_Packets per handle) */
-export const NumberOfCompletedPackets = event(0x13, 'Number Of Completed Packets', {
-  handles: list(struct({ connectionHandle: hex16, numCompletedPackets: u16 })),
-})
-/** 7.7.20 */
-export const ModeChange = event(0x14, 'Mode Change', {
-  status,
-  connectionHandle: hex16,
-  currentMode: u8,
-  interval: u16,
-})
-/** 7.7.21 */
-export const ReturnLinkKeys = event(0x15, 'Return Link Keys', {
-  keys: list(struct({ bdAddr: address, linkKey: bytes(16) })),
-})
-/** 7.7.22 */
-export const PinCodeRequest = event(0x16, 'PIN Code Request', { bdAddr: address })
-/** 7.7.23 */
-export const LinkKeyRequest = event(0x17, 'Link Key Request', { bdAddr: address })
-/** 7.7.24 */
-export const LinkKeyNotification = event(0x18, 'Link Key Notification', {
-  bdAddr: address,
-  linkKey: bytes(16),
-  keyType: u8,
-})
-/** 7.7.25 (the looped-back command packet, without its H4 byte) */
-export const LoopbackCommand = event(0x19, 'Loopback Command', { hciCommandPacket: rest })
-/** 7.7.26 */
-export const DataBufferOverflow = event(0x1a, 'Data Buffer Overflow', { linkType: u8 })
-/** 7.7.27 */
-export const MaxSlotsChange = event(0x1b, 'Max Slots Change', { connectionHandle: hex16, lmpMaxSlots: u8 })
-/** 7.7.28 */
-export const ReadClockOffsetComplete = event(0x1c, 'Read Clock Offset Complete', {
-  status,
-  connectionHandle: hex16,
-  clockOffset: u16,
-})
-/** 7.7.29 */
-export const ConnectionPacketTypeChanged = event(0x1d, 'Connection Packet Type Changed', {
-  status,
-  connectionHandle: hex16,
-  packetType: u16,
-})
-/** 7.7.30 */
-export const QosViolation = event(0x1e, 'QoS Violation', { handle: hex16 })
-/** 7.7.31 */
-export const PageScanRepetitionModeChange = event(0x20, 'Page Scan Repetition Mode Change', {
-  bdAddr: address,
-  pageScanRepetitionMode: u8,
-})
-/** 7.7.32 */
-export const FlowSpecificationComplete = event(0x21, 'Flow Specification Complete', {
-  status,
-  connectionHandle: hex16,
-  unused: u8,
-  flowDirection: u8,
-  serviceType: u8,
-  tokenRate: u32,
-  tokenBucketSize: u32,
-  peakBandwidth: u32,
-  accessLatency: u32,
-})
-/** 7.7.33 */
-export const InquiryResultWithRssi = event(0x22, 'Inquiry Result with RSSI', {
-  responses: list(
-    struct({
-      bdAddr: address,
-      pageScanRepetitionMode: u8,
-      reserved: u8,
-      classOfDevice: u24,
-      clockOffset: u16,
-      rssi: i8,
-    }),
-  ),
-})
-/** 7.7.34 */
-export const ReadRemoteExtendedFeaturesComplete = event(0x23, 'Read Remote Extended Features Complete', {
-  status,
-  connectionHandle: hex16,
-  pageNumber: u8,
-  maxPageNumber: u8,
-  extendedLmpFeatures: bytes(8),
-})
-/** 7.7.35 */
-export const SynchronousConnectionComplete = event(0x2c, 'Synchronous Connection Complete', {
-  status,
-  connectionHandle: hex16,
-  bdAddr: address,
-  linkType: u8,
-  transmissionInterval: u8,
-  retransmissionWindow: u8,
-  rxPacketLength: u16,
-  txPacketLength: u16,
-  airMode: u8,
-})
-/** 7.7.36 */
-export const SynchronousConnectionChanged = event(0x2d, 'Synchronous Connection Changed', {
-  status,
-  connectionHandle: hex16,
-  transmissionInterval: u8,
-  retransmissionWindow: u8,
-  rxPacketLength: u16,
-  txPacketLength: u16,
-})
-/** 7.7.37 */
-export const SniffSubrating = event(0x2e, 'Sniff Subrating', {
-  status,
-  connectionHandle: hex16,
-  maxTxLatency: u16,
-  maxRxLatency: u16,
-  minRemoteTimeout: u16,
-  minLocalTimeout: u16,
-})
-/** 7.7.38 (Num_Responses is always 1 here) */
-export const ExtendedInquiryResult = event(0x2f, 'Extended Inquiry Result', {
-  numResponses: u8,
-  bdAddr: address,
-  pageScanRepetitionMode: u8,
-  reserved: u8,
-  classOfDevice: u24,
-  clockOffset: u16,
-  rssi: i8,
-  extendedInquiryResponse: bytes(240),
-})
-/** 7.7.39 */
-export const EncryptionKeyRefreshComplete = event(0x30, 'Encryption Key Refresh Complete', {
-  status,
-  connectionHandle: hex16,
-})
-/** 7.7.40 */
-export const IoCapabilityRequest = event(0x31, 'IO Capability Request', { bdAddr: address })
-/** 7.7.41 */
-export const IoCapabilityResponse = event(0x32, 'IO Capability Response', {
-  bdAddr: address,
-  ioCapability: u8,
-  oobDataPresent: u8,
-  authenticationRequirements: u8,
-})
-/** 7.7.42 */
-export const UserConfirmationRequest = event(0x33, 'User Confirmation Request', { bdAddr: address, numericValue: u32 })
-/** 7.7.43 */
-export const UserPasskeyRequest = event(0x34, 'User Passkey Request', { bdAddr: address })
-/** 7.7.44 */
-export const RemoteOobDataRequest = event(0x35, 'Remote OOB Data Request', { bdAddr: address })
-/** 7.7.45 */
-export const SimplePairingComplete = event(0x36, 'Simple Pairing Complete', { status, bdAddr: address })
-/** 7.7.46 */
-export const LinkSupervisionTimeoutChanged = event(0x38, 'Link Supervision Timeout Changed', {
-  connectionHandle: hex16,
-  linkSupervisionTimeout: u16,
-})
-/** 7.7.47 */
-export const EnhancedFlushComplete = event(0x39, 'Enhanced Flush Complete', { handle: hex16 })
-/** 7.7.48 */
-export const UserPasskeyNotification = event(0x3b, 'User Passkey Notification', { bdAddr: address, passkey: u32 })
-/** 7.7.49 */
-export const KeypressNotification = event(0x3c, 'Keypress Notification', { bdAddr: address, notificationType: u8 })
-/** 7.7.50 */
-export const RemoteHostSupportedFeaturesNotification = event(0x3d, 'Remote Host Supported Features Notification', {
-  bdAddr: address,
-  hostSupportedFeatures: bytes(8),
-})
-/** 7.7.66 */
-export const TriggeredClockCapture = event(0x4e, 'Triggered Clock Capture', {
-  connectionHandle: hex16,
-  whichClock: u8,
-  clock: u32,
-  slotOffset: u16,
-})
-/** 7.7.67 */
-export const SynchronizationTrainComplete = event(0x4f, 'Synchronization Train Complete', { status })
-/** 7.7.68 */
-export const SynchronizationTrainReceived = event(0x50, 'Synchronization Train Received', {
-  status,
-  bdAddr: address,
-  clockOffset: u32,
-  afhChannelMap: bytes(10),
-  ltAddr: u8,
-  nextBroadcastInstant: u32,
-  connectionlessPeripheralBroadcastInterval: u16,
-  serviceData: u8,
-})
-/** 7.7.69 */
-export const ConnectionlessPeripheralBroadcastReceive = event(0x51, 'Connectionless Peripheral Broadcast Receive', {
-  bdAddr: address,
-  ltAddr: u8,
-  clk: u32,
-  offset: u32,
-  receiveStatus: u8,
-  fragment: u8,
-  data: lengthPrefixed,
-})
-/** 7.7.70 */
-export const ConnectionlessPeripheralBroadcastTimeout = event(0x52, 'Connectionless Peripheral Broadcast Timeout', {
-  bdAddr: address,
-  ltAddr: u8,
-})
-/** 7.7.71 */
-export const TruncatedPageComplete = event(0x53, 'Truncated Page Complete', { status, bdAddr: address })
-/** 7.7.72 */
-export const PeripheralPageResponseTimeout = event(0x54, 'Peripheral Page Response Timeout', {})
-/** 7.7.73 */
-export const ConnectionlessPeripheralBroadcastChannelMapChange = event(
-  0x55,
-  'Connectionless Peripheral Broadcast Channel Map Change',
-  { channelMap: bytes(10) },
-)
-/** 7.7.74 */
-export const InquiryResponseNotification = event(0x56, 'Inquiry Response Notification', { lap: u24, rssi: i8 })
-/** 7.7.75 */
-export const AuthenticatedPayloadTimeoutExpired = event(0x57, 'Authenticated Payload Timeout Expired', {
-  connectionHandle: hex16,
-})
-/** 7.7.76 */
-export const SamStatusChange = event(0x58, 'SAM Status Change', {
-  connectionHandle: hex16,
-  localSamIndex: u8,
-  localSamTxAvailability: u8,
-  localSamRxAvailability: u8,
-  remoteSamIndex: u8,
-  remoteSamTxAvailability: u8,
-  remoteSamRxAvailability: u8,
-})
-/** 7.7.8 [v2] */
-export const EncryptionChangeV2 = event(0x59, 'Encryption Change v2', {
-  status,
-  connectionHandle: hex16,
-  encryptionEnabled: u8,
-  encryptionKeySize: u8,
-})
-/** Vendor-specific debug event: the parameters are the vendor's own. */
-export const Vendor = event(VENDOR_EVENT, 'Vendor', { data: rest })
-
-// ---------------------------------------------------------------------------------------------
 // The union and its codec
 
-/** Every typed event spec, keyed by its const name. */
+/** Every typed event spec, keyed by its const name, in event-code order (LE Meta sub-events last). */
 export const EventSpecs = {
   InquiryComplete,
   InquiryResult,

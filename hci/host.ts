@@ -179,10 +179,10 @@ export class HciHost {
     this.onError = options.onError
     this.acl = new AclFlow({
       transmit: (packet) => this.transmit(H4Type.Acl, packet),
-      ...(options.aclQueueLimit !== undefined ? { queueLimit: options.aclQueueLimit } : {}),
+      queueLimit: options.aclQueueLimit,
     })
     this.reassembler = new AclReassembler({
-      ...(options.maxPduSize !== undefined ? { maxPduSize: options.maxPduSize } : {}),
+      maxPduSize: options.maxPduSize,
       onError: (err) => {
         this.stats.aclReassemblyErrors++
         this.onError?.(err)

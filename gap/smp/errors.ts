@@ -70,7 +70,7 @@ export class SmpError extends HcikitError {
     return new SmpError('SMP_PAIRING_FAILED', `pairing failed: ${smpReasonName(reason)}: ${why}`, {
       status: reason,
       local: true,
-      ...(hint ? { hint } : {}),
+      hint,
     })
   }
 
@@ -80,7 +80,7 @@ export class SmpError extends HcikitError {
     return new SmpError('SMP_PEER_FAILED', `the peer failed the pairing: ${smpReasonName(reason)}`, {
       status: reason,
       local: false,
-      ...(hint ? { hint } : {}),
+      hint,
     })
   }
 

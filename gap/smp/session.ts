@@ -198,9 +198,7 @@ export class PairingSession {
       const err = new SmpError(
         'SMP_LINK_CLOSED',
         `the link closed during pairing${reason ? `: ${reason.message}` : ''}`,
-        {
-          ...(reason ? { cause: reason } : {}),
-        },
+        { cause: reason },
       )
       this.out({ type: 'failed', error: err })
     }

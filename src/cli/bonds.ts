@@ -76,7 +76,9 @@ function bondJson(b: Bond): Record<string, unknown> {
   return {
     address: b.peer.address,
     addressType: b.peer.type,
-    ...(b.pairedFrom ? { pairedFrom: b.pairedFrom.address, pairedFromType: b.pairedFrom.type } : {}),
+    // JSON.stringify leaves out the two keys of a bond made without another adapter's address
+    pairedFrom: b.pairedFrom?.address,
+    pairedFromType: b.pairedFrom?.type,
     keys: describeKeys(b),
     identity: b.irk !== undefined,
     createdAt: new Date(b.createdAt).toISOString(),

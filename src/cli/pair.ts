@@ -75,7 +75,7 @@ export async function pairCommand(argv: string[], ctx: CliContext): Promise<numb
           secureConnections: r.secureConnections,
           keySize: r.keySize,
           bonded: r.bonded,
-          ...(r.identityAddress ? { identityAddress: r.identityAddress.address } : {}),
+          identityAddress: r.identityAddress?.address,
         }),
       )
     } else {

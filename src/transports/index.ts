@@ -280,21 +280,15 @@ export async function openTransport(
   opts: OpenTransportOptions = {},
 ): Promise<Transport> {
   const s = resolveTransportSpec(spec, opts.env)
-  const connect = {
-    ...(opts.signal ? { signal: opts.signal } : {}),
-    ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
-  }
+  const connect = { signal: opts.signal, timeoutMs: opts.timeoutMs }
   switch (s.kind) {
     case 'hci': {
       const { openHciSocket } = await import('./hci-socket.ts')
-      return openHciSocket(s.index, {
-        ...(opts.signal ? { signal: opts.signal } : {}),
-        ...(opts.hciSocket ? { addon: opts.hciSocket } : {}),
-      })
+      return openHciSocket(s.index, { signal: opts.signal, addon: opts.hciSocket })
     }
     case 'usb': {
       const { openUsb } = await import('./usb.ts')
-      return openUsb(s, { ...connect, ...(opts.usb ? { usb: opts.usb } : {}) })
+      return openUsb(s, { ...connect, usb: opts.usb })
     }
     case 'uart': {
       const { openUart } = await import('./uart.ts')
