@@ -24,7 +24,7 @@ import { openCapture } from '../../src/capture-file.ts'
 import type { CaptureRecord } from '../../hci/snoop.ts'
 import { num } from '../helpers/tshark.ts'
 import { missing } from '../helpers/tools.ts'
-import { realTraces, shortName } from '../helpers/real.ts'
+import { realTraces, shortName, realTest } from '../helpers/real.ts'
 
 // --- a capture, byte by byte (little-endian fields as the spec's figures lay them out) ----------
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex')
@@ -212,7 +212,7 @@ t.test('a capture with every kind of channel: frame by frame with tshark, EATT a
   t.equal(ours.get(21)!.att?.value, READ_VALUE.toString('hex'), 'the EATT Read Response, reassembled from two K-frames')
 })
 
-t.test('real traces: every frame on a dynamic channel names the PSM tshark names', { skip }, async (t) => {
+realTest('real traces: every frame on a dynamic channel names the PSM tshark names', { skip }, async (t) => {
   let compared = 0
   for (const file of realTraces()) {
     const theirs = await tsharkRows(file, 'btl2cap.cid >= 0x40 && !(bthci_acl.chandle == 0x0edc)', [

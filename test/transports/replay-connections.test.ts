@@ -5,10 +5,9 @@
  * adapter's HCI host (`adapter.hci`, the API's door to what it does not cover) are those tshark
  * counts in the capture, in order, and the data of those links reaches the host as ACL.
  */
-import t from 'tap'
 import { spawnSync } from 'node:child_process'
 import { open } from '../../src/adapter.ts'
-import { realTraces, shortName } from '../helpers/real.ts'
+import { realTraces, shortName, realTest } from '../helpers/real.ts'
 import { missing } from '../helpers/tools.ts'
 
 const FILTER =
@@ -39,7 +38,7 @@ async function ours(file: string): Promise<{ handles: string[]; acl: number }> {
   return { handles, acl }
 }
 
-t.test('connections reach the host as they happened in each real trace', { skip: missing('tshark') }, async (t) => {
+realTest('connections reach the host as they happened in each real trace', { skip: missing('tshark') }, async (t) => {
   const queue = [...realTraces()]
   let withLinks = 0
   const worker = async (): Promise<void> => {

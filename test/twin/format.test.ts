@@ -8,12 +8,12 @@ import t from 'tap'
 import { readFileSync } from 'node:fs'
 import { buildTwinFromFile } from '../../src/twin/build.ts'
 import { formatTwin, parseTwin, validateTwin, TwinError, type Twin } from '../../src/twin/format.ts'
-import { realTraces, shortName } from '../helpers/real.ts'
+import { realTraces, shortName, realTest } from '../helpers/real.ts'
 import { checkSchema } from '../helpers/json-schema.ts'
 
 const schema = JSON.parse(readFileSync(new URL('../../docs/twin.schema.json', import.meta.url), 'utf8'))
 
-t.test('twins of the real traces: as documented, and read back equal', async (t) => {
+realTest('twins of the real traces: as documented, and read back equal', async (t) => {
   let built = 0
   for (const file of realTraces()) {
     let twin: Twin

@@ -13,14 +13,13 @@
  * service) is twinned as it is, and our client refuses it as it refuses the device: a GattError
  * 'GATT_BAD_PEER' naming the handle.
  */
-import t from 'tap'
 import { parseUuid } from '../../att/uuid.ts'
 import { open, createVirtualLink } from '../../src/adapter.ts'
 import type { RemoteDatabase } from '../../src/client.ts'
 import { buildTwinFromFile } from '../../src/twin/build.ts'
 import { startTwin } from '../../src/twin/run.ts'
 import { toHex } from '../../hci/wire.ts'
-import { realTraces, shortName } from '../helpers/real.ts'
+import { realTraces, shortName, realTest } from '../helpers/real.ts'
 import { missing } from '../helpers/tools.ts'
 import { tsharkGatt, type TsharkGatt } from '../helpers/tshark-gatt.ts'
 
@@ -58,7 +57,7 @@ function ours(db: RemoteDatabase) {
   }
 }
 
-t.test('twins of the real traces with a full discovery', { skip: missing('tshark') }, async (t) => {
+realTest('twins of the real traces with a full discovery', { skip: missing('tshark') }, async (t) => {
   const full: string[] = []
   for (const file of realTraces()) {
     let built: Awaited<ReturnType<typeof buildTwinFromFile>>
