@@ -18,7 +18,8 @@ interface PendingIndication {
 
 export interface IndicationQueueOptions {
   clock: Clock
-  timeoutMs: number
+  /** How long the peer has to confirm, ms. */
+  timeout: number
   limit: number
   /** Send one PDU on the ATT channel. */
   send(pdu: Uint8Array): Promise<void>
@@ -78,7 +79,7 @@ export class IndicationQueue {
     const ind = this.waiting.shift()
     if (!ind) return
     this.out = ind
-    this.timer = this.o.clock.setTimeout(() => this.timedOut(ind), this.o.timeoutMs)
+    this.timer = this.o.clock.setTimeout(() => this.timedOut(ind), this.o.timeout)
     this.o.send(ind.pdu).catch((e: unknown) => {
       if (this.out !== ind) return
       this.out = undefined
@@ -92,7 +93,7 @@ export class IndicationQueue {
     if (this.out !== ind) return
     const err = new AttError(
       'ATT_TIMEOUT',
-      `no confirmation of the indication on handle ${hex4(ind.handle)} within ${this.o.timeoutMs / 1000} s: ATT bearer closed`,
+      `no confirmation of the indication on handle ${hex4(ind.handle)} within ${this.o.timeout / 1000} s: ATT bearer closed`,
       { opcode: OPCODE, handle: ind.handle },
     )
     this.out = undefined

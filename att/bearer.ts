@@ -61,7 +61,7 @@ export interface AttBearerOptions {
   /** Our receive MTU (23..65535, default 517). */
   mtu?: number
   /** Transaction timeout in ms (default 30000). */
-  timeoutMs?: number
+  timeout?: number
   /** Requests waiting behind the outstanding one (default 64); more reject with 'ATT_QUEUE_FULL'. */
   queueLimit?: number
   /** Commands handed to the link but not yet accepted by it (default 64). */
@@ -104,7 +104,7 @@ export class AttBearer {
   readonly stats: AttBearerStats = { unexpected: 0, malformed: 0, dropped: 0, callbackErrors: 0 }
   private currentMtu = ATT_DEFAULT_MTU
   private readonly clock: Clock
-  private readonly timeoutMs: number
+  private readonly timeout: number
   private readonly queueLimit: number
   private readonly commandLimit: number
   private readonly inboundLimit: number
@@ -135,12 +135,12 @@ export class AttBearer {
       throw new RangeError(`mtu: ${mtu} is not an integer in 23..65535`)
     }
     this.maxMtu = mtu
-    this.timeoutMs = opts.timeoutMs ?? ATT_TIMEOUT_MS
+    this.timeout = opts.timeout ?? ATT_TIMEOUT_MS
     this.queueLimit = opts.queueLimit ?? 64
     this.commandLimit = opts.commandLimit ?? 64
     this.indications = new IndicationQueue({
       clock: this.clock,
-      timeoutMs: this.timeoutMs,
+      timeout: this.timeout,
       limit: opts.indicationLimit ?? 64,
       send: (pdu) => this.channel.send(pdu),
       onTimeout: (err) => this.close(err),
@@ -324,7 +324,7 @@ export class AttBearer {
         continue
       }
       this.outstanding = p
-      this.requestTimer = this.clock.setTimeout(() => this.onRequestTimeout(p), this.timeoutMs)
+      this.requestTimer = this.clock.setTimeout(() => this.onRequestTimeout(p), this.timeout)
       this.channel.send(p.pdu).catch((e: unknown) => {
         if (this.outstanding !== p) return
         this.finishOutstanding(this.closeReason ? this.closedError(p.opcode, p.handle) : e)
@@ -336,7 +336,7 @@ export class AttBearer {
     if (this.outstanding !== p) return
     const err = new AttError(
       'ATT_TIMEOUT',
-      `no response to ${attOpcodeName(p.opcode)} within ${this.timeoutMs / 1000} s: ATT bearer closed`,
+      `no response to ${attOpcodeName(p.opcode)} within ${this.timeout / 1000} s: ATT bearer closed`,
       {
         opcode: p.opcode,
         handle: p.handle,

@@ -12,11 +12,7 @@ export function benchScript(rel: string): string {
 }
 
 /** Run a bench script to completion; resolve with its last stdout line parsed as JSON. */
-export function runJson<T>(
-  rel: string,
-  args: string[],
-  opts: { timeoutMs?: number; node?: string[] } = {},
-): Promise<T> {
+export function runJson<T>(rel: string, args: string[], opts: { timeout?: number; node?: string[] } = {}): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const child = spawn(process.execPath, [...(opts.node ?? []), benchScript(rel), ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -25,7 +21,7 @@ export function runJson<T>(
     let err = ''
     child.stdout.on('data', (c: Buffer) => (out += c.toString()))
     child.stderr.on('data', (c: Buffer) => (err += c.toString()))
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 300_000)
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeout ?? 300_000)
     child.on('exit', (code, signal) => {
       clearTimeout(timer)
       const last = out.trim().split('\n').at(-1) ?? ''

@@ -101,8 +101,8 @@ export interface ConnectionInit {
   localRpa?: string | undefined
 }
 
-/** `signal` and `timeoutMs` of the procedures below. */
-export type Signal = { signal?: AbortSignal; timeoutMs?: number }
+/** `signal` and `timeout` (ms, default the procedure timeout) of the procedures below. */
+export type Signal = { signal?: AbortSignal; timeout?: number }
 
 const hex3 = (h: number): string => `0x${h.toString(16).padStart(3, '0')}`
 
@@ -126,7 +126,8 @@ export class Connection implements AclLink {
   readonly disconnected: Promise<Disconnection>
 
   private readonly clock: Clock
-  private readonly timeoutMs: number
+  /** Default timeout of the procedures below, ms. */
+  private readonly procedureTimeout: number
   private readonly frameCbs: ((frame: Uint8Array) => void)[] = []
   private readonly closeCbs: ((reason?: Error) => void)[] = []
   private closeError: GapError | undefined
@@ -146,7 +147,7 @@ export class Connection implements AclLink {
     this.localRpa = init.localRpa
     this.parameters = init.parameters
     this.clock = opts.clock
-    this.timeoutMs = opts.procedureTimeoutMs ?? 10_000
+    this.procedureTimeout = opts.procedureTimeoutMs ?? 10_000
     this.disconnected = new Promise((resolve) => (this.resolveDisconnected = resolve))
     this.mux = new L2capMux(this, {
       clock: opts.clock,
@@ -159,7 +160,7 @@ export class Connection implements AclLink {
     this.att = new AttBearer(this.mux.att, {
       clock: opts.clock,
       mtu: opts.attMtu,
-      timeoutMs: opts.attTimeoutMs,
+      timeout: opts.attTimeoutMs,
     })
   }
 
@@ -333,7 +334,11 @@ export class Connection implements AclLink {
         const h = (ev as unknown as { params: { connectionHandle?: number } }).params.connectionHandle
         return h !== undefined && (h & 0xfff) === this.handle && accept(ev) ? ev : undefined
       },
-      { signal: o.signal, timeoutMs: o.timeoutMs ?? this.timeoutMs, what: `${what} for handle ${hex3(this.handle)}` },
+      {
+        signal: o.signal,
+        timeout: o.timeout ?? this.procedureTimeout,
+        what: `${what} for handle ${hex3(this.handle)}`,
+      },
     )
   }
 

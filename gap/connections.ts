@@ -59,7 +59,7 @@ export interface ConnectionsOptions extends Omit<ConnectionOptions, 'clock'> {
 export interface ConnectOptions {
   signal?: AbortSignal
   /** Give up (and cancel) after this long (default 10000 ms). */
-  timeoutMs?: number
+  timeout?: number
   /** Connection parameters asked for (default: interval 30-50 ms, latency 0, timeout 4 s). */
   parameters?: ConnectionParameters
   /** Scan interval and window while initiating, 0.625 ms units (default 0x60 / 0x60). */
@@ -268,14 +268,14 @@ export class Connections {
 
   /**
    * Peripheral: the next connection made to us (one that arrived before is returned at once).
-   * Rejects with 'TIMEOUT' after `timeoutMs` (default 30000).
+   * Rejects with 'TIMEOUT' after `timeout` ms (default 30000).
    */
-  accept(o: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<Connection> {
+  accept(o: { signal?: AbortSignal; timeout?: number } = {}): Promise<Connection> {
     const ready = this.backlog.shift()
     if (ready) return Promise.resolve(ready)
     return new Promise((resolve, reject) => {
       if (o.signal?.aborted) return reject(o.signal.reason)
-      const ms = o.timeoutMs ?? 30_000
+      const ms = o.timeout ?? 30_000
       const done = (): void => {
         const i = this.acceptors.indexOf(take)
         if (i >= 0) this.acceptors.splice(i, 1)
@@ -359,14 +359,14 @@ export class Connections {
     o: ConnectOptions,
     completed: Promise<Completed>,
   ): Promise<Completed | { stop: unknown }> {
-    const timeoutMs = o.timeoutMs ?? 10_000
+    const timeout = o.timeout ?? 10_000
     const stopped = new Promise<{ stop: unknown }>((resolve) => {
       const timer = this.clock.setTimeout(() => {
-        const stop = new GapError('TIMEOUT', `no connection to ${peer.address}/${peer.type} within ${timeoutMs} ms`, {
+        const stop = new GapError('TIMEOUT', `no connection to ${peer.address}/${peer.type} within ${timeout} ms`, {
           hint: 'is the peer advertising connectable, in range, with this address type?',
         })
         resolve({ stop })
-      }, timeoutMs)
+      }, timeout)
       const onAbort = (): void => resolve({ stop: o.signal!.reason })
       o.signal?.addEventListener('abort', onAbort, { once: true })
       void completed.then(() => {
@@ -384,7 +384,7 @@ export class Connections {
   private async cancel(completed: Promise<Completed>): Promise<void> {
     await this.host.send(LeCreateConnectionCancel, {}).catch(() => undefined)
     const after = waitForEvent(this.host, this.clock, (e) => (isComplete(e) ? true : undefined), {
-      timeoutMs: 2000,
+      timeout: 2000,
       what: 'the connection complete event after LE Create Connection Cancel',
     })
     after.promise.catch(() => undefined)

@@ -25,14 +25,15 @@ export type EventOf<K extends HciEvent['key']> = Extract<HciEvent, { key: K }>
 
 export interface WaitOptions {
   signal?: AbortSignal | undefined
-  timeoutMs: number
+  /** ms on the clock. */
+  timeout: number
   /** Named in the timeout error: "LE Connection Update Complete for handle 0x0040". */
   what: string
 }
 
 /**
  * Resolve with the first event `pick` maps to a value (not undefined). Rejects with a GapError
- * 'TIMEOUT' after `timeoutMs` on the clock, with the signal's reason on abort, or with what
+ * 'TIMEOUT' after `timeout` on the clock, with the signal's reason on abort, or with what
  * `pick` throws.
  */
 export function waitForEvent<T>(
@@ -56,8 +57,8 @@ export function waitForEvent<T>(
     }
     const timer = clock.setTimeout(() => {
       done()
-      reject(new GapError('TIMEOUT', `timed out after ${o.timeoutMs} ms waiting for ${o.what}`))
-    }, o.timeoutMs)
+      reject(new GapError('TIMEOUT', `timed out after ${o.timeout} ms waiting for ${o.what}`))
+    }, o.timeout)
     o.signal?.addEventListener('abort', onAbort, { once: true })
     off = host.onEvent((e) => {
       let v: T | undefined

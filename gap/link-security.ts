@@ -90,7 +90,7 @@ export class LinkSecurityAgent implements SecurityUpgrade {
         clock: ctx.clock,
         attempts: ctx.attempts.gate(`${connection.peer.type}/${connection.peer.address}`),
         random: ctx.random,
-        timeoutMs: ctx.smpTimeoutMs,
+        timeout: ctx.smpTimeoutMs,
       },
       (a) => this.act(a),
     )

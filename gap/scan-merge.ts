@@ -4,7 +4,7 @@
  * 7.7.65.13 report them as separate reports).
  *
  * In active scanning a scannable, undirected advertisement waits here for the scan response of
- * the same device (and set), at most `timeoutMs`, so a device that never answers is not held
+ * the same device (and set), at most `timeout`, so a device that never answers is not held
  * back; then the pair (or the advertisement alone) goes to `emit`. Other parts go to `emit` at
  * once. Waiting advertisements are bounded (`maxPending`): when one more arrives, the one waiting
  * longest is emitted without its response (counted in `stats.pendingEvicted`). A response whose
@@ -21,7 +21,7 @@ export interface ScanMergerOptions {
   /** Advertisements waiting for a response at once. */
   maxPending: number
   /** How long an advertisement waits for its response (ms). */
-  timeoutMs: number
+  timeout: number
 }
 
 interface Held {
@@ -97,7 +97,7 @@ export class ScanMerger {
       truncated,
       timer: this.clock.setTimeout(() => {
         if (this.held.get(key) === h) this.release(key, h)
-      }, this.o.timeoutMs),
+      }, this.o.timeout),
     }
     this.held.set(key, h)
   }

@@ -43,7 +43,8 @@ export interface SessionOptions extends ScanFilter {
   dedupCapacity?: number
   scanResponseTimeoutMs?: number
   maxPending?: number
-  timeoutMs?: number
+  /** End the scan after this long, ms (default: never). */
+  timeout?: number
   signal?: AbortSignal
   queueLimit?: number
   queue?: QueuePolicy
@@ -95,7 +96,7 @@ export class ScanSession {
     this.filter = compileFilter(o)
     this.chains = new ChainAssembler({ maxChains: maxPending })
     this.chainsDroppedBefore = stats.chainsDropped
-    const merger = { active: plan.active, maxPending, timeoutMs: o.scanResponseTimeoutMs ?? 500 }
+    const merger = { active: plan.active, maxPending, timeout: o.scanResponseTimeoutMs ?? 500 }
     this.merger = new ScanMerger(clock, merger, (adv, rsp, truncated) => this.emit(adv, rsp, truncated), stats)
   }
 
@@ -110,8 +111,8 @@ export class ScanSession {
       signal.addEventListener('abort', onAbort, { once: true })
       this.cleanups.push(() => signal.removeEventListener('abort', onAbort))
     }
-    if (o.timeoutMs !== undefined) {
-      const timer = this.clock.setTimeout(() => this.finish(), o.timeoutMs)
+    if (o.timeout !== undefined) {
+      const timer = this.clock.setTimeout(() => this.finish(), o.timeout)
       this.cleanups.push(() => this.clock.clearTimeout(timer))
     }
     if (signal?.aborted) throw signal.reason

@@ -52,8 +52,8 @@ export interface ScanOptions extends ScanFilter, ScanParameters {
   scanResponseTimeoutMs?: number
   /** Advertisements waiting for a scan response, and extended chains in progress (default 256 each). */
   maxPending?: number
-  /** End the scan after this long (default: never). */
-  timeoutMs?: number
+  /** End the scan after this long, ms (default: never). */
+  timeout?: number
   signal?: AbortSignal
   /**
    * The queue of advertisements waiting for the consumer: bounds and what happens when full
@@ -106,7 +106,7 @@ export class Scanner {
     return this.dedup?.size ?? 0
   }
 
-  /** Scan until the loop ends, `timeoutMs` passes or the signal aborts. One scan at a time. */
+  /** Scan until the loop ends, `timeout` passes or the signal aborts. One scan at a time. */
   async *scan(o: ScanOptions = {}): AsyncGenerator<Advertisement, void, undefined> {
     if (this.scanning) throw new GapError('BUSY', 'a scan is already running on this scanner')
     const plan = planScan(this.host, o)
@@ -125,13 +125,10 @@ export class Scanner {
     }
   }
 
-  /** The first advertisement `match` accepts (within `timeoutMs`, default 10000). */
-  async find(
-    match: (a: Advertisement) => boolean,
-    o: Omit<ScanOptions, 'timeoutMs'> & { timeoutMs?: number } = {},
-  ): Promise<Advertisement> {
-    const ms = o.timeoutMs ?? 10_000
-    for await (const a of this.scan({ ...o, timeoutMs: ms })) if (match(a)) return a
+  /** The first advertisement `match` accepts (within `timeout` ms, default 10000). */
+  async find(match: (a: Advertisement) => boolean, o: ScanOptions = {}): Promise<Advertisement> {
+    const ms = o.timeout ?? 10_000
+    for await (const a of this.scan({ ...o, timeout: ms })) if (match(a)) return a
     throw new GapError('NOT_FOUND', `no matching advertisement within ${ms} ms`, {
       hint: 'is the device advertising and in range?',
     })

@@ -6,7 +6,7 @@
  *   Num_HCI_Command_Packets allows (1 before the first answer). The value is absolute: every
  *   Command Complete and Command Status sets it, including those with opcode 0x0000 that only
  *   announce credits. Answers are matched to the oldest command in flight with the same opcode.
- *   `send(spec, params, { signal, timeoutMs })` resolves with the typed return parameters (with
+ *   `send(spec, params, { signal, timeout })` resolves with the typed return parameters (with
  *   `{ status }` after Command Status for commands answered that way); a non-zero status, a
  *   timeout, an abort, a Hardware Error event (7.7.16) or the transport closing reject it.
  *   A timed-out command is presumed lost by the controller: as BlueZ does, the host takes one
@@ -78,7 +78,8 @@ export interface HciHostOptions {
 interface PendingCommand {
   spec: CommandSpec
   packet: Uint8Array
-  timeoutMs: number
+  /** ms */
+  timeout: number
   resolve: (v: never) => void
   reject: (err: unknown) => void
   state: 'queued' | 'sent' | 'done'
@@ -248,11 +249,11 @@ export class HciHost {
       } catch (err) {
         return reject(err)
       }
-      const timeoutMs = options.timeoutMs ?? this.commandTimeoutMs
+      const timeout = options.timeout ?? this.commandTimeoutMs
       const p: PendingCommand = {
         spec,
         packet,
-        timeoutMs,
+        timeout,
         resolve: resolve as (v: never) => void,
         reject,
         state: 'queued',
@@ -260,7 +261,7 @@ export class HciHost {
         signal,
         onAbort: undefined,
       }
-      p.timer = this.clock.setTimeout(() => this.timedOut(p), timeoutMs)
+      p.timer = this.clock.setTimeout(() => this.timedOut(p), timeout)
       if (signal) {
         p.onAbort = () => this.aborted(p)
         signal.addEventListener('abort', p.onAbort, { once: true })
@@ -344,14 +345,14 @@ export class HciHost {
       return new HciError(
         'HCI_NO_COMMAND_CREDITS',
         'hci',
-        `${what} was never sent: the controller granted no command credits (Num_HCI_Command_Packets 0) for ${p.timeoutMs} ms`,
+        `${what} was never sent: the controller granted no command credits (Num_HCI_Command_Packets 0) for ${p.timeout} ms`,
         { hint: 'the controller is busy or wedged and allows no commands; reset it or replug it' },
       )
     }
     return new HciError(
       'HCI_COMMAND_TIMEOUT',
       'hci',
-      `${what} timed out: no Command Complete or Command Status within ${p.timeoutMs} ms`,
+      `${what} timed out: no Command Complete or Command Status within ${p.timeout} ms`,
       { hint: 'the controller stopped answering; it may need a reset or a replug' },
     )
   }

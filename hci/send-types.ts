@@ -11,6 +11,6 @@ export type CommandResult<C> =
 
 export interface SendOptions {
   signal?: AbortSignal
-  /** Default: the host's commandTimeoutMs (5000). */
-  timeoutMs?: number
+  /** Give up after this long, ms (default: the host's commandTimeoutMs, 5000). */
+  timeout?: number
 }

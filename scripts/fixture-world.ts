@@ -99,8 +99,8 @@ export async function world(o: WorldOptions = {}): Promise<World> {
     records,
     async connect() {
       await advertiser.start({ data: new AdBuilder().flags(0x06).name(NAME), intervalMs: 20 })
-      const accepted = pConns.accept({ timeoutMs: 5000 })
-      const c = await cConns.connect({ address: pc.address, type: 'public' }, { timeoutMs: 5000 })
+      const accepted = pConns.accept({ timeout: 5000 })
+      const c = await cConns.connect({ address: pc.address, type: 'public' }, { timeout: 5000 })
       const p = await accepted
       return { c, p, client: new GattClient(c.att, { policy: 'off', robustCaching: false }) }
     },

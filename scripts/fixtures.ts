@@ -65,7 +65,7 @@ const FIXTURES: Fixture[] = [
         extended: false,
         active: true,
         duplicates: true,
-        timeoutMs: 200,
+        timeout: 200,
       }));
       await w.peripheral.advertiser.stop()
     },
@@ -91,7 +91,7 @@ const FIXTURES: Fixture[] = [
         extended: true,
         active: false,
         duplicates: true,
-        timeoutMs: 200,
+        timeout: 200,
       }));
       await ext.stop()
     },

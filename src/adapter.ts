@@ -230,12 +230,10 @@ export async function open(o: OpenOptions = {}): Promise<Adapter> {
     transport = controller.attach()
     clock = clockFrom(link.scheduler)
   } else {
-    transport = await openTransport(spec, { env, signal: o.signal, timeoutMs: o.timeout }).catch(
-      async (err: unknown) => {
-        await stopLog()
-        throw err
-      },
-    )
+    transport = await openTransport(spec, { env, signal: o.signal, timeout: o.timeout }).catch(async (err: unknown) => {
+      await stopLog()
+      throw err
+    })
     clock = realClock
   }
   const injector = faults ? withFaults(transport, faults, { clock }) : undefined
@@ -426,7 +424,7 @@ export class Adapter implements AsyncDisposable {
     const closed = new AbortController()
     const off = this.on('state', (s) => closed.abort(s.error ?? ADAPTER_CLOSED))
     const signal = o.signal ? AbortSignal.any([o.signal, closed.signal]) : closed.signal
-    const scan = { ...g, filter, ownAddressType: this.ownAddressType, timeoutMs: o.timeout, signal }
+    const scan = { ...g, filter, ownAddressType: this.ownAddressType, timeout: o.timeout, signal }
     try {
       for await (const ad of this.scanner.scan(scan)) {
         this.withIdentity(ad)
@@ -480,7 +478,7 @@ export class Adapter implements AsyncDisposable {
     try {
       const peer = await this.addresses.peerOf(target, d.signal!, timeout)
       const link = {
-        timeoutMs: timeout,
+        timeout,
         signal: d.signal,
         parameters,
         attMtu: o.mtu,

@@ -53,9 +53,9 @@ export interface ScanStream extends AsyncGenerator<Advertisement, void, undefine
 }
 
 /** The scan timing in ms -> 0.625 ms units; PHYs and filter policy checked. */
-export function toGapScanOptions(o: ScanOptions): Omit<GapScanOptions, 'timeoutMs' | 'signal'> {
+export function toGapScanOptions(o: ScanOptions): Omit<GapScanOptions, 'timeout' | 'signal'> {
   const { timeout: _t, signal: _s, interval, window, acceptList, filterPolicy, phys, ...rest } = o
-  const g: Omit<GapScanOptions, 'timeoutMs' | 'signal'> = { active: true, ...rest }
+  const g: Omit<GapScanOptions, 'timeout' | 'signal'> = { active: true, ...rest }
   if (interval !== undefined) g.interval = units('interval', interval)
   if (window !== undefined) {
     g.window = units('window', window)

@@ -73,7 +73,7 @@ export interface PairingLink {
   /** The repeated-attempts throttle of this peer (2.3.6). */
   attempts?: AttemptGate
   /** The SMP timeout (default 30000 ms, 3.4). */
-  timeoutMs?: number
+  timeout?: number
 }
 
 /** What a pairing distributed and derived (3.6), as seen from our side. */

@@ -72,7 +72,8 @@ export class PairingSession {
   private request: { features: PairingFeatures; pdu: Uint8Array } | undefined
   private timer: unknown
   private readonly random: (n: number) => Uint8Array
-  private readonly timeoutMs: number
+  /** The SMP timeout in ms (3.4). */
+  private readonly smpTimeout: number
 
   private config: PairingConfig
 
@@ -83,7 +84,7 @@ export class PairingSession {
   ) {
     this.config = checkConfig(config)
     this.random = link.random ?? ((n) => new Uint8Array(randomBytes(n)))
-    this.timeoutMs = link.timeoutMs ?? 30_000
+    this.smpTimeout = link.timeout ?? 30_000
   }
 
   /** The configuration of the next pairing (not while one is under way). */
@@ -373,7 +374,7 @@ export class PairingSession {
 
   private armTimer(): void {
     this.stopTimer()
-    this.timer = this.link.clock.setTimeout(() => this.timeout(), this.timeoutMs)
+    this.timer = this.link.clock.setTimeout(() => this.timeout(), this.smpTimeout)
   }
 
   private stopTimer(): void {

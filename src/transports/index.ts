@@ -260,8 +260,8 @@ export function resolveTransportSpec(
 
 export interface OpenTransportOptions {
   signal?: AbortSignal
-  /** Connect/open timeout (TCP, Unix, UART synchronisation). */
-  timeoutMs?: number
+  /** Connect/open timeout, ms (TCP, Unix, UART synchronisation). */
+  timeout?: number
   /** Environment for HCIKIT_TRANSPORT (default process.env). */
   env?: NodeJS.ProcessEnv
   /** For `virtual`: the link to join (default a new real-time link) and controller options. */
@@ -280,7 +280,7 @@ export async function openTransport(
   opts: OpenTransportOptions = {},
 ): Promise<Transport> {
   const s = resolveTransportSpec(spec, opts.env)
-  const connect = { signal: opts.signal, timeoutMs: opts.timeoutMs }
+  const connect = { signal: opts.signal, timeout: opts.timeout }
   switch (s.kind) {
     case 'hci': {
       const { openHciSocket } = await import('./hci-socket.ts')

@@ -22,7 +22,7 @@ import { H4StreamTransport } from './h4-stream.ts'
 export interface ConnectOptions {
   signal?: AbortSignal
   /** Give up connecting after this long (default 10000 ms). */
-  timeoutMs?: number
+  timeout?: number
 }
 
 /** Wait for `socket` to connect (or fail, time out, abort) and wrap it. */
@@ -33,7 +33,7 @@ export function wrapConnecting(
   hint: (code: string | undefined) => string | undefined,
 ): Promise<H4StreamTransport> {
   return new Promise<H4StreamTransport>((resolve, reject) => {
-    const timeoutMs = opts.timeoutMs ?? 10_000
+    const timeout = opts.timeout ?? 10_000
     const cleanup = (): void => {
       clearTimeout(timer)
       opts.signal?.removeEventListener('abort', onAbort)
@@ -64,11 +64,11 @@ export function wrapConnecting(
       cleanup()
       socket.destroy()
       reject(
-        new TransportError(`${name}: no connection within ${timeoutMs} ms`, {
+        new TransportError(`${name}: no connection within ${timeout} ms`, {
           hint: 'is the address right, and is a firewall in the way?',
         }),
       )
-    }, timeoutMs)
+    }, timeout)
     if (opts.signal?.aborted) return onAbort()
     opts.signal?.addEventListener('abort', onAbort, { once: true })
     socket.once('connect', onConnect)

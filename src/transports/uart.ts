@@ -24,7 +24,7 @@ export interface UartOptions {
   flowControl?: boolean
   signal?: AbortSignal
   /** How long the controller may take to answer the synchronising Reset (default 3000 ms). */
-  timeoutMs?: number
+  timeout?: number
   /** A @serialport binding (default: @serialport/bindings-cpp autoDetect()). */
   binding?: unknown
   onSyncEvent?: H4StreamOptions['onSyncEvent']
@@ -102,7 +102,7 @@ export async function openUart(path: string, opts: UartOptions = {}): Promise<H4
     closeStream,
     onSyncEvent: opts.onSyncEvent,
   })
-  const timeoutMs = opts.timeoutMs ?? 3000
+  const timeout = opts.timeout ?? 3000
   let timer: NodeJS.Timeout | undefined
   let onAbort: (() => void) | undefined
   try {
@@ -112,13 +112,13 @@ export async function openUart(path: string, opts: UartOptions = {}): Promise<H4
         timer = setTimeout(
           () =>
             reject(
-              new TransportError(`${name}: no answer to HCI_Reset within ${timeoutMs} ms`, {
+              new TransportError(`${name}: no answer to HCI_Reset within ${timeout} ms`, {
                 hint: `check the baud rate (many controllers start at 115200; this was ${baudRate}), flow control (${
                   flowControl ? 'add ,noflow if RTS/CTS are not wired' : 'the controller may need RTS/CTS: drop ,noflow'
                 }), and that the device speaks H4`,
               }),
             ),
-          timeoutMs,
+          timeout,
         )
         transport.onClose((err) => reject(err ?? new TransportError(`${name}: closed while synchronising`)))
         if (opts.signal) {

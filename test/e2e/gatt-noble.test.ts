@@ -81,7 +81,7 @@ t.test(
       scanResponse: new AdBuilder().serviceUuids([U(1)]),
       intervalMs: 50,
     })
-    const accepted = connections.accept({ timeoutMs: 40_000 })
+    const accepted = connections.accept({ timeout: 40_000 })
     accepted.catch(() => undefined)
 
     const noble = startPeer(t, 'noble', process.execPath, [NOBLE], {

@@ -290,9 +290,9 @@ t.test('parameters, data length, PHY and RSSI on the connection; connect timeout
   t.ok(s.c.dataLength === undefined || s.c.dataLength.maxTxOctets <= 251)
 
   // Nobody advertises at this address: the attempt times out and is cancelled.
-  await t.rejects(s.central.connections.connect('C0:FF:EE:C0:FF:EE', { timeoutMs: 300 }), { code: 'TIMEOUT' })
+  await t.rejects(s.central.connections.connect('C0:FF:EE:C0:FF:EE', { timeout: 300 }), { code: 'TIMEOUT' })
   const ac = new AbortController()
-  const attempt = s.central.connections.connect('C0:FF:EE:C0:FF:EE', { signal: ac.signal, timeoutMs: 5000 })
+  const attempt = s.central.connections.connect('C0:FF:EE:C0:FF:EE', { signal: ac.signal, timeout: 5000 })
   ac.abort(new Error('stop'))
   await t.rejects(attempt, { message: 'stop' }, 'an abort cancels the attempt')
   // The controller is free again: a real connection still works.

@@ -100,8 +100,8 @@ t.test(
       identity: { address: host.info!.address, type: 'public' },
     })
     const scanner = new Scanner(host, realClock)
-    const found = await scanner.find((a) => a.name === 'hcikit-bleno-sec', { timeoutMs: 10_000 })
-    const conn = await connections.connect({ address: found.address, type: found.addressType }, { timeoutMs: 10_000 })
+    const found = await scanner.find((a) => a.name === 'hcikit-bleno-sec', { timeout: 10_000 })
+    const conn = await connections.connect({ address: found.address, type: found.addressType }, { timeout: 10_000 })
     const client = new GattClient(conn.att, { policy: 'off', security: security.agent(conn) })
     await within(client.discover(), 20_000, 'discovery')
     const ch = client.database!.characteristic('7e500002-b5a3-f393-e0a9-e50e24dcca9e')!
@@ -160,7 +160,7 @@ t.test(
     })
     const advertiser = new Advertiser(host)
     await advertiser.start({ data: new AdBuilder().flags(0x06).name('hcikit-sec'), intervalMs: 50 })
-    const accepted = connections.accept({ timeoutMs: 40_000 })
+    const accepted = connections.accept({ timeout: 40_000 })
     accepted.catch(() => undefined)
     const noble = startPeer(t, 'noble', process.execPath, [NOBLE], {
       BLUETOOTH_HCI_SOCKET_UART_PORT: l.pty,

@@ -71,11 +71,11 @@ export async function rig(o: { decl: DatabaseDeclaration; attMtu?: number; seed?
       await advertise()
       let target = { address: pc.address, type: 'public' as 'public' | 'random' }
       if (!co.direct) {
-        const found = await scanner.find((a) => a.ad.localName === NAME, { timeoutMs: 5000 })
+        const found = await scanner.find((a) => a.ad.localName === NAME, { timeout: 5000 })
         target = { address: found.address, type: found.addressType }
       }
-      const accepted = pConns.accept({ timeoutMs: 5000 })
-      const c = await cConns.connect(target, { timeoutMs: 5000 })
+      const accepted = pConns.accept({ timeout: 5000 })
+      const c = await cConns.connect(target, { timeout: 5000 })
       const p = await accepted
       return { c, p }
     },

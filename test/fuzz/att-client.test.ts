@@ -63,7 +63,7 @@ function respond(req: Uint8Array, a: Answer): Uint8Array | undefined {
 async function session([which, answers, noise]: [Op, Answer[], Uint8Array[]]): Promise<boolean> {
   const clock = new FakeClock()
   const [c, p] = channelPair()
-  const bearer = new AttBearer(c, { clock, timeoutMs: 1000 })
+  const bearer = new AttBearer(c, { clock, timeout: 1000 })
   const client = new GattClient(bearer, { clock, robustCaching: false })
   let next = 0
   p.onData((req) => {

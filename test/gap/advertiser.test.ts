@@ -118,7 +118,7 @@ t.test('virtual link: two sets at once (legacy PDUs and 1000 octets extended) fo
   t.equal(adv.sets.size, 2)
   const scanner = new Scanner(cHost, clock)
   const seen = new Map<string, Advertisement>()
-  for await (const a of scanner.scan({ timeoutMs: 2000 })) {
+  for await (const a of scanner.scan({ timeout: 2000 })) {
     seen.set(a.extended && !a.legacy ? 'ext' : 'legacy', a)
     if (seen.size === 2) break
   }
@@ -161,8 +161,8 @@ t.test('virtual link: a central connects; the set restarts; accept() gets the co
   await adv.start({ data: new AdBuilder().flags(6).name('restart'), intervalMs: 20, restartOnConnect: true })
   const set = adv.defaultSet!
   const ended = set.terminated()
-  const accepted = pConns.accept({ timeoutMs: 5000 })
-  const c = await cConns.connect({ address: pc.address, type: 'public' }, { timeoutMs: 5000 })
+  const accepted = pConns.accept({ timeout: 5000 })
+  const c = await cConns.connect({ address: pc.address, type: 'public' }, { timeout: 5000 })
   const p = await accepted
   const term = await ended
   t.equal(term.reason, 'connection')

@@ -139,7 +139,7 @@ t.test('attempts are serialised; a failed one rejects with the status named', as
 t.test('timeout and abort cancel the attempt; a connection made in the race is disconnected', async (t) => {
   const s = await ready()
   const cs = new Connections(s.host, { clock: s.clock })
-  const a = cs.connect('11:11:11:11:11:11', { timeoutMs: 1000 })
+  const a = cs.connect('11:11:11:11:11:11', { timeout: 1000 })
   await s.expectCommand(0x200d)
   s.injectEvent(ev.commandStatus(0x200d))
   await settle()
@@ -213,7 +213,7 @@ t.test('peripheral: accept, the GATT server attached before the first ATT PDU, p
 t.test('accept times out with a clear error', async (t) => {
   const s = await ready()
   const cs = new Connections(s.host, { clock: s.clock })
-  const a = cs.accept({ timeoutMs: 500 })
+  const a = cs.accept({ timeout: 500 })
   s.clock.advance(500)
   await t.rejects(a, { code: 'TIMEOUT', message: /no central connected within 500 ms/ })
 })

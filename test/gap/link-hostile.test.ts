@@ -85,10 +85,10 @@ async function honest(h: Hostile): Promise<{ connection: Connection; store: Memo
   })
   const adv = new Advertiser(host)
   await adv.start({ data: new AdBuilder().flags(0x06).name('honest'), intervalMs: 20 })
-  const accepted = connections.accept({ timeoutMs: 5000 })
+  const accepted = connections.accept({ timeout: 5000 })
   const connection = await h.r.central.connections.connect(
     { address: controller.address, type: 'public' },
-    { timeoutMs: 5000 },
+    { timeout: 5000 },
   )
   await accepted
   return { connection, store }

@@ -52,7 +52,7 @@ async function ready(): Promise<Script> {
 /** A passive legacy scan, enabled (7.8.11 Enable 1, no controller duplicate filter). */
 async function scanning(t: Test, s: Script) {
   const scanner = new Scanner(s.host, s.clock)
-  const it = scanner.scan({ active: false, timeoutMs: SCAN_MS })
+  const it = scanner.scan({ active: false, timeout: SCAN_MS })
   const first = it.next()
   t.equal(toHex(await s.answer(0x200c)), '0000')
   await s.answer(0x200b)
@@ -103,7 +103,7 @@ t.test('timeout: Enable 0, Create Connection, Cancel, Connection Complete (0x02)
   const s = await ready()
   const { it, first } = await scanning(t, s)
   const cs = new Connections(s.host, { clock: s.clock })
-  const p = cs.connect({ address: 'FF:EE:DD:CC:BB:AA', type: 'public' }, { timeoutMs: 1000 })
+  const p = cs.connect({ address: 'FF:EE:DD:CC:BB:AA', type: 'public' }, { timeout: 1000 })
   const rejected = t.rejects(p, { code: 'TIMEOUT' })
   t.equal(toHex(await s.answer(0x200c)), '0000')
   await s.expectCommand(0x200d)
@@ -182,7 +182,7 @@ t.test('two concurrent connects during a scan pause once and resume once', async
 t.test('extended: LE Set Extended Scan Enable 0 / 1 around LE Extended Create Connection', async (t) => {
   const s = await readyWith(EXTENDED)
   const scanner = new Scanner(s.host, s.clock)
-  const it = scanner.scan({ active: false, timeoutMs: SCAN_MS })
+  const it = scanner.scan({ active: false, timeout: SCAN_MS })
   const first = it.next()
   await s.answer(0x2042)
   await s.answer(0x2041)
@@ -210,7 +210,7 @@ t.test('no scan: no Scan Enable; a scan that ends during an attempt is not resum
   await s.expectNothing()
 
   const { first } = await scanning(t, s)
-  const q = cs.connect('FF:EE:DD:CC:BB:AA', { timeoutMs: 2 * SCAN_MS })
+  const q = cs.connect('FF:EE:DD:CC:BB:AA', { timeout: 2 * SCAN_MS })
   t.equal(toHex(await s.answer(0x200c)), '0000')
   await s.expectCommand(0x200d)
   s.injectEvent(ev.commandStatus(0x200d))

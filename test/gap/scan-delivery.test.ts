@@ -236,7 +236,7 @@ t.test('the controller lost mid-scan: the loop ends by throwing the transport er
 
 t.test('a clean close mid-scan, and find(): a typed TRANSPORT_CLOSED error', async (t) => {
   const { controller, scanner } = setup()
-  const found = scanner.find((a) => a.address === 'nowhere', { timeoutMs: 60_000 })
+  const found = scanner.find((a) => a.address === 'nowhere', { timeout: 60_000 })
   await commandsSent(controller, 3)
   controller.lose(undefined)
   const err = await outcome(found)

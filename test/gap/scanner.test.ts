@@ -91,7 +91,7 @@ t.test('the memory transport failing mid-scan ends the loop with its error (issu
   const scanner = new Scanner(s.host, s.clock)
   const got: Advertisement[] = []
   const loop = (async () => {
-    for await (const a of scanner.scan({ active: false, timeoutMs: 5000 })) got.push(a)
+    for await (const a of scanner.scan({ active: false, timeout: 5000 })) got.push(a)
   })()
   await s.answer(0x200c)
   await s.answer(0x200b)
@@ -116,7 +116,7 @@ t.test('passive scan ends at its timeout', async (t) => {
   const scanner = new Scanner(s.host, s.clock)
   const got: Advertisement[] = []
   const run = (async () => {
-    for await (const a of scanner.scan({ active: false, timeoutMs: 1000 })) got.push(a)
+    for await (const a of scanner.scan({ active: false, timeout: 1000 })) got.push(a)
   })()
   await s.answer(0x200c)
   t.equal(toHex(await s.answer(0x200b)), hex('00 1000 1000 00 00'), 'passive')
@@ -175,7 +175,7 @@ const ramp = (n: number, from = 0): string =>
 t.test('extended scanning chosen from LE feature bit 12; coded added when bit 11 is set', async (t) => {
   const s = await readyWith(EXTENDED_CODED)
   const scanner = new Scanner(s.host, s.clock)
-  const it = scanner.scan({ active: false, interval: 0x20, window: 0x10, timeoutMs: 100 })
+  const it = scanner.scan({ active: false, interval: 0x20, window: 0x10, timeout: 100 })
   const { first, params } = await extStart(s, it)
   t.equal(params[0], hex('00 00 0000 0000'), 'extended scan disabled first')
   t.equal(

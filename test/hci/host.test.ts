@@ -150,7 +150,7 @@ t.test('property: in-flight commands never exceed the last credit count', async 
 t.test('timeout: rejects naming the command; the queue moves on', async (t) => {
   const s = new Script()
   const first = outcome(s.host.send(ReadLocalVersionInformation, {}))
-  const second = outcome(s.host.send(Reset, {}, { timeoutMs: 20_000 }))
+  const second = outcome(s.host.send(Reset, {}, { timeout: 20_000 }))
   await s.expectCommand(0x1001)
   s.clock.advance(4999)
   await settle()
@@ -192,8 +192,8 @@ t.test('zero command credits: bring-up says the controller granted none, not tha
 
   // Credits held by a command in flight are not the controller refusing: that stays a timeout.
   const s2 = new Script()
-  const inflight = outcome(s2.host.send(Reset, {}, { timeoutMs: 10_000 }))
-  const queued = outcome(s2.host.send(ReadBdAddr, {}, { timeoutMs: 1000 }))
+  const inflight = outcome(s2.host.send(Reset, {}, { timeout: 10_000 }))
+  const queued = outcome(s2.host.send(ReadBdAddr, {}, { timeout: 1000 }))
   await s2.expectCommand(Reset)
   s2.clock.advance(1000)
   await settle()

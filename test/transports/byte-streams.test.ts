@@ -48,7 +48,7 @@ t.test('TCP and UART (pty) to `hcikit link`', { skip: missing('socat') }, async 
   const overTcp = await openTransport(`tcp:127.0.0.1:${port}`, { env: {} })
   t.equal(await initOver(t, overTcp), tcpLine[1], 'TCP: init() read the BD_ADDR hcikit link printed')
 
-  const overUart = await openTransport(`uart:${uart}@1000000`, { env: {}, timeoutMs: WAIT_MS })
+  const overUart = await openTransport(`uart:${uart}@1000000`, { env: {}, timeout: WAIT_MS })
   t.equal(await initOver(t, overUart), ptyLine[1], 'UART over the pty: init() read the BD_ADDR hcikit link printed')
 
   // Once more: each opening of the pty is a new session on a new pty (serve-pty.ts): wait for it.
@@ -58,7 +58,7 @@ t.test('TCP and UART (pty) to `hcikit link`', { skip: missing('socat') }, async 
     WAIT_MS,
     peer.stderr.findIndex((l) => /pty:.*host disconnected/.test(l)),
   )
-  const again = await openTransport(`uart:${uart},noflow`, { env: {}, timeoutMs: WAIT_MS })
+  const again = await openTransport(`uart:${uart},noflow`, { env: {}, timeout: WAIT_MS })
   t.equal(await initOver(t, again), ptyLine[1], 'UART without flow control, second session')
 })
 

@@ -116,7 +116,7 @@ t.test(
     t.type(hci, TransportError)
     t.match(hci, { message: /^hci0: /, hint: /\S/ })
     // Port 1 on 127.0.0.1: nothing listens there (privileged, never a test server).
-    await t.rejects(openTransport('tcp:127.0.0.1:1', { env: {}, timeoutMs: 5000 }), {
+    await t.rejects(openTransport('tcp:127.0.0.1:1', { env: {}, timeout: 5000 }), {
       name: 'TransportError',
       message: /cannot connect/,
       hint: /hcikit link tcp-server:127\.0\.0\.1:1/,

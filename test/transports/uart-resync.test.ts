@@ -77,7 +77,7 @@ t.test(
     const sync: string[] = []
     const transport = await openUart(a, {
       baudRate: 1_000_000,
-      timeoutMs: WAIT_MS,
+      timeout: WAIT_MS,
       onSyncEvent: (e) =>
         sync.push(e.kind === 'lost' ? `lost: ${e.error.message}` : `recovered after ${e.droppedBytes} bytes`),
     })
@@ -144,7 +144,7 @@ t.test(
     const { a, b } = await ptyPair(t, dir)
     const far = ptyEnd(b) // nobody answers on the far side
     t.teardown(() => far.destroy())
-    await t.rejects(openUart(a, { baudRate: 921600, timeoutMs: 300 }), {
+    await t.rejects(openUart(a, { baudRate: 921600, timeout: 300 }), {
       name: 'TransportError',
       message: /no answer to HCI_Reset within 300 ms/,
       hint: /baud rate .*921600.*,noflow/,

@@ -239,7 +239,7 @@ t.test(
     const { host, controller } = hostOn(w)
     await host.init()
     controller.stuck = true
-    const p = host.send(C.ReadBdAddr, {}, { timeoutMs: 1000 })
+    const p = host.send(C.ReadBdAddr, {}, { timeout: 1000 })
     let err: unknown
     p.catch((e) => (err = e))
     await w.run(999, 100)
