@@ -17,7 +17,7 @@ const HEX_UPPER = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(
 
 export interface Kind<T> {
   readonly kind: string
-  decode(r: Reader, field: string, so_far: Record<string, unknown>): T
+  decode(r: Reader, field: string, soFar: Record<string, unknown>): T
   encode(w: Writer, v: T, field: string, whole: Record<string, unknown>): void
   format?(v: T): string
 }
