@@ -27,7 +27,7 @@ export class DatabaseError extends HcikitError {
     message: string,
     hint?: string,
   ) {
-    super('GATT_INVALID_DATABASE', 'usage', `${path}: ${message}`, hint === undefined ? {} : { hint })
+    super('GATT_INVALID_DATABASE', 'usage', `${path}: ${message}`, { hint })
   }
 }
 

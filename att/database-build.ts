@@ -128,7 +128,7 @@ function gapService(d: DatabaseDeclaration): ServiceDeclaration {
     properties: writable === false ? ['read'] : ['read', 'write'],
     value: nameBytes,
     maxLength: DEVICE_NAME_MAX,
-    ...(writable === false ? {} : { permissions: { write: writable === true ? 'open' : writable } }),
+    permissions: writable === false ? undefined : { write: writable === true ? 'open' : writable },
   }
   const out: ServiceDeclaration = {
     uuid: GattUuid.GapService,

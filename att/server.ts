@@ -222,7 +222,7 @@ export type SendResult =
 export class GattServerError extends HcikitError {
   override name = 'GattServerError'
   constructor(message: string, hint?: string) {
-    super('GATT_SERVER', 'usage', message, hint === undefined ? {} : { hint })
+    super('GATT_SERVER', 'usage', message, { hint })
   }
 }
 

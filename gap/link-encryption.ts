@@ -67,7 +67,7 @@ export class LinkEncryption {
       encryptedDiversifier: k.ediv,
       longTermKey: k.key,
     }
-    this.host.send(LeEnableEncryption, params, o.signal ? { signal: o.signal } : {}).catch((e: unknown) => {
+    this.host.send(LeEnableEncryption, params, { signal: o.signal }).catch((e: unknown) => {
       this.pending = undefined
       this.settle(e instanceof Error ? e : new Error(String(e)))
       this.changed(false)

@@ -88,7 +88,7 @@ export interface BringUpHost {
 }
 
 export async function bringUp(host: BringUpHost, options: InitOptions = {}): Promise<ControllerInfo> {
-  const o: SendOptions = options.signal ? { signal: options.signal } : {}
+  const o: SendOptions = { signal: options.signal }
   await host.send(Reset, {}, o)
   host.afterReset()
   const version = await host.send(ReadLocalVersionInformation, {}, o)

@@ -449,7 +449,7 @@ export class HciHost {
       'TRANSPORT_CLOSED',
       'transport',
       `${spec.name} (${hex4(spec.opcode)}): the transport closed${err ? ` (${err.message})` : ''} before the controller answered`,
-      err ? { cause: err } : {},
+      { cause: err },
     )
   }
 
@@ -600,7 +600,7 @@ export class HciHost {
         'TRANSPORT_CLOSED',
         'transport',
         `ACL data: the transport closed${err ? ` (${err.message})` : ''} before it was sent`,
-        err ? { cause: err } : {},
+        { cause: err },
       ),
     )
     deliver(this.closeCbs, err)

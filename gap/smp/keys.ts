@@ -82,7 +82,7 @@ export interface KeyStore {
 export class KeyStoreError extends HcikitError {
   override name = 'KeyStoreError'
   constructor(message: string, hint?: string) {
-    super('KEY_STORE_INVALID', 'smp', message, hint ? { hint } : {})
+    super('KEY_STORE_INVALID', 'smp', message, { hint })
   }
 }
 

@@ -7,6 +7,6 @@ export class UsageError extends HcikitError {
     message: string,
     readonly usage?: string,
   ) {
-    super('USAGE', 'usage', message, usage === undefined ? {} : { hint: usage })
+    super('USAGE', 'usage', message, { hint: usage })
   }
 }

@@ -111,10 +111,12 @@ export class H4StreamTransport implements Transport {
     })
     stream.on('data', (chunk: Uint8Array) => this.data(chunk))
     stream.on('error', (e: Error) => this.finish(new TransportError(`${options.name}: ${e.message}`, { cause: e })))
-    stream.on('close', (cause?: unknown) => {
+    // 'close' may carry an error, or (net.Socket) a hadError boolean: only an Error is a cause.
+    stream.on('close', (arg?: unknown) => {
       if (this.closing) return this.finish(undefined)
-      const why = cause instanceof Error ? cause.message : 'the other end closed the stream'
-      this.finish(new TransportError(`${options.name}: ${why}`, cause instanceof Error ? { cause } : {}))
+      const cause = arg instanceof Error ? arg : undefined
+      const why = cause?.message ?? 'the other end closed the stream'
+      this.finish(new TransportError(`${options.name}: ${why}`, { cause }))
     })
     stream.on('end', () => {
       if (!this.closing) this.finish(new TransportError(`${options.name}: the other end closed the stream`))
