@@ -307,7 +307,13 @@ export class AttBearer {
 
   private closedError(opcode: number, handle: number): AttError {
     const reason = this.closeReason
-    return new AttError('ATT_CLOSED', `ATT bearer closed${reason ? `: ${reason.message}` : ''}`, {
+    // The reason already says 'ATT bearer closed' when close() made it (it wraps the link's error).
+    const why = reason?.message.startsWith('ATT bearer closed')
+      ? reason.message.slice(17)
+      : reason
+        ? `: ${reason.message}`
+        : ''
+    return new AttError('ATT_CLOSED', `ATT bearer closed${why}`, {
       opcode,
       handle,
       cause: reason,

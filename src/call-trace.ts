@@ -57,19 +57,38 @@ export class CallTracer {
     const id = ++nextCall
     const t0 = this.clock.now()
     this.note(`call #${id} ${what}: started`)
-    const ms = (): string => `${(this.clock.now() - t0).toFixed(1)} ms`
     return {
-      done: () => this.note(`call #${id} ${what}: done in ${ms()}`),
-      failed: (err) => {
-        if (signal?.aborted && err === signal.reason) {
-          this.note(`call #${id} ${what}: aborted after ${ms()}`)
-          return err
-        }
-        this.note(`call #${id} ${what}: failed after ${ms()}: ${err instanceof Error ? err.message : String(err)}`)
-        this.record(err)
-        return err
-      },
+      done: () => this.note(`call #${id} ${what}: done in ${this.since(t0)}`),
+      failed: (err) => this.failed(id, what, t0, err, signal),
     }
+  }
+
+  private since(t0: number): string {
+    return `${(this.clock.now() - t0).toFixed(1)} ms`
+  }
+
+  /** The end of a call that failed: noted, and recorded unless the caller aborted it. */
+  private failed(id: number, what: string, t0: number, err: unknown, signal: AbortSignal | undefined): unknown {
+    if (signal?.aborted && err === signal.reason) {
+      this.note(`call #${id} ${what}: aborted after ${this.since(t0)}`)
+      return err
+    }
+    this.note(
+      `call #${id} ${what}: failed after ${this.since(t0)}: ${err instanceof Error ? err.message : String(err)}`,
+    )
+    this.record(err)
+    return err
+  }
+
+  /**
+   * Run `fn` as a call of the data path (a write without response: thousands a second), untagged
+   * while it goes well; a failure is noted and recorded like any call's. `what` is built only then.
+   */
+  quiet<T>(what: () => string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const t0 = this.clock.now()
+    return fn().catch((e: unknown) => {
+      throw this.failed(++nextCall, what(), t0, e, signal)
+    })
   }
 
   /** Run `fn` as the call `what`. */
@@ -106,7 +125,8 @@ export class CallTracer {
 }
 
 /** A tracer that notes nothing and records nothing (objects made outside an adapter). */
-export const NO_TRACE: Pick<CallTracer, 'begin' | 'run'> = {
+export const NO_TRACE: Pick<CallTracer, 'begin' | 'run' | 'quiet'> = {
   begin: () => ({ done: () => {}, failed: (e) => e }),
   run: (_what, fn) => fn(),
+  quiet: (_what, fn) => fn(),
 }

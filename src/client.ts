@@ -126,7 +126,7 @@ export class Client implements AsyncDisposable {
   private readonly agent: LinkSecurityAgent | undefined
   private readonly events = new Emitter<ClientEvents>()
   private serviceChanged: Subscription | undefined
-  private readonly calls: Pick<CallTracer, 'begin' | 'run'>
+  private readonly calls: Pick<CallTracer, 'begin' | 'run' | 'quiet'>
 
   constructor(
     /** The LE connection underneath (handle, role, HCI procedures, L2CAP). */
@@ -352,8 +352,14 @@ export class Client implements AsyncDisposable {
 
   /** Write a value: with response (default, long values as prepared writes) or without. */
   write(target: GattTarget, value: Uint8Array, o: CallOptions & { withoutResponse?: boolean } = {}): Promise<void> {
-    const what = `write${o.withoutResponse ? ' without response' : ''} ${describeTarget(target)}`
-    return this.calls.run(what, () => this.writeNow(target, value, o), o.signal)
+    // Writes without response are the data path: tagged in the log and captures only when one fails.
+    if (o.withoutResponse)
+      return this.calls.quiet(
+        () => `write without response ${describeTarget(target)}`,
+        () => this.writeNow(target, value, o),
+        o.signal,
+      )
+    return this.calls.run(`write ${describeTarget(target)}`, () => this.writeNow(target, value, o), o.signal)
   }
 
   private writeNow(

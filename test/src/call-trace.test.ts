@@ -147,3 +147,38 @@ t.test('a call the caller aborts is no failure: noted as aborted, nothing record
   t.equal(readdirSync(dir).length, before, 'no capture written')
   t.ok(seen.includes(`call read RSSI ${PERIPHERAL}: aborted after N ms`))
 })
+
+t.test('writes without response are the data path: untagged while they go well, noted when one fails', async (t) => {
+  const seen = notes(t)
+  const link = createVirtualLink()
+  const peripheral = await open({ link, address: PERIPHERAL, env: {} })
+  peripheral.serve({
+    services: [
+      {
+        uuid: 'fff0',
+        characteristics: [{ uuid: 'fff1', properties: ['writeWithoutResponse'], value: new Uint8Array(1) }],
+      },
+    ],
+  })
+  await peripheral.advertise({ name: 'P' })
+  const central = await open({ link, address: '02:00:00:00:00:01', cache: false, env: {} })
+  t.teardown(async () => {
+    await central.close()
+    await peripheral.close()
+  })
+  const client = await central.connect({ address: PERIPHERAL, addressType: 'public' })
+  const c = client.characteristic('fff0', 'fff1')
+  for (let i = 0; i < 100; i++) await client.write(c, Uint8Array.of(i), { withoutResponse: true })
+  t.notOk(
+    seen.some((n) => n.includes('write without response')),
+    '100 writes without response: no call notes',
+  )
+  await client.disconnect()
+  const err = await client.write(c, Uint8Array.of(1), { withoutResponse: true }).catch((e: Error) => e)
+  t.ok(err instanceof Error, `a write on a closed link fails (${(err as Error).message})`)
+  t.ok(
+    seen.some((n) => /^call write without response .*fff1.*: failed after/.test(n)) &&
+      !seen.some((n) => /write without response.*: started/.test(n)),
+    'the failure alone is noted, with the call',
+  )
+})
