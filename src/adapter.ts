@@ -56,6 +56,7 @@ import {
 import { CallTracer } from './call-trace.ts'
 import { Client } from './client.ts'
 import { Central, advertisingData, type AdvertiseOptions } from './peripheral.ts'
+import { BondedSubscriptions } from './bonded-subscriptions.ts'
 import { SecurityManager } from '../gap/security-manager.ts'
 import type { PairingDelegate, SecurityLevel } from '../gap/pairing-delegate.ts'
 import { MemoryKeyStore, type Bond, type KeyStore, type LocalKeys } from '../gap/smp/keys.ts'
@@ -64,7 +65,7 @@ import { OwnAddress } from '../gap/own-address.ts'
 import { ClosedError, NotFoundError, StateError, deadline, withDeadline, type CallOptions } from './errors.ts'
 import { Emitter } from './emitter.ts'
 import { cachePeerId } from './cache-dir.ts'
-import { AddressBook, identityOfReport, type ConnectTarget } from './address-book.ts'
+import { AddressBook, bondTarget, identityOfReport, type ConnectTarget } from './address-book.ts'
 import { ChannelListeners, type ChannelHandler, type ChannelListener, type ListenOptions } from './channels.ts'
 import {
   setAcceptList,
@@ -295,6 +296,8 @@ export class Adapter implements AsyncDisposable {
   private readonly advertiser: Advertiser
   private readonly cache: GattCacheStore | undefined
   private readonly channels: ChannelListeners
+  /** Bonded centrals' CCCD values across their connections (Vol 3 Part G 3.3.3.3). */
+  private readonly subscriptions = new BondedSubscriptions((h) => this.gattServer?.db.get(h)?.special === 'cccd')
   private readonly addresses = new AddressBook((o) => this.scanning(toGapScanOptions(o), o))
   /** Our private address (privacy on), else undefined. */
   private readonly own: OwnAddress | undefined
@@ -519,12 +522,8 @@ export class Adapter implements AsyncDisposable {
    * Resolves false when there was none. Links open to it stay up, no longer bonded.
    */
   unpair(peer: string | { address: string; addressType?: 'public' | 'random' }, o: CallOptions = {}): Promise<boolean> {
-    const target =
-      typeof peer === 'string'
-        ? peer
-        : peer.addressType
-          ? { address: peer.address, type: peer.addressType }
-          : peer.address
+    const target = bondTarget(peer)
+    this.subscriptions.forget(typeof peer === 'string' ? peer : peer.address)
     return withDeadline(this.clock, o, 'removing the bond', () => this.security.unpair(target))
   }
 
@@ -627,6 +626,7 @@ export class Adapter implements AsyncDisposable {
     if (c.role !== 'peripheral') return
     const gatt = this.gattServer?.attach(c.att, c.security)
     const central = new Central(c, gatt, this.clock, this.security.agent(c), this.calls)
+    if (gatt) this.subscriptions.track(c, gatt, () => central.identity)
     this.centralSet.add(central)
     void c.disconnected.then(() => {
       this.centralSet.delete(central)

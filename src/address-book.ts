@@ -78,3 +78,11 @@ export function identityOfReport(ad: Advertisement): DeviceAddress | undefined {
   if (ad.rawAddressType !== 0x02 && ad.rawAddressType !== 0x03) return undefined
   return { address: ad.address, type: ad.rawAddressType === 0x02 ? 'public' : 'random' }
 }
+
+/** A peer as unpair() takes it, as the key store looks it up: an address, or an address with its type. */
+export function bondTarget(
+  peer: string | { address: string; addressType?: 'public' | 'random' },
+): string | DeviceAddress {
+  if (typeof peer === 'string') return peer
+  return peer.addressType ? { address: peer.address, type: peer.addressType } : peer.address
+}
