@@ -33,7 +33,7 @@ export interface Recorded {
 const EPOCH_US = 1_700_000_000_000_000n
 
 /** `inner`, with every packet both ways appended to `records` (tx = host to controller). */
-function recording(inner: Transport, clock: Pick<Clock, 'now'>, records: Recorded[]): Transport {
+export function recording(inner: Transport, clock: Pick<Clock, 'now'>, records: Recorded[]): Transport {
   const at = (): bigint => BigInt(Math.round(clock.now() * 1000)) + EPOCH_US
   return {
     send(p: HciPacket) {

@@ -430,7 +430,8 @@ export class Adapter implements AsyncDisposable {
     const scan = { ...g, filter, ownAddressType: this.ownAddressType, timeout: o.timeout, signal }
     try {
       for await (const ad of this.scanner.scan(scan)) {
-        this.withIdentity(ad)
+        // Resolving an RPA is one AES per bond: once per advertisement (the filter did it if given).
+        if (!user) this.withIdentity(ad)
         this.addresses.remember(ad.address, ad.addressType, ad.identity)
         yield ad
       }

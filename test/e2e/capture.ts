@@ -4,36 +4,12 @@
  * btsnoop capture, and ask tshark (the independent oracle) how it reads the L2CAP and ATT PDUs
  * of the session: how many, and which frames it finds malformed.
  */
-import type { Clock } from '../../hci/host.ts'
-import type { HciPacket, Transport } from '../../hci/transport.ts'
 import { createCaptureFile } from '../../src/capture-file.ts'
 import { tsharkText, type TsharkOptions } from '../helpers/tshark.ts'
 
-export interface Recorded {
-  timestampUs: bigint
-  direction: 'tx' | 'rx'
-  packetType: number
-  data: Uint8Array
-}
-
-/** `inner`, with every packet in both directions appended to `records` (tx = host to controller). */
-export function recording(inner: Transport, clock: Pick<Clock, 'now'>, records: Recorded[]): Transport {
-  const at = (): bigint => BigInt(Math.round(clock.now() * 1000)) + 1_700_000_000_000_000n
-  return {
-    send(p: HciPacket) {
-      records.push({ timestampUs: at(), direction: 'tx', packetType: p.type, data: p.data.slice() })
-      return inner.send(p)
-    },
-    onPacket(cb) {
-      inner.onPacket((p) => {
-        records.push({ timestampUs: at(), direction: 'rx', packetType: p.type, data: p.data.slice() })
-        cb(p)
-      })
-    },
-    onClose: (cb) => inner.onClose(cb),
-    close: () => inner.close(),
-  }
-}
+// The recording transport is the fixture recorder's (scripts/fixture-world.ts): one implementation.
+export { recording, type Recorded } from '../../scripts/fixture-world.ts'
+import type { Recorded } from '../../scripts/fixture-world.ts'
 
 export async function writeBtsnoop(path: string, records: readonly Recorded[]): Promise<void> {
   const f = createCaptureFile(path, 'btsnoop-1002')
