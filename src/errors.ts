@@ -147,17 +147,3 @@ async function underDeadline<T>(
     d.done()
   }
 }
-
-/** A promise that rejects with the signal's reason when it aborts (never settles otherwise). */
-export function abortedBy(signal: AbortSignal | undefined): { promise: Promise<never>; off(): void } {
-  if (!signal) return { promise: new Promise<never>(() => {}), off: () => {} }
-  let off = (): void => {}
-  const promise = new Promise<never>((_, reject) => {
-    if (signal.aborted) return reject(signal.reason)
-    const on = (): void => reject(signal.reason)
-    signal.addEventListener('abort', on, { once: true })
-    off = () => signal.removeEventListener('abort', on)
-  })
-  promise.catch(() => undefined)
-  return { promise, off: () => off() }
-}

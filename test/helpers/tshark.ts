@@ -14,15 +14,9 @@
  * Whether tshark is there, and what a test does when it is not: tools.ts (`missing('tshark')`).
  */
 import { fromHex } from '../../hci/wire.ts'
-import { haveTool } from './tools.ts'
 import { remember, run, tsharkText, type TsharkOptions } from './tshark-cache.ts'
 
 export { tsharkText, type TsharkOptions } from './tshark-cache.ts'
-
-/** Prefer `missing('tshark')` from tools.ts as a test's skip option: it fails under CI. */
-export function haveTshark(): boolean {
-  return haveTool('tshark')
-}
 
 /** tshark prints numbers as "0x0c03" or "12"; both to a number. */
 export function num(s: string | undefined): number | undefined {
